@@ -1,0 +1,33 @@
+// Package cmd holds the cobra command tree and the wiring of the application.
+package cmd
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Execute runs the command line and returns the process exit code.
+func Execute() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCommand()
+	if err := root.ExecuteContext(ctx); err != nil {
+		root.PrintErrln("Error:", err)
+		return 1
+	}
+	return 0
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "chatbot",
+		Short:         "Self-hosted customer-support bot answering from your documents",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	return root
+}
