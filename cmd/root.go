@@ -14,7 +14,7 @@ import (
 func Execute() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCommand()
+	root := newRootCommand(os.Getenv)
 	if err := root.ExecuteContext(ctx); err != nil {
 		root.PrintErrln("Error:", err)
 		return 1
@@ -22,12 +22,16 @@ func Execute() int {
 	return 0
 }
 
-func newRootCommand() *cobra.Command {
+func newRootCommand(e env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "chatbot",
 		Short:         "Self-hosted customer-support bot answering from your documents",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(
+		newServeCommand(e),
+		newVersionCommand(),
+	)
 	return root
 }

@@ -42,6 +42,7 @@ var (
 // a new bucket costs one line here and one constant in its own file.
 var allBuckets = [][]byte{
 	bucketMeta,
+	bucketConfigs, bucketConfigNames, bucketConfigTokens,
 }
 
 // Options tune Open. The zero value is usable.

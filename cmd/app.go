@@ -1,0 +1,179 @@
+package cmd
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/secret"
+	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/webhook"
+)
+
+// serverRecordFile, in the data directory, tells CLI commands where the
+// running server listens, so they can use its API while it holds the store.
+const serverRecordFile = "server.json"
+
+type serverRecord struct {
+	Addr string `json:"addr"`
+	TLS  bool   `json:"tls"`
+	PID  int    `json:"pid"`
+}
+
+// app is the running service: the store, the HTTP server and the workers,
+// started by newApp and stopped in order by Run when its context ends.
+type app struct {
+	cfg    config
+	log    *slog.Logger
+	store  *store.Store
+	ln     net.Listener
+	server *http.Server
+	// stops run in order at shutdown, after HTTP has drained.
+	stops []func(context.Context) error
+}
+
+// newApp opens the store, prepares the admin token, builds the router and
+// listens (so a busy port fails here, synchronously). out receives the
+// one-time admin token notice.
+func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
+	key, err := secret.LoadKey(cfg.SecretKey, mustMkdir(cfg.DataDir))
+	if err != nil {
+		return nil, err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{Sealer: box})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: st}
+	tokenHash, err := adminTokenHash(st, cfg.AdminToken, out)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.server = &http.Server{
+		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w (is another server using the port? choose another with --addr)", cfg.Addr, err)
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, fmt.Errorf("load TLS key pair: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	a.ln = ln
+	return a, nil
+}
+
+func mustMkdir(dir string) string {
+	_ = os.MkdirAll(dir, 0o700) // store.Open reports a real problem with a better message
+	return dir
+}
+
+// adminTokenHash decides the admin token: the configured one, else the
+// stored hash, else a new token printed once and stored as a hash.
+func adminTokenHash(st *store.Store, configured string, out io.Writer) (string, error) {
+	if configured != "" {
+		return secret.Hash(configured), nil
+	}
+	h, err := st.AdminTokenHash()
+	if err == nil {
+		return h, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	token := secret.NewToken("cba_")
+	if err := st.SetAdminTokenHash(secret.Hash(token)); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "\nGenerated admin token (shown once; only its hash is stored):\n\n    %s\n\n"+
+		"Keep it: the management API and /admin need it. Set CHATBOT_ADMIN_TOKEN to choose your own.\n\n", token)
+	return secret.Hash(token), nil
+}
+
+func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = httpapi.NotFound()
+	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
+	}).Methods(http.MethodGet, http.MethodHead)
+
+	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).Routes(r, admin.Require)
+
+	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))
+}
+
+// Addr is the address the server listens on.
+func (a *app) Addr() string { return a.ln.Addr().String() }
+
+// Run serves until ctx ends, then shuts down in order: stop accepting and
+// drain HTTP, stop workers, close the store.
+func (a *app) Run(ctx context.Context) error {
+	rec := serverRecord{Addr: a.Addr(), TLS: a.cfg.TLSCert != "", PID: os.Getpid()}
+	recPath := filepath.Join(a.cfg.DataDir, serverRecordFile)
+	if b, err := json.Marshal(rec); err == nil {
+		if err := os.WriteFile(recPath, b, 0o600); err != nil {
+			a.log.Warn("cannot write server record; CLI commands will not find this server", "err", err)
+		}
+	}
+	defer os.Remove(recPath)
+
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.ln) }()
+	a.log.Info("serving", "addr", a.Addr(), "tls", rec.TLS, "data_dir", a.cfg.DataDir)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.server.Shutdown(sctx); err != nil {
+		a.log.Warn("HTTP shutdown did not finish in time", "err", err)
+	}
+	for _, stop := range a.stops {
+		if err := stop(sctx); err != nil {
+			a.log.Warn("stopping a worker", "err", err)
+		}
+	}
+	if err := a.store.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	a.log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,172 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// env reads the process environment; tests pass a map instead.
+type env func(key string) string
+
+// config is the typed configuration of the service, filled in layers:
+// defaults, then CHATBOT_* environment variables, then flags.
+type config struct {
+	Addr            string
+	DataDir         string
+	LogLevel        string
+	LogFormat       string
+	TLSCert         string
+	TLSKey          string
+	TrustedProxies  string
+	AllowOutgoing   string
+	RetryBase       time.Duration
+	RetryCap        time.Duration
+	ShutdownTimeout time.Duration
+
+	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
+	AdminToken string
+	SecretKey  string
+
+	trustedProxies []netip.Prefix
+}
+
+// lookup returns the env value of key, or of the file named by key_FILE.
+func (e env) lookup(key string) (string, error) {
+	if v := e(key); v != "" {
+		return v, nil
+	}
+	if path := e(key + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("read %s_FILE: %w", key, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+func (e env) or(key, def string) string {
+	if v := e(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e env) durationOr(key string, def time.Duration) time.Duration {
+	if v := e(key); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// bindDataDir registers --data-dir, which every command that touches state shares.
+func bindDataDir(fs *pflag.FlagSet, e env, dst *string) {
+	fs.StringVar(dst, "data-dir", e.or("CHATBOT_DATA_DIR", "./data"), "directory holding the database, key and index (env CHATBOT_DATA_DIR)")
+}
+
+// bindLogging registers the logging flags.
+func bindLogging(fs *pflag.FlagSet, e env, c *config) {
+	fs.StringVar(&c.LogLevel, "log-level", e.or("CHATBOT_LOG_LEVEL", "info"), "debug, info, warn or error (env CHATBOT_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", e.or("CHATBOT_LOG_FORMAT", "text"), "text or json (env CHATBOT_LOG_FORMAT)")
+}
+
+// bindServe registers the flags of `serve`, with env values as defaults so
+// that a flag given on the command line wins over the environment.
+func bindServe(fs *pflag.FlagSet, e env, c *config) {
+	fs.StringVar(&c.Addr, "addr", e.or("CHATBOT_ADDR", "127.0.0.1:8080"), "address to listen on; use :8080 to accept other hosts (env CHATBOT_ADDR)")
+	bindDataDir(fs, e, &c.DataDir)
+	bindLogging(fs, e, c)
+	fs.StringVar(&c.TLSCert, "tls-cert", e.or("CHATBOT_TLS_CERT", ""), "PEM certificate file; with --tls-key serves HTTPS (env CHATBOT_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", e.or("CHATBOT_TLS_KEY", ""), "PEM private key file (env CHATBOT_TLS_KEY)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", e.or("CHATBOT_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (env CHATBOT_TRUSTED_PROXIES)")
+	fs.StringVar(&c.AllowOutgoing, "allow-outgoing", e.or("CHATBOT_ALLOW_OUTGOING", ""), "comma-separated hosts or CIDRs outgoing webhooks may reach although private or loopback, e.g. 127.0.0.0/8 (env CHATBOT_ALLOW_OUTGOING)")
+	fs.DurationVar(&c.RetryBase, "retry-base", e.durationOr("CHATBOT_RETRY_BASE", time.Second), "first retry delay of outgoing deliveries (env CHATBOT_RETRY_BASE)")
+	fs.DurationVar(&c.RetryCap, "retry-cap", e.durationOr("CHATBOT_RETRY_CAP", 10*time.Minute), "longest retry delay of outgoing deliveries (env CHATBOT_RETRY_CAP)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
+}
+
+// finish reads the secrets and validates the whole config once.
+func (c *config) finish(e env) error {
+	var err error
+	if c.AdminToken, err = e.lookup("CHATBOT_ADMIN_TOKEN"); err != nil {
+		return err
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		return fmt.Errorf("CHATBOT_ADMIN_TOKEN must be at least 16 characters")
+	}
+	if c.SecretKey, err = e.lookup("CHATBOT_SECRET_KEY"); err != nil {
+		return err
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("--data-dir must not be empty")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	if c.RetryBase <= 0 || c.RetryCap < c.RetryBase {
+		return fmt.Errorf("--retry-base must be positive and --retry-cap at least --retry-base")
+	}
+	c.trustedProxies = nil
+	for _, s := range splitList(c.TrustedProxies) {
+		p, err := parsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %q is not an IP or CIDR", s)
+		}
+		c.trustedProxies = append(c.trustedProxies, p)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", s)
+	}
+	return l, nil
+}
+
+// newLogger builds the one logger of the process.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	l, _ := parseLevel(level)
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
