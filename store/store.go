@@ -43,6 +43,7 @@ var (
 var allBuckets = [][]byte{
 	bucketMeta,
 	bucketConfigs, bucketConfigNames, bucketConfigTokens,
+	bucketDeliveryJobs,
 }
 
 // Options tune Open. The zero value is usable.

@@ -1,0 +1,49 @@
+// Package chat is the conversation engine: given a user's message in a
+// conversation it decides whether the bot answers, hands the conversation to
+// a human, or routes the message to the agent who has it, and produces the
+// reply. The webhook, the widget and `chatbot ask` all go through it.
+package chat
+
+import "time"
+
+// ResponseType says how a reply was produced.
+type ResponseType string
+
+const (
+	TypeRAG              ResponseType = "rag_knowledge_base" // LLM answer grounded in passages
+	TypeExtractive       ResponseType = "extractive"         // no LLM: quoted passages
+	TypeNoAnswer         ResponseType = "no_answer"          // nothing relevant; offers a human
+	TypeLiveChatTransfer ResponseType = "live_chat_transfer" // a live-chat session was opened
+	TypeLiveChatMessage  ResponseType = "live_chat_message"  // routed to the agent; no answer
+	TypeGeneral          ResponseType = "general"            // small talk without knowledge
+)
+
+// Request is one user message in a conversation.
+type Request struct {
+	Platform       string
+	ConversationID string
+	UserID         string
+	Username       string
+	Text           string
+	// Handoff is the platform's explicit "talk to a human" flag.
+	Handoff bool
+}
+
+// Source is a passage an answer cites.
+type Source struct {
+	Title  string  `json:"title"`
+	Source string  `json:"source"`
+	Score  float64 `json:"score"`
+}
+
+// Reply is the engine's answer to a Request.
+type Reply struct {
+	Answer    string
+	Type      ResponseType
+	Sources   []Source
+	SessionID string // set for live-chat replies
+	// Timings of the stages, for logs and metrics.
+	Retrieval  time.Duration
+	Generation time.Duration
+	Total      time.Duration
+}

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Message types.
+const (
+	MessageIncoming      = "incoming"       // from the platform's user
+	MessageOutgoing      = "outgoing"       // the bot's answer or a system notice
+	MessageAgentOutgoing = "agent_outgoing" // a human agent's reply
+)
+
+// Message statuses.
+const (
+	StatusReceived = "received" // incoming, stored
+	StatusPending  = "pending"  // outgoing, waiting for delivery
+	StatusSent     = "sent"     // outgoing, delivered (or nothing to deliver to)
+	StatusFailed   = "failed"   // outgoing, retries exhausted or not deliverable
+)
+
+// MessageSource is a cited passage of an answer.
+type MessageSource struct {
+	Title  string  `json:"title"`
+	Source string  `json:"source"`
+	Score  float64 `json:"score"`
+}
+
+// Message is one stored message, incoming or outgoing, with the outcome of
+// its delivery when it is outgoing.
+type Message struct {
+	ID                uint64          `json:"id"`
+	Type              string          `json:"message_type"`
+	Status            string          `json:"status"`
+	ConfigID          uint64          `json:"config_id"`
+	Platform          string          `json:"platform"`
+	ConversationID    string          `json:"conversation_id"`
+	UserID            string          `json:"user_id"`
+	Username          string          `json:"username,omitempty"`
+	Text              string          `json:"message"`
+	ResponseType      string          `json:"response_type,omitempty"`
+	Sources           []MessageSource `json:"sources,omitempty"`
+	PlatformMessageID string          `json:"platform_message_id,omitempty"`
+	ReplyTo           uint64          `json:"reply_to,omitempty"` // the incoming message this answers
+	SessionID         string          `json:"session_id,omitempty"`
+	Sender            string          `json:"sender,omitempty"`
+	SenderType        string          `json:"sender_type,omitempty"` // bot, agent, system, user
+	LatencyMS         int64           `json:"latency_ms,omitempty"`  // answer time
+	// Delivery outcome (outgoing only).
+	Attempts          int       `json:"attempts"`
+	LastHTTPStatus    int       `json:"last_http_status,omitempty"`
+	LastError         string    `json:"last_error,omitempty"`
+	DeliveryLatencyMS int64     `json:"delivery_latency_ms,omitempty"`
+	DeliveredAt       time.Time `json:"delivered_at,omitzero"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+var bucketDeliveryJobs = []byte("delivery_jobs") // message id -> DeliveryJob JSON
+
+// DeliveryJob is one pending delivery of an outgoing message. It is written
+// in the same transaction as the message it carries.
+type DeliveryJob struct {
+	MessageID      uint64    `json:"message_id"`
+	ConfigID       uint64    `json:"config_id"`
+	ConversationID string    `json:"conversation_id"` // deliveries of one conversation keep their order
+	WebhookID      string    `json:"webhook_id"`      // stable across retries; receivers dedupe on it
+	Attempt        int       `json:"attempt"`         // attempts made so far
+	NextAttemptAt  time.Time `json:"next_attempt_at"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// putDeliveryJobTx stores job inside tx. Callers that write an outgoing
+// message call it in the same transaction, so a message is never pending
+// without a job nor a job without its message.
+func putDeliveryJobTx(tx *bolt.Tx, job DeliveryJob) error {
+	data, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("encode delivery job %d: %w", job.MessageID, err)
+	}
+	return tx.Bucket(bucketDeliveryJobs).Put(itob(job.MessageID), data)
+}
