@@ -84,3 +84,37 @@ func putDeliveryJobTx(tx *bolt.Tx, job DeliveryJob) error {
 	}
 	return tx.Bucket(bucketDeliveryJobs).Put(itob(job.MessageID), data)
 }
+
+var bucketMessages = []byte("messages") // id -> Message JSON
+
+// getMessageTx reads message id inside tx.
+func getMessageTx(tx *bolt.Tx, id uint64) (*Message, error) {
+	v := tx.Bucket(bucketMessages).Get(itob(id))
+	if v == nil {
+		return nil, fmt.Errorf("message %d: %w", id, ErrNotFound)
+	}
+	var m Message
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, fmt.Errorf("decode message %d: %w", id, err)
+	}
+	return &m, nil
+}
+
+// updateMessageTx applies change to message id inside tx. It is the only
+// way to change a stored message, so the listing indexes stay in step with
+// the records (the messages work extends it to maintain them).
+func updateMessageTx(tx *bolt.Tx, id uint64, now time.Time, change func(m *Message) error) (*Message, error) {
+	m, err := getMessageTx(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(m); err != nil {
+		return nil, err
+	}
+	m.ID, m.UpdatedAt = id, now
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode message %d: %w", id, err)
+	}
+	return m, tx.Bucket(bucketMessages).Put(itob(id), data)
+}

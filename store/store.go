@@ -43,7 +43,7 @@ var (
 var allBuckets = [][]byte{
 	bucketMeta,
 	bucketConfigs, bucketConfigNames, bucketConfigTokens,
-	bucketDeliveryJobs,
+	bucketMessages, bucketDeliveryJobs,
 }
 
 // Options tune Open. The zero value is usable.
