@@ -32,6 +32,7 @@ func newRootCommand(e env) *cobra.Command {
 	root.AddCommand(
 		newServeCommand(e),
 		newVersionCommand(),
+		newWebhookCommand(e),
 	)
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -121,6 +122,9 @@ func Open(dir string, opts Options) (*Store, error) {
 
 // openBolt turns the panics bbolt raises on some damaged files into ErrCorrupt.
 func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
+	// A truncated file makes bbolt read past the end of its mmap: SIGBUS,
+	// which SetPanicOnFault turns into a panic we can recover.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("%w (%v)", ErrCorrupt, r)
@@ -168,11 +172,13 @@ func (s *Store) checkSchema() error {
 // update and view recover a bbolt panic on a damaged page as ErrCorrupt so
 // one bad page answers errors instead of crashing the process.
 func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
 	return s.db.Update(fn)
 }
 
 func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
 	return s.db.View(fn)
 }
