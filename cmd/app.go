@@ -48,7 +48,10 @@ type app struct {
 // listens (so a busy port fails here, synchronously). out receives the
 // one-time admin token notice.
 func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
-	key, err := secret.LoadKey(cfg.SecretKey, mustMkdir(cfg.DataDir))
+	if err := store.PrepareDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +94,6 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	}
 	a.ln = ln
 	return a, nil
-}
-
-func mustMkdir(dir string) string {
-	_ = os.MkdirAll(dir, 0o700) // store.Open reports a real problem with a better message
-	return dir
 }
 
 // adminTokenHash decides the admin token: the configured one, else the

@@ -76,7 +76,14 @@ func bindServerTarget(cmd *cobra.Command, e env, t *serverTarget) {
 // openStoreForCLI opens the data directory's store for a short CLI command.
 // It returns store.ErrLocked (wrapped) when a server holds it.
 func openStoreForCLI(e env, dataDir string) (*store.Store, error) {
-	key, err := secret.LoadKey(e("CHATBOT_SECRET_KEY"), mustMkdir(dataDir))
+	if err := store.PrepareDir(dataDir); err != nil {
+		return nil, err
+	}
+	envKey, err := e.lookup("CHATBOT_SECRET_KEY")
+	if err != nil {
+		return nil, err
+	}
+	key, err := secret.LoadKey(envKey, dataDir)
 	if err != nil {
 		return nil, err
 	}

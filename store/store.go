@@ -87,13 +87,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("data directory %q is a file, not a directory", dir)
-	}
 	if !opts.ReadOnly {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create data directory %q: %w", dir, err)
+		if err := PrepareDir(dir); err != nil {
+			return nil, err
 		}
+	} else if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("data directory %q is a file, not a directory", dir)
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, ReadOnly: opts.ReadOnly})
@@ -118,6 +117,18 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// PrepareDir makes sure dir is a directory we can create, with a message
+// that names the problem when it is not.
+func PrepareDir(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("data directory %q is a file, not a directory", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory %q: %w", dir, err)
+	}
+	return nil
 }
 
 // openBolt turns the panics bbolt raises on some damaged files into ErrCorrupt.
