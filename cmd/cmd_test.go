@@ -33,6 +33,14 @@ func run(t *testing.T, e env, args ...string) (string, string, error) {
 // startApp starts the service on a free loopback port and stops it at cleanup.
 func startApp(t *testing.T, cfg config) (*app, *bytes.Buffer) {
 	t.Helper()
+	a, out := startAppTLS(t, cfg)
+	waitHealthy(t, "http://"+a.Addr())
+	return a, out
+}
+
+// startAppTLS is startApp without the plain-HTTP health wait.
+func startAppTLS(t *testing.T, cfg config) (*app, *bytes.Buffer) {
+	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -63,7 +71,6 @@ func startApp(t *testing.T, cfg config) (*app, *bytes.Buffer) {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitHealthy(t, "http://"+a.Addr())
 	return a, &out
 }
 
