@@ -1,0 +1,147 @@
+package embed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strings"
+)
+
+// ErrEmptyText is returned for a text with nothing but white space: its
+// vector would be all zeros, which makes cosine similarity NaN.
+var ErrEmptyText = errors.New("text is empty")
+
+const (
+	builtinProvider = "builtin"
+	// builtinModel names the feature set; change it whenever the features
+	// change so that old indexes are refused instead of silently mixed.
+	builtinModel = "hash-v1"
+	builtinDim   = 512
+)
+
+// Builtin embeds texts with hashed features, no model needed: stemmed words,
+// word bigrams and character n-grams of each word, with sublinear term
+// frequency, signed feature hashing into a fixed dimension and L2
+// normalisation. It is deterministic and pure Go.
+type Builtin struct {
+	dim int
+}
+
+// NewBuiltin returns the built-in embedder.
+func NewBuiltin() *Builtin { return &Builtin{dim: builtinDim} }
+
+// Info reports provider "builtin", model "hash-v1".
+func (b *Builtin) Info() Info {
+	return Info{Provider: builtinProvider, Model: builtinModel, Dimension: b.dim}
+}
+
+// Embed returns one normalised vector per text. A text that is empty or
+// only white space is an error naming its position.
+func (b *Builtin) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		v, err := b.vector(t)
+		if err != nil {
+			return nil, fmt.Errorf("embed text %d: %w", i, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Feature weights: whole stemmed words carry most of the meaning; bigrams
+// add phrase matches; character n-grams catch spelling variants and
+// compounds that stemming misses.
+const (
+	weightWord   = 1.0
+	weightBigram = 0.5
+	weightChars  = 0.6 // shared by all n-grams of one word
+)
+
+func (b *Builtin) vector(text string) ([]float32, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, ErrEmptyText
+	}
+	feats := make(map[uint64]float64, 64)
+	add := func(kind byte, s string, w float64) {
+		h := fnv.New64a()
+		h.Write([]byte{kind})
+		h.Write([]byte(s))
+		feats[h.Sum64()] += w
+	}
+	prev := ""
+	for _, w := range Words(text) {
+		if IsStopWord(w) {
+			prev = ""
+			continue
+		}
+		st := Stem(w)
+		add('w', st, weightWord)
+		if prev != "" {
+			add('b', prev+" "+st, weightBigram)
+		}
+		prev = st
+		grams := charGrams(w)
+		for _, g := range grams {
+			add('c', g, weightChars/float64(len(grams)))
+		}
+	}
+	if len(feats) == 0 {
+		// Only stop words or symbols: hash the raw words so the text still
+		// has a direction of its own.
+		for _, f := range strings.Fields(strings.ToLower(text)) {
+			add('r', f, 1)
+		}
+	}
+	v := make([]float64, b.dim)
+	for h, w := range feats {
+		idx := int(h % uint64(b.dim))
+		sign := 1.0
+		if h>>63 == 1 {
+			sign = -1
+		}
+		v[idx] += sign * sublinear(w)
+	}
+	var sum float64
+	for _, x := range v {
+		sum += x * x
+	}
+	if sum == 0 {
+		return nil, ErrEmptyText
+	}
+	norm := math.Sqrt(sum)
+	out := make([]float32, b.dim)
+	for i, x := range v {
+		out[i] = float32(x / norm)
+	}
+	return out, nil
+}
+
+// sublinear damps repeated features: 1+ln(w) from a weight of 1 up, and
+// the weight itself below 1 (where 1+ln(w) would shrink or turn negative).
+func sublinear(w float64) float64 {
+	if w < 1 {
+		return w
+	}
+	return 1 + math.Log(w)
+}
+
+// charGrams returns the character 3- to 5-grams of a word with boundary
+// markers, "<cat>" -> "<ca", "cat", "at>", "<cat", ...
+func charGrams(w string) []string {
+	r := []rune("<" + w + ">")
+	var out []string
+	for n := 3; n <= 5; n++ {
+		for i := 0; i+n <= len(r); i++ {
+			out = append(out, string(r[i:i+n]))
+		}
+	}
+	return out
+}

@@ -1,0 +1,150 @@
+package embed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/ollama/ollama/api"
+)
+
+// DefaultOllamaModel is the embedding model used when none is configured.
+const DefaultOllamaModel = "nomic-embed-text"
+
+// DefaultOllamaBatch is how many texts go into one /api/embed request.
+const DefaultOllamaBatch = 32
+
+// ErrModelMissing means Ollama does not have the model; the message says
+// how to get it.
+var ErrModelMissing = errors.New("embedding model not available in Ollama")
+
+// ErrUnreachable means Ollama could not be reached at all.
+var ErrUnreachable = errors.New("ollama is not reachable")
+
+// Ollama embeds texts with an Ollama server's /api/embed endpoint, in
+// batches. Its dimension is learnt from the first answer (or Probe).
+type Ollama struct {
+	client *api.Client
+	model  string
+	batch  int
+
+	mu  sync.Mutex
+	dim int
+}
+
+// NewOllama returns an embedder using model on the server behind client
+// (api.ClientFromEnvironment reads OLLAMA_HOST as Ollama's own tools do).
+// An empty model means DefaultOllamaModel; batch <= 0 means DefaultOllamaBatch.
+func NewOllama(client *api.Client, model string, batch int) *Ollama {
+	if model == "" {
+		model = DefaultOllamaModel
+	}
+	if batch <= 0 {
+		batch = DefaultOllamaBatch
+	}
+	return &Ollama{client: client, model: model, batch: batch}
+}
+
+// Info reports provider "ollama", the model and the dimension (0 until the
+// first successful call).
+func (o *Ollama) Info() Info {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return Info{Provider: "ollama", Model: o.model, Dimension: o.dim}
+}
+
+// Probe embeds one short text to check that the server and the model are
+// there and to learn the dimension.
+func (o *Ollama) Probe(ctx context.Context) (Info, error) {
+	if _, err := o.Embed(ctx, []string{"probe"}); err != nil {
+		return Info{}, err
+	}
+	return o.Info(), nil
+}
+
+// Embed sends the texts in batches and returns one normalised vector per
+// text. Empty texts are refused before any request is made.
+func (o *Ollama) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	for i, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			return nil, fmt.Errorf("embed text %d: %w", i, ErrEmptyText)
+		}
+	}
+	out := make([][]float32, 0, len(texts))
+	for start := 0; start < len(texts); start += o.batch {
+		end := min(start+o.batch, len(texts))
+		resp, err := o.client.Embed(ctx, &api.EmbedRequest{Model: o.model, Input: texts[start:end]})
+		if err != nil {
+			return nil, o.explain(err)
+		}
+		if len(resp.Embeddings) != end-start {
+			return nil, fmt.Errorf("ollama %s returned %d embeddings for %d texts", o.model, len(resp.Embeddings), end-start)
+		}
+		for i, v := range resp.Embeddings {
+			if err := o.checkDim(len(v)); err != nil {
+				return nil, err
+			}
+			n, ok := normalise(v)
+			if !ok {
+				return nil, fmt.Errorf("ollama %s returned a zero or invalid vector for text %d", o.model, start+i)
+			}
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (o *Ollama) checkDim(d int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if d == 0 {
+		return fmt.Errorf("ollama %s returned an empty vector", o.model)
+	}
+	if o.dim == 0 {
+		o.dim = d
+	}
+	if d != o.dim {
+		return fmt.Errorf("ollama %s returned vectors of dimension %d after %d", o.model, d, o.dim)
+	}
+	return nil
+}
+
+// explain turns the client's errors into messages an operator can act on.
+func (o *Ollama) explain(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("ollama embed with %s: %w", o.model, err)
+	}
+	var se api.StatusError
+	if errors.As(err, &se) {
+		msg := strings.ToLower(se.ErrorMessage)
+		if se.StatusCode == http.StatusNotFound || strings.Contains(msg, "not found") || strings.Contains(msg, "pull") {
+			return fmt.Errorf("%w: model %q (%s); run: ollama pull %s", ErrModelMissing, o.model, se.ErrorMessage, o.model)
+		}
+		return fmt.Errorf("ollama embed with %s: HTTP %d: %s", o.model, se.StatusCode, se.ErrorMessage)
+	}
+	var ae api.AuthorizationError
+	if errors.As(err, &ae) {
+		return fmt.Errorf("ollama embed with %s: unauthorized: %w", o.model, err)
+	}
+	return fmt.Errorf("%w (%v); start it with `ollama serve`, set OLLAMA_HOST, or use the built-in embedder (--embedder builtin)", ErrUnreachable, err)
+}
+
+func normalise(v []float32) ([]float32, bool) {
+	var sum float64
+	for _, x := range v {
+		sum += float64(x) * float64(x)
+	}
+	if sum == 0 || math.IsNaN(sum) || math.IsInf(sum, 0) {
+		return nil, false
+	}
+	n := math.Sqrt(sum)
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) / n)
+	}
+	return out, true
+}
