@@ -1,12 +1,21 @@
 // Package rag loads and chunks documents, keeps the knowledge-base index
-// (vectors in chromem-go, a BM25 lexical index, both rebuilt in memory from
-// the chunks and vectors stored in bbolt), retrieves passages with hybrid
-// fusion and extracts answers from them.
+// (vectors in chromem-go and a BM25 lexical index, both rebuilt in memory
+// from the chunks, terms and vectors stored in bbolt), retrieves passages
+// with hybrid score fusion and extracts answers from them.
 package rag
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	chromem "github.com/philippgille/chromem-go"
 
 	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
@@ -16,39 +25,360 @@ import (
 // (provider, model or dimension); re-ingest with --reindex.
 var ErrEmbedderMismatch = errors.New("index was built by another embedder")
 
-// ErrBadQuery means the query is empty or too long.
+// ErrBadQuery means the query is empty.
 var ErrBadQuery = errors.New("invalid query")
 
-// MaxQueryBytes bounds a query; longer ones are refused.
-const MaxQueryBytes = 4096
+// MaxQueryBytes bounds the part of a query that is searched; a longer
+// query (a 10 KB message) is cut at this length, on a character boundary.
+const MaxQueryBytes = 2048
 
-// DefaultMinScore is the fused relevance below which Search returns nothing.
-const DefaultMinScore = 0.35
+// maxQueryTerms bounds the distinct lexical terms of one query.
+const maxQueryTerms = 64
+
+// DefaultK is the number of passages Search returns for k <= 0.
+const DefaultK = 5
+
+// maxK bounds k.
+const maxK = 100
+
+// DefaultMinScore is the fused relevance below which Search returns
+// nothing: calibrated with the built-in embedder so that a question the
+// documents do not address gets "nothing relevant".
+const DefaultMinScore = 0.30
+
+// hybridLexicalWeight is the share of the lexical score in the fused one.
+const hybridLexicalWeight = 0.6
+
+// Mode chooses the retrieval signals.
+type Mode string
+
+// Retrieval modes: both signals fused (the default), or one alone.
+const (
+	ModeHybrid  Mode = "hybrid"
+	ModeLexical Mode = "lexical"
+	ModeVector  Mode = "vector"
+)
 
 // Options tune an Index. The zero value is usable.
 type Options struct {
-	// MinScore is the minimum-relevance threshold (default DefaultMinScore).
+	// MinScore is the minimum-relevance threshold (default
+	// DefaultMinScore); a negative value disables it.
 	MinScore float64
+	// Mode is the retrieval mode (default ModeHybrid).
+	Mode Mode
+	// LexicalWeight is the lexical share of the hybrid score, 0..1
+	// (default 0.6); the vector similarity has the rest.
+	LexicalWeight float64
 	// Reindex drops an index built by another embedder instead of refusing it.
 	Reindex bool
 }
 
-// Index is the knowledge base: the store is the source of truth, the
-// vector and lexical indexes are in memory. Safe for concurrent use.
+// Index is the knowledge base. The store holds the truth (documents,
+// chunks, terms, vectors); the chromem-go collection and the lexical index
+// are in memory, built at Open and kept in step by every change. Safe for
+// concurrent use; changes are serialised.
 type Index struct {
 	st   *store.Store
 	emb  embed.Embedder
+	info store.IndexInfo
 	opts Options
+
+	write sync.Mutex // one change at a time (store, then memory)
+
+	mu    sync.RWMutex
+	col   *chromem.Collection
+	lex   *lexical
+	slots []slot         // by slot number; removed ones have id ""
+	byID  map[string]int // chunk id -> slot
+	docs  map[uint64][]int
 }
 
-// Open loads the index from the store, checking that emb is the embedder
-// that built it.
+type slot struct {
+	id      string
+	docID   uint64
+	title   string
+	heading string
+	source  string
+	text    string
+}
+
+// prober is an embedder that learns its dimension on first contact (Ollama).
+type prober interface {
+	Probe(ctx context.Context) (embed.Info, error)
+}
+
+// Open loads the index from the store. emb must be the embedder that built
+// it (ErrEmbedderMismatch otherwise, unless opts.Reindex, which empties it).
 func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options) (*Index, error) {
-	return &Index{st: st, emb: emb, opts: opts}, nil
+	if opts.MinScore == 0 {
+		opts.MinScore = DefaultMinScore
+	}
+	if opts.LexicalWeight <= 0 || opts.LexicalWeight > 1 {
+		opts.LexicalWeight = hybridLexicalWeight
+	}
+	if opts.Mode == "" {
+		opts.Mode = ModeHybrid
+	}
+	switch opts.Mode {
+	case ModeHybrid, ModeLexical, ModeVector:
+	default:
+		return nil, fmt.Errorf("unknown retrieval mode %q (hybrid, lexical or vector)", opts.Mode)
+	}
+	ei := emb.Info()
+	if ei.Dimension == 0 {
+		p, ok := emb.(prober)
+		if !ok {
+			return nil, fmt.Errorf("embedder %s does not report its dimension", ei)
+		}
+		var err error
+		if ei, err = p.Probe(ctx); err != nil {
+			return nil, fmt.Errorf("open knowledge index: %w", err)
+		}
+	}
+	info := store.IndexInfo{Provider: ei.Provider, Model: ei.Model, Dimension: ei.Dimension}
+	have, err := st.KnowledgeIndexInfo()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("open knowledge index: %w", err)
+	case have != info:
+		docs, err := st.Documents()
+		if err != nil {
+			return nil, fmt.Errorf("open knowledge index: %w", err)
+		}
+		if len(docs) > 0 && !opts.Reindex {
+			return nil, fmt.Errorf("%w: it was built with %s/%s (dimension %d) and this run uses %s/%s (dimension %d); "+
+				"re-ingest with --reindex to rebuild it, or use the same embedder", ErrEmbedderMismatch,
+				have.Provider, have.Model, have.Dimension, info.Provider, info.Model, info.Dimension)
+		}
+	}
+	if opts.Reindex {
+		if err := st.ResetKnowledge(info); err != nil {
+			return nil, fmt.Errorf("reindex: %w", err)
+		}
+	}
+	ix := &Index{st: st, emb: emb, info: info, opts: opts}
+	if err := ix.load(ctx); err != nil {
+		return nil, err
+	}
+	return ix, nil
 }
 
-// Search returns up to k passages at or above the threshold, best first.
-// An empty slice means nothing relevant.
+// newCollection makes the in-memory chromem-go collection. Our embedding
+// function is always passed: chromem-go would use OpenAI for a nil one.
+func (ix *Index) newCollection() (*chromem.Collection, error) {
+	emb := ix.emb
+	fn := func(ctx context.Context, text string) ([]float32, error) {
+		v, err := emb.Embed(ctx, []string{text})
+		if err != nil {
+			return nil, err
+		}
+		return v[0], nil
+	}
+	return chromem.NewDB().CreateCollection("knowledge", nil, fn)
+}
+
+// load rebuilds the in-memory indexes from the store.
+func (ix *Index) load(ctx context.Context) error {
+	col, err := ix.newCollection()
+	if err != nil {
+		return fmt.Errorf("create vector collection: %w", err)
+	}
+	ix.col, ix.lex, ix.slots, ix.byID, ix.docs = col, newLexical(), nil, map[string]int{}, map[uint64][]int{}
+	var batch []chromem.Document
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := ix.col.AddDocuments(ctx, batch, 2)
+		batch = batch[:0]
+		return err
+	}
+	err = ix.st.EachChunk(func(c store.Chunk) error {
+		if len(c.Vector) != ix.info.Dimension {
+			return fmt.Errorf("chunk %d-%d has %d dimensions, the index %d: %w", c.DocID, c.Seq, len(c.Vector), ix.info.Dimension, ErrEmbedderMismatch)
+		}
+		id := chunkID(c.DocID, c.Seq)
+		ix.addSlot(c, id)
+		batch = append(batch, chromem.Document{ID: id, Embedding: c.Vector})
+		if len(batch) == 1024 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("load knowledge index: %w", err)
+	}
+	return nil
+}
+
+func chunkID(doc uint64, seq uint32) string {
+	return strconv.FormatUint(doc, 10) + "-" + strconv.FormatUint(uint64(seq), 10)
+}
+
+// addSlot records a chunk in the lexical index and the slot table (the
+// caller adds its vector to the collection).
+func (ix *Index) addSlot(c store.Chunk, id string) {
+	n := len(ix.slots)
+	ix.slots = append(ix.slots, slot{id: id, docID: c.DocID, title: c.Title, heading: c.Heading, source: c.Source, text: c.Text})
+	ix.byID[id] = n
+	ix.docs[c.DocID] = append(ix.docs[c.DocID], n)
+	ix.lex.add(n, strings.Fields(c.Terms))
+}
+
+// Info is the embedder the index is built with.
+func (ix *Index) Info() store.IndexInfo { return ix.info }
+
+// Len is the number of chunks in the index.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.byID)
+}
+
+// Search returns up to k passages (k <= 0 means DefaultK) whose fused
+// relevance is at or above the threshold, best first; an empty slice means
+// nothing relevant. An empty query is ErrBadQuery; a long one is searched
+// by its first MaxQueryBytes.
 func (ix *Index) Search(ctx context.Context, query string, k int) ([]Passage, error) {
-	return []Passage{}, nil
+	res, err := ix.search(ctx, query, k, ix.opts.Mode)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Passage, 0, len(res))
+	for _, p := range res {
+		if ix.opts.MinScore >= 0 && p.Score < ix.opts.MinScore {
+			break
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]Passage, error) {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return nil, fmt.Errorf("%w: the question is empty", ErrBadQuery)
+	}
+	if len(q) > MaxQueryBytes {
+		cut := MaxQueryBytes
+		for cut > 0 && !utf8.RuneStart(q[cut]) {
+			cut--
+		}
+		q = q[:cut]
+	}
+	if k <= 0 {
+		k = DefaultK
+	}
+	k = min(k, maxK)
+	terms := uniqueTerms(embed.Terms(q), maxQueryTerms)
+	var qv []float32
+	if mode != ModeLexical {
+		vs, err := ix.emb.Embed(ctx, []string{q})
+		if err != nil {
+			return nil, fmt.Errorf("embed the question: %w", err)
+		}
+		qv = vs[0]
+	}
+
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	live := len(ix.byID)
+	if live == 0 {
+		return []Passage{}, nil
+	}
+	pool := min(max(4*k, 50), live) // candidates taken from each signal
+
+	lexScores := map[int]float64{}
+	if mode != ModeVector {
+		lexScores = ix.lex.search(terms)
+	}
+	vecScores := map[int]float64{}
+	cands := map[int]bool{}
+	if mode != ModeLexical {
+		res, err := ix.col.QueryEmbedding(ctx, qv, pool, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("vector search: %w", err)
+		}
+		for _, r := range res {
+			if s, ok := ix.byID[r.ID]; ok {
+				vecScores[s] = float64(r.Similarity)
+				cands[s] = true
+			}
+		}
+	}
+	for _, sc := range top(lexScores, pool) {
+		cands[sc.slot] = true
+	}
+	if mode == ModeHybrid {
+		// Lexical candidates the vector pool missed: their cosine, from the collection.
+		for s := range cands {
+			if _, ok := vecScores[s]; ok {
+				continue
+			}
+			doc, err := ix.col.GetByID(ctx, ix.slots[s].id)
+			if err != nil {
+				return nil, fmt.Errorf("vector of %s: %w", ix.slots[s].id, err)
+			}
+			vecScores[s] = dot(qv, doc.Embedding)
+		}
+	}
+	ranked := make([]scored, 0, len(cands))
+	for s := range cands {
+		l, v := lexScores[s], math.Max(vecScores[s], 0)
+		var f float64
+		switch mode {
+		case ModeLexical:
+			f = l
+		case ModeVector:
+			f = v
+		default:
+			f = ix.opts.LexicalWeight*l + (1-ix.opts.LexicalWeight)*v
+		}
+		ranked = append(ranked, scored{slot: s, score: math.Min(f, 1)})
+	}
+	sort.Slice(ranked, func(i, j int) bool {
+		if ranked[i].score != ranked[j].score {
+			return ranked[i].score > ranked[j].score
+		}
+		return ranked[i].slot < ranked[j].slot
+	})
+	if len(ranked) > k {
+		ranked = ranked[:k]
+	}
+	out := make([]Passage, 0, len(ranked))
+	for _, r := range ranked {
+		s := ix.slots[r.slot]
+		out = append(out, Passage{
+			ChunkID: s.id, DocID: strconv.FormatUint(s.docID, 10), Title: s.title, Heading: s.heading,
+			Source: s.source, Text: s.text, Score: r.score,
+		})
+	}
+	return out, nil
+}
+
+func uniqueTerms(terms []string, n int) []string {
+	seen := make(map[string]bool, len(terms))
+	out := terms[:0:0]
+	for _, t := range terms {
+		if !seen[t] && len(out) < n {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func dot(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 0
+	}
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
 }

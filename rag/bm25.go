@@ -1,0 +1,160 @@
+package rag
+
+import (
+	"math"
+	"sort"
+)
+
+// BM25 parameters: Lucene's defaults' neighbourhood for short passages.
+const (
+	bm25K1 = 0.9
+	bm25B  = 0.4
+)
+
+// lexical is an in-memory BM25 index over stemmed terms. Slots are chunk
+// positions in the Index; removed slots are skipped and compacted away.
+// Not safe for concurrent use: the Index guards it.
+type lexical struct {
+	postings map[string][]posting
+	lengths  []int32 // term count per slot; -1 when removed
+	live     int
+	total    int64 // sum of live lengths
+	dead     int
+}
+
+type posting struct {
+	slot int32
+	tf   int32
+}
+
+func newLexical() *lexical { return &lexical{postings: map[string][]posting{}} }
+
+// add indexes terms as slot (slots are added in increasing order).
+func (l *lexical) add(slot int, terms []string) {
+	for len(l.lengths) <= slot {
+		l.lengths = append(l.lengths, -1)
+	}
+	tf := make(map[string]int32, len(terms))
+	for _, t := range terms {
+		tf[t]++
+	}
+	for t, n := range tf {
+		l.postings[t] = append(l.postings[t], posting{slot: int32(slot), tf: n})
+	}
+	l.lengths[slot] = int32(len(terms))
+	l.live++
+	l.total += int64(len(terms))
+}
+
+// remove forgets a slot; its postings are dropped at the next compaction.
+func (l *lexical) remove(slot int) {
+	if slot >= len(l.lengths) || l.lengths[slot] < 0 {
+		return
+	}
+	l.total -= int64(l.lengths[slot])
+	l.lengths[slot] = -1
+	l.live--
+	l.dead++
+	if l.dead > 1024 && l.dead > l.live {
+		l.compact()
+	}
+}
+
+func (l *lexical) compact() {
+	for t, ps := range l.postings {
+		kept := ps[:0]
+		for _, p := range ps {
+			if l.lengths[p.slot] >= 0 {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 {
+			delete(l.postings, t)
+		} else {
+			l.postings[t] = kept
+		}
+	}
+	l.dead = 0
+}
+
+func (l *lexical) idf(df int) float64 {
+	n := float64(l.live)
+	return math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
+}
+
+// scored is a slot with its score.
+type scored struct {
+	slot  int
+	score float64
+}
+
+// search scores every slot holding a query term. Scores are normalised
+// by the best score any document could reach for this query (every term
+// present, saturated), so 1 means "all query terms, strongly" and the
+// value is comparable across queries. Repeated query terms count once.
+func (l *lexical) search(terms []string) map[int]float64 {
+	if l.live == 0 {
+		return nil
+	}
+	avg := float64(l.total) / float64(l.live)
+	if avg == 0 {
+		avg = 1
+	}
+	seen := map[string]bool{}
+	var maxScore float64
+	acc := map[int]float64{}
+	for _, t := range terms {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		ps := l.postings[t]
+		df := 0
+		for _, p := range ps {
+			if l.lengths[p.slot] >= 0 {
+				df++
+			}
+		}
+		if df == 0 {
+			// An unknown term still counts in the maximum: a query about
+			// something the documents never mention is less covered.
+			maxScore += l.idf(0) * (bm25K1 + 1)
+			continue
+		}
+		idf := l.idf(df)
+		maxScore += idf * (bm25K1 + 1)
+		for _, p := range ps {
+			dl := l.lengths[p.slot]
+			if dl < 0 {
+				continue
+			}
+			tf := float64(p.tf)
+			acc[int(p.slot)] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(dl)/avg))
+		}
+	}
+	if maxScore == 0 {
+		return nil
+	}
+	for s, v := range acc {
+		acc[s] = v / maxScore
+	}
+	return acc
+}
+
+// top returns the n best entries of scores, best first, ties by slot.
+func top(scores map[int]float64, n int) []scored {
+	out := make([]scored, 0, len(scores))
+	for s, v := range scores {
+		out = append(out, scored{s, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].score != out[j].score {
+			return out[i].score > out[j].score
+		}
+		return out[i].slot < out[j].slot
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}

@@ -1,0 +1,341 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The knowledge base: documents, their chunks and the chunks' vectors.
+// These buckets are the source of truth; the vector and lexical indexes
+// are rebuilt in memory from them.
+var (
+	bucketDocs      = []byte("kb_documents")      // doc id -> JSON Document
+	bucketDocPaths  = []byte("kb_document_paths") // path -> doc id
+	bucketChunks    = []byte("kb_chunks")         // doc id + seq -> JSON chunkRecord
+	bucketVectors   = []byte("kb_vectors")        // doc id + seq -> little-endian float32s
+	keyKnowledgeIdx = []byte("kb_index")          // in bucketMeta: JSON IndexInfo
+)
+
+// IndexInfo records which embedder built the knowledge base.
+type IndexInfo struct {
+	Provider  string `json:"provider"`
+	Model     string `json:"model"`
+	Dimension int    `json:"dimension"`
+}
+
+// Document is one ingested file.
+type Document struct {
+	ID        uint64    `json:"id"`
+	Path      string    `json:"path"`  // as ingested, the key for re-ingest and --prune
+	Title     string    `json:"title"` // first heading or file name
+	Hash      string    `json:"hash"`  // sha256 of the content, hex
+	Size      int64     `json:"size"`  // bytes
+	Chunks    int       `json:"chunks"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Chunk is one passage of a document with its vector.
+type Chunk struct {
+	DocID   uint64
+	Seq     uint32
+	Title   string
+	Heading string
+	Source  string
+	Text    string
+	Terms   string // the stemmed lexical terms, space-separated
+	Vector  []float32
+}
+
+type chunkRecord struct {
+	Title   string `json:"title"`
+	Heading string `json:"heading,omitempty"`
+	Source  string `json:"source"`
+	Text    string `json:"text"`
+	Terms   string `json:"terms"`
+}
+
+func chunkKey(doc uint64, seq uint32) []byte {
+	k := make([]byte, 12)
+	binary.BigEndian.PutUint64(k, doc)
+	binary.BigEndian.PutUint32(k[8:], seq)
+	return k
+}
+
+// KnowledgeIndexInfo returns the embedder that built the knowledge base,
+// or ErrNotFound when nothing was ingested yet.
+func (s *Store) KnowledgeIndexInfo() (IndexInfo, error) {
+	var info IndexInfo
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyKnowledgeIdx)
+		if v == nil {
+			return fmt.Errorf("knowledge index info: %w", ErrNotFound)
+		}
+		return json.Unmarshal(v, &info)
+	})
+	return info, err
+}
+
+// ResetKnowledge deletes every document, chunk and vector and records info
+// as the embedder of the (now empty) knowledge base. It is the --reindex.
+func (s *Store) ResetKnowledge(info IndexInfo) error {
+	return s.update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketDocs, bucketDocPaths, bucketChunks, bucketVectors} {
+			if err := tx.DeleteBucket(name); err != nil {
+				return fmt.Errorf("reset knowledge: %w", err)
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("reset knowledge: %w", err)
+			}
+		}
+		return putIndexInfo(tx, info)
+	})
+}
+
+func putIndexInfo(tx *bolt.Tx, info IndexInfo) error {
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(keyKnowledgeIdx, b)
+}
+
+// PutDocument stores doc and its chunks in one transaction, replacing the
+// chunks of an earlier version of the same path, so a crash leaves either
+// the old or the new version, never half of one. info is the embedder of
+// the vectors; it must match the recorded one (ErrConflict otherwise), and
+// is recorded when the knowledge base is empty. It returns the stored
+// document with its id.
+func (s *Store) PutDocument(info IndexInfo, doc Document, chunks []Chunk) (Document, error) {
+	if doc.Path == "" {
+		return Document{}, fmt.Errorf("put document: empty path")
+	}
+	for i, c := range chunks {
+		if len(c.Vector) != info.Dimension {
+			return Document{}, fmt.Errorf("put document %q: chunk %d has %d dimensions, the index %d", doc.Path, i, len(c.Vector), info.Dimension)
+		}
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := checkIndexInfo(tx, info); err != nil {
+			return err
+		}
+		docs, paths := tx.Bucket(bucketDocs), tx.Bucket(bucketDocPaths)
+		now := s.now().UTC()
+		if id := paths.Get([]byte(doc.Path)); id != nil {
+			doc.ID = btoi(id)
+			var old Document
+			if err := json.Unmarshal(docs.Get(id), &old); err == nil {
+				doc.CreatedAt = old.CreatedAt
+			}
+			if err := deleteChunks(tx, doc.ID); err != nil {
+				return err
+			}
+		} else {
+			seq, err := docs.NextSequence()
+			if err != nil {
+				return err
+			}
+			doc.ID = seq
+			doc.CreatedAt = now
+		}
+		doc.UpdatedAt = now
+		doc.Chunks = len(chunks)
+		cb, vb := tx.Bucket(bucketChunks), tx.Bucket(bucketVectors)
+		for i, c := range chunks {
+			key := chunkKey(doc.ID, uint32(i))
+			rec, err := json.Marshal(chunkRecord{Title: c.Title, Heading: c.Heading, Source: c.Source, Text: c.Text, Terms: c.Terms})
+			if err != nil {
+				return err
+			}
+			if err := cb.Put(key, rec); err != nil {
+				return err
+			}
+			if err := vb.Put(key, encodeVector(c.Vector)); err != nil {
+				return err
+			}
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		if err := docs.Put(itob(doc.ID), b); err != nil {
+			return err
+		}
+		return paths.Put([]byte(doc.Path), itob(doc.ID))
+	})
+	if err != nil {
+		return Document{}, fmt.Errorf("put document %q: %w", doc.Path, err)
+	}
+	return doc, nil
+}
+
+func checkIndexInfo(tx *bolt.Tx, info IndexInfo) error {
+	if info.Provider == "" || info.Dimension <= 0 {
+		return fmt.Errorf("index info %+v is incomplete", info)
+	}
+	v := tx.Bucket(bucketMeta).Get(keyKnowledgeIdx)
+	if v == nil {
+		return putIndexInfo(tx, info)
+	}
+	var have IndexInfo
+	if err := json.Unmarshal(v, &have); err != nil {
+		return fmt.Errorf("read index info: %w", err)
+	}
+	if have != info {
+		if k, _ := tx.Bucket(bucketDocs).Cursor().First(); k == nil {
+			return putIndexInfo(tx, info)
+		}
+		return fmt.Errorf("index built by %s/%s (dim %d), not %s/%s (dim %d): %w",
+			have.Provider, have.Model, have.Dimension, info.Provider, info.Model, info.Dimension, ErrConflict)
+	}
+	return nil
+}
+
+func deleteChunks(tx *bolt.Tx, doc uint64) error {
+	prefix := itob(doc)
+	for _, name := range [][]byte{bucketChunks, bucketVectors} {
+		c := tx.Bucket(name).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DeleteDocument removes a document and its chunks.
+func (s *Store) DeleteDocument(id uint64) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		docs := tx.Bucket(bucketDocs)
+		v := docs.Get(itob(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		var d Document
+		if err := json.Unmarshal(v, &d); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketDocPaths).Delete([]byte(d.Path)); err != nil {
+			return err
+		}
+		if err := deleteChunks(tx, id); err != nil {
+			return err
+		}
+		return docs.Delete(itob(id))
+	})
+	if err != nil {
+		return fmt.Errorf("delete document %d: %w", id, err)
+	}
+	return nil
+}
+
+// Document returns one document by id.
+func (s *Store) Document(id uint64) (Document, error) {
+	var d Document
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDocs).Get(itob(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &d)
+	})
+	if err != nil {
+		return Document{}, fmt.Errorf("document %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// DocumentByPath returns the document ingested from path.
+func (s *Store) DocumentByPath(path string) (Document, error) {
+	var d Document
+	err := s.view(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketDocPaths).Get([]byte(path))
+		if id == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(tx.Bucket(bucketDocs).Get(id), &d)
+	})
+	if err != nil {
+		return Document{}, fmt.Errorf("document %q: %w", path, err)
+	}
+	return d, nil
+}
+
+// Documents lists every document, ordered by path.
+func (s *Store) Documents() ([]Document, error) {
+	var out []Document
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDocs).ForEach(func(_, v []byte) error {
+			var d Document
+			if err := json.Unmarshal(v, &d); err != nil {
+				return err
+			}
+			out = append(out, d)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list documents: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// EachChunk calls fn with every chunk and its vector, in key order, inside
+// one read transaction (fn must not call the store). The chunk is a copy fn
+// may keep.
+func (s *Store) EachChunk(fn func(Chunk) error) error {
+	err := s.view(func(tx *bolt.Tx) error {
+		vb := tx.Bucket(bucketVectors)
+		return tx.Bucket(bucketChunks).ForEach(func(k, v []byte) error {
+			if len(k) != 12 {
+				return fmt.Errorf("chunk key %x: %w", k, ErrCorrupt)
+			}
+			var rec chunkRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("chunk %x: %w", k, err)
+			}
+			vec, err := decodeVector(vb.Get(k))
+			if err != nil {
+				return fmt.Errorf("vector of chunk %x: %w", k, err)
+			}
+			return fn(Chunk{
+				DocID: binary.BigEndian.Uint64(k), Seq: binary.BigEndian.Uint32(k[8:]),
+				Title: rec.Title, Heading: rec.Heading, Source: rec.Source, Text: rec.Text, Terms: rec.Terms,
+				Vector: vec,
+			})
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("read chunks: %w", err)
+	}
+	return nil
+}
+
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// decodeVector copies the vector out of the transaction's memory.
+func decodeVector(b []byte) ([]float32, error) {
+	if len(b) == 0 || len(b)%4 != 0 {
+		return nil, fmt.Errorf("%d bytes is not a vector: %w", len(b), ErrCorrupt)
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, nil
+}
