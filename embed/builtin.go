@@ -47,7 +47,7 @@ func (b *Builtin) Embed(ctx context.Context, texts []string) ([][]float32, error
 				return nil, err
 			}
 		}
-		v, err := b.vector(t)
+		v, err := b.vector(t, nil)
 		if err != nil {
 			return nil, fmt.Errorf("embed text %d: %w", i, err)
 		}
@@ -65,7 +65,17 @@ const (
 	weightChars  = 0.6 // shared by all n-grams of one word
 )
 
-func (b *Builtin) vector(text string) ([]float32, error) {
+// EmbedQuery embeds a query with each word's features scaled by
+// weight(stem), e.g. the index's inverse document frequency, so that rare
+// words steer the query vector more than common ones. A nil weight is Embed.
+func (b *Builtin) EmbedQuery(ctx context.Context, query string, weight func(stem string) float64) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return b.vector(query, weight)
+}
+
+func (b *Builtin) vector(text string, weight func(string) float64) ([]float32, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, ErrEmptyText
 	}
@@ -83,14 +93,18 @@ func (b *Builtin) vector(text string) ([]float32, error) {
 			continue
 		}
 		st := Stem(w)
-		add('w', st, weightWord)
+		q := 1.0
+		if weight != nil {
+			q = weight(st)
+		}
+		add('w', st, q*weightWord)
 		if prev != "" {
-			add('b', prev+" "+st, weightBigram)
+			add('b', prev+" "+st, q*weightBigram)
 		}
 		prev = st
 		grams := charGrams(w)
 		for _, g := range grams {
-			add('c', g, weightChars/float64(len(grams)))
+			add('c', g, q*weightChars/float64(len(grams)))
 		}
 	}
 	if len(feats) == 0 {

@@ -82,6 +82,18 @@ func (l *lexical) idf(df int) float64 {
 	return math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
 }
 
+// idfOf is the inverse document frequency of a term (that of an unseen
+// term for one the index does not hold).
+func (l *lexical) idfOf(term string) float64 {
+	df := 0
+	for _, p := range l.postings[term] {
+		if l.lengths[p.slot] >= 0 {
+			df++
+		}
+	}
+	return l.idf(df)
+}
+
 // scored is a slot with its score.
 type scored struct {
 	slot  int

@@ -34,7 +34,7 @@ func TestMSMARCO(t *testing.T) {
 	if err := IndexCorpus(ctx, ix, docs, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []float64{0.5, 0.6, 0.7, 0.8, 0.9} {
+	for _, w := range []float64{0.5} {
 		ix.opts.LexicalWeight = w
 		r, _ := Evaluate(ctx, ix, qs, qr, ModeHybrid)
 		t.Logf("w=%.1f ndcg@10=%.4f", w, r.NDCG10)

@@ -46,8 +46,17 @@ const maxK = 100
 // documents do not address gets "nothing relevant".
 const DefaultMinScore = 0.30
 
-// hybridLexicalWeight is the share of the lexical score in the fused one.
-const hybridLexicalWeight = 0.6
+// hybridLexicalWeight is the share of the lexical score in the fused one:
+// equal shares.
+const hybridLexicalWeight = 0.5
+
+// Feedback: the query vector is moved towards the centroid of the
+// feedbackDocs best first-pass results, with feedbackWeight (Rocchio's
+// classic depth and beta).
+const (
+	feedbackDocs   = 10
+	feedbackWeight = 1.0
+)
 
 // Mode chooses the retrieval signals.
 type Mode string
@@ -67,7 +76,7 @@ type Options struct {
 	// Mode is the retrieval mode (default ModeHybrid).
 	Mode Mode
 	// LexicalWeight is the lexical share of the hybrid score, 0..1
-	// (default 0.6); the vector similarity has the rest.
+	// (default 0.5); the vector similarity has the rest.
 	LexicalWeight float64
 	// Reindex drops an index built by another embedder instead of refusing it.
 	Reindex bool
@@ -275,17 +284,16 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	}
 	k = min(k, maxK)
 	terms := uniqueTerms(embed.Terms(q), maxQueryTerms)
-	var qv []float32
-	if mode != ModeLexical {
-		vs, err := ix.emb.Embed(ctx, []string{q})
-		if err != nil {
-			return nil, fmt.Errorf("embed the question: %w", err)
-		}
-		qv = vs[0]
-	}
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	var qv []float32
+	if mode != ModeLexical {
+		var err error
+		if qv, err = ix.embedQuery(ctx, q); err != nil {
+			return nil, err
+		}
+	}
 	live := len(ix.byID)
 	if live == 0 {
 		return []Passage{}, nil
@@ -313,39 +321,53 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	for _, sc := range top(lexScores, pool) {
 		cands[sc.slot] = true
 	}
+	vecs := map[int][]float32{}
 	if mode == ModeHybrid {
-		// Lexical candidates the vector pool missed: their cosine, from the collection.
+		// Every candidate's vector: for the lexical ones the vector pool
+		// missed, and for the feedback below.
 		for s := range cands {
-			if _, ok := vecScores[s]; ok {
-				continue
-			}
 			doc, err := ix.col.GetByID(ctx, ix.slots[s].id)
 			if err != nil {
 				return nil, fmt.Errorf("vector of %s: %w", ix.slots[s].id, err)
 			}
+			vecs[s] = doc.Embedding
 			vecScores[s] = dot(qv, doc.Embedding)
 		}
 	}
-	ranked := make([]scored, 0, len(cands))
-	for s := range cands {
-		l, v := lexScores[s], math.Max(vecScores[s], 0)
-		var f float64
-		switch mode {
-		case ModeLexical:
-			f = l
-		case ModeVector:
-			f = v
-		default:
-			f = ix.opts.LexicalWeight*l + (1-ix.opts.LexicalWeight)*v
+	fuse := func() []scored {
+		ranked := make([]scored, 0, len(cands))
+		for s := range cands {
+			l, v := lexScores[s], math.Max(vecScores[s], 0)
+			var f float64
+			switch mode {
+			case ModeLexical:
+				f = l
+			case ModeVector:
+				f = v
+			default:
+				f = ix.opts.LexicalWeight*l + (1-ix.opts.LexicalWeight)*v
+			}
+			ranked = append(ranked, scored{slot: s, score: math.Min(f, 1)})
 		}
-		ranked = append(ranked, scored{slot: s, score: math.Min(f, 1)})
+		sort.Slice(ranked, func(i, j int) bool {
+			if ranked[i].score != ranked[j].score {
+				return ranked[i].score > ranked[j].score
+			}
+			return ranked[i].slot < ranked[j].slot
+		})
+		return ranked
 	}
-	sort.Slice(ranked, func(i, j int) bool {
-		if ranked[i].score != ranked[j].score {
-			return ranked[i].score > ranked[j].score
+	ranked := fuse()
+	if mode == ModeHybrid {
+		// Pseudo-relevance feedback (Rocchio): move the query vector towards
+		// the centroid of the best first-pass results, then fuse again. The
+		// vector signal then adds topical similarity to what the words found.
+		q2 := feedback(qv, vecs, ranked)
+		for s, v := range vecs {
+			vecScores[s] = dot(q2, v)
 		}
-		return ranked[i].slot < ranked[j].slot
-	})
+		ranked = fuse()
+	}
 	if len(ranked) > k {
 		ranked = ranked[:k]
 	}
@@ -358,6 +380,59 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 		})
 	}
 	return out, nil
+}
+
+// queryEmbedder embeds a query with per-term weights (the built-in
+// embedder weighs words by the index's inverse document frequency).
+type queryEmbedder interface {
+	EmbedQuery(ctx context.Context, query string, weight func(stem string) float64) ([]float32, error)
+}
+
+// embedQuery embeds the question; called with ix.mu held for reading.
+func (ix *Index) embedQuery(ctx context.Context, q string) ([]float32, error) {
+	if qe, ok := ix.emb.(queryEmbedder); ok {
+		v, err := qe.EmbedQuery(ctx, q, ix.lex.idfOf)
+		if err != nil {
+			return nil, fmt.Errorf("embed the question: %w", err)
+		}
+		return v, nil
+	}
+	vs, err := ix.emb.Embed(ctx, []string{q})
+	if err != nil {
+		return nil, fmt.Errorf("embed the question: %w", err)
+	}
+	return vs[0], nil
+}
+
+// feedback returns the query vector moved towards the centroid of the
+// vectors of the best feedbackDocs results, normalised.
+func feedback(qv []float32, vecs map[int][]float32, ranked []scored) []float32 {
+	cent := make([]float64, len(qv))
+	for _, r := range ranked[:min(feedbackDocs, len(ranked))] {
+		for i, x := range vecs[r.slot] {
+			cent[i] += float64(x)
+		}
+	}
+	var n float64
+	for _, x := range cent {
+		n += x * x
+	}
+	if n == 0 {
+		return qv
+	}
+	n = math.Sqrt(n)
+	q := make([]float64, len(qv))
+	var n2 float64
+	for i := range qv {
+		q[i] = float64(qv[i]) + feedbackWeight*cent[i]/n
+		n2 += q[i] * q[i]
+	}
+	n2 = math.Sqrt(n2)
+	out := make([]float32, len(qv))
+	for i := range q {
+		out[i] = float32(q[i] / n2)
+	}
+	return out
 }
 
 func uniqueTerms(terms []string, n int) []string {
