@@ -33,6 +33,10 @@ func newRootCommand(e env) *cobra.Command {
 		newServeCommand(e),
 		newVersionCommand(),
 		newWebhookCommand(e),
+		newIngestCommand(e),
+		newDocsCommand(e),
+		newAskCommand(e),
+		newEvalCommand(e),
 	)
 	return root
 }

@@ -44,7 +44,7 @@ const maxK = 100
 // DefaultMinScore is the fused relevance below which Search returns
 // nothing: calibrated with the built-in embedder so that a question the
 // documents do not address gets "nothing relevant".
-const DefaultMinScore = 0.30
+const DefaultMinScore = 0.25
 
 // hybridLexicalWeight is the share of the lexical score in the fused one:
 // equal shares.
@@ -362,7 +362,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 		// Pseudo-relevance feedback (Rocchio): move the query vector towards
 		// the centroid of the best first-pass results, then fuse again. The
 		// vector signal then adds topical similarity to what the words found.
-		q2 := feedback(qv, vecs, ranked)
+		q2 := feedback(qv, vecs, ranked, lexScores)
 		for s, v := range vecs {
 			vecScores[s] = dot(q2, v)
 		}
@@ -405,10 +405,21 @@ func (ix *Index) embedQuery(ctx context.Context, q string) ([]float32, error) {
 }
 
 // feedback returns the query vector moved towards the centroid of the
-// vectors of the best feedbackDocs results, normalised.
-func feedback(qv []float32, vecs map[int][]float32, ranked []scored) []float32 {
+// vectors of the best feedbackDocs results that share a word with the
+// query, normalised. Without such results (a question the documents do not
+// address) the query vector is returned as it is, so that feedback never
+// lends relevance to unrelated passages.
+func feedback(qv []float32, vecs map[int][]float32, ranked []scored, lex map[int]float64) []float32 {
 	cent := make([]float64, len(qv))
-	for _, r := range ranked[:min(feedbackDocs, len(ranked))] {
+	used := 0
+	for _, r := range ranked {
+		if used == feedbackDocs {
+			break
+		}
+		if lex[r.slot] <= 0 {
+			continue
+		}
+		used++
 		for i, x := range vecs[r.slot] {
 			cent[i] += float64(x)
 		}

@@ -1,0 +1,120 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/chatbot/chatbot/rag"
+)
+
+func newIngestCommand(e env) *cobra.Command {
+	var (
+		k       knowledgeFlags
+		opts    rag.IngestOptions
+		reindex bool
+		maxMB   int
+	)
+	c := &cobra.Command{
+		Use:   "ingest PATH...",
+		Short: "Add documents (Markdown, text, HTML) to the knowledge base",
+		Long: `Ingest files and folders (recursively) into the knowledge base in the data
+directory. Unchanged files are skipped by content hash, changed files replace
+their old chunks, --prune removes documents whose files are gone. Hidden files,
+binaries and unsupported types are skipped and listed in the summary.`,
+		Example: `  chatbot ingest ./docs
+  chatbot ingest ./docs ./faq.md --prune
+  chatbot ingest ./docs --reindex --embedder ollama`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if maxMB <= 0 {
+				return fmt.Errorf("--max-file-size must be a positive number of MB, not %d", maxMB)
+			}
+			opts.MaxFileSize = int64(maxMB) << 20
+			st, ix, err := openKnowledge(cmd.Context(), e, k, rag.Options{Reindex: reindex})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			out := cmd.OutOrStdout()
+			p := newProgress(out)
+			opts.Progress = p.event
+			sum, err := ix.Ingest(cmd.Context(), args, opts)
+			p.finish()
+			printSummary(out, sum, ix.Info().Provider+"/"+ix.Info().Model)
+			return err
+		},
+	}
+	f := c.Flags()
+	bindKnowledge(f, e, &k)
+	f.BoolVar(&reindex, "reindex", false, "drop the whole index and rebuild it (needed after changing the embedder)")
+	f.BoolVar(&opts.Prune, "prune", false, "remove documents whose files no longer exist")
+	f.IntVar(&opts.Chunk.Size, "chunk-size", 1000, "target chunk size in characters")
+	f.IntVar(&opts.Chunk.Overlap, "chunk-overlap", 150, "characters repeated between consecutive chunks of a section")
+	f.IntVar(&maxMB, "max-file-size", rag.DefaultMaxFileSize>>20, "skip files larger than this many MB")
+	return c
+}
+
+// progress shows a bar on a terminal and one line per file otherwise.
+type progress struct {
+	out io.Writer
+	bar *progressbar.ProgressBar
+	tty bool
+}
+
+func newProgress(out io.Writer) *progress {
+	f, ok := out.(*os.File)
+	return &progress{out: out, tty: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (p *progress) event(ev rag.Event) {
+	switch ev.Kind {
+	case rag.EventStart:
+		if p.tty {
+			p.bar = progressbar.NewOptions(ev.Total, progressbar.OptionSetWriter(p.out),
+				progressbar.OptionSetDescription("ingesting"), progressbar.OptionShowCount(),
+				progressbar.OptionClearOnFinish())
+			return
+		}
+		fmt.Fprintf(p.out, "ingesting %d files (%.1f MB)\n", ev.Total, float64(ev.Bytes)/(1<<20))
+	case rag.EventFile:
+		if p.bar != nil {
+			_ = p.bar.Add(1)
+			return
+		}
+		line := fmt.Sprintf("[%d/%d] %s: %s", ev.Done, ev.Total, ev.Path, ev.Status)
+		if ev.Reason != "" {
+			line += " (" + ev.Reason + ")"
+		} else if ev.Chunks > 0 {
+			line += fmt.Sprintf(", %d chunks", ev.Chunks)
+		}
+		fmt.Fprintln(p.out, line)
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+func printSummary(w io.Writer, s rag.Summary, embedder string) {
+	mbps := 0.0
+	if s.Duration > 0 {
+		mbps = float64(s.Bytes) / (1 << 20) / s.Duration.Seconds()
+	}
+	fmt.Fprintf(w, "\n%d files: %d added, %d updated, %d unchanged, %d skipped, %d removed; %d chunks written; %s (%.1f MB/s, %s)\n",
+		s.Files, s.Added, s.Updated, s.Unchanged, len(s.Skipped), s.Removed, s.Chunks,
+		s.Duration.Round(time.Millisecond), mbps, embedder)
+	for _, sk := range s.Skipped {
+		fmt.Fprintf(w, "  skipped %s: %s\n", sk.Path, sk.Reason)
+	}
+	for _, wn := range s.Warnings {
+		fmt.Fprintf(w, "  warning %s: %s\n", wn.Path, wn.Reason)
+	}
+}

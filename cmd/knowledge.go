@@ -1,0 +1,121 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ollama/ollama/api"
+	"github.com/spf13/pflag"
+
+	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/rag"
+	"github.com/chatbot/chatbot/store"
+)
+
+// knowledgeFlags are the flags of the commands that use the knowledge base.
+type knowledgeFlags struct {
+	dataDir    string
+	embedder   string // auto, builtin or ollama
+	embedModel string
+	minScore   float64
+}
+
+func bindKnowledge(fs *pflag.FlagSet, e env, k *knowledgeFlags) {
+	bindDataDir(fs, e, &k.dataDir)
+	fs.StringVar(&k.embedder, "embedder", e.or("CHATBOT_EMBEDDER", "auto"),
+		"embeddings: builtin (no model), ollama, or auto (the index's own; for a new index Ollama when reachable, else builtin) (env CHATBOT_EMBEDDER)")
+	fs.StringVar(&k.embedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", embed.DefaultOllamaModel), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
+}
+
+// ollamaClient is the Ollama API client for OLLAMA_HOST (read as Ollama's
+// own tools read it) with a bounded timeout.
+func ollamaClient(e env, timeout time.Duration) (*api.Client, error) {
+	host := e("OLLAMA_HOST")
+	if host == "" {
+		host = "http://127.0.0.1:11434"
+	}
+	if !hasScheme(host) {
+		host = "http://" + host
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, fmt.Errorf("OLLAMA_HOST %q is not a URL: %w", host, err)
+	}
+	return api.NewClient(u, &http.Client{Timeout: timeout}), nil
+}
+
+func hasScheme(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// chooseEmbedder picks the embedder: the one asked for, or with "auto" the
+// one the index was built with, or for a new index Ollama when it answers
+// with the model and the built-in one otherwise.
+func chooseEmbedder(ctx context.Context, e env, st *store.Store, k knowledgeFlags) (embed.Embedder, error) {
+	mode := k.embedder
+	model := k.embedModel
+	if mode == "auto" {
+		info, err := st.KnowledgeIndexInfo()
+		switch {
+		case err == nil:
+			mode = info.Provider
+			if info.Provider == "ollama" {
+				model = info.Model
+			}
+		case errors.Is(err, store.ErrNotFound):
+			c, cerr := ollamaClient(e, 3*time.Second)
+			if cerr != nil {
+				return embed.NewBuiltin(), nil
+			}
+			o := embed.NewOllama(c, model, 0)
+			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			if _, perr := o.Probe(pctx); perr == nil {
+				return o, nil
+			}
+			return embed.NewBuiltin(), nil
+		default:
+			return nil, err
+		}
+	}
+	switch mode {
+	case "builtin":
+		return embed.NewBuiltin(), nil
+	case "ollama":
+		c, err := ollamaClient(e, 5*time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		return embed.NewOllama(c, model, 0), nil
+	}
+	return nil, fmt.Errorf("--embedder must be auto, builtin or ollama, not %q", k.embedder)
+}
+
+// openKnowledge opens the store of the data directory and the index in it.
+// A store held by a running server is reported with what to do instead.
+func openKnowledge(ctx context.Context, e env, k knowledgeFlags, opts rag.Options) (*store.Store, *rag.Index, error) {
+	st, err := store.Open(k.dataDir, store.Options{LockTimeout: 300 * time.Millisecond})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, nil, fmt.Errorf("%w\nA running `chatbot serve` holds %s: ingest through its API (POST /api/knowledge/ingest, or pass --server), or stop it first", err, k.dataDir)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	emb, err := chooseEmbedder(ctx, e, st, k)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	opts.MinScore = k.minScore
+	ix, err := rag.Open(ctx, st, emb, opts)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, ix, nil
+}
