@@ -322,4 +322,3 @@ func walk(root string, sum *Summary) []found {
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out
 }
-
