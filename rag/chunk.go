@@ -131,8 +131,8 @@ func runes(s string) int { return utf8.RuneCountInString(s) }
 func splitLong(para string, max int) []string {
 	var out []string
 	for _, s := range Sentences(para) {
-		for runes(s) > max {
-			r := []rune(s)
+		r := []rune(s)
+		for len(r) > max {
 			cut := max
 			for i := max; i > max/2; i-- {
 				if unicode.IsSpace(r[i]) {
@@ -140,11 +140,16 @@ func splitLong(para string, max int) []string {
 					break
 				}
 			}
-			out = append(out, strings.TrimSpace(string(r[:cut])))
-			s = strings.TrimSpace(string(r[cut:]))
+			if piece := strings.TrimSpace(string(r[:cut])); piece != "" {
+				out = append(out, piece)
+			}
+			r = r[cut:]
+			for len(r) > 0 && unicode.IsSpace(r[0]) {
+				r = r[1:]
+			}
 		}
-		if s != "" {
-			out = append(out, s)
+		if rest := strings.TrimSpace(string(r)); rest != "" {
+			out = append(out, rest)
 		}
 	}
 	return out

@@ -1,0 +1,57 @@
+package rag
+
+import (
+	"math"
+	"testing"
+)
+
+func approx(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// Hand-computed (k1 0.9, b 0.4, avg length 2, N 3):
+// idf(a) = ln(1+1.5/2.5) = 0.4700, idf(c) = ln(1+2.5/1.5) = 0.9808;
+// max = 1.9*(idf(a)+idf(c)).
+func TestLexicalScores(t *testing.T) {
+	l := newLexical()
+	l.add(0, []string{"a", "b"})
+	l.add(1, []string{"a", "c", "c"})
+	l.add(2, []string{"d"})
+	got := l.search([]string{"a", "c", "a"}) // the repeated term counts once
+	if len(got) != 2 || !approx(got[0], 0.1705022916195997) || !approx(got[1], 0.5947379647846812) {
+		t.Fatalf("scores = %v", got)
+	}
+	// One term alone: idf cancels, tf 2 at length 3 -> 2*1.9/(2+0.9*1.2)/1.9.
+	if got := l.search([]string{"c"}); !approx(got[1], 0.6493506493506493) {
+		t.Fatalf("c = %v", got)
+	}
+	if got := l.search([]string{"zzz"}); len(got) != 0 {
+		t.Fatalf("unknown term matched %v", got)
+	}
+	// A removed slot never matches, and leaves N and the total length.
+	l.remove(1)
+	if got := l.search([]string{"c"}); len(got) != 0 {
+		t.Fatalf("removed slot matched: %v", got)
+	}
+	l.compact()
+	if _, ok := l.postings["c"]; ok {
+		t.Fatal("compaction kept postings of a removed slot")
+	}
+	if l.live != 2 || l.total != 3 {
+		t.Fatalf("live %d total %d", l.live, l.total)
+	}
+}
+
+func TestLexicalEmpty(t *testing.T) {
+	if got := newLexical().search([]string{"a"}); got != nil {
+		t.Fatalf("empty index: %v", got)
+	}
+}
+
+func TestTop(t *testing.T) {
+	got := top(map[int]float64{3: 0.5, 1: 0.9, 2: 0.5, 7: 0.1}, 3)
+	want := []scored{{1, 0.9}, {2, 0.5}, {3, 0.5}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("top = %v", got)
+		}
+	}
+}
