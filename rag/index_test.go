@@ -80,8 +80,8 @@ func writeDocs(t *testing.T, files map[string]string) string {
 }
 
 var supportDocs = map[string]string{
-	"billing.md": "# Billing\n\nHow we charge and refund.\n\n## Refunds\n\nRefunds are issued to the original payment method within 5 business days. To request a refund, open Settings and click Request refund.\n\n## Invoices\n\nInvoices are emailed on the first day of each month.\n",
-	"account.md": "# Account\n\n## Reset your password\n\nTo reset your password, click Forgot password on the login page and follow the link we email you.\n\n## Delete your account\n\nGo to Settings, Account, Delete. Deletion is permanent after 14 days.\n",
+	"billing.md":    "# Billing\n\nHow we charge and refund.\n\n## Refunds\n\nRefunds are issued to the original payment method within 5 business days. To request a refund, open Settings and click Request refund.\n\n## Invoices\n\nInvoices are emailed on the first day of each month.\n",
+	"account.md":    "# Account\n\n## Reset your password\n\nTo reset your password, click Forgot password on the login page and follow the link we email you.\n\n## Delete your account\n\nGo to Settings, Account, Delete. Deletion is permanent after 14 days.\n",
 	"shipping.html": "<html><body><h1>Shipping</h1><p>We ship worldwide with DHL. Delivery takes 3 to 7 days.</p></body></html>",
 }
 

@@ -54,16 +54,16 @@ func TestIngestSkipsAndReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"docs/empty.md":    "empty file",
-		"docs/blank.txt":   "empty file",
-		"docs/.hidden.md":  "hidden",
-		"docs/.git":        "hidden",
-		"docs/logo.png":    "unsupported file type .png",
-		"docs/manual.pdf":  "PDF is not supported (no maintained pure-Go text extractor); convert it to text first, e.g. pdftotext",
-		"docs/blob.txt":    "binary content",
-		"docs/big.txt":     "larger than the limit of 16 MB (raise it with --max-file-size)",
-		"docs/loop":        "symbolic link loop (folder already visited)",
-		"docs/self.md":     "symbolic link loop",
+		"docs/empty.md":   "empty file",
+		"docs/blank.txt":  "empty file",
+		"docs/.hidden.md": "hidden",
+		"docs/.git":       "hidden",
+		"docs/logo.png":   "unsupported file type .png",
+		"docs/manual.pdf": "PDF is not supported (no maintained pure-Go text extractor); convert it to text first, e.g. pdftotext",
+		"docs/blob.txt":   "binary content",
+		"docs/big.txt":    "larger than the limit of 16 MB (raise it with --max-file-size)",
+		"docs/loop":       "symbolic link loop (folder already visited)",
+		"docs/self.md":    "symbolic link loop",
 	}
 	if got := skippedReasons(sum); !reflect.DeepEqual(got, want) {
 		t.Fatalf("skipped:\n got %v\nwant %v", got, want)
