@@ -38,8 +38,9 @@ func openDocsStore(dataDir string) (*store.Store, error) {
 func newDocsListCommand(dataDir *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List indexed documents",
-		Args:  cobra.NoArgs,
+		Short:   "List indexed documents",
+		Example: "  chatbot docs list --data-dir ./data",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := openDocsStore(*dataDir)
 			if err != nil {
@@ -79,6 +80,7 @@ func newDocsRemoveCommand(dataDir *string) *cobra.Command {
 		Use:     "remove PATH|ID...",
 		Aliases: []string{"rm"},
 		Short:   "Remove documents from the knowledge base (by file path or id)",
+		Example: "  chatbot docs remove ./docs/old.md\n  chatbot docs remove 12",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openDocsStore(*dataDir)

@@ -1,0 +1,226 @@
+package cmd
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chatbot/chatbot/store"
+)
+
+func writeTestDocs(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "docs")
+	files := map[string]string{
+		"billing.md": "# Billing\n\n## Refunds\n\nRefunds are issued to the original payment method within 5 business days.\n",
+		"account.md": "# Account\n\n## Reset your password\n\nTo reset your password, click Forgot password on the login page.\n",
+		"logo.png":   "\x89PNG",
+	}
+	os.MkdirAll(dir, 0o755)
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// noOllama is an environment whose Ollama address has nothing listening.
+func noOllama(t *testing.T, extra map[string]string) env {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.URL
+	srv.Close()
+	m := map[string]string{"OLLAMA_HOST": addr}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return mapEnv(m)
+}
+
+func TestIngestAskAndDocsCommands(t *testing.T) {
+	data := t.TempDir()
+	docs := writeTestDocs(t)
+	e := noOllama(t, map[string]string{"CHATBOT_DATA_DIR": data})
+
+	out, _, err := run(t, e, "ingest", docs) // auto: no Ollama -> built-in embedder
+	if err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	for _, want := range []string{"ingesting 2 files", "docs/account.md: added, 1 chunks", "3 files: 2 added, 0 updated, 0 unchanged, 1 skipped",
+		"builtin/hash-v1", "skipped docs/logo.png: unsupported file type .png"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ingest output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = run(t, e, "ingest", docs)
+	if err != nil || !strings.Contains(out, "0 added, 0 updated, 2 unchanged") {
+		t.Fatalf("second ingest: %v\n%s", err, out)
+	}
+
+	out, _, err = run(t, e, "ask", "how do I reset my password?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "> To reset your password, click Forgot password on the login page.\n  (Account > Reset your password, docs/account.md#reset-your-password)\n\nSources:\n  1. docs/account.md#reset-your-password (score "
+	if !strings.HasPrefix(out, want) {
+		t.Fatalf("ask output:\n%s\nwant prefix:\n%s", out, want)
+	}
+	out, _, err = run(t, e, "ask", "--json", "what is the capital of france")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Answer       string `json:"answer"`
+		ResponseType string `json:"response_type"`
+		Sources      []any  `json:"sources"`
+	}
+	if err := json.Unmarshal([]byte(out), &resp); err != nil || resp.ResponseType != "no_answer" || len(resp.Sources) != 0 {
+		t.Fatalf("off-topic ask: %+v, %v\n%s", resp, err, out)
+	}
+	if _, _, err := run(t, e, "ask", "  "); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty question: %v", err)
+	}
+
+	out, _, err = run(t, e, "docs", "list")
+	if err != nil || !strings.Contains(out, "Account") || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v1 (dimension 512)") {
+		t.Fatalf("docs list: %v\n%s", err, out)
+	}
+	out, _, err = run(t, e, "docs", "remove", filepath.Join(docs, "billing.md"))
+	if err != nil || !strings.Contains(out, "Removed document") {
+		t.Fatalf("docs remove: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, e, "docs", "remove", "billing.md"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("remove missing: %v", err)
+	}
+	out, _, _ = run(t, e, "ask", "refund")
+	if !strings.Contains(out, "nothing relevant") {
+		t.Fatalf("removed document still answers:\n%s", out)
+	}
+}
+
+func TestIngestBadArguments(t *testing.T) {
+	data := t.TempDir()
+	e := noOllama(t, map[string]string{"CHATBOT_DATA_DIR": data, "CHATBOT_EMBEDDER": "builtin"})
+	if _, _, err := run(t, e, "ingest", filepath.Join(data, "nope")); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("missing path: %v", err)
+	}
+	if _, _, err := run(t, e, "ingest"); err == nil {
+		t.Fatal("no path accepted")
+	}
+	if _, _, err := run(t, e, "ingest", data, "--max-file-size", "0"); err == nil || !strings.Contains(err.Error(), "--max-file-size") {
+		t.Fatalf("bad size: %v", err)
+	}
+	if _, _, err := run(t, e, "ingest", data, "--embedder", "magic"); err == nil || !strings.Contains(err.Error(), "--embedder") {
+		t.Fatalf("bad embedder: %v", err)
+	}
+}
+
+func TestIngestWhileStoreIsHeld(t *testing.T) {
+	data := t.TempDir()
+	st, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := noOllama(t, map[string]string{"CHATBOT_DATA_DIR": data, "CHATBOT_EMBEDDER": "builtin"})
+	_, _, err = run(t, e, "ingest", writeTestDocs(t))
+	if err == nil || !strings.Contains(err.Error(), "chatbot serve") || !strings.Contains(err.Error(), "/api/knowledge/ingest") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, _, err := run(t, e, "docs", "list"); err == nil || !strings.Contains(err.Error(), "stop it first") {
+		t.Fatalf("docs list: %v", err)
+	}
+}
+
+// fakeOllamaServer answers /api/embed with 8-dimension vectors.
+func fakeOllamaServer(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model string   `json:"model"`
+			Input []string `json:"input"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || r.URL.Path != "/api/embed" {
+			http.Error(w, `{"error":"bad request"}`, http.StatusBadRequest)
+			return
+		}
+		if req.Model != "nomic-embed-text" {
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":"model \"` + req.Model + `\" not found, try pulling it first"}`))
+			return
+		}
+		var vs [][]float32
+		for _, in := range req.Input {
+			v := make([]float32, 8)
+			for i, c := range in {
+				v[i%8] += float32(c % 7)
+			}
+			v[0]++
+			vs = append(vs, v)
+		}
+		json.NewEncoder(w).Encode(map[string]any{"model": req.Model, "embeddings": vs})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestIngestAnotherEmbedderNeedsReindex(t *testing.T) {
+	data := t.TempDir()
+	docs := writeTestDocs(t)
+	e := mapEnv(map[string]string{"CHATBOT_DATA_DIR": data, "OLLAMA_HOST": fakeOllamaServer(t)})
+	if _, _, err := run(t, e, "ingest", docs, "--embedder", "builtin"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := run(t, e, "ingest", docs, "--embedder", "ollama")
+	if err == nil || !strings.Contains(err.Error(), "--reindex") || !strings.Contains(err.Error(), "builtin/hash-v1") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, _, err := run(t, e, "ingest", docs, "--embedder", "ollama", "--embed-model", "missing-model", "--reindex"); err == nil ||
+		!strings.Contains(err.Error(), "ollama pull missing-model") {
+		t.Fatalf("missing model: %v", err)
+	}
+	out, _, err := run(t, e, "ingest", docs, "--embedder", "ollama", "--reindex")
+	if err != nil || !strings.Contains(out, "2 added") || !strings.Contains(out, "ollama/nomic-embed-text") {
+		t.Fatalf("reindex: %v\n%s", err, out)
+	}
+	// auto now follows the index: Ollama.
+	out, _, err = run(t, e, "docs", "list")
+	if err != nil || !strings.Contains(out, "embedder ollama/nomic-embed-text (dimension 8)") {
+		t.Fatalf("docs list: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, e, "ask", "refund"); err != nil {
+		t.Fatalf("ask with the index's own embedder: %v", err)
+	}
+}
+
+func TestEvalCommand(t *testing.T) {
+	e := noOllama(t, nil)
+	runPath := filepath.Join(t.TempDir(), "run.tsv")
+	out, _, err := run(t, e, "eval", "--corpus", "testdata/beir/corpus.jsonl", "--queries", "testdata/beir/queries.jsonl",
+		"--qrels", "testdata/beir/qrels.tsv", "--mode", "all", "--run", runPath)
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"indexing 4 documents with builtin/hash-v1",
+		"lexical  queries 2  nDCG@10 1.0000  recall@10 1.0000  MRR@10 1.0000",
+		"hybrid   queries 2  nDCG@10 1.0000  recall@10 1.0000  MRR@10 1.0000",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eval output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(runPath)
+	if err != nil || !strings.HasPrefix(string(b), "query-id\tcorpus-id\trank\tscore\nq1\td1\t1\t") {
+		t.Fatalf("run file: %v\n%s", err, b)
+	}
+	if _, _, err := run(t, e, "eval", "--corpus", "nope.jsonl", "--queries", "x", "--qrels", "y"); err == nil || !strings.Contains(err.Error(), "--corpus") {
+		t.Fatalf("missing corpus: %v", err)
+	}
+	if _, _, err := run(t, e, "eval", "--corpus", "a", "--queries", "b", "--qrels", "c", "--mode", "best"); err == nil || !strings.Contains(err.Error(), "--mode") {
+		t.Fatalf("bad mode: %v", err)
+	}
+}
