@@ -37,7 +37,7 @@ func openDocsStore(dataDir string) (*store.Store, error) {
 
 func newDocsListCommand(dataDir *string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
+		Use:     "list",
 		Short:   "List indexed documents",
 		Example: "  chatbot docs list --data-dir ./data",
 		Args:    cobra.NoArgs,
