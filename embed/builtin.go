@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"strings"
 )
@@ -27,10 +26,11 @@ const (
 // normalisation. It is deterministic and pure Go.
 type Builtin struct {
 	dim int
+	an  *Analyzer
 }
 
 // NewBuiltin returns the built-in embedder.
-func NewBuiltin() *Builtin { return &Builtin{dim: builtinDim} }
+func NewBuiltin() *Builtin { return &Builtin{dim: builtinDim, an: NewAnalyzer()} }
 
 // Info reports provider "builtin", model "hash-v1".
 func (b *Builtin) Info() Info {
@@ -79,12 +79,13 @@ func (b *Builtin) vector(text string, weight func(string) float64) ([]float32, e
 	if strings.TrimSpace(text) == "" {
 		return nil, ErrEmptyText
 	}
-	feats := make(map[uint64]float64, 64)
+	// Word and bigram features get sublinear term frequency, so they are
+	// summed per feature first; character n-grams (each well below weight
+	// 1) go straight into the vector.
+	v := make([]float64, b.dim)
+	feats := make(map[uint64]float64, len(text)/8)
 	add := func(kind byte, s string, w float64) {
-		h := fnv.New64a()
-		h.Write([]byte{kind})
-		h.Write([]byte(s))
-		feats[h.Sum64()] += w
+		feats[hashFeature(kind, s)] += w
 	}
 	prev := ""
 	for _, w := range Words(text) {
@@ -92,7 +93,7 @@ func (b *Builtin) vector(text string, weight func(string) float64) ([]float32, e
 			prev = ""
 			continue
 		}
-		st := Stem(w)
+		st := b.an.Stem(w)
 		q := 1.0
 		if weight != nil {
 			q = weight(st)
@@ -102,10 +103,7 @@ func (b *Builtin) vector(text string, weight func(string) float64) ([]float32, e
 			add('b', prev+" "+st, q*weightBigram)
 		}
 		prev = st
-		grams := charGrams(w)
-		for _, g := range grams {
-			add('c', g, q*weightChars/float64(len(grams)))
-		}
+		b.addCharGrams(v, w, q*weightChars)
 	}
 	if len(feats) == 0 {
 		// Only stop words or symbols: hash the raw words so the text still
@@ -114,14 +112,8 @@ func (b *Builtin) vector(text string, weight func(string) float64) ([]float32, e
 			add('r', f, 1)
 		}
 	}
-	v := make([]float64, b.dim)
 	for h, w := range feats {
-		idx := int(h % uint64(b.dim))
-		sign := 1.0
-		if h>>63 == 1 {
-			sign = -1
-		}
-		v[idx] += sign * sublinear(w)
+		b.project(v, h, sublinear(w))
 	}
 	var sum float64
 	for _, x := range v {
@@ -147,15 +139,53 @@ func sublinear(w float64) float64 {
 	return 1 + math.Log(w)
 }
 
-// charGrams returns the character 3- to 5-grams of a word with boundary
-// markers, "<cat>" -> "<ca", "cat", "at>", "<cat", ...
-func charGrams(w string) []string {
-	r := []rune("<" + w + ">")
-	var out []string
+// addCharGrams adds the character 3- to 5-grams of a word with boundary
+// markers ("<cat>" -> "<ca", "cat", "at>", "<cat", ...), sharing weight w.
+func (b *Builtin) addCharGrams(v []float64, word string, w float64) {
+	m := "<" + word + ">"
+	var starts [64]int
+	pos := starts[:0]
+	for i := range m {
+		pos = append(pos, i)
+	}
+	pos = append(pos, len(m))
+	runes := len(pos) - 1
+	count := 0
 	for n := 3; n <= 5; n++ {
-		for i := 0; i+n <= len(r); i++ {
-			out = append(out, string(r[i:i+n]))
+		count += max(runes-n+1, 0)
+	}
+	if count == 0 {
+		return
+	}
+	each := w / float64(count)
+	for n := 3; n <= 5; n++ {
+		for i := 0; i+n <= runes; i++ {
+			b.project(v, hashFeature('c', m[pos[i]:pos[i+n]]), each)
 		}
 	}
-	return out
+}
+
+// project adds w to the coordinate of feature hash h, with the sign taken
+// from the hash's top bit so that collisions cancel out on average.
+func (b *Builtin) project(v []float64, h uint64, w float64) {
+	if h>>63 == 1 {
+		w = -w
+	}
+	v[h%uint64(b.dim)] += w
+}
+
+// hashFeature is FNV-1a over the kind byte and the feature's bytes.
+func hashFeature(kind byte, s string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	h ^= uint64(kind)
+	h *= prime
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= prime
+	}
+	return h
 }

@@ -10,7 +10,6 @@ import (
 
 	chromem "github.com/philippgille/chromem-go"
 
-	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -36,11 +35,27 @@ const embedBatch = 64
 // Put chunks, embeds and stores one document, replacing an earlier version
 // of the same path, and updates the in-memory indexes. The store write is
 // one transaction: if embedding fails midway nothing of the document is
-// stored and the old version stays. A document without text is an error.
+// stored and the old version stays. A document without text is ErrNoText.
 func (ix *Index) Put(ctx context.Context, in DocInput) (store.Document, error) {
+	p, err := ix.prepare(ctx, in)
+	if err != nil {
+		return store.Document{}, err
+	}
+	return ix.commit(ctx, p)
+}
+
+// preparedDoc is a document chunked and embedded, ready to be stored.
+type preparedDoc struct {
+	doc    store.Document
+	chunks []store.Chunk
+}
+
+// prepare chunks and embeds a document; it does not change the index and
+// may run concurrently with other prepares and commits.
+func (ix *Index) prepare(ctx context.Context, in DocInput) (preparedDoc, error) {
 	pieces := Chunk(in.Parsed, in.Chunk)
 	if len(pieces) == 0 {
-		return store.Document{}, ErrNoText
+		return preparedDoc{}, ErrNoText
 	}
 	chunks := make([]store.Chunk, len(pieces))
 	texts := make([]string, len(pieces))
@@ -51,36 +66,62 @@ func (ix *Index) Put(ctx context.Context, in DocInput) (store.Document, error) {
 		}
 		texts[i] = indexText(p)
 		chunks[i] = store.Chunk{Title: in.Parsed.Title, Heading: p.Heading, Source: src, Text: p.Text,
-			Terms: strings.Join(embed.Terms(texts[i]), " ")}
+			Terms: strings.Join(ix.an.Terms(texts[i]), " ")}
 	}
 	for start := 0; start < len(texts); start += embedBatch {
 		end := min(start+embedBatch, len(texts))
 		vs, err := ix.emb.Embed(ctx, texts[start:end])
 		if err != nil {
-			return store.Document{}, fmt.Errorf("embed %s: %w", in.Source, err)
+			return preparedDoc{}, fmt.Errorf("embed %s: %w", in.Source, err)
 		}
 		for i, v := range vs {
 			if len(v) != ix.info.Dimension {
-				return store.Document{}, fmt.Errorf("embed %s: got %d dimensions, the index has %d: %w", in.Source, len(v), ix.info.Dimension, ErrEmbedderMismatch)
+				return preparedDoc{}, fmt.Errorf("embed %s: got %d dimensions, the index has %d: %w", in.Source, len(v), ix.info.Dimension, ErrEmbedderMismatch)
 			}
 			chunks[start+i].Vector = v
 		}
 	}
-	ix.write.Lock()
-	defer ix.write.Unlock()
-	doc, err := ix.st.PutDocument(ix.info, store.Document{
-		Path: in.Path, Title: in.Parsed.Title, Hash: Hash(in.Content), Size: int64(len(in.Content)),
-	}, chunks)
-	if errors.Is(err, store.ErrConflict) {
-		return store.Document{}, fmt.Errorf("%w: %v; re-ingest with --reindex", ErrEmbedderMismatch, err)
-	}
+	return preparedDoc{
+		doc:    store.Document{Path: in.Path, Title: in.Parsed.Title, Hash: Hash(in.Content), Size: int64(len(in.Content))},
+		chunks: chunks,
+	}, nil
+}
+
+// commit stores a prepared document in one transaction and updates the
+// in-memory indexes.
+func (ix *Index) commit(ctx context.Context, p preparedDoc) (store.Document, error) {
+	docs, err := ix.commitMany(ctx, []preparedDoc{p})
 	if err != nil {
 		return store.Document{}, err
 	}
-	for i := range chunks {
-		chunks[i].DocID, chunks[i].Seq = doc.ID, uint32(i)
+	return docs[0], nil
+}
+
+// commitMany stores prepared documents in one transaction (all or none)
+// and then updates the in-memory indexes.
+func (ix *Index) commitMany(ctx context.Context, batch []preparedDoc) ([]store.Document, error) {
+	ix.write.Lock()
+	defer ix.write.Unlock()
+	in := make([]store.DocumentChunks, len(batch))
+	for i, p := range batch {
+		in[i] = store.DocumentChunks{Doc: p.doc, Chunks: p.chunks}
 	}
-	return doc, ix.replaceInMemory(ctx, doc.ID, chunks)
+	docs, err := ix.st.PutDocuments(ix.info, in)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, fmt.Errorf("%w: %v; re-ingest with --reindex", ErrEmbedderMismatch, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for k, p := range batch {
+		for i := range p.chunks {
+			p.chunks[i].DocID, p.chunks[i].Seq = docs[k].ID, uint32(i)
+		}
+		if err := ix.replaceInMemory(ctx, docs[k].ID, p.chunks); err != nil {
+			return nil, err
+		}
+	}
+	return docs, nil
 }
 
 // ErrNoText means a document has no text to index.

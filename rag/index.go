@@ -89,6 +89,7 @@ type Options struct {
 type Index struct {
 	st   *store.Store
 	emb  embed.Embedder
+	an   *embed.Analyzer
 	info store.IndexInfo
 	opts Options
 
@@ -166,7 +167,7 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 			return nil, fmt.Errorf("reindex: %w", err)
 		}
 	}
-	ix := &Index{st: st, emb: emb, info: info, opts: opts}
+	ix := &Index{st: st, emb: emb, an: embed.NewAnalyzer(), info: info, opts: opts}
 	if err := ix.load(ctx); err != nil {
 		return nil, err
 	}
@@ -283,7 +284,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 		k = DefaultK
 	}
 	k = min(k, maxK)
-	terms := uniqueTerms(embed.Terms(q), maxQueryTerms)
+	terms := uniqueTerms(ix.an.Terms(q), maxQueryTerms)
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

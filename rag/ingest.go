@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -124,8 +126,14 @@ func (ix *Index) Ingest(ctx context.Context, paths []string, opts IngestOptions)
 		}
 	}
 	var files []found
+	seen := map[string]bool{}
 	for _, p := range paths {
-		files = append(files, walk(p, &sum)...)
+		for _, f := range walk(p, &sum) {
+			if !seen[f.path] { // the same file named twice
+				seen[f.path] = true
+				files = append(files, f)
+			}
+		}
 	}
 	var total int64
 	for _, f := range files {
@@ -133,18 +141,85 @@ func (ix *Index) Ingest(ctx context.Context, paths []string, opts IngestOptions)
 	}
 	sum.Files = len(files) + len(sum.Skipped)
 	progress(Event{Kind: EventStart, Total: len(files), Bytes: total})
-	for i, f := range files {
+
+	// Files are read, chunked and embedded by a bounded set of goroutines,
+	// ahead of the writer, which commits them in order, one transaction each.
+	workers := max(1, runtime.GOMAXPROCS(0))
+	window := 2 * workers
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	results := make([]chan fileResult, len(files))
+	sem := make(chan struct{}, workers)
+	launch := func(i int) {
+		results[i] = make(chan fileResult, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			defer func() {
+				if r := recover(); r != nil {
+					results[i] <- fileResult{err: fmt.Errorf("internal error: %v", r)}
+				}
+			}()
+			results[i] <- ix.prepareFile(wctx, files[i], opts)
+		}()
+	}
+	next := 0 // next file to launch
+	pending := map[int]fileResult{}
+	get := func(i int) fileResult {
+		if r, ok := pending[i]; ok {
+			delete(pending, i)
+			return r
+		}
+		return <-results[i]
+	}
+	for i := 0; i < len(files); {
+		for ; next < len(files) && next < i+window; next++ {
+			launch(next)
+		}
 		if err := ctx.Err(); err != nil {
 			sum.Duration = time.Since(start)
-			return sum, fmt.Errorf("ingest stopped before %s: %w", f.source, err)
+			return sum, fmt.Errorf("ingest stopped before %s: %w", files[i].source, err)
 		}
-		ev, err := ix.ingestFile(ctx, f, opts, &sum)
+		// Group commit: documents already prepared behind this one share
+		// its transaction (and its fsync).
+		group := []fileResult{get(i)}
+		if group[0].committable() {
+			for j := i + 1; j < next && len(group) < maxGroup; j++ {
+				var r fileResult
+				got := false
+				select {
+				case r = <-results[j]:
+					got = true
+				default:
+				}
+				if !got || !r.committable() {
+					if got {
+						pending[j] = r
+					}
+					break
+				}
+				group = append(group, r)
+			}
+		}
+		if len(group) > 1 {
+			if err := ix.applyGroup(ctx, files[i:i+len(group)], group, &sum, progress, i, len(files)); err != nil {
+				sum.Duration = time.Since(start)
+				return sum, err
+			}
+			i += len(group)
+			continue
+		}
+		ev, err := ix.applyFile(ctx, files[i], group[0], &sum)
 		if err != nil {
 			sum.Duration = time.Since(start)
-			return sum, fmt.Errorf("ingest %s: %w (documents before it are indexed; this one is unchanged; run ingest again to continue)", f.source, err)
+			return sum, fmt.Errorf("ingest %s: %w (documents before it are indexed; this one is unchanged; run ingest again to continue)", files[i].source, err)
 		}
-		ev.Kind, ev.Path, ev.Done, ev.Total = EventFile, f.source, i+1, len(files)
+		ev.Kind, ev.Path, ev.Done, ev.Total = EventFile, files[i].source, i+1, len(files)
 		progress(ev)
+		i++
 	}
 	if opts.Prune {
 		if err := ix.prune(ctx, &sum); err != nil {
@@ -156,69 +231,130 @@ func (ix *Index) Ingest(ctx context.Context, paths []string, opts IngestOptions)
 	return sum, nil
 }
 
-// ingestFile handles one file; an error is fatal for the run.
-func (ix *Index) ingestFile(ctx context.Context, f found, opts IngestOptions, sum *Summary) (Event, error) {
-	skip := func(reason string) (Event, error) {
-		sum.Skipped = append(sum.Skipped, Skipped{Path: f.source, Reason: reason})
-		return Event{Status: StatusSkipped, Reason: reason}, nil
+// fileResult is one file read, decoded, chunked and embedded.
+type fileResult struct {
+	skip      string // reason the file is skipped
+	remove    bool   // and its old version removed (it is now empty or binary)
+	unchanged bool
+	old       store.Document
+	exists    bool
+	latin1    bool
+	size      int64
+	prepared  preparedDoc
+	err       error // fatal for the run
+}
+
+// maxGroup bounds the documents committed in one transaction.
+const maxGroup = 32
+
+// committable reports whether a result is a document ready to be stored.
+func (r fileResult) committable() bool {
+	return r.err == nil && r.skip == "" && !r.unchanged && len(r.prepared.chunks) > 0
+}
+
+// applyGroup commits several prepared documents in one transaction.
+func (ix *Index) applyGroup(ctx context.Context, files []found, group []fileResult, sum *Summary, progress func(Event), done, total int) error {
+	batch := make([]preparedDoc, len(group))
+	for k, r := range group {
+		batch[k] = r.prepared
 	}
+	docs, err := ix.commitMany(ctx, batch)
+	if err != nil {
+		return fmt.Errorf("ingest %s to %s: %w (documents before them are indexed; these are unchanged; run ingest again to continue)",
+			files[0].source, files[len(files)-1].source, err)
+	}
+	for k, r := range group {
+		if r.latin1 {
+			sum.Warnings = append(sum.Warnings, Skipped{Path: files[k].source, Reason: "not valid UTF-8; read as Latin-1"})
+		}
+		sum.Chunks += docs[k].Chunks
+		sum.Bytes += r.size
+		status := StatusAdded
+		if r.exists {
+			status = StatusUpdated
+			sum.Updated++
+		} else {
+			sum.Added++
+		}
+		progress(Event{Kind: EventFile, Path: files[k].source, Status: status, Chunks: docs[k].Chunks, Done: done + k + 1, Total: total})
+	}
+	return nil
+}
+
+// prepareFile does everything for one file that does not change the index.
+func (ix *Index) prepareFile(ctx context.Context, f found, opts IngestOptions) fileResult {
+	tooBig := fmt.Sprintf("larger than the limit of %d MB (raise it with --max-file-size)", opts.MaxFileSize>>20)
 	if f.size > opts.MaxFileSize {
-		return skip(fmt.Sprintf("larger than the limit of %d MB (raise it with --max-file-size)", opts.MaxFileSize>>20))
+		return fileResult{skip: tooBig}
 	}
 	format, _, _ := FormatOf(f.path)
 	b, err := opts.ReadFile(f.path)
 	if err != nil {
-		return skip("unreadable: " + unwrapPathError(err))
+		return fileResult{skip: "unreadable: " + unwrapPathError(err)}
 	}
 	if int64(len(b)) > opts.MaxFileSize { // grew since the walk
-		return skip(fmt.Sprintf("larger than the limit of %d MB (raise it with --max-file-size)", opts.MaxFileSize>>20))
+		return fileResult{skip: tooBig}
 	}
-	old, err := ix.st.DocumentByPath(f.path)
-	exists := err == nil
+	r := fileResult{size: int64(len(b))}
+	r.old, err = ix.st.DocumentByPath(f.path)
+	r.exists = err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Event{}, err
+		return fileResult{err: err}
 	}
-	hash := Hash(b)
-	if exists && old.Hash == hash {
-		sum.Unchanged++
-		return Event{Status: StatusUnchanged, Chunks: old.Chunks}, nil
-	}
-	removeOld := func() error {
-		if !exists {
-			return nil
-		}
-		sum.Removed++
-		return ix.Remove(ctx, old.ID)
+	if r.exists && r.old.Hash == Hash(b) {
+		r.unchanged = true
+		return r
 	}
 	text, latin1, err := Decode(b)
 	if errors.Is(err, ErrBinary) {
-		if err := removeOld(); err != nil {
-			return Event{}, err
-		}
-		return skip("binary content")
+		r.skip, r.remove = "binary content", true
+		return r
 	}
 	if strings.TrimSpace(text) == "" {
-		if err := removeOld(); err != nil {
-			return Event{}, err
-		}
-		return skip("empty file")
+		r.skip, r.remove = "empty file", true
+		return r
 	}
-	if latin1 {
+	r.latin1 = latin1
+	r.prepared, err = ix.prepare(ctx, DocInput{Path: f.path, Source: f.source, Content: b, Parsed: Parse(format, f.path, text), Chunk: opts.Chunk})
+	if errors.Is(err, ErrNoText) {
+		r.skip, r.remove = "no text", true
+		return r
+	}
+	r.err = err
+	return r
+}
+
+// applyFile commits one prepared file and accounts for it; an error is
+// fatal for the run.
+func (ix *Index) applyFile(ctx context.Context, f found, r fileResult, sum *Summary) (Event, error) {
+	if r.err != nil {
+		return Event{}, r.err
+	}
+	if r.unchanged {
+		sum.Unchanged++
+		return Event{Status: StatusUnchanged, Chunks: r.old.Chunks}, nil
+	}
+	if r.skip != "" {
+		if r.remove && r.exists {
+			if err := ix.Remove(ctx, r.old.ID); err != nil {
+				return Event{}, err
+			}
+			sum.Removed++
+		}
+		sum.Skipped = append(sum.Skipped, Skipped{Path: f.source, Reason: r.skip})
+		return Event{Status: StatusSkipped, Reason: r.skip}, nil
+	}
+	if r.latin1 {
 		sum.Warnings = append(sum.Warnings, Skipped{Path: f.source, Reason: "not valid UTF-8; read as Latin-1"})
 	}
-	doc, err := ix.Put(ctx, DocInput{Path: f.path, Source: f.source, Content: b, Parsed: Parse(format, f.path, text), Chunk: opts.Chunk})
-	if errors.Is(err, ErrNoText) {
-		if err := removeOld(); err != nil {
-			return Event{}, err
-		}
-		return skip("no text")
-	}
+	docs, err := ix.commitMany(ctx, []preparedDoc{r.prepared})
 	if err != nil {
 		return Event{}, err
 	}
+	doc := docs[0]
 	sum.Chunks += doc.Chunks
-	sum.Bytes += int64(len(b))
-	if exists {
+	sum.Bytes += r.size
+	if r.exists {
 		sum.Updated++
 		return Event{Status: StatusUpdated, Chunks: doc.Chunks}, nil
 	}

@@ -107,6 +107,12 @@ func putIndexInfo(tx *bolt.Tx, info IndexInfo) error {
 	return tx.Bucket(bucketMeta).Put(keyKnowledgeIdx, b)
 }
 
+// DocumentChunks is a document with its chunks, for PutDocuments.
+type DocumentChunks struct {
+	Doc    Document
+	Chunks []Chunk
+}
+
 // PutDocument stores doc and its chunks in one transaction, replacing the
 // chunks of an earlier version of the same path, so a crash leaves either
 // the old or the new version, never half of one. info is the embedder of
@@ -114,66 +120,90 @@ func putIndexInfo(tx *bolt.Tx, info IndexInfo) error {
 // is recorded when the knowledge base is empty. It returns the stored
 // document with its id.
 func (s *Store) PutDocument(info IndexInfo, doc Document, chunks []Chunk) (Document, error) {
-	if doc.Path == "" {
-		return Document{}, fmt.Errorf("put document: empty path")
+	docs, err := s.PutDocuments(info, []DocumentChunks{{Doc: doc, Chunks: chunks}})
+	if err != nil {
+		return Document{}, err
 	}
-	for i, c := range chunks {
-		if len(c.Vector) != info.Dimension {
-			return Document{}, fmt.Errorf("put document %q: chunk %d has %d dimensions, the index %d", doc.Path, i, len(c.Vector), info.Dimension)
+	return docs[0], nil
+}
+
+// PutDocuments is PutDocument for several documents in one transaction
+// (one fsync for all): all of them are stored, or none.
+func (s *Store) PutDocuments(info IndexInfo, batch []DocumentChunks) ([]Document, error) {
+	for _, dc := range batch {
+		if dc.Doc.Path == "" {
+			return nil, fmt.Errorf("put document: empty path")
+		}
+		for i, c := range dc.Chunks {
+			if len(c.Vector) != info.Dimension {
+				return nil, fmt.Errorf("put document %q: chunk %d has %d dimensions, the index %d", dc.Doc.Path, i, len(c.Vector), info.Dimension)
+			}
 		}
 	}
+	out := make([]Document, len(batch))
 	err := s.update(func(tx *bolt.Tx) error {
 		if err := checkIndexInfo(tx, info); err != nil {
 			return err
 		}
-		docs, paths := tx.Bucket(bucketDocs), tx.Bucket(bucketDocPaths)
 		now := s.now().UTC()
-		if id := paths.Get([]byte(doc.Path)); id != nil {
-			doc.ID = btoi(id)
-			var old Document
-			if err := json.Unmarshal(docs.Get(id), &old); err == nil {
-				doc.CreatedAt = old.CreatedAt
-			}
-			if err := deleteChunks(tx, doc.ID); err != nil {
-				return err
-			}
-		} else {
-			seq, err := docs.NextSequence()
+		for i, dc := range batch {
+			doc, err := putDocument(tx, now, dc.Doc, dc.Chunks)
 			if err != nil {
-				return err
+				return fmt.Errorf("put document %q: %w", dc.Doc.Path, err)
 			}
-			doc.ID = seq
-			doc.CreatedAt = now
+			out[i] = doc
 		}
-		doc.UpdatedAt = now
-		doc.Chunks = len(chunks)
-		cb, vb := tx.Bucket(bucketChunks), tx.Bucket(bucketVectors)
-		for i, c := range chunks {
-			key := chunkKey(doc.ID, uint32(i))
-			rec, err := json.Marshal(chunkRecord{Title: c.Title, Heading: c.Heading, Source: c.Source, Text: c.Text, Terms: c.Terms})
-			if err != nil {
-				return err
-			}
-			if err := cb.Put(key, rec); err != nil {
-				return err
-			}
-			if err := vb.Put(key, encodeVector(c.Vector)); err != nil {
-				return err
-			}
-		}
-		b, err := json.Marshal(doc)
-		if err != nil {
-			return err
-		}
-		if err := docs.Put(itob(doc.ID), b); err != nil {
-			return err
-		}
-		return paths.Put([]byte(doc.Path), itob(doc.ID))
+		return nil
 	})
 	if err != nil {
-		return Document{}, fmt.Errorf("put document %q: %w", doc.Path, err)
+		return nil, fmt.Errorf("put documents: %w", err)
 	}
-	return doc, nil
+	return out, nil
+}
+
+func putDocument(tx *bolt.Tx, now time.Time, doc Document, chunks []Chunk) (Document, error) {
+	docs, paths := tx.Bucket(bucketDocs), tx.Bucket(bucketDocPaths)
+	if id := paths.Get([]byte(doc.Path)); id != nil {
+		doc.ID = btoi(id)
+		var old Document
+		if err := json.Unmarshal(docs.Get(id), &old); err == nil {
+			doc.CreatedAt = old.CreatedAt
+		}
+		if err := deleteChunks(tx, doc.ID); err != nil {
+			return Document{}, err
+		}
+	} else {
+		seq, err := docs.NextSequence()
+		if err != nil {
+			return Document{}, err
+		}
+		doc.ID = seq
+		doc.CreatedAt = now
+	}
+	doc.UpdatedAt = now
+	doc.Chunks = len(chunks)
+	cb, vb := tx.Bucket(bucketChunks), tx.Bucket(bucketVectors)
+	for i, c := range chunks {
+		key := chunkKey(doc.ID, uint32(i))
+		rec, err := json.Marshal(chunkRecord{Title: c.Title, Heading: c.Heading, Source: c.Source, Text: c.Text, Terms: c.Terms})
+		if err != nil {
+			return Document{}, err
+		}
+		if err := cb.Put(key, rec); err != nil {
+			return Document{}, err
+		}
+		if err := vb.Put(key, encodeVector(c.Vector)); err != nil {
+			return Document{}, err
+		}
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return Document{}, err
+	}
+	if err := docs.Put(itob(doc.ID), b); err != nil {
+		return Document{}, err
+	}
+	return doc, paths.Put([]byte(doc.Path), itob(doc.ID))
 }
 
 func checkIndexInfo(tx *bolt.Tx, info IndexInfo) error {
