@@ -153,20 +153,54 @@ func (l *lexical) search(terms []string) map[int]float64 {
 	return acc
 }
 
-// top returns the n best entries of scores, best first, ties by slot.
+// top returns the n best entries of scores, best first, ties by slot. It
+// keeps a min-heap of n entries instead of sorting every match.
 func top(scores map[int]float64, n int) []scored {
-	out := make([]scored, 0, len(scores))
-	for s, v := range scores {
-		out = append(out, scored{s, v})
+	if n <= 0 {
+		return nil
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].score != out[j].score {
-			return out[i].score > out[j].score
+	worse := func(a, b scored) bool { // a ranks below b
+		if a.score != b.score {
+			return a.score < b.score
 		}
-		return out[i].slot < out[j].slot
-	})
-	if len(out) > n {
-		out = out[:n]
+		return a.slot > b.slot
 	}
-	return out
+	h := make([]scored, 0, min(n, len(scores)))
+	down := func(i int) {
+		for {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < len(h) && worse(h[l], h[m]) {
+				m = l
+			}
+			if r < len(h) && worse(h[r], h[m]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for s, v := range scores {
+		e := scored{s, v}
+		if len(h) < n {
+			h = append(h, e)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !worse(h[i], h[p]) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if worse(h[0], e) {
+			h[0] = e
+			down(0)
+		}
+	}
+	sort.Slice(h, func(i, j int) bool { return worse(h[j], h[i]) })
+	return h
 }

@@ -55,3 +55,28 @@ func TestTop(t *testing.T) {
 		}
 	}
 }
+
+func TestTopMatchesSort(t *testing.T) {
+	scores := map[int]float64{}
+	for i := 0; i < 500; i++ {
+		scores[i] = float64((i*7919)%97) / 97
+	}
+	full := top(scores, len(scores))
+	for _, n := range []int{1, 5, 50, 499, 1000} {
+		got := top(scores, n)
+		if len(got) != min(n, len(scores)) {
+			t.Fatalf("n=%d: %d entries", n, len(got))
+		}
+		for i := range got {
+			if got[i] != full[i] {
+				t.Fatalf("n=%d: entry %d = %v, want %v", n, i, got[i], full[i])
+			}
+		}
+	}
+	for i := 1; i < len(full); i++ {
+		a, b := full[i-1], full[i]
+		if a.score < b.score || (a.score == b.score && a.slot > b.slot) {
+			t.Fatalf("not sorted at %d: %v %v", i, a, b)
+		}
+	}
+}
