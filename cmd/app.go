@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 	"github.com/chatbot/chatbot/webhook"
@@ -38,6 +39,7 @@ type app struct {
 	cfg    config
 	log    *slog.Logger
 	store  *store.Store
+	index  *rag.Index // the knowledge base
 	ln     net.Listener
 	server *http.Server
 	// stops run in order at shutdown, after HTTP has drained.
@@ -64,6 +66,10 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: st}
+	if a.index, err = openServeIndex(cfg, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	tokenHash, err := adminTokenHash(st, cfg.AdminToken, out)
 	if err != nil {
 		st.Close()
@@ -127,6 +133,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	}).Methods(http.MethodGet, http.MethodHead)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).Routes(r, admin.Require)
+	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)
 
 	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))
 }
@@ -174,4 +181,19 @@ func (a *app) Run(ctx context.Context) error {
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// openServeIndex loads the knowledge base with the configured embedder.
+func openServeIndex(cfg config, st *store.Store) (*rag.Index, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	emb, err := chooseEmbedder(ctx, cfg.OllamaHost, st, knowledgeFlags{embedder: cfg.Embedder, embedModel: cfg.EmbedModel})
+	if err != nil {
+		return nil, err
+	}
+	ix, err := rag.Open(ctx, st, emb, rag.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	return ix, nil
 }

@@ -30,6 +30,12 @@ type config struct {
 	RetryCap        time.Duration
 	ShutdownTimeout time.Duration
 
+	// Knowledge base: the embedder (auto, builtin, ollama), its Ollama
+	// model, and OLLAMA_HOST.
+	Embedder   string
+	EmbedModel string
+	OllamaHost string
+
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
 	AdminToken string
 	SecretKey  string
@@ -91,12 +97,16 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.AllowOutgoing, "allow-outgoing", e.or("CHATBOT_ALLOW_OUTGOING", ""), "comma-separated hosts or CIDRs outgoing webhooks may reach although private or loopback, e.g. 127.0.0.0/8 (env CHATBOT_ALLOW_OUTGOING)")
 	fs.DurationVar(&c.RetryBase, "retry-base", e.durationOr("CHATBOT_RETRY_BASE", time.Second), "first retry delay of outgoing deliveries (env CHATBOT_RETRY_BASE)")
 	fs.DurationVar(&c.RetryCap, "retry-cap", e.durationOr("CHATBOT_RETRY_CAP", 10*time.Minute), "longest retry delay of outgoing deliveries (env CHATBOT_RETRY_CAP)")
+	fs.StringVar(&c.Embedder, "embedder", e.or("CHATBOT_EMBEDDER", "auto"),
+		"embeddings: builtin (no model), ollama, or auto (the index's own; for a new index Ollama when reachable, else builtin) (env CHATBOT_EMBEDDER)")
+	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
 }
 
 // finish reads the secrets and validates the whole config once.
 func (c *config) finish(e env) error {
 	var err error
+	c.OllamaHost = e("OLLAMA_HOST")
 	if c.AdminToken, err = e.lookup("CHATBOT_ADMIN_TOKEN"); err != nil {
 		return err
 	}

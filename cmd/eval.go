@@ -56,7 +56,7 @@ The data directory is not touched.`,
 				return err
 			}
 			defer st.Close()
-			emb, err := chooseEmbedder(cmd.Context(), e, st, k)
+			emb, err := chooseEmbedder(cmd.Context(), e("OLLAMA_HOST"), st, k)
 			if err != nil {
 				return err
 			}

@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/chatbot/chatbot/rag"
+	"github.com/chatbot/chatbot/store"
 )
 
 func newIngestCommand(e env) *cobra.Command {
@@ -19,6 +22,7 @@ func newIngestCommand(e env) *cobra.Command {
 		opts    rag.IngestOptions
 		reindex bool
 		maxMB   int
+		server  string
 	)
 	c := &cobra.Command{
 		Use:   "ingest PATH...",
@@ -26,7 +30,11 @@ func newIngestCommand(e env) *cobra.Command {
 		Long: `Ingest files and folders (recursively) into the knowledge base in the data
 directory. Unchanged files are skipped by content hash, changed files replace
 their old chunks, --prune removes documents whose files are gone. Hidden files,
-binaries and unsupported types are skipped and listed in the summary.`,
+binaries and unsupported types are skipped and listed in the summary.
+
+While 'chatbot serve' runs on the same data directory, ingest goes through its
+API (POST /api/knowledge/ingest; set CHATBOT_ADMIN_TOKEN): the server reads
+the files, so give paths it can read.`,
 		Example: `  chatbot ingest ./docs
   chatbot ingest ./docs ./faq.md --prune
   chatbot ingest ./docs --reindex --embedder ollama`,
@@ -36,7 +44,13 @@ binaries and unsupported types are skipped and listed in the summary.`,
 				return fmt.Errorf("--max-file-size must be a positive number of MB, not %d", maxMB)
 			}
 			opts.MaxFileSize = int64(maxMB) << 20
+			if server != "" {
+				return ingestRemote(cmd, e, serverTarget{dataDir: k.dataDir, server: server}, args, opts, reindex)
+			}
 			st, ix, err := openKnowledge(cmd.Context(), e, k, rag.Options{Reindex: reindex})
+			if errors.Is(err, store.ErrLocked) {
+				return ingestRemote(cmd, e, serverTarget{dataDir: k.dataDir}, args, opts, reindex)
+			}
 			if err != nil {
 				return err
 			}
@@ -56,8 +70,37 @@ binaries and unsupported types are skipped and listed in the summary.`,
 	f.BoolVar(&opts.Prune, "prune", false, "remove documents whose files no longer exist")
 	f.IntVar(&opts.Chunk.Size, "chunk-size", 1000, "target chunk size in characters")
 	f.IntVar(&opts.Chunk.Overlap, "chunk-overlap", 150, "characters repeated between consecutive chunks of a section")
+	f.StringVar(&server, "server", e.or("CHATBOT_SERVER", ""), "URL of a running chatbot server to ingest through (env CHATBOT_SERVER); default: the local data directory, or the server holding it")
 	f.IntVar(&maxMB, "max-file-size", rag.DefaultMaxFileSize>>20, "skip files larger than this many MB")
 	return c
+}
+
+// ingestRemote asks the running server to ingest the paths (made absolute:
+// the server reads them).
+func ingestRemote(cmd *cobra.Command, e env, t serverTarget, args []string, opts rag.IngestOptions, reindex bool) error {
+	if reindex {
+		return fmt.Errorf("--reindex cannot run while the server holds %s: stop `chatbot serve`, run ingest --reindex, start it again", t.dataDir)
+	}
+	c, err := t.remoteClient(e)
+	if err != nil {
+		return fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", err)
+	}
+	req := rag.IngestRequest{Prune: opts.Prune, ChunkSize: opts.Chunk.Size, ChunkOverlap: opts.Chunk.Overlap, MaxFileMB: int(opts.MaxFileSize >> 20)}
+	for _, a := range args {
+		abs, err := filepath.Abs(a)
+		if err != nil {
+			return err
+		}
+		req.Paths = append(req.Paths, abs)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "a server holds the data directory; ingesting through its API\n")
+	var resp rag.IngestResponse
+	if err := c.Do(cmd.Context(), "POST", "/api/knowledge/ingest", req, &resp); err != nil {
+		return err
+	}
+	printSummary(out, resp.Summary, "server")
+	return nil
 }
 
 // progress shows a bar on a terminal and one line per file otherwise.

@@ -31,10 +31,9 @@ func bindKnowledge(fs *pflag.FlagSet, e env, k *knowledgeFlags) {
 	fs.StringVar(&k.embedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", embed.DefaultOllamaModel), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
 }
 
-// ollamaClient is the Ollama API client for OLLAMA_HOST (read as Ollama's
-// own tools read it) with a bounded timeout.
-func ollamaClient(e env, timeout time.Duration) (*api.Client, error) {
-	host := e("OLLAMA_HOST")
+// ollamaClient is the Ollama API client for host (OLLAMA_HOST, read as
+// Ollama's own tools read it) with a bounded timeout.
+func ollamaClient(host string, timeout time.Duration) (*api.Client, error) {
 	if host == "" {
 		host = "http://127.0.0.1:11434"
 	}
@@ -56,10 +55,10 @@ func hasScheme(s string) bool {
 // chooseEmbedder picks the embedder: the one asked for, or with "auto" the
 // one the index was built with, or for a new index Ollama when it answers
 // with the model and the built-in one otherwise.
-func chooseEmbedder(ctx context.Context, e env, st *store.Store, k knowledgeFlags) (embed.Embedder, error) {
+func chooseEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k knowledgeFlags) (embed.Embedder, error) {
 	mode := k.embedder
 	model := k.embedModel
-	if mode == "auto" {
+	if mode == "auto" || mode == "" {
 		info, err := st.KnowledgeIndexInfo()
 		switch {
 		case err == nil:
@@ -68,7 +67,7 @@ func chooseEmbedder(ctx context.Context, e env, st *store.Store, k knowledgeFlag
 				model = info.Model
 			}
 		case errors.Is(err, store.ErrNotFound):
-			c, cerr := ollamaClient(e, 3*time.Second)
+			c, cerr := ollamaClient(ollamaHost, 3*time.Second)
 			if cerr != nil {
 				return embed.NewBuiltin(), nil
 			}
@@ -87,7 +86,7 @@ func chooseEmbedder(ctx context.Context, e env, st *store.Store, k knowledgeFlag
 	case "builtin":
 		return embed.NewBuiltin(), nil
 	case "ollama":
-		c, err := ollamaClient(e, 5*time.Minute)
+		c, err := ollamaClient(ollamaHost, 5*time.Minute)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +105,7 @@ func openKnowledge(ctx context.Context, e env, k knowledgeFlags, opts rag.Option
 	if err != nil {
 		return nil, nil, err
 	}
-	emb, err := chooseEmbedder(ctx, e, st, k)
+	emb, err := chooseEmbedder(ctx, e("OLLAMA_HOST"), st, k)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

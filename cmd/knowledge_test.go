@@ -128,7 +128,7 @@ func TestIngestWhileStoreIsHeld(t *testing.T) {
 	defer st.Close()
 	e := noOllama(t, map[string]string{"CHATBOT_DATA_DIR": data, "CHATBOT_EMBEDDER": "builtin"})
 	_, _, err = run(t, e, "ingest", writeTestDocs(t))
-	if err == nil || !strings.Contains(err.Error(), "chatbot serve") || !strings.Contains(err.Error(), "/api/knowledge/ingest") {
+	if err == nil || !strings.Contains(err.Error(), "held by a running server") || !strings.Contains(err.Error(), "--server") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, _, err := run(t, e, "docs", "list"); err == nil || !strings.Contains(err.Error(), "stop it first") {
@@ -222,5 +222,26 @@ func TestEvalCommand(t *testing.T) {
 	}
 	if _, _, err := run(t, e, "eval", "--corpus", "a", "--queries", "b", "--qrels", "c", "--mode", "best"); err == nil || !strings.Contains(err.Error(), "--mode") {
 		t.Fatalf("bad mode: %v", err)
+	}
+}
+
+func TestIngestGoesThroughRunningServer(t *testing.T) {
+	const token = "admin-token-0123456789abcdef"
+	a, _ := startApp(t, config{AdminToken: token, Embedder: "builtin"})
+	docs := writeTestDocs(t)
+	e := mapEnv(map[string]string{"CHATBOT_DATA_DIR": a.cfg.DataDir, "CHATBOT_ADMIN_TOKEN": token})
+	out, _, err := run(t, e, "ingest", docs)
+	if err != nil || !strings.Contains(out, "through its API") || !strings.Contains(out, "2 added") {
+		t.Fatalf("ingest through server: %v\n%s", err, out)
+	}
+	if a.index.Len() != 2 {
+		t.Fatalf("server index has %d chunks", a.index.Len())
+	}
+	if _, _, err := run(t, e, "ingest", docs, "--reindex"); err == nil || !strings.Contains(err.Error(), "stop `chatbot serve`") {
+		t.Fatalf("--reindex through server: %v", err)
+	}
+	out, _, err = run(t, mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": token}), "ingest", docs, "--server", "http://"+a.Addr(), "--data-dir", t.TempDir())
+	if err != nil || !strings.Contains(out, "2 unchanged") {
+		t.Fatalf("ingest with --server: %v\n%s", err, out)
 	}
 }
