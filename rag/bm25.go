@@ -2,6 +2,7 @@ package rag
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -15,7 +16,8 @@ const (
 // positions in the Index; removed slots are skipped and compacted away.
 // Not safe for concurrent use: the Index guards it.
 type lexical struct {
-	postings map[string][]posting
+	ids      map[string]int32 // term -> index into postings
+	postings [][]posting
 	lengths  []int32 // term count per slot; -1 when removed
 	live     int
 	total    int64 // sum of live lengths
@@ -27,19 +29,36 @@ type posting struct {
 	tf   int32
 }
 
-func newLexical() *lexical { return &lexical{postings: map[string][]posting{}} }
+func newLexical() *lexical { return &lexical{ids: map[string]int32{}} }
+
+// termID returns the id of a term, adding it when new.
+func (l *lexical) termID(t string) int32 {
+	id, ok := l.ids[t]
+	if !ok {
+		id = int32(len(l.postings))
+		l.ids[t] = id
+		l.postings = append(l.postings, nil)
+	}
+	return id
+}
 
 // add indexes terms as slot (slots are added in increasing order).
 func (l *lexical) add(slot int, terms []string) {
 	for len(l.lengths) <= slot {
 		l.lengths = append(l.lengths, -1)
 	}
-	tf := make(map[string]int32, len(terms))
-	for _, t := range terms {
-		tf[t]++
+	ids := make([]int32, len(terms))
+	for i, t := range terms {
+		ids[i] = l.termID(t)
 	}
-	for t, n := range tf {
-		l.postings[t] = append(l.postings[t], posting{slot: int32(slot), tf: n})
+	slices.Sort(ids)
+	for i := 0; i < len(ids); {
+		j := i + 1
+		for j < len(ids) && ids[j] == ids[i] {
+			j++
+		}
+		l.postings[ids[i]] = append(l.postings[ids[i]], posting{slot: int32(slot), tf: int32(j - i)})
+		i = j
 	}
 	l.lengths[slot] = int32(len(terms))
 	l.live++
@@ -61,20 +80,24 @@ func (l *lexical) remove(slot int) {
 }
 
 func (l *lexical) compact() {
-	for t, ps := range l.postings {
+	for id, ps := range l.postings {
 		kept := ps[:0]
 		for _, p := range ps {
 			if l.lengths[p.slot] >= 0 {
 				kept = append(kept, p)
 			}
 		}
-		if len(kept) == 0 {
-			delete(l.postings, t)
-		} else {
-			l.postings[t] = kept
-		}
+		l.postings[id] = kept
 	}
 	l.dead = 0
+}
+
+// termPostings returns the postings of a term (nil when unknown).
+func (l *lexical) termPostings(t string) []posting {
+	if id, ok := l.ids[t]; ok {
+		return l.postings[id]
+	}
+	return nil
 }
 
 func (l *lexical) idf(df int) float64 {
@@ -86,7 +109,7 @@ func (l *lexical) idf(df int) float64 {
 // term for one the index does not hold).
 func (l *lexical) idfOf(term string) float64 {
 	df := 0
-	for _, p := range l.postings[term] {
+	for _, p := range l.termPostings(term) {
 		if l.lengths[p.slot] >= 0 {
 			df++
 		}
@@ -120,7 +143,7 @@ func (l *lexical) search(terms []string) map[int]float64 {
 			continue
 		}
 		seen[t] = true
-		ps := l.postings[t]
+		ps := l.termPostings(t)
 		df := 0
 		for _, p := range ps {
 			if l.lengths[p.slot] >= 0 {
