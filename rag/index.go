@@ -286,10 +286,21 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	k = min(k, maxK)
 	terms := uniqueTerms(ix.an.Terms(q), maxQueryTerms)
 
+	var qv []float32
+	_, weighted := ix.emb.(queryEmbedder)
+	if mode != ModeLexical && !weighted {
+		// A remote embedder (Ollama) is called before taking the lock, so
+		// that a slow answer never holds up an ingest.
+		vs, err := ix.emb.Embed(ctx, []string{q})
+		if err != nil {
+			return nil, fmt.Errorf("embed the question: %w", err)
+		}
+		qv = vs[0]
+	}
+
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var qv []float32
-	if mode != ModeLexical {
+	if mode != ModeLexical && weighted {
 		var err error
 		if qv, err = ix.embedQuery(ctx, q); err != nil {
 			return nil, err
@@ -389,20 +400,14 @@ type queryEmbedder interface {
 	EmbedQuery(ctx context.Context, query string, weight func(stem string) float64) ([]float32, error)
 }
 
-// embedQuery embeds the question; called with ix.mu held for reading.
+// embedQuery embeds the question with the index's IDF weights; called
+// with ix.mu held for reading (the weights read the lexical index).
 func (ix *Index) embedQuery(ctx context.Context, q string) ([]float32, error) {
-	if qe, ok := ix.emb.(queryEmbedder); ok {
-		v, err := qe.EmbedQuery(ctx, q, ix.lex.idfOf)
-		if err != nil {
-			return nil, fmt.Errorf("embed the question: %w", err)
-		}
-		return v, nil
-	}
-	vs, err := ix.emb.Embed(ctx, []string{q})
+	v, err := ix.emb.(queryEmbedder).EmbedQuery(ctx, q, ix.lex.idfOf)
 	if err != nil {
 		return nil, fmt.Errorf("embed the question: %w", err)
 	}
-	return vs[0], nil
+	return v, nil
 }
 
 // feedback returns the query vector moved towards the centroid of the
