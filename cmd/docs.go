@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -10,44 +11,101 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chatbot/chatbot/client"
 	"github.com/chatbot/chatbot/store"
 )
 
 func newDocsCommand(e env) *cobra.Command {
-	var dataDir string
+	var t serverTarget
 	c := &cobra.Command{
 		Use:   "docs",
 		Short: "List and remove the documents in the knowledge base",
+		Long: `List and remove indexed documents. While 'chatbot serve' runs on the same data
+directory, these commands use its API (set CHATBOT_ADMIN_TOKEN).`,
 		Example: `  chatbot docs list
   chatbot docs remove ./docs/old.md`,
 	}
-	bindDataDir(c.PersistentFlags(), e, &dataDir)
-	c.AddCommand(newDocsListCommand(&dataDir), newDocsRemoveCommand(&dataDir))
+	bindServerTarget(c, e, &t)
+	c.AddCommand(newDocsListCommand(e, &t), newDocsRemoveCommand(e, &t))
 	return c
 }
 
-// openDocsStore opens the store for a short knowledge-base command.
-func openDocsStore(dataDir string) (*store.Store, error) {
-	st, err := store.Open(dataDir, store.Options{LockTimeout: 300 * time.Millisecond})
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w\nA running `chatbot serve` holds %s; stop it first to manage documents from the command line", err, dataDir)
-	}
-	return st, err
+// docsBackend is what the docs commands need: the local store, or the API
+// of the server holding it.
+type docsBackend interface {
+	List(ctx context.Context) ([]store.Document, *store.IndexInfo, error)
+	Remove(ctx context.Context, id uint64) error
+	Close() error
 }
 
-func newDocsListCommand(dataDir *string) *cobra.Command {
+type localDocs struct{ st *store.Store }
+
+func (l localDocs) List(context.Context) ([]store.Document, *store.IndexInfo, error) {
+	docs, err := l.st.Documents()
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := l.st.KnowledgeIndexInfo()
+	if err != nil {
+		return docs, nil, nil
+	}
+	return docs, &info, nil
+}
+func (l localDocs) Remove(_ context.Context, id uint64) error { return l.st.DeleteDocument(id) }
+func (l localDocs) Close() error                              { return l.st.Close() }
+
+type remoteDocs struct{ c *client.Client }
+
+func (r remoteDocs) List(ctx context.Context) ([]store.Document, *store.IndexInfo, error) {
+	var resp struct {
+		Documents []store.Document `json:"documents"`
+		Index     store.IndexInfo  `json:"index"`
+	}
+	if err := r.c.Do(ctx, "GET", "/api/knowledge/documents", nil, &resp); err != nil {
+		return nil, nil, err
+	}
+	return resp.Documents, &resp.Index, nil
+}
+func (r remoteDocs) Remove(ctx context.Context, id uint64) error {
+	return r.c.Do(ctx, "DELETE", "/api/knowledge/documents/"+strconv.FormatUint(id, 10), nil, nil)
+}
+func (r remoteDocs) Close() error { return nil }
+
+func (t serverTarget) docs(e env) (docsBackend, error) {
+	if t.server != "" {
+		c, err := t.remoteClient(e)
+		if err != nil {
+			return nil, err
+		}
+		return remoteDocs{c: c}, nil
+	}
+	st, err := store.Open(t.dataDir, store.Options{LockTimeout: 300 * time.Millisecond})
+	if errors.Is(err, store.ErrLocked) {
+		c, cerr := t.remoteClient(e)
+		if cerr != nil {
+			return nil, fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", cerr)
+		}
+		return remoteDocs{c: c}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return localDocs{st: st}, nil
+}
+
+func newDocsListCommand(e env, t *serverTarget) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
 		Short:   "List indexed documents",
 		Example: "  chatbot docs list --data-dir ./data",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openDocsStore(*dataDir)
+			b, err := t.docs(e)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			docs, err := st.Documents()
+			defer b.Close()
+			docs, info, err := b.List(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -66,8 +124,7 @@ func newDocsListCommand(dataDir *string) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			info, err := st.KnowledgeIndexInfo()
-			if err == nil {
+			if info != nil {
 				fmt.Fprintf(out, "\n%d documents, %d chunks, embedder %s/%s (dimension %d)\n", len(docs), chunks, info.Provider, info.Model, info.Dimension)
 			}
 			return nil
@@ -75,7 +132,7 @@ func newDocsListCommand(dataDir *string) *cobra.Command {
 	}
 }
 
-func newDocsRemoveCommand(dataDir *string) *cobra.Command {
+func newDocsRemoveCommand(e env, t *serverTarget) *cobra.Command {
 	return &cobra.Command{
 		Use:     "remove PATH|ID...",
 		Aliases: []string{"rm"},
@@ -83,17 +140,21 @@ func newDocsRemoveCommand(dataDir *string) *cobra.Command {
 		Example: "  chatbot docs remove ./docs/old.md\n  chatbot docs remove 12",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openDocsStore(*dataDir)
+			b, err := t.docs(e)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer b.Close()
+			docs, _, err := b.List(cmd.Context())
+			if err != nil {
+				return err
+			}
 			for _, ref := range args {
-				d, err := findDocument(st, ref)
+				d, err := findDocument(docs, ref)
 				if err != nil {
 					return err
 				}
-				if err := st.DeleteDocument(d.ID); err != nil {
+				if err := b.Remove(cmd.Context(), d.ID); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Removed document %d %s (%d chunks).\n", d.ID, d.Path, d.Chunks)
@@ -103,18 +164,14 @@ func newDocsRemoveCommand(dataDir *string) *cobra.Command {
 	}
 }
 
-// findDocument resolves a path (as given or absolute) or a numeric id.
-func findDocument(st *store.Store, ref string) (store.Document, error) {
-	if d, err := st.DocumentByPath(ref); err == nil {
-		return d, nil
-	}
-	if abs, err := filepath.Abs(ref); err == nil {
-		if d, err := st.DocumentByPath(abs); err == nil {
+// findDocument resolves a path (as given or made absolute) or a numeric id.
+func findDocument(docs []store.Document, ref string) (store.Document, error) {
+	abs, _ := filepath.Abs(ref)
+	id, idErr := strconv.ParseUint(ref, 10, 64)
+	for _, d := range docs {
+		if d.Path == ref || d.Path == abs || (idErr == nil && d.ID == id) {
 			return d, nil
 		}
-	}
-	if id, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		return st.Document(id)
 	}
 	return store.Document{}, fmt.Errorf("no document %q in the knowledge base (see chatbot docs list): %w", ref, store.ErrNotFound)
 }

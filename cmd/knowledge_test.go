@@ -131,7 +131,7 @@ func TestIngestWhileStoreIsHeld(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "held by a running server") || !strings.Contains(err.Error(), "--server") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, _, err := run(t, e, "docs", "list"); err == nil || !strings.Contains(err.Error(), "stop it first") {
+	if _, _, err := run(t, e, "docs", "list"); err == nil || !strings.Contains(err.Error(), "held by a running server") {
 		t.Fatalf("docs list: %v", err)
 	}
 }
@@ -237,11 +237,19 @@ func TestIngestGoesThroughRunningServer(t *testing.T) {
 	if a.index.Len() != 2 {
 		t.Fatalf("server index has %d chunks", a.index.Len())
 	}
+	out, _, err = run(t, e, "docs", "list")
+	if err != nil || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v1") {
+		t.Fatalf("docs list through server: %v\n%s", err, out)
+	}
+	out, _, err = run(t, e, "docs", "remove", filepath.Join(docs, "billing.md"))
+	if err != nil || !strings.Contains(out, "Removed document") || a.index.Len() != 1 {
+		t.Fatalf("docs remove through server: %v, %d chunks left\n%s", err, a.index.Len(), out)
+	}
 	if _, _, err := run(t, e, "ingest", docs, "--reindex"); err == nil || !strings.Contains(err.Error(), "stop `chatbot serve`") {
 		t.Fatalf("--reindex through server: %v", err)
 	}
 	out, _, err = run(t, mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": token}), "ingest", docs, "--server", "http://"+a.Addr(), "--data-dir", t.TempDir())
-	if err != nil || !strings.Contains(out, "2 unchanged") {
+	if err != nil || !strings.Contains(out, "1 added") || !strings.Contains(out, "1 unchanged") {
 		t.Fatalf("ingest with --server: %v\n%s", err, out)
 	}
 }

@@ -285,3 +285,45 @@ func TestConcurrentSearchAndIngest(t *testing.T) {
 	}
 	<-done
 }
+
+// Chunk ids "244-80" and "982-83" have the same chromem-go file name
+// (hash2hex: the first 4 bytes of their SHA-256, 84547fa9). chromem-go's own
+// persistence would keep one of them; our index keeps both across a restart
+// because bbolt, keyed by the full id, is the source of truth.
+func TestChromemFileNameCollisionIsHarmless(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	emb := newTestEmbedder()
+	info := store.IndexInfo{Provider: "builtin", Model: "hash-v1", Dimension: 512}
+	texts := map[string]string{"244-80": "alpha zebra passage", "982-83": "omega yak passage"}
+	var batch []store.DocumentChunks
+	for d := 1; d <= 982; d++ {
+		n := 1
+		switch d {
+		case 244:
+			n = 81
+		case 982:
+			n = 84
+		}
+		var chunks []store.Chunk
+		for s := 0; s < n; s++ {
+			text := "filler"
+			if tx, ok := texts[chunkID(uint64(d), uint32(s))]; ok {
+				text = tx
+			}
+			v, _ := emb.Embed(context.Background(), []string{text})
+			chunks = append(chunks, store.Chunk{Title: "T", Source: "s", Text: text, Terms: strings.Join(embed.Terms(text), " "), Vector: v[0]})
+		}
+		batch = append(batch, store.DocumentChunks{Doc: store.Document{Path: chunkID(uint64(d), 0)}, Chunks: chunks})
+	}
+	if _, err := st.PutDocuments(info, batch); err != nil {
+		t.Fatal(err)
+	}
+	ix := openIndex(t, st, emb, Options{})
+	for id, q := range map[string]string{"244-80": "alpha zebra", "982-83": "omega yak"} {
+		ps, err := ix.Search(context.Background(), q, 1)
+		if err != nil || len(ps) != 1 || ps[0].ChunkID != id {
+			t.Errorf("%s: %+v, %v", id, ps, err)
+		}
+	}
+}

@@ -140,3 +140,41 @@ func TestVectorEncoding(t *testing.T) {
 		}
 	}
 }
+
+// A batch is stored whole or not at all: a bad second document leaves no
+// trace of the first (what a crash mid-ingest can leave is the same: the
+// last committed transaction, never part of one).
+func TestPutDocumentsAllOrNothing(t *testing.T) {
+	s := openTest(t, Options{})
+	bad := chunks("b")
+	bad[0].Vector = []float32{1}
+	_, err := s.PutDocuments(testInfo, []DocumentChunks{
+		{Doc: Document{Path: "a"}, Chunks: chunks("a1", "a2")},
+		{Doc: Document{Path: "b"}, Chunks: bad},
+	})
+	if err == nil {
+		t.Fatal("bad batch accepted")
+	}
+	if docs, _ := s.Documents(); len(docs) != 0 {
+		t.Fatalf("documents after a failed batch: %+v", docs)
+	}
+	if n := len(allChunks(t, s)); n != 0 {
+		t.Fatalf("%d chunks after a failed batch", n)
+	}
+	// A conflict inside the transaction (another embedder) also rolls back.
+	if _, err := s.PutDocument(testInfo, Document{Path: "x"}, chunks("x")); err != nil {
+		t.Fatal(err)
+	}
+	other := IndexInfo{Provider: "ollama", Model: "m", Dimension: 3}
+	if _, err := s.PutDocuments(other, []DocumentChunks{{Doc: Document{Path: "y"}, Chunks: chunks("y")}}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("err = %v", err)
+	}
+	docs, _ := s.Documents()
+	if len(docs) != 1 || docs[0].Path != "x" {
+		t.Fatalf("documents = %+v", docs)
+	}
+	got, err := s.PutDocuments(testInfo, []DocumentChunks{{Doc: Document{Path: "p"}, Chunks: chunks("p")}, {Doc: Document{Path: "q"}, Chunks: chunks("q1", "q2")}})
+	if err != nil || len(got) != 2 || got[0].ID != 2 || got[1].ID != 3 || got[1].Chunks != 2 {
+		t.Fatalf("batch = %+v, %v", got, err)
+	}
+}
