@@ -1,0 +1,63 @@
+package rag
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/store"
+)
+
+// TestBEIRQuality runs a BEIR set (e.g. ../shared/data/eval/msmarco) when
+// CHATBOT_EVAL_DIR names its directory, logs the three modes side by side
+// and checks hybrid against CHATBOT_EVAL_MIN_NDCG (default 0.578, plain
+// BM25 on msmarco). Skipped otherwise: indexing takes seconds.
+func TestBEIRQuality(t *testing.T) {
+	dir := os.Getenv("CHATBOT_EVAL_DIR")
+	if dir == "" {
+		t.Skip("set CHATBOT_EVAL_DIR to a BEIR directory")
+	}
+	ctx := context.Background()
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ix := openIndex(t, st, embed.NewBuiltin(), Options{})
+	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr, err := LoadQrels(filepath.Join(dir, "qrels", "test.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := IndexCorpus(ctx, ix, docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	var hybrid float64
+	for _, m := range []Mode{ModeLexical, ModeVector, ModeHybrid} {
+		r, err := Evaluate(ctx, ix, qs, qr, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-8s queries %d nDCG@10 %.4f recall@10 %.4f MRR@10 %.4f", m, r.Queries, r.NDCG10, r.Recall, r.MRR10)
+		hybrid = r.NDCG10
+	}
+	floor := 0.578
+	if v := os.Getenv("CHATBOT_EVAL_MIN_NDCG"); v != "" {
+		if _, err := fmt.Sscan(v, &floor); err != nil {
+			t.Fatalf("CHATBOT_EVAL_MIN_NDCG: %v", err)
+		}
+	}
+	if hybrid < floor {
+		t.Fatalf("hybrid nDCG@10 %.4f below %.3f", hybrid, floor)
+	}
+}
