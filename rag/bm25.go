@@ -92,6 +92,27 @@ func (l *lexical) compact() {
 	l.dead = 0
 }
 
+// renumber moves the live slots to new numbers (remap[old], -1 for removed
+// ones) and drops the removed ones, in place.
+func (l *lexical) renumber(remap []int32, n int) {
+	lengths := make([]int32, n)
+	for old, nw := range remap {
+		if nw >= 0 {
+			lengths[nw] = l.lengths[old]
+		}
+	}
+	for id, ps := range l.postings {
+		kept := ps[:0]
+		for _, p := range ps {
+			if nw := remap[p.slot]; nw >= 0 {
+				kept = append(kept, posting{slot: nw, tf: p.tf})
+			}
+		}
+		l.postings[id] = kept
+	}
+	l.lengths, l.dead = lengths, 0
+}
+
 // termPostings returns the postings of a term (nil when unknown).
 func (l *lexical) termPostings(t string) []posting {
 	if id, ok := l.ids[t]; ok {

@@ -159,9 +159,13 @@ func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []sto
 			ix.slots[s] = slot{}
 		}
 		delete(ix.docs, docID)
+		ix.dead += len(old)
 		if err := ix.col.Delete(ctx, nil, nil, ids...); err != nil {
 			return fmt.Errorf("remove vectors of document %d: %w", docID, err)
 		}
+	}
+	if ix.dead > 1024 && ix.dead > len(ix.byID) {
+		ix.compactSlots()
 	}
 	docs := make([]chromem.Document, 0, len(chunks))
 	for _, c := range chunks {
@@ -175,4 +179,31 @@ func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []sto
 		}
 	}
 	return nil
+}
+
+// compactSlots renumbers the live slots densely so that replaced documents
+// do not grow the slot table forever. Called with ix.mu held.
+func (ix *Index) compactSlots() {
+	remap := make([]int32, len(ix.slots))
+	live := make([]slot, 0, len(ix.byID))
+	for i, s := range ix.slots {
+		if s.id == "" {
+			remap[i] = -1
+			continue
+		}
+		remap[i] = int32(len(live))
+		live = append(live, s)
+	}
+	ix.lex.renumber(remap, len(live))
+	ix.slots = live
+	for id, old := range ix.byID {
+		ix.byID[id] = int(remap[old])
+	}
+	for d, ss := range ix.docs {
+		for i, old := range ss {
+			ss[i] = int(remap[old])
+		}
+		ix.docs[d] = ss
+	}
+	ix.dead = 0
 }

@@ -101,6 +101,7 @@ type Index struct {
 	slots []slot         // by slot number; removed ones have id ""
 	byID  map[string]int // chunk id -> slot
 	docs  map[uint64][]int
+	dead  int // removed slots not yet compacted away
 }
 
 type slot struct {

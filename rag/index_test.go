@@ -327,3 +327,40 @@ func TestChromemFileNameCollisionIsHarmless(t *testing.T) {
 		}
 	}
 }
+
+// Replacing documents again and again keeps the slot table bounded and the
+// index correct.
+func TestSlotsCompactAfterManyUpdates(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	ix := openIndex(t, st, newTestEmbedder(), Options{})
+	ctx := context.Background()
+	mk := func(round int) Parsed {
+		secs := make([]Section, 0, 50)
+		for i := 0; i < 50; i++ {
+			secs = append(secs, Section{Headings: []string{"S"}, Paragraphs: []string{strings.Repeat("filler words ", 3) + "round" + strings.Repeat("x", round%7) + " unique"}})
+		}
+		secs = append(secs, Section{Headings: []string{"Target"}, Paragraphs: []string{"The zebra refund policy applies."}})
+		return Parsed{Title: "D", Sections: secs}
+	}
+	for round := 0; round < 60; round++ {
+		if _, err := ix.Put(ctx, DocInput{Path: "d.md", Source: "d.md", Content: []byte{byte(round)}, Parsed: mk(round)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix.mu.RLock()
+	slots, live := len(ix.slots), len(ix.byID)
+	ix.mu.RUnlock()
+	if live != 51 || slots > 2*1024+2*live {
+		t.Fatalf("%d slots for %d live chunks", slots, live)
+	}
+	ps, err := ix.Search(ctx, "zebra refund", 1)
+	if err != nil || len(ps) != 1 || ps[0].Heading != "Target" {
+		t.Fatalf("after compaction: %+v, %v", ps, err)
+	}
+	// The lexical statistics match a fresh load.
+	ix2 := openIndex(t, st, newTestEmbedder(), Options{})
+	ps2, _ := ix2.Search(ctx, "zebra refund", 1)
+	if len(ps2) != 1 || ps2[0].Score != ps[0].Score {
+		t.Fatalf("compacted %+v, reloaded %+v", ps, ps2)
+	}
+}
