@@ -189,36 +189,75 @@ func (ix *Index) newCollection() (*chromem.Collection, error) {
 	return chromem.NewDB().CreateCollection("knowledge", nil, fn)
 }
 
-// load rebuilds the in-memory indexes from the store.
+// load rebuilds the in-memory indexes from the store. Reading and
+// decoding the chunks (one goroutine, inside a bbolt read transaction) runs
+// alongside indexing them (this goroutine).
 func (ix *Index) load(ctx context.Context) error {
 	col, err := ix.newCollection()
 	if err != nil {
 		return fmt.Errorf("create vector collection: %w", err)
 	}
 	ix.col, ix.lex, ix.slots, ix.byID, ix.docs = col, newLexical(), nil, map[string]int{}, map[uint64][]int{}
-	var batch []chromem.Document
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []store.Chunk, 4)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		defer func() {
+			if r := recover(); r != nil {
+				readErr <- fmt.Errorf("read chunks: %v", r)
+			}
+		}()
+		var group []store.Chunk
+		err := ix.st.EachChunk(func(c store.Chunk) error {
+			group = append(group, c)
+			if len(group) < 1024 {
+				return nil
+			}
+			select {
+			case chunks <- group:
+				group = make([]store.Chunk, 0, 1024)
+				return nil
+			case <-lctx.Done():
+				return lctx.Err()
+			}
+		})
+		if err == nil && len(group) > 0 {
+			select {
+			case chunks <- group:
+			case <-lctx.Done():
+				err = lctx.Err()
+			}
 		}
-		err := ix.col.AddDocuments(ctx, batch, 2)
-		batch = batch[:0]
-		return err
+		readErr <- err
+	}()
+	var idxErr error
+	for group := range chunks {
+		if idxErr != nil {
+			continue // drain so the reader finishes
+		}
+		batch := make([]chromem.Document, 0, len(group))
+		for _, c := range group {
+			if len(c.Vector) != ix.info.Dimension {
+				idxErr = fmt.Errorf("chunk %d-%d has %d dimensions, the index %d: %w", c.DocID, c.Seq, len(c.Vector), ix.info.Dimension, ErrEmbedderMismatch)
+				cancel()
+				break
+			}
+			id := chunkID(c.DocID, c.Seq)
+			ix.addSlot(c, id)
+			batch = append(batch, chromem.Document{ID: id, Embedding: c.Vector})
+		}
+		if idxErr == nil {
+			if idxErr = ix.col.AddDocuments(ctx, batch, 2); idxErr != nil {
+				cancel()
+			}
+		}
 	}
-	err = ix.st.EachChunk(func(c store.Chunk) error {
-		if len(c.Vector) != ix.info.Dimension {
-			return fmt.Errorf("chunk %d-%d has %d dimensions, the index %d: %w", c.DocID, c.Seq, len(c.Vector), ix.info.Dimension, ErrEmbedderMismatch)
-		}
-		id := chunkID(c.DocID, c.Seq)
-		ix.addSlot(c, id)
-		batch = append(batch, chromem.Document{ID: id, Embedding: c.Vector})
-		if len(batch) == 1024 {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
+	err = <-readErr
+	if idxErr != nil {
+		err = idxErr
 	}
 	if err != nil {
 		return fmt.Errorf("load knowledge index: %w", err)
