@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chatbot/chatbot/rag"
+	"github.com/chatbot/chatbot/store"
 )
 
 func newAskCommand(e env) *cobra.Command {
@@ -24,12 +26,7 @@ the most relevant sentences (response type "extractive").`,
 		Example: `  chatbot ask "how do I reset my password?"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, ix, err := openKnowledge(cmd.Context(), e, k, rag.Options{})
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			passages, err := ix.Search(cmd.Context(), args[0], topK)
+			passages, err := askSearch(cmd, e, k, args[0], topK)
 			if err != nil {
 				return err
 			}
@@ -61,6 +58,30 @@ the most relevant sentences (response type "extractive").`,
 	f.Float64Var(&k.minScore, "min-score", rag.DefaultMinScore, "relevance threshold (0..1) below which nothing is answered")
 	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
 	return c
+}
+
+// askSearch searches the local index, or the running server's when it
+// holds the data directory.
+func askSearch(cmd *cobra.Command, e env, k knowledgeFlags, question string, topK int) ([]rag.Passage, error) {
+	st, ix, err := openKnowledge(cmd.Context(), e, k, rag.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		c, cerr := serverTarget{dataDir: k.dataDir}.remoteClient(e)
+		if cerr != nil {
+			return nil, fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", cerr)
+		}
+		var resp struct {
+			Passages []rag.Passage `json:"passages"`
+		}
+		if err := c.Do(cmd.Context(), "POST", "/api/knowledge/search", rag.SearchRequest{Query: question, K: topK}, &resp); err != nil {
+			return nil, err
+		}
+		return resp.Passages, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return ix.Search(cmd.Context(), question, topK)
 }
 
 type sourceView struct {

@@ -100,7 +100,7 @@ func chooseEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k k
 func openKnowledge(ctx context.Context, e env, k knowledgeFlags, opts rag.Options) (*store.Store, *rag.Index, error) {
 	st, err := store.Open(k.dataDir, store.Options{LockTimeout: 300 * time.Millisecond})
 	if errors.Is(err, store.ErrLocked) {
-		return nil, nil, fmt.Errorf("%w\nA running `chatbot serve` holds %s: ingest through its API (POST /api/knowledge/ingest, or pass --server), or stop it first", err, k.dataDir)
+		return nil, nil, fmt.Errorf("%w\nA running `chatbot serve` holds %s: use its API (/api/knowledge/...), or stop it first", err, k.dataDir)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -237,6 +237,10 @@ func TestIngestGoesThroughRunningServer(t *testing.T) {
 	if a.index.Len() != 2 {
 		t.Fatalf("server index has %d chunks", a.index.Len())
 	}
+	out, _, err = run(t, e, "ask", "how do I reset my password?")
+	if err != nil || !strings.Contains(out, "docs/account.md#reset-your-password") {
+		t.Fatalf("ask through server: %v\n%s", err, out)
+	}
 	out, _, err = run(t, e, "docs", "list")
 	if err != nil || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v1") {
 		t.Fatalf("docs list through server: %v\n%s", err, out)

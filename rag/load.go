@@ -2,7 +2,7 @@ package rag
 
 import (
 	"bytes"
-	"fmt"
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -52,7 +52,7 @@ func FormatOf(name string) (Format, string, bool) {
 }
 
 // ErrBinary means the content looks like a binary file, not text.
-var ErrBinary = fmt.Errorf("binary content")
+var ErrBinary = errors.New("binary content")
 
 // Decode turns raw file bytes into text: NUL bytes mean binary (an error);
 // a byte-order mark is dropped; content that is not valid UTF-8 is read as
