@@ -46,6 +46,7 @@ var allBuckets = [][]byte{
 	bucketConfigs, bucketConfigNames, bucketConfigTokens,
 	bucketMessages, bucketDeliveryJobs,
 	bucketDocs, bucketDocPaths, bucketChunks, bucketVectors,
+	bucketConversations,
 }
 
 // Options tune Open. The zero value is usable.
