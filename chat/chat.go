@@ -42,6 +42,12 @@ type Reply struct {
 	Type      ResponseType
 	Sources   []Source
 	SessionID string // set for live-chat replies
+	// Fallback says why an LLM answer was not given (FallbackDown, ...);
+	// empty for an LLM answer and for replies that need no LLM.
+	Fallback string
+	// Query is the retrieval query used: the message, or the message made
+	// standalone from the conversation.
+	Query string
 	// Timings of the stages, for logs and metrics.
 	Retrieval  time.Duration
 	Generation time.Duration

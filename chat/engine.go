@@ -1,0 +1,349 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/store"
+)
+
+// Retriever finds the passages relevant to a query; it returns only those
+// above its relevance threshold (none means nothing relevant).
+type Retriever interface {
+	Search(ctx context.Context, query string, k int) ([]Passage, error)
+}
+
+// ExtractFunc is the extractive answerer (rag.Extract): the most relevant
+// sentences of the passages, quoted, and the passages it used.
+type ExtractFunc func(query string, passages []Passage, maxSentences int) (answer string, used []Passage)
+
+// LLM generates text; *Ollama is the real one.
+type LLM interface {
+	Chat(ctx context.Context, msgs []api.Message) (string, error)
+	// Ready reports whether a call is worth trying (the breaker is closed).
+	Ready() bool
+}
+
+// LiveChat is consulted before the bot answers. When it handles the
+// message (a session is open, or the user asked for a human) it returns
+// handled = true and the reply to give.
+type LiveChat interface {
+	Route(ctx context.Context, req Request) (reply Reply, handled bool, err error)
+}
+
+// Memory keeps the recent turns of each conversation; *store.Store is it.
+type Memory interface {
+	Conversation(platform, conversationID string) (store.Conversation, error)
+	AppendTurns(platform, conversationID string, budget, maxTurns int, turns ...store.Turn) (store.Conversation, error)
+}
+
+// Fallback reasons, in Reply.Fallback.
+const (
+	FallbackNone       = ""
+	FallbackDisabled   = "llm_disabled"    // --llm none
+	FallbackDown       = "llm_down"        // breaker open
+	FallbackBusy       = "llm_busy"        // generation queue full
+	FallbackTimeout    = "llm_timeout"     // deadline reached
+	FallbackError      = "llm_error"       // Ollama failed or dropped the stream
+	FallbackEmpty      = "llm_empty"       // the model said nothing
+	FallbackPolicy     = "policy"          // the answer repeated the system prompt
+	FallbackRetrieval  = "retrieval_error" // the index failed
+	FallbackQueueAhead = "deadline_queued" // the deadline passed behind an earlier message
+)
+
+// Config configures an Engine. Retriever and Extract are required.
+type Config struct {
+	Retriever Retriever
+	Extract   ExtractFunc
+	LLM       LLM      // nil: extractive answers only
+	Memory    Memory   // nil: no conversation memory
+	LiveChat  LiveChat // nil: no live chat
+	Persona   Persona
+	Log       *slog.Logger
+
+	// Timeout is every answer's deadline (default 30 s). The LLM gets it
+	// minus a reserve for the extractive fallback.
+	Timeout time.Duration
+	// TopK passages are retrieved (default 4); MaxSentences are quoted by
+	// the extractive answer (default 3).
+	TopK         int
+	MaxSentences int
+	// HistoryTokens and HistoryTurns bound the remembered turns (defaults
+	// 1024 tokens and 20 turns); MaxTurnChars caps one stored turn.
+	HistoryTokens int
+	HistoryTurns  int
+	MaxTurnChars  int
+	// Now is the clock for timings (default time.Now).
+	Now func() time.Time
+}
+
+// Engine answers user messages: live chat first, then small talk, then
+// retrieval and a grounded LLM answer, falling back to the extractive one.
+// Messages of one conversation are answered one at a time, in arrival
+// order.
+type Engine struct {
+	cfg   Config
+	log   *slog.Logger
+	locks convLocks
+}
+
+// NewEngine checks cfg and fills in defaults.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.Retriever == nil || cfg.Extract == nil {
+		return nil, errors.New("chat engine: a retriever and an extractive answerer are required")
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cfg.TopK, 4)
+	def(&cfg.MaxSentences, 3)
+	def(&cfg.HistoryTokens, 1024)
+	def(&cfg.HistoryTurns, 20)
+	def(&cfg.MaxTurnChars, 2000)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Persona = cfg.Persona.withDefaults()
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, log: log, locks: convLocks{m: map[string]*convQueue{}}}, nil
+}
+
+// Timeout is the answer deadline.
+func (e *Engine) Timeout() time.Duration { return e.cfg.Timeout }
+
+const (
+	noAnswerText = "I couldn't find an answer to that in our documentation. " +
+		"Would you like me to connect you with a human agent? Just reply \"talk to an agent\"."
+	troubleText = "Sorry, I can't look that up right now. An agent will follow up with you here."
+	slowText    = "Sorry, this is taking me too long. An agent will follow up with you here."
+)
+
+// Answer answers one message. Its error is for a request the engine cannot
+// take (an empty message) or a live-chat failure; trouble with Ollama or
+// the index becomes a fallback reply, never an error or silence.
+func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
+	start := e.cfg.Now()
+	text := strings.TrimSpace(req.Text)
+	if text == "" {
+		return Reply{}, apperr.Invalidf("message", "message must not be empty")
+	}
+	if !utf8.ValidString(text) {
+		return Reply{}, apperr.Invalidf("message", "message must be valid UTF-8")
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+
+	unlock, err := e.locks.lock(ctx, req.Platform+"\x00"+req.ConversationID)
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return e.done(start, Reply{Answer: slowText, Type: TypeNoAnswer, Fallback: FallbackQueueAhead}), nil
+		}
+		return Reply{}, fmt.Errorf("wait for the conversation's previous message: %w", err)
+	}
+	defer unlock()
+
+	if e.cfg.LiveChat != nil {
+		r, handled, err := e.cfg.LiveChat.Route(ctx, req)
+		if err != nil {
+			return Reply{}, fmt.Errorf("live chat: %w", err)
+		}
+		if handled {
+			return e.done(start, r), nil
+		}
+	}
+
+	history := e.history(req)
+	r := e.answer(ctx, text, history)
+	e.remember(req, text, r)
+	return e.done(start, r), nil
+}
+
+func (e *Engine) done(start time.Time, r Reply) Reply {
+	r.Total = e.cfg.Now().Sub(start)
+	if r.Sources == nil {
+		r.Sources = []Source{}
+	}
+	return r
+}
+
+func (e *Engine) answer(ctx context.Context, text string, history []store.Turn) Reply {
+	if kind, lang := smallTalk(text, e.cfg.Persona.BotName); kind != notSmallTalk {
+		return Reply{Answer: smallTalkReply(kind, lang, e.cfg.Persona.BotName), Type: TypeGeneral}
+	}
+
+	t0 := e.cfg.Now()
+	passages, query, err := e.retrieve(ctx, text, history)
+	retrieval := e.cfg.Now().Sub(t0)
+	if err != nil {
+		e.log.Warn("retrieval failed", "err", err)
+		return Reply{Answer: troubleText, Type: TypeNoAnswer, Fallback: FallbackRetrieval, Query: query, Retrieval: retrieval}
+	}
+	if len(passages) == 0 {
+		return Reply{Answer: noAnswerText, Type: TypeNoAnswer, Query: query, Retrieval: retrieval}
+	}
+
+	r := e.generate(ctx, text, history, passages)
+	r.Query, r.Retrieval = query, retrieval
+	if r.Type == TypeRAG {
+		return r
+	}
+	ans, used := e.cfg.Extract(query, passages, e.cfg.MaxSentences)
+	if strings.TrimSpace(ans) == "" {
+		r.Answer, r.Type = noAnswerText, TypeNoAnswer
+		return r
+	}
+	r.Answer, r.Type, r.Sources = ans, TypeExtractive, sources(used)
+	return r
+}
+
+// retrieve searches with the question made standalone: rewritten by the
+// LLM when it is up and the question is a follow-up, else expanded with
+// the previous user turn's terms. A rewrite that finds nothing is retried
+// with the expansion, so a poor rewrite costs one search, not the answer.
+func (e *Engine) retrieve(ctx context.Context, text string, history []store.Turn) ([]Passage, string, error) {
+	queries := []string{text}
+	if _, ok := lastUserTurn(history); ok && isFollowUp(text) {
+		expanded := expandQuery(text, history, 8)
+		queries = []string{expanded}
+		if q, ok := e.rewrite(ctx, text, history); ok && q != expanded {
+			queries = []string{q, expanded}
+		}
+	}
+	var last error
+	for _, q := range queries {
+		ps, err := e.cfg.Retriever.Search(ctx, q, e.cfg.TopK)
+		if err != nil {
+			last = fmt.Errorf("search %q: %w", q, err)
+			continue
+		}
+		if len(ps) > 0 {
+			return ps, q, nil
+		}
+		last = nil
+	}
+	return nil, queries[len(queries)-1], last
+}
+
+func (e *Engine) rewrite(ctx context.Context, text string, history []store.Turn) (string, bool) {
+	if e.cfg.LLM == nil || !e.cfg.LLM.Ready() {
+		return "", false
+	}
+	if len(history) > 6 {
+		history = history[len(history)-6:]
+	}
+	rctx, cancel := context.WithTimeout(ctx, min(e.cfg.Timeout/6, 5*time.Second))
+	defer cancel()
+	out, err := e.cfg.LLM.Chat(rctx, rewriteMessages(history, text))
+	if err != nil {
+		e.log.Debug("question rewrite failed; expanding instead", "err", err)
+		return "", false
+	}
+	return cleanRewrite(out, text)
+}
+
+// generate asks the LLM for a grounded answer. A reply of any type other
+// than TypeRAG means: answer extractively, Fallback says why.
+func (e *Engine) generate(ctx context.Context, text string, history []store.Turn, passages []Passage) Reply {
+	if e.cfg.LLM == nil {
+		return Reply{Fallback: FallbackDisabled}
+	}
+	// Keep a reserve of the deadline for the extractive fallback.
+	reserve := min(e.cfg.Timeout/10, 2*time.Second)
+	gctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		gctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+	t0 := e.cfg.Now()
+	out, err := e.cfg.LLM.Chat(gctx, chatMessages(e.cfg.Persona, history, text, passages))
+	r := Reply{Generation: e.cfg.Now().Sub(t0)}
+	if err != nil {
+		r.Fallback = fallbackReason(err)
+		e.log.Info("llm answer unavailable; answering extractively", "reason", r.Fallback, "err", err)
+		return r
+	}
+	if leaked(out, e.cfg.Persona) {
+		e.log.Warn("llm answer repeated the system prompt; answering extractively")
+		r.Fallback = FallbackPolicy
+		return r
+	}
+	answer, cited := mapCitations(out, passages)
+	if len(cited) == 0 {
+		cited = passages // grounded in what it was given, though it cited nothing
+	}
+	r.Answer, r.Type, r.Sources = answer, TypeRAG, sources(cited)
+	return r
+}
+
+func fallbackReason(err error) string {
+	switch {
+	case errors.Is(err, ErrLLMDown):
+		return FallbackDown
+	case errors.Is(err, ErrLLMBusy):
+		return FallbackBusy
+	case errors.Is(err, ErrLLMEmpty):
+		return FallbackEmpty
+	case errors.Is(err, context.DeadlineExceeded):
+		return FallbackTimeout
+	}
+	return FallbackError
+}
+
+func sources(ps []Passage) []Source {
+	out := make([]Source, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Source{Title: passageTitle(p), Source: p.Source, Score: p.Score})
+	}
+	return out
+}
+
+func (e *Engine) history(req Request) []store.Turn {
+	if e.cfg.Memory == nil {
+		return nil
+	}
+	c, err := e.cfg.Memory.Conversation(req.Platform, req.ConversationID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			e.log.Warn("cannot read conversation memory; answering without it", "err", err)
+		}
+		return nil
+	}
+	return c.Turns
+}
+
+func (e *Engine) remember(req Request, text string, r Reply) {
+	if e.cfg.Memory == nil {
+		return
+	}
+	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(r.Answer, e.cfg.MaxTurnChars)
+	_, err := e.cfg.Memory.AppendTurns(req.Platform, req.ConversationID, e.cfg.HistoryTokens, e.cfg.HistoryTurns,
+		store.Turn{Role: store.RoleUser, Text: user, Tokens: estimateTokens(user)},
+		store.Turn{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)})
+	if err != nil {
+		e.log.Warn("cannot write conversation memory", "err", err)
+	}
+}
+
+func truncate(s string, maxRunes int) string {
+	if utf8.RuneCountInString(s) <= maxRunes {
+		return s
+	}
+	return string([]rune(s)[:maxRunes])
+}
