@@ -5,14 +5,14 @@ package ollamatest
 import (
 	"context"
 	"encoding/binary"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ollama/ollama/api"
-	"net/http"
-	"net/url"
 )
 
 func TestWriteChatModelHeader(t *testing.T) {
