@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -127,7 +128,7 @@ func sanitize(s string) string {
 func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(sanitize(s), " ")) }
 
 func attr(s string) string {
-	return strings.NewReplacer(`"`, "'", "<", "(", ">", ")").Replace(oneLine(s))
+	return strings.NewReplacer(`"`, "'", "<", "(").Replace(oneLine(s))
 }
 
 // leaked reports whether answer repeats a rule or an operator instruction
@@ -161,19 +162,19 @@ var citation = regexp.MustCompile(`\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]`)
 
 // mapCitations returns the passages cited in answer, in order of first
 // citation, and the answer with citations of passages that do not exist
-// removed.
+// removed. Removing one can form another ("[[7]5]"), so it repeats until
+// nothing changes.
 func mapCitations(answer string, passages []Passage) (string, []Passage) {
 	var cited []Passage
 	seen := map[int]bool{}
-	out := citation.ReplaceAllStringFunc(answer, func(m string) string {
+	replace := func(m string) string {
 		var keep []string
 		for _, f := range strings.Split(m[1:len(m)-1], ",") {
-			var n int
-			fmt.Sscan(strings.TrimSpace(f), &n)
-			if n < 1 || n > len(passages) {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > len(passages) {
 				continue
 			}
-			keep = append(keep, fmt.Sprint(n))
+			keep = append(keep, strconv.Itoa(n))
 			if !seen[n] {
 				seen[n] = true
 				cited = append(cited, passages[n-1])
@@ -183,6 +184,14 @@ func mapCitations(answer string, passages []Passage) (string, []Passage) {
 			return ""
 		}
 		return "[" + strings.Join(keep, ", ") + "]"
-	})
+	}
+	out := answer
+	for {
+		next := citation.ReplaceAllStringFunc(out, replace)
+		if next == out {
+			break
+		}
+		out = next
+	}
 	return strings.TrimSpace(out), cited
 }

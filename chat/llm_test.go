@@ -1,0 +1,265 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+func TestOllamaURL(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"", "http://127.0.0.1:11434", ""},
+		{"127.0.0.1", "http://127.0.0.1:11434", ""},
+		{"0.0.0.0", "http://127.0.0.1:11434", ""},
+		{"0.0.0.0:9999", "http://127.0.0.1:9999", ""},
+		{"ollama.internal:8000", "http://ollama.internal:8000", ""},
+		{"http://gpu-box", "http://gpu-box:80", ""},
+		{"https://ollama.example.com/base", "https://ollama.example.com:443/base", ""},
+		{"[::1]:11434", "http://[::1]:11434", ""},
+		{"ftp://x", "", "scheme must be http or https"},
+		{"host:99999", "", "bad port"},
+	}
+	for _, tt := range tests {
+		u, err := OllamaURL(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("OllamaURL(%q) err = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || u.String() != tt.want {
+			t.Errorf("OllamaURL(%q) = %v, %v; want %s", tt.in, u, err, tt.want)
+		}
+	}
+}
+
+func newTestOllama(t *testing.T, u *url.URL, tweak func(*OllamaConfig)) *Ollama {
+	t.Helper()
+	cfg := OllamaConfig{BaseURL: u, ChatModel: "llama3.2", EmbedModel: "nomic-embed-text",
+		MaxGenerations: 2, NumPredict: 64, RecheckInterval: time.Hour}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	o, err := NewOllama(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close(context.Background()) })
+	return o
+}
+
+var hello = []api.Message{{Role: "user", Content: "hello"}}
+
+func TestChatStreamsTheAnswer(t *testing.T) {
+	f := newFakeOllama(t)
+	f.answer = "Refunds take 5 days [1]."
+	o := newTestOllama(t, f.url(), nil)
+	got, err := o.Chat(context.Background(), hello)
+	if err != nil || got != "Refunds take 5 days [1]." {
+		t.Fatalf("Chat = %q, %v", got, err)
+	}
+	reqs := f.chatRequests()
+	if len(reqs) != 1 || reqs[0].Model != "llama3.2" || reqs[0].Options["num_predict"] != float64(64) ||
+		reqs[0].Stream == nil || !*reqs[0].Stream {
+		t.Fatalf("request = %+v", reqs)
+	}
+}
+
+func TestChatFailures(t *testing.T) {
+	tests := []struct {
+		mode      string
+		url       func(*fakeOllama) *url.URL
+		want      error  // errors.Is target, or nil to only check the text
+		wantText  string // substring of the error
+		opensNow  bool   // the breaker opens on the first failure
+		wantState string // the breaker's reason
+	}{
+		{mode: "refuse", url: func(*fakeOllama) *url.URL { return refusingURL(t) }, wantText: "connection refused", opensNow: true, wantState: "connection refused"},
+		{mode: "500", wantText: "llama runner process has terminated", wantState: "HTTP 500"},
+		{mode: "404", wantText: "not found", opensNow: true, wantState: "ollama pull llama3.2"},
+		{mode: "hang", want: context.DeadlineExceeded, wantState: "timed out"},
+		{mode: "half", want: ErrLLMIncomplete, wantState: "stream dropped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			f := newFakeOllama(t)
+			f.setMode(tt.mode)
+			u := f.url()
+			if tt.url != nil {
+				u = tt.url(f)
+			}
+			o := newTestOllama(t, u, func(c *OllamaConfig) { c.FailureThreshold = 3 })
+			for i := range 3 {
+				ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+				_, err := o.Chat(ctx, hello)
+				cancel()
+				if err == nil {
+					t.Fatalf("call %d: no error", i)
+				}
+				if tt.want != nil && !errors.Is(err, tt.want) {
+					t.Fatalf("call %d: err = %v, want %v", i, err, tt.want)
+				}
+				if tt.wantText != "" && !strings.Contains(err.Error(), tt.wantText) {
+					t.Fatalf("call %d: err = %v, want it to mention %q", i, err, tt.wantText)
+				}
+				if i == 0 && o.Ready() == tt.opensNow {
+					t.Fatalf("after the first failure Ready = %v", o.Ready())
+				}
+				if !o.Ready() {
+					break
+				}
+			}
+			st := o.State()
+			if st.State != "down" || !strings.Contains(st.Reason, tt.wantState) {
+				t.Fatalf("state = %+v, want down with %q", st, tt.wantState)
+			}
+			// Open: the next caller does not wait or reach the server.
+			before := len(f.chatRequests())
+			start := time.Now()
+			if _, err := o.Chat(context.Background(), hello); !errors.Is(err, ErrLLMDown) {
+				t.Fatalf("open breaker: err = %v", err)
+			}
+			if d := time.Since(start); d > 50*time.Millisecond {
+				t.Fatalf("open breaker took %v", d)
+			}
+			if n := len(f.chatRequests()); n != before {
+				t.Fatalf("open breaker reached the server (%d -> %d)", before, n)
+			}
+		})
+	}
+}
+
+func TestChatEmptyAnswerDoesNotOpenBreaker(t *testing.T) {
+	f := newFakeOllama(t)
+	f.setMode("empty")
+	o := newTestOllama(t, f.url(), func(c *OllamaConfig) { c.FailureThreshold = 1 })
+	if _, err := o.Chat(context.Background(), hello); !errors.Is(err, ErrLLMEmpty) {
+		t.Fatalf("err = %v", err)
+	}
+	if !o.Ready() {
+		t.Fatal("an empty answer opened the breaker")
+	}
+}
+
+func TestChatCallerCancelDoesNotCount(t *testing.T) {
+	f := newFakeOllama(t)
+	f.setMode("hang")
+	f.arrived = make(chan struct{}, 1)
+	o := newTestOllama(t, f.url(), func(c *OllamaConfig) { c.FailureThreshold = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-f.arrived; cancel() }()
+	if _, err := o.Chat(ctx, hello); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if !o.Ready() {
+		t.Fatal("a caller's cancel opened the breaker")
+	}
+}
+
+func TestBreakerRecheck(t *testing.T) {
+	f := newFakeOllama(t)
+	f.setMode("404")
+	o := newTestOllama(t, f.url(), nil)
+	if _, err := o.Chat(context.Background(), hello); err == nil || o.Ready() {
+		t.Fatalf("err = %v, ready = %v", err, o.Ready())
+	}
+	o.recheck() // still missing
+	if o.Ready() {
+		t.Fatal("recheck closed the breaker while the model is missing")
+	}
+	f.setMode("ok")
+	o.recheck()
+	if !o.Ready() {
+		t.Fatalf("recheck did not close the breaker: %+v", o.State())
+	}
+	// Half-open: one more failure opens it again at once.
+	f.setMode("500")
+	o.Chat(context.Background(), hello)
+	if o.Ready() {
+		t.Fatal("a failure right after recovery did not reopen the breaker")
+	}
+}
+
+func TestBackgroundCheckerRecovers(t *testing.T) {
+	f := newFakeOllama(t)
+	o := newTestOllama(t, f.url(), func(c *OllamaConfig) { c.RecheckInterval = 5 * time.Millisecond })
+	o.MarkDown("not reachable at start-up")
+	o.Start()
+	deadline := time.Now().Add(5 * time.Second)
+	for !o.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatalf("checker did not close the breaker: %+v", o.State())
+		}
+		runtime.Gosched()
+	}
+	if err := o.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestCloseWithoutStart(t *testing.T) {
+	o := newTestOllama(t, refusingURL(t), nil)
+	if err := o.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	o.Start() // after Close: a no-op, not a leak
+}
+
+func TestQueueFullFailsFast(t *testing.T) {
+	f := newFakeOllama(t)
+	f.setMode("hang")
+	f.arrived = make(chan struct{}, 4)
+	o := newTestOllama(t, f.url(), func(c *OllamaConfig) { c.MaxGenerations, c.QueueSize = 1, 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { _, err := o.Chat(ctx, hello); errs <- err }() // holds the slot
+	<-f.arrived
+	go func() { _, err := o.Chat(ctx, hello); errs <- err }() // waits in the queue
+	for o.State().Queued != 1 {
+		runtime.Gosched()
+	}
+	start := time.Now()
+	if _, err := o.Chat(ctx, hello); !errors.Is(err, ErrLLMBusy) {
+		t.Fatalf("third caller: err = %v, want ErrLLMBusy", err)
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		t.Fatalf("busy answer took %v", d)
+	}
+	cancel()
+	for range 2 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if !o.Ready() {
+		t.Fatal("cancelled callers opened the breaker")
+	}
+}
+
+func TestProbe(t *testing.T) {
+	f := newFakeOllama(t)
+	o := newTestOllama(t, f.url(), nil)
+	st := o.Probe(context.Background())
+	if !st.Reachable || st.Version != "0.6.5" || !st.ChatModelPresent || st.EmbedModelPresent {
+		t.Fatalf("status = %+v", st)
+	}
+	if got := strings.Join(st.Missing(), "; "); got != "ollama pull nomic-embed-text" {
+		t.Fatalf("missing = %q", got)
+	}
+
+	down := newTestOllama(t, refusingURL(t), nil)
+	st = down.Probe(context.Background())
+	if st.Reachable || !strings.Contains(st.Err, "connection refused") || len(st.Missing()) != 0 {
+		t.Fatalf("status = %+v", st)
+	}
+}
