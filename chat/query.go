@@ -15,15 +15,13 @@ func words(s string) []string {
 	})
 }
 
-// estimateTokens is a cheap, tokenizer-free estimate: about four bytes of
-// English per token, and at least one token per word or non-Latin rune.
+// estimateTokens is a cheap, tokenizer-free estimate: about four bytes per
+// token (English text; multi-byte scripts come out near one per rune) and
+// at least one token per word.
 func estimateTokens(s string) int {
 	n := (len(s) + 3) / 4
 	if w := len(words(s)); w > n {
 		n = w
-	}
-	if r := utf8.RuneCountInString(s); r < len(s) && r/2 > n { // mostly multi-byte script
-		n = r / 2
 	}
 	return n
 }
