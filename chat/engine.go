@@ -21,6 +21,13 @@ type Retriever interface {
 	Search(ctx context.Context, query string, k int) ([]Passage, error)
 }
 
+// lexicalSearcher is a Retriever that can search without embeddings
+// (*rag.Index): the engine uses it when Search fails, typically because
+// Ollama, which embeds the question, is down.
+type lexicalSearcher interface {
+	SearchLexical(ctx context.Context, query string, k int) ([]Passage, error)
+}
+
 // ExtractFunc is the extractive answerer (rag.Extract): the most relevant
 // sentences of the passages, quoted, and the passages it used.
 type ExtractFunc func(query string, passages []Passage, maxSentences int) (answer string, used []Passage)
@@ -227,7 +234,7 @@ func (e *Engine) retrieve(ctx context.Context, text string, history []store.Turn
 	}
 	var last error
 	for _, q := range queries {
-		ps, err := e.cfg.Retriever.Search(ctx, q, e.cfg.TopK)
+		ps, err := e.search(ctx, q)
 		if err != nil {
 			last = fmt.Errorf("search %q: %w", q, err)
 			continue
@@ -238,6 +245,23 @@ func (e *Engine) retrieve(ctx context.Context, text string, history []store.Turn
 		last = nil
 	}
 	return nil, queries[len(queries)-1], last
+}
+
+func (e *Engine) search(ctx context.Context, q string) ([]Passage, error) {
+	ps, err := e.cfg.Retriever.Search(ctx, q, e.cfg.TopK)
+	if err == nil || ctx.Err() != nil {
+		return ps, err
+	}
+	lex, ok := e.cfg.Retriever.(lexicalSearcher)
+	if !ok {
+		return nil, err
+	}
+	e.log.Warn("search failed; searching lexically", "err", err)
+	ps, lerr := lex.SearchLexical(ctx, q, e.cfg.TopK)
+	if lerr != nil {
+		return nil, errors.Join(err, lerr)
+	}
+	return ps, nil
 }
 
 func (e *Engine) rewrite(ctx context.Context, text string, history []store.Turn) (string, bool) {

@@ -599,3 +599,27 @@ func TestDeadlineSpentQueuedBehindEarlierMessage(t *testing.T) {
 		t.Fatalf("first = %+v", first)
 	}
 }
+
+// lexicalRetriever fails Search (its embedder is down) but can search
+// lexically, like *rag.Index.
+type lexicalRetriever struct{ fakeRetriever }
+
+func (r *lexicalRetriever) Search(context.Context, string, int) ([]Passage, error) {
+	return nil, errors.New("embed the question: connection refused")
+}
+
+func (r *lexicalRetriever) SearchLexical(ctx context.Context, q string, k int) ([]Passage, error) {
+	return r.fakeRetriever.Search(ctx, q, k)
+}
+
+func TestSearchFailureFallsBackToLexical(t *testing.T) {
+	r := &lexicalRetriever{fakeRetriever{passages: kb}}
+	e, err := NewEngine(Config{Retriever: r, Extract: fakeExtract})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := ask(t, e, "c1", "refund voucher")
+	if rep.Type != TypeExtractive || len(rep.Sources) != 1 || rep.Sources[0].Source != "docs/billing.md#refunds" {
+		t.Fatalf("reply = %+v", rep)
+	}
+}
