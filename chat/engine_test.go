@@ -252,7 +252,7 @@ func TestOllamaFailuresFallBackToExtractive(t *testing.T) {
 				u = refusingURL(t)
 			}
 			o := newTestOllama(t, u, nil)
-			timeout := 400 * time.Millisecond
+			timeout := time.Second
 			e, _ := newTestEngine(t, engineOpts{llm: o, timeout: timeout})
 			start := time.Now()
 			r := ask(t, e, "c1", "refund voucher validity")
@@ -280,7 +280,7 @@ func TestOpenBreakerAnswersFast(t *testing.T) {
 	if r.Type != TypeExtractive || r.Fallback != FallbackDown {
 		t.Fatalf("second reply = %+v", r)
 	}
-	if d := time.Since(start); d > 100*time.Millisecond {
+	if d := time.Since(start); d > 200*time.Millisecond {
 		t.Fatalf("open breaker answer took %v", d)
 	}
 	f.setMode("ok")
