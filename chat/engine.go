@@ -135,7 +135,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 func (e *Engine) Timeout() time.Duration { return e.cfg.Timeout }
 
 const (
-	noAnswerText = "I couldn't find an answer to that in our documentation. " +
+	noAnswerText = "I found nothing relevant to that in our documentation. " +
 		"Would you like me to connect you with a human agent? Just reply \"talk to an agent\"."
 	troubleText = "Sorry, I can't look that up right now. An agent will follow up with you here."
 	slowText    = "Sorry, this is taking me too long. An agent will follow up with you here."
@@ -338,8 +338,10 @@ func sources(ps []Passage) []Source {
 	return out
 }
 
+// history is the conversation's remembered turns; a request without a
+// conversation id (a one-off `chatbot ask`) has none and leaves none.
 func (e *Engine) history(req Request) []store.Turn {
-	if e.cfg.Memory == nil {
+	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return nil
 	}
 	c, err := e.cfg.Memory.Conversation(req.Platform, req.ConversationID)
@@ -353,7 +355,7 @@ func (e *Engine) history(req Request) []store.Turn {
 }
 
 func (e *Engine) remember(req Request, text string, r Reply) {
-	if e.cfg.Memory == nil {
+	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return
 	}
 	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(r.Answer, e.cfg.MaxTurnChars)

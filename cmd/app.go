@@ -40,6 +40,7 @@ type app struct {
 	log    *slog.Logger
 	store  *store.Store
 	index  *rag.Index // the knowledge base
+	answer *answering // the conversation engine
 	ln     net.Listener
 	server *http.Server
 	// stops run in order at shutdown, after HTTP has drained.
@@ -75,6 +76,11 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		st.Close()
 		return nil, err
 	}
+	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, log, nil, rag.Options{}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.stops = append(a.stops, a.answer.close)
 	a.server = &http.Server{
 		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -86,6 +92,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		a.answer.close(context.Background())
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w (is another server using the port? choose another with --addr)", cfg.Addr, err)
 	}
@@ -93,6 +100,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			ln.Close()
+			a.answer.close(context.Background())
 			st.Close()
 			return nil, fmt.Errorf("load TLS key pair: %w", err)
 		}
@@ -131,6 +139,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
 	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet, http.MethodHead)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)

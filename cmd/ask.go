@@ -4,100 +4,99 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
 )
 
 func newAskCommand(e env) *cobra.Command {
 	var (
-		k      knowledgeFlags
-		topK   int
-		asJSON bool
+		k                      knowledgeFlags
+		ac                     answerConfig
+		topK                   int
+		asJSON                 bool
+		logLevel, conversation string
 	)
 	c := &cobra.Command{
 		Use:   "ask QUESTION",
-		Short: "Answer one question from the knowledge base",
-		Long: `Ask one question from the terminal: the knowledge base is searched and the
-answer is printed with its sources. Without a language model the answer quotes
-the most relevant sentences (response type "extractive").`,
-		Example: `  chatbot ask "how do I reset my password?"`,
-		Args:    cobra.ExactArgs(1),
+		Short: "Answer one question from the knowledge base, as a user would be answered",
+		Long: `Answer one question through the same engine as the webhook: retrieval from the
+knowledge base, then an answer from Ollama grounded in the passages and citing
+them, or, without a language model, the most relevant sentences quoted
+(response type "extractive"; --llm none forces it).
+
+--conversation keeps a conversation across calls, so a follow-up such as
+"and how long is it valid?" is understood. The server must not be running on
+the same --data-dir (it holds the database).`,
+		Example: `  chatbot ask "how do I reset my password?"
+  chatbot ask --conversation me "can I get a refund?" && chatbot ask --conversation me "how long does it take?"
+  chatbot ask --llm none --json "what are your opening hours?"`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			passages, err := askSearch(cmd, e, k, args[0], topK)
+			ac.EmbedModel, ac.topK = k.embedModel, topK
+			if err := ac.finish(); err != nil {
+				return err
+			}
+			if _, err := parseLevel(logLevel); err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), logLevel, "text")
+			st, err := store.Open(k.dataDir, store.Options{LockTimeout: 300 * time.Millisecond})
+			if errors.Is(err, store.ErrLocked) {
+				return fmt.Errorf("%w\nA running `chatbot serve` holds %s: ask through its webhook, or stop it first", err, k.dataDir)
+			}
 			if err != nil {
 				return err
 			}
-			answer, used := rag.Extract(args[0], passages, 3)
-			kind := "extractive"
-			if len(used) == 0 {
-				kind = "no_answer"
-				answer = "I found nothing relevant to that question in the knowledge base. An agent can help: ask for a human."
+			defer st.Close()
+			if k.embedder != "auto" { // the index's own embedder otherwise (knowledgeEmbedder)
+				if ac.embedder, err = chooseEmbedder(cmd.Context(), ac.OllamaHost, st, k); err != nil {
+					return err
+				}
+			}
+			ans, err := newAnswering(cmd.Context(), ac, st, log, nil, rag.Options{MinScore: k.minScore})
+			if err != nil {
+				return err
+			}
+			defer ans.close(cmd.Context())
+			r, err := ans.engine.Answer(cmd.Context(), chat.Request{Platform: "cli", ConversationID: conversation, UserID: "cli", Text: args[0]})
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"answer": answer, "response_type": kind, "sources": sourcesOf(used)})
+				return enc.Encode(map[string]any{"answer": r.Answer, "response_type": r.Type, "sources": r.Sources,
+					"fallback": r.Fallback, "latency_ms": r.Total.Milliseconds()})
 			}
-			fmt.Fprintln(out, answer)
-			if len(used) > 0 {
+			fmt.Fprintln(out, r.Answer)
+			if len(r.Sources) > 0 {
 				fmt.Fprintln(out, "\nSources:")
-				for i, p := range used {
-					fmt.Fprintf(out, "  %d. %s (score %.2f)\n", i+1, p.Source, p.Score)
+				for i, s := range r.Sources {
+					fmt.Fprintf(out, "  %d. %s (score %.2f)\n", i+1, s.Source, s.Score)
 				}
 			}
+			note := []string{string(r.Type)}
+			if r.Fallback != "" {
+				note = append(note, "because "+r.Fallback)
+			}
+			fmt.Fprintf(out, "\n(%s; %d ms)\n", strings.Join(note, " "), r.Total.Milliseconds())
 			return nil
 		},
 	}
 	f := c.Flags()
 	bindKnowledge(f, e, &k)
-	f.IntVar(&topK, "top-k", rag.DefaultK, "passages to retrieve")
+	f.IntVar(&topK, "top-k", 4, "passages to retrieve")
 	f.Float64Var(&k.minScore, "min-score", rag.DefaultMinScore, "relevance threshold (0..1) below which nothing is answered")
 	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
+	f.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	f.StringVar(&conversation, "conversation", "", "conversation id to remember the exchange under; empty: a one-off question")
+	bindAnswer(f, e, &ac)
 	return c
-}
-
-// askSearch searches the local index, or the running server's when it
-// holds the data directory.
-func askSearch(cmd *cobra.Command, e env, k knowledgeFlags, question string, topK int) ([]rag.Passage, error) {
-	st, ix, err := openKnowledge(cmd.Context(), e, k, rag.Options{})
-	if errors.Is(err, store.ErrLocked) {
-		c, cerr := serverTarget{dataDir: k.dataDir}.remoteClient(e)
-		if cerr != nil {
-			return nil, fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", cerr)
-		}
-		var resp struct {
-			Passages []rag.Passage `json:"passages"`
-		}
-		if err := c.Do(cmd.Context(), "POST", "/api/knowledge/search", rag.SearchRequest{Query: question, K: topK}, &resp); err != nil {
-			return nil, err
-		}
-		return resp.Passages, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	return ix.Search(cmd.Context(), question, topK)
-}
-
-type sourceView struct {
-	Title  string  `json:"title"`
-	Source string  `json:"source"`
-	Score  float64 `json:"score"`
-}
-
-func sourcesOf(ps []rag.Passage) []sourceView {
-	out := make([]sourceView, 0, len(ps))
-	for _, p := range ps {
-		title := p.Title
-		if p.Heading != "" {
-			title = p.Heading
-		}
-		out = append(out, sourceView{Title: title, Source: p.Source, Score: p.Score})
-	}
-	return out
 }

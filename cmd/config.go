@@ -29,6 +29,7 @@ type config struct {
 	RetryBase       time.Duration
 	RetryCap        time.Duration
 	ShutdownTimeout time.Duration
+	Answer          answerConfig // the conversation engine and Ollama (answer.go)
 
 	// Knowledge base: the embedder (auto, builtin, ollama), its Ollama
 	// model, and OLLAMA_HOST.
@@ -100,6 +101,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.Embedder, "embedder", e.or("CHATBOT_EMBEDDER", "auto"),
 		"embeddings: builtin (no model), ollama, or auto (the index's own; for a new index Ollama when reachable, else builtin) (env CHATBOT_EMBEDDER)")
 	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
+	bindAnswer(fs, e, &c.Answer)
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
 }
 
@@ -130,6 +132,9 @@ func (c *config) finish(e env) error {
 	}
 	if c.RetryBase <= 0 || c.RetryCap < c.RetryBase {
 		return fmt.Errorf("--retry-base must be positive and --retry-cap at least --retry-base")
+	}
+	if err := c.Answer.finish(); err != nil {
+		return err
 	}
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {
