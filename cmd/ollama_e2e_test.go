@@ -1,0 +1,159 @@
+//go:build unix
+
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/internal/ollamatest"
+	"github.com/chatbot/chatbot/rag"
+	"github.com/chatbot/chatbot/store"
+)
+
+var e2eDocs = map[string]string{
+	"billing.md": "# Billing\n\n## Refunds\n\nRefund vouchers are valid for twelve months from the purchase date. " +
+		"A refund is paid to the original card within five working days.\n",
+	"account.md": "# Account\n\n## Password\n\nReset your password from the security settings page. " +
+		"The reset link in the email expires after one hour.\n",
+	"shipping.md": "# Shipping\n\n## Delivery\n\nParcels ship within two working days to most countries.\n",
+}
+
+// TestOllamaEndToEnd drives the whole answering path against a real
+// `ollama serve` with tiny random models: ingest with Ollama embeddings, an
+// LLM answer, the server killed mid-run (extractive answers, fast), and
+// recovery when it returns. It skips when the ollama binary is missing.
+func TestOllamaEndToEnd(t *testing.T) {
+	srv := ollamatest.Start(t)
+	srv.CreateModels()
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// Ingest with Ollama embeddings.
+	u, _ := url.Parse(srv.URL)
+	st, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := rag.Open(ctx, st, embed.NewOllama(api.NewClient(u, http.DefaultClient), ollamatest.EmbedModel, 0), rag.Options{})
+	if err != nil {
+		t.Fatalf("open index with ollama embeddings: %v\n%s", err, srv.Log())
+	}
+	for path, text := range e2eDocs {
+		if _, err := ix.Put(ctx, rag.DocInput{Path: path, Source: path, Content: []byte(text), Parsed: rag.Parse(rag.FormatMarkdown, path, text)}); err != nil {
+			t.Fatalf("ingest %s: %v", path, err)
+		}
+	}
+	if info := ix.Info(); info.Provider != "ollama" || info.Model != ollamatest.EmbedModel || info.Dimension != 64 {
+		t.Fatalf("index info = %+v", info)
+	}
+	st.Close()
+
+	cfg := config{DataDir: dir, AdminToken: "admin-token-0123456789abcdef"}
+	cfg.Answer = answerConfig{LLM: llmOllama, OllamaHost: srv.URL, ChatModel: ollamatest.ChatModel,
+		EmbedModel: ollamatest.EmbedModel, AnswerTimeout: 10 * time.Second, MaxTokens: 24, MaxGenerations: 2,
+		recheck: 50 * time.Millisecond}
+	a, _ := startApp(t, cfg)
+	eng := a.answer.engine
+	base := "http://" + a.Addr()
+
+	askE2E := func(conv, q string) chat.Reply {
+		t.Helper()
+		r, err := eng.Answer(ctx, chat.Request{Platform: "freshchat", ConversationID: conv, UserID: "u", Text: q})
+		if err != nil {
+			t.Fatalf("Answer(%q): %v", q, err)
+		}
+		return r
+	}
+
+	// 1. The model answers (noise, but an answer), grounded in passages.
+	r := askE2E("c1", "How long are refund vouchers valid?")
+	if r.Type != chat.TypeRAG || r.Answer == "" || len(r.Sources) == 0 {
+		t.Fatalf("with ollama: %+v\n%s", r, srv.Log())
+	}
+	if rd := readyz(t, base); rd.Status != "ready" || rd.LLM.State != "ok" || rd.LLM.Model != ollamatest.ChatModel {
+		t.Fatalf("readyz = %+v", rd)
+	}
+
+	// Latency over 100 questions with the tiny model.
+	questions := []string{"How long are refund vouchers valid?", "How do I reset my password?",
+		"When do parcels ship?", "When is a refund paid to my card?", "When does the reset link expire?"}
+	var lat []time.Duration
+	for i := range 100 {
+		start := time.Now()
+		r := askE2E(fmt.Sprintf("lat%d", i), questions[i%len(questions)])
+		lat = append(lat, time.Since(start))
+		if r.Type != chat.TypeRAG {
+			t.Fatalf("question %d: %+v", i, r)
+		}
+	}
+	slices.Sort(lat)
+	t.Logf("answer latency with the tiny model over 100 questions (num_predict 24): p50 %v, p99 %v, max %v",
+		lat[49].Round(time.Microsecond), lat[98].Round(time.Microsecond), lat[99].Round(time.Microsecond))
+
+	// 2. Ollama dies mid-run: answers go on, extractive, and fast once the
+	// breaker is open.
+	srv.Stop()
+	r = askE2E("c1", "and how long is it valid?")
+	if r.Type != chat.TypeExtractive || r.Answer == "" || len(r.Sources) == 0 {
+		t.Fatalf("ollama down: %+v", r)
+	}
+	start := time.Now()
+	r = askE2E("c2", "How do I reset my password?")
+	if r.Type != chat.TypeExtractive || r.Fallback != chat.FallbackDown {
+		t.Fatalf("ollama down, breaker open: %+v", r)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("answer with the breaker open took %v", d)
+	}
+	if rd := readyz(t, base); rd.Status != "degraded" || rd.LLM.State != "down" {
+		t.Fatalf("readyz while down = %+v", rd)
+	}
+
+	// 3. It returns: the background check closes the breaker.
+	srv.Restart()
+	deadline := time.Now().Add(15 * time.Second)
+	for readyz(t, base).LLM.State != "ok" {
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker still open 15 s after ollama returned: %+v", readyz(t, base))
+		}
+		time.Sleep(20 * time.Millisecond) // waiting on the background re-check of another process
+	}
+	r = askE2E("c3", "When do parcels ship?")
+	if r.Type != chat.TypeRAG || r.Answer == "" {
+		t.Fatalf("after recovery: %+v\n%s", r, srv.Log())
+	}
+}
+
+type readyzBody struct {
+	Status string        `json:"status"`
+	LLM    chat.LLMState `json:"llm"`
+	Chunks int           `json:"chunks"`
+}
+
+func readyz(t *testing.T, base string) readyzBody {
+	t.Helper()
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out readyzBody
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("readyz: %d %s", resp.StatusCode, b)
+	}
+	return out
+}
+
