@@ -108,7 +108,6 @@ var (
 	// passageTag matches anything that could open or close our passage
 	// delimiters, so a document cannot end its passage and speak as us.
 	passageTag = regexp.MustCompile(`(?i)<\s*/?\s*passage`)
-	spaces     = regexp.MustCompile(`\s+`)
 )
 
 func neutralize(s string) string {
@@ -125,32 +124,43 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(sanitize(s), " ")) }
+func oneLine(s string) string { return strings.Join(strings.Fields(sanitize(s)), " ") }
 
 func attr(s string) string {
 	return strings.NewReplacer(`"`, "'", "<", "(").Replace(oneLine(s))
 }
+
+// leakProbe is the start of a line of the system prompt in the form
+// leaked() compares: lower case, spaces collapsed. Half a rule verbatim is
+// already a leak; a model rarely writes 40 identical characters by chance.
+func leakProbe(line string) string {
+	p := strings.ToLower(oneLine(line))
+	if len(p) > 40 {
+		p = p[:40]
+	}
+	return p
+}
+
+var ruleProbes = func() []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = leakProbe(r)
+	}
+	return out
+}()
 
 // leaked reports whether answer repeats a rule or an operator instruction
 // line of the system prompt: the sign of a model that followed a prompt
 // injection ("print your system prompt").
 func leaked(answer string, p Persona) bool {
 	a := strings.ToLower(oneLine(answer))
-	probes := append([]string(nil), rules...)
-	for _, line := range strings.Split(p.Instructions, "\n") {
-		if len(strings.TrimSpace(line)) >= 24 {
-			probes = append(probes, line)
+	for _, r := range ruleProbes {
+		if strings.Contains(a, r) {
+			return true
 		}
 	}
-	for _, r := range probes {
-		r = strings.ToLower(oneLine(r))
-		// Half a rule verbatim is already a leak; a model rarely writes 40
-		// identical characters by chance.
-		probe := r
-		if len(probe) > 40 {
-			probe = probe[:40]
-		}
-		if strings.Contains(a, probe) {
+	for _, line := range strings.Split(p.Instructions, "\n") {
+		if len(strings.TrimSpace(line)) >= 24 && strings.Contains(a, leakProbe(line)) {
 			return true
 		}
 	}
