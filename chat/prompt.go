@@ -60,9 +60,13 @@ func systemPrompt(p Persona, passages []Passage) string {
 	return b.String()
 }
 
+// passageTitle is "Title > Heading", or the heading path alone when it
+// already starts with the title.
 func passageTitle(p Passage) string {
 	switch {
-	case p.Title != "" && p.Heading != "" && p.Heading != p.Title:
+	case p.Heading != "" && (p.Heading == p.Title || strings.HasPrefix(p.Heading, p.Title+" > ")):
+		return p.Heading
+	case p.Title != "" && p.Heading != "":
 		return p.Title + " > " + p.Heading
 	case p.Title != "":
 		return p.Title

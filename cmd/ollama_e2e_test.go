@@ -4,9 +4,7 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -90,23 +88,31 @@ func TestOllamaEndToEnd(t *testing.T) {
 	questions := []string{"How long are refund vouchers valid?", "How do I reset my password?",
 		"When do parcels ship?", "When is a refund paid to my card?", "When does the reset link expire?"}
 	var lat, ret, gen, rest []time.Duration
+	empty := 0
 	for i := range 100 {
 		start := time.Now()
 		r := askE2E(fmt.Sprintf("lat%d", i), questions[i%len(questions)])
 		lat = append(lat, time.Since(start))
 		ret, gen = append(ret, r.Retrieval), append(gen, r.Generation)
 		rest = append(rest, r.Total-r.Retrieval-r.Generation)
-		if r.Type != chat.TypeRAG {
+		switch {
+		case r.Type == chat.TypeRAG:
+		case r.Type == chat.TypeExtractive && r.Fallback == chat.FallbackEmpty:
+			empty++ // the random model said only whitespace: extractive, as it should
+		default:
 			t.Fatalf("question %d: %+v", i, r)
 		}
+	}
+	if empty > 10 {
+		t.Fatalf("%d of 100 answers were empty", empty)
 	}
 	for _, d := range [][]time.Duration{lat, ret, gen, rest} {
 		slices.Sort(d)
 	}
 	ms := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
 	t.Logf("answer latency with the tiny model over 100 questions (num_predict 24): p50 %s, p99 %s, max %s; "+
-		"retrieval (Ollama query embedding + search) p50 %s; generation p50 %s p99 %s; rest of the engine p50 %s p99 %s",
-		ms(lat[49]), ms(lat[98]), ms(lat[99]), ms(ret[49]), ms(gen[49]), ms(gen[98]), ms(rest[49]), ms(rest[98]))
+		"retrieval (Ollama query embedding + search) p50 %s; generation p50 %s p99 %s; rest of the engine p50 %s p99 %s; %d empty answers",
+		ms(lat[49]), ms(lat[98]), ms(lat[99]), ms(ret[49]), ms(gen[49]), ms(gen[98]), ms(rest[49]), ms(rest[98]), empty)
 
 	// 2. Ollama dies mid-run: answers go on, extractive, and fast once the
 	// breaker is open.
@@ -141,25 +147,3 @@ func TestOllamaEndToEnd(t *testing.T) {
 		t.Fatalf("after recovery: %+v\n%s", r, srv.Log())
 	}
 }
-
-type readyzBody struct {
-	Status string        `json:"status"`
-	LLM    chat.LLMState `json:"llm"`
-	Chunks int           `json:"chunks"`
-}
-
-func readyz(t *testing.T, base string) readyzBody {
-	t.Helper()
-	resp, err := http.Get(base + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out readyzBody
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil {
-		t.Fatalf("readyz: %d %s", resp.StatusCode, b)
-	}
-	return out
-}
-
