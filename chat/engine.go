@@ -84,7 +84,9 @@ type Config struct {
 	TopK         int
 	MaxSentences int
 	// HistoryTokens and HistoryTurns bound the remembered turns (defaults
-	// 1024 tokens and 20 turns); MaxTurnChars caps one stored turn.
+	// 768 tokens and 20 turns, so that with the system prompt and four
+	// passages the request fits Ollama's default 2048-token context);
+	// MaxTurnChars caps one stored turn.
 	HistoryTokens int
 	HistoryTurns  int
 	MaxTurnChars  int
@@ -114,7 +116,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	def(&cfg.TopK, 4)
 	def(&cfg.MaxSentences, 3)
-	def(&cfg.HistoryTokens, 1024)
+	def(&cfg.HistoryTokens, 768)
 	def(&cfg.HistoryTurns, 20)
 	def(&cfg.MaxTurnChars, 2000)
 	if cfg.Timeout <= 0 {
@@ -236,7 +238,7 @@ func (e *Engine) retrieve(ctx context.Context, text string, history []store.Turn
 	for _, q := range queries {
 		ps, err := e.search(ctx, q)
 		if err != nil {
-			last = fmt.Errorf("search %q: %w", q, err)
+			last = fmt.Errorf("search: %w", err) // no query text: logs never carry message bodies
 			continue
 		}
 		if len(ps) > 0 {
