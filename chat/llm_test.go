@@ -263,3 +263,26 @@ func TestProbe(t *testing.T) {
 		t.Fatalf("status = %+v", st)
 	}
 }
+
+// The background checker is an owned goroutine: Close stops it, and
+// nothing of it is left running.
+func TestCheckerDoesNotLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	o, err := NewOllama(OllamaConfig{BaseURL: refusingURL(t), ChatModel: "m", RecheckInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.MarkDown("test")
+	o.Start()
+	o.Start() // idempotent
+	if err := o.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
+		}
+		runtime.Gosched()
+	}
+}
