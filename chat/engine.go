@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -102,6 +103,9 @@ type Engine struct {
 	cfg   Config
 	log   *slog.Logger
 	locks convLocks
+	// lexicalUntil (unix ns) is when the full search may be tried again
+	// after it failed; 0 when it works.
+	lexicalUntil atomic.Int64
 }
 
 // NewEngine checks cfg and fills in defaults.
@@ -249,16 +253,30 @@ func (e *Engine) retrieve(ctx context.Context, text string, history []store.Turn
 	return nil, queries[len(queries)-1], last
 }
 
+// lexicalCooldown is how long the engine searches lexically only after
+// the full search failed (its embedder, Ollama, down or hanging), so that
+// users do not each wait for the embedding call to time out.
+const lexicalCooldown = 30 * time.Second
+
+// search runs the full (hybrid) search with a part of the deadline. When it
+// fails and the retriever can search lexically, it does that instead, and
+// keeps doing so for lexicalCooldown before trying the full search again.
 func (e *Engine) search(ctx context.Context, q string) ([]Passage, error) {
-	ps, err := e.cfg.Retriever.Search(ctx, q, e.cfg.TopK)
+	lex, canLex := e.cfg.Retriever.(lexicalSearcher)
+	if !canLex {
+		return e.cfg.Retriever.Search(ctx, q, e.cfg.TopK)
+	}
+	if until := e.lexicalUntil.Load(); until != 0 && e.cfg.Now().UnixNano() < until {
+		return lex.SearchLexical(ctx, q, e.cfg.TopK)
+	}
+	sctx, cancel := context.WithTimeout(ctx, min(e.cfg.Timeout/4, 10*time.Second))
+	ps, err := e.cfg.Retriever.Search(sctx, q, e.cfg.TopK)
+	cancel()
 	if err == nil || ctx.Err() != nil {
 		return ps, err
 	}
-	lex, ok := e.cfg.Retriever.(lexicalSearcher)
-	if !ok {
-		return nil, err
-	}
-	e.log.Warn("search failed; searching lexically", "err", err)
+	e.lexicalUntil.Store(e.cfg.Now().Add(lexicalCooldown).UnixNano())
+	e.log.Warn("search failed; searching lexically for a while", "err", err, "for", lexicalCooldown)
 	ps, lerr := lex.SearchLexical(ctx, q, e.cfg.TopK)
 	if lerr != nil {
 		return nil, errors.Join(err, lerr)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -600,11 +601,20 @@ func TestDeadlineSpentQueuedBehindEarlierMessage(t *testing.T) {
 	}
 }
 
-// lexicalRetriever fails Search (its embedder is down) but can search
-// lexically, like *rag.Index.
-type lexicalRetriever struct{ fakeRetriever }
+// lexicalRetriever fails Search (its embedder is down, or hangs) but can
+// search lexically, like *rag.Index.
+type lexicalRetriever struct {
+	fakeRetriever
+	hang     bool
+	searches atomic.Int32
+}
 
-func (r *lexicalRetriever) Search(context.Context, string, int) ([]Passage, error) {
+func (r *lexicalRetriever) Search(ctx context.Context, _ string, _ int) ([]Passage, error) {
+	r.searches.Add(1)
+	if r.hang {
+		<-ctx.Done()
+		return nil, fmt.Errorf("embed the question: %w", ctx.Err())
+	}
 	return nil, errors.New("embed the question: connection refused")
 }
 
@@ -612,8 +622,41 @@ func (r *lexicalRetriever) SearchLexical(ctx context.Context, q string, k int) (
 	return r.fakeRetriever.Search(ctx, q, k)
 }
 
+// An embedder that hangs costs one user a quarter of the deadline; the
+// next ones search lexically at once, until the cooldown ends.
+func TestHangingSearchCostsOnce(t *testing.T) {
+	r := &lexicalRetriever{fakeRetriever: fakeRetriever{passages: kb}, hang: true}
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e, err := NewEngine(Config{Retriever: r, Extract: fakeExtract, Timeout: 400 * time.Millisecond, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		start := time.Now()
+		rep := ask(t, e, "c1", "refund voucher")
+		if rep.Type != TypeExtractive || len(rep.Sources) != 1 {
+			t.Fatalf("answer %d: %+v", i, rep)
+		}
+		if i > 0 && time.Since(start) > 200*time.Millisecond {
+			t.Fatalf("answer %d took %v", i, time.Since(start))
+		}
+	}
+	if n := r.searches.Load(); n != 1 {
+		t.Fatalf("%d full searches, want 1", n)
+	}
+	mu.Lock()
+	now = now.Add(lexicalCooldown + time.Second)
+	mu.Unlock()
+	ask(t, e, "c1", "refund voucher")
+	if n := r.searches.Load(); n != 2 {
+		t.Fatalf("%d full searches after the cooldown, want 2", n)
+	}
+}
+
 func TestSearchFailureFallsBackToLexical(t *testing.T) {
-	r := &lexicalRetriever{fakeRetriever{passages: kb}}
+	r := &lexicalRetriever{fakeRetriever: fakeRetriever{passages: kb}}
 	e, err := NewEngine(Config{Retriever: r, Extract: fakeExtract})
 	if err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second,
+		WriteTimeout:      max(90*time.Second, cfg.Answer.AnswerTimeout+30*time.Second), // a synchronous answer fits
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
