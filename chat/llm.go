@@ -216,6 +216,8 @@ func (o *Ollama) Start() {
 // idempotent.
 func (o *Ollama) Close(ctx context.Context) error {
 	o.stopOnce.Do(func() { close(o.stop) })
+	// Claim the start: if Start never ran, a later Start is now a no-op
+	// and there is nothing to wait for.
 	started := true
 	o.startOnce.Do(func() { started = false; close(o.done) })
 	if !started {

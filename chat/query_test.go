@@ -114,3 +114,25 @@ func TestEstimateTokens(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUserText: whatever a user sends, the query helpers neither panic nor
+// lose the user's words.
+func FuzzUserText(f *testing.F) {
+	for _, s := range []string{"and how long is it valid?", "hi!", "Danke schön", "パスワード", "\x00\xff", "it's", strings.Repeat("a ", 500)} {
+		f.Add(s, "How do I get a refund?")
+	}
+	f.Fuzz(func(t *testing.T, q, prev string) {
+		history := []store.Turn{{Role: store.RoleUser, Text: prev}}
+		if got := expandQuery(q, history, 8); !strings.HasPrefix(got, q) {
+			t.Fatalf("expandQuery(%q) = %q", q, got)
+		}
+		smallTalk(q, prev)
+		isFollowUp(q)
+		if estimateTokens(q) < 0 {
+			t.Fatal("negative estimate")
+		}
+		if out, ok := cleanRewrite(q, prev); ok && (strings.Contains(out, "\n") || out == "") {
+			t.Fatalf("cleanRewrite(%q) = %q", q, out)
+		}
+	})
+}
