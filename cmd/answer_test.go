@@ -130,7 +130,7 @@ func newAnsweringForTest(t *testing.T, ac answerConfig) (*answering, string, err
 	}
 	t.Cleanup(func() { st.Close() })
 	var logs bytes.Buffer
-	a, err := newAnswering(context.Background(), ac, st, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	a, err := newAnswering(context.Background(), ac, st, slog.New(slog.NewTextHandler(&logs, nil)), nil, rag.Options{})
 	if a != nil {
 		t.Cleanup(func() { a.close(context.Background()) })
 	}
@@ -289,7 +289,7 @@ func TestAskWhileServing(t *testing.T) {
 	a, _ := startApp(t, config{Answer: answerConfig{LLM: llmNone}})
 	start := time.Now()
 	_, _, err := run(t, mapEnv(nil), "ask", "--data-dir", a.cfg.DataDir, "--llm", "none", "hello")
-	if err == nil || !strings.Contains(err.Error(), "a server is running") {
+	if err == nil || !strings.Contains(err.Error(), "A running `chatbot serve` holds") {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {

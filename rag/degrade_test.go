@@ -13,15 +13,17 @@ import (
 // flakyEmbedder is the built-in embedder that can be switched off, as
 // Ollama goes away.
 type flakyEmbedder struct {
-	*embed.Builtin
+	b    *embed.Builtin
 	down atomic.Bool
 }
+
+func (f *flakyEmbedder) Info() embed.Info { return f.b.Info() }
 
 func (f *flakyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	if f.down.Load() {
 		return nil, errors.New("connection refused")
 	}
-	return f.Builtin.Embed(ctx, texts)
+	return f.b.Embed(ctx, texts)
 }
 
 func TestSearchLexicalWithoutEmbedder(t *testing.T) {
@@ -30,7 +32,7 @@ func TestSearchLexicalWithoutEmbedder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	emb := &flakyEmbedder{Builtin: embed.NewBuiltin()}
+	emb := &flakyEmbedder{b: embed.NewBuiltin()}
 	ctx := context.Background()
 	ix, err := Open(ctx, st, emb, Options{})
 	if err != nil {
