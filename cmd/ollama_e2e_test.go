@@ -5,19 +5,15 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/ollama/ollama/api"
-
 	"github.com/chatbot/chatbot/chat"
-	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/internal/ollamatest"
-	"github.com/chatbot/chatbot/rag"
-	"github.com/chatbot/chatbot/store"
 )
 
 var e2eDocs = map[string]string{
@@ -38,25 +34,18 @@ func TestOllamaEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	// Ingest with Ollama embeddings.
-	u, _ := url.Parse(srv.URL)
-	st, err := store.Open(dir, store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := rag.Open(ctx, st, embed.NewOllama(api.NewClient(u, http.DefaultClient), ollamatest.EmbedModel, 0), rag.Options{})
-	if err != nil {
-		t.Fatalf("open index with ollama embeddings: %v\n%s", err, srv.Log())
-	}
-	for path, text := range e2eDocs {
-		if _, err := ix.Put(ctx, rag.DocInput{Path: path, Source: path, Content: []byte(text), Parsed: rag.Parse(rag.FormatMarkdown, path, text)}); err != nil {
-			t.Fatalf("ingest %s: %v", path, err)
+	// Ingest with Ollama embeddings, through the CLI.
+	docs := t.TempDir()
+	for name, text := range e2eDocs {
+		if err := os.WriteFile(filepath.Join(docs, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if info := ix.Info(); info.Provider != "ollama" || info.Model != ollamatest.EmbedModel || info.Dimension != 64 {
-		t.Fatalf("index info = %+v", info)
+	out, _, err := run(t, mapEnv(map[string]string{"OLLAMA_HOST": srv.URL, "CHATBOT_DATA_DIR": dir}),
+		"ingest", docs, "--embedder", "ollama", "--embed-model", ollamatest.EmbedModel)
+	if err != nil || !strings.Contains(out, "3 added") || !strings.Contains(out, "ollama/"+ollamatest.EmbedModel) {
+		t.Fatalf("ingest: %v\n%s\n%s", err, out, srv.Log())
 	}
-	st.Close()
 
 	cfg := config{DataDir: dir, AdminToken: "admin-token-0123456789abcdef"}
 	cfg.Answer = answerConfig{LLM: llmOllama, OllamaHost: srv.URL, ChatModel: ollamatest.ChatModel,
