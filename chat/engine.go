@@ -182,8 +182,9 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 	}
 
 	history := e.history(req)
-	r := e.answer(ctx, text, history)
-	e.remember(req, text, r)
+	topic := standalone(text, history)
+	r := e.answer(ctx, text, topic, history)
+	e.remember(req, text, topic, r)
 	return e.done(start, r), nil
 }
 
@@ -195,13 +196,24 @@ func (e *Engine) done(start time.Time, r Reply) Reply {
 	return r
 }
 
-func (e *Engine) answer(ctx context.Context, text string, history []store.Turn) Reply {
+// standalone is the question with the conversation's topic, without an
+// LLM: a follow-up gets the previous question's terms (expandQuery). It is
+// remembered with the turn, so a chain of follow-ups keeps its topic
+// whatever an LLM rewrite made of them.
+func standalone(text string, history []store.Turn) string {
+	if _, ok := lastUserTurn(history); ok && isFollowUp(text) {
+		return expandQuery(text, history, 8)
+	}
+	return text
+}
+
+func (e *Engine) answer(ctx context.Context, text, topic string, history []store.Turn) Reply {
 	if kind, lang := smallTalk(text, e.cfg.Persona.BotName); kind != notSmallTalk {
 		return Reply{Answer: smallTalkReply(kind, lang, e.cfg.Persona.BotName), Type: TypeGeneral}
 	}
 
 	t0 := e.cfg.Now()
-	passages, query, err := e.retrieve(ctx, text, history)
+	passages, query, err := e.retrieve(ctx, text, topic, history)
 	retrieval := e.cfg.Now().Sub(t0)
 	if err != nil {
 		e.log.Warn("retrieval failed", "err", err)
@@ -225,17 +237,16 @@ func (e *Engine) answer(ctx context.Context, text string, history []store.Turn) 
 	return r
 }
 
-// retrieve searches with the question made standalone: rewritten by the
-// LLM when it is up and the question is a follow-up, else expanded with
-// the previous user turn's terms. A rewrite that finds nothing is retried
-// with the expansion, so a poor rewrite costs one search, not the answer.
-func (e *Engine) retrieve(ctx context.Context, text string, history []store.Turn) ([]Passage, string, error) {
-	queries := []string{text}
-	if _, ok := lastUserTurn(history); ok && isFollowUp(text) {
-		expanded := expandQuery(text, history, 8)
-		queries = []string{expanded}
-		if q, ok := e.rewrite(ctx, text, history); ok && q != expanded {
-			queries = []string{q, expanded}
+// retrieve searches with the question made standalone: for a follow-up
+// (topic differs from text), rewritten by the LLM when it is up, else the
+// topic (the expansion with the previous question's terms). A rewrite that
+// finds nothing is retried with the topic, so a poor rewrite costs one
+// search, not the answer.
+func (e *Engine) retrieve(ctx context.Context, text, topic string, history []store.Turn) ([]Passage, string, error) {
+	queries := []string{topic}
+	if topic != text {
+		if q, ok := e.rewrite(ctx, text, history); ok && q != topic {
+			queries = []string{q, topic}
 		}
 	}
 	var last error
@@ -374,13 +385,13 @@ func (e *Engine) history(req Request) []store.Turn {
 	return c.Turns
 }
 
-func (e *Engine) remember(req Request, text string, r Reply) {
+func (e *Engine) remember(req Request, text, topic string, r Reply) {
 	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return
 	}
 	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(r.Answer, e.cfg.MaxTurnChars)
 	_, err := e.cfg.Memory.AppendTurns(req.Platform, req.ConversationID, e.cfg.HistoryTokens, e.cfg.HistoryTurns,
-		store.Turn{Role: store.RoleUser, Text: user, Tokens: estimateTokens(user)},
+		store.Turn{Role: store.RoleUser, Text: user, Query: truncate(topic, e.cfg.MaxTurnChars), Tokens: estimateTokens(user)},
 		store.Turn{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)})
 	if err != nil {
 		e.log.Warn("cannot write conversation memory", "err", err)

@@ -328,6 +328,24 @@ func TestFollowUpExpandsWithoutLLM(t *testing.T) {
 	}
 }
 
+// A chain of follow-ups keeps its topic: each expands the previous
+// question made standalone, not as it was typed.
+func TestFollowUpChainKeepsTopic(t *testing.T) {
+	mem := openMemory(t)
+	e, r := newTestEngine(t, engineOpts{memory: mem})
+	ask(t, e, "c1", "How do I get a refund?")
+	ask(t, e, "c1", "and when is it paid?")
+	rep := ask(t, e, "c1", "and how long is it valid?")
+	q := r.seen()
+	if q[1] != "and when is it paid? refund" || q[2] != "and how long is it valid? paid refund" || rep.Type != TypeExtractive {
+		t.Fatalf("queries = %q, reply %+v", q, rep)
+	}
+	c, _ := mem.Conversation("freshchat", "c1")
+	if c.Turns[0].Query != "How do I get a refund?" || c.Turns[2].Query != "and when is it paid? refund" || c.Turns[3].Query != "" {
+		t.Fatalf("stored turns = %+v", c.Turns)
+	}
+}
+
 func TestFollowUpRewrittenByLLM(t *testing.T) {
 	mem := openMemory(t)
 	llm := &fakeLLM{ready: true, answer: func(msgs []api.Message) (string, error) {

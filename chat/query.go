@@ -73,11 +73,16 @@ func isFollowUp(q string) bool {
 	return false
 }
 
-// lastUserTurn is the most recent user message in history.
+// lastUserTurn is the most recent user message in history: the
+// standalone question it was searched with when known (so a chain of
+// follow-ups keeps its topic), else its text.
 func lastUserTurn(history []store.Turn) (string, bool) {
 	for i := len(history) - 1; i >= 0; i-- {
-		if history[i].Role == store.RoleUser {
-			return history[i].Text, true
+		if t := history[i]; t.Role == store.RoleUser {
+			if t.Query != "" {
+				return t.Query, true
+			}
+			return t.Text, true
 		}
 	}
 	return "", false

@@ -69,6 +69,12 @@ func TestOllamaEndToEnd(t *testing.T) {
 	if r.Type != chat.TypeRAG || r.Answer == "" || len(r.Sources) == 0 {
 		t.Fatalf("with ollama: %+v\n%s", r, srv.Log())
 	}
+	// A follow-up: the model rewrites it (into noise: a poor rewrite that
+	// finds nothing is retried with the expanded question) and answers.
+	r = askE2E("c1", "and when is it paid?")
+	if r.Type != chat.TypeRAG || r.Answer == "" || len(r.Sources) == 0 {
+		t.Fatalf("follow-up: %+v", r)
+	}
 	if rd := readyz(t, base); rd.Status != "ready" || rd.LLM.State != "ok" || rd.LLM.Model != ollamatest.ChatModel {
 		t.Fatalf("readyz = %+v", rd)
 	}

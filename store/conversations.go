@@ -23,6 +23,7 @@ type Turn struct {
 	Role         string    `json:"role"` // RoleUser or RoleAssistant
 	Text         string    `json:"text"`
 	ResponseType string    `json:"response_type,omitempty"` // for assistant turns
+	Query        string    `json:"query,omitempty"`         // for user turns: the standalone question retrieval used
 	Tokens       int       `json:"tokens"`                  // the caller's estimate, used for the budget
 	At           time.Time `json:"at"`
 }
