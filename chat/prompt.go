@@ -12,6 +12,23 @@ import (
 	"github.com/chatbot/chatbot/store"
 )
 
+// Prompt injection. What the engine does:
+//   - the user's text only ever goes into user messages, never into the
+//     system prompt (TestPromptInjectionInQuestion);
+//   - documents go into numbered <passage> blocks they cannot close or open
+//     (tags inside them are defused, control characters dropped), and the
+//     rules tell the model that passages and conversation are data, not
+//     instructions (the golden prompt_injection_* files);
+//   - an answer that repeats a rule or an operator instruction of the system
+//     prompt is discarded for the extractive answer (leaked, policy
+//     fallback), and citations can only point at passages we retrieved.
+//
+// What it cannot promise: that a model never follows an instruction
+// planted in a document or a message, or paraphrases its instructions in
+// words the leak check does not recognise; that an answer is true to its
+// passages. A document in the knowledge base is trusted content: whoever
+// can ingest can influence answers.
+
 // Persona is the operator's voice for the bot.
 type Persona struct {
 	BotName      string // how the bot calls itself; default "Assistant"
