@@ -165,7 +165,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 	unlock, err := e.locks.lock(ctx, req.Platform+"\x00"+req.ConversationID)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return e.done(start, Reply{Answer: slowText, Type: TypeNoAnswer, Fallback: FallbackQueueAhead}), nil
+			return e.done(start, Reply{Answer: canned(replySlow, text), Type: TypeNoAnswer, Fallback: FallbackQueueAhead}), nil
 		}
 		return Reply{}, fmt.Errorf("wait for the conversation's previous message: %w", err)
 	}
@@ -217,10 +217,10 @@ func (e *Engine) answer(ctx context.Context, text, topic string, history []store
 	retrieval := e.cfg.Now().Sub(t0)
 	if err != nil {
 		e.log.Warn("retrieval failed", "err", err)
-		return Reply{Answer: troubleText, Type: TypeNoAnswer, Fallback: FallbackRetrieval, Query: query, Retrieval: retrieval}
+		return Reply{Answer: canned(replyTrouble, text), Type: TypeNoAnswer, Fallback: FallbackRetrieval, Query: query, Retrieval: retrieval}
 	}
 	if len(passages) == 0 {
-		return Reply{Answer: noAnswerText, Type: TypeNoAnswer, Query: query, Retrieval: retrieval}
+		return Reply{Answer: canned(replyNoAnswer, text), Type: TypeNoAnswer, Query: query, Retrieval: retrieval}
 	}
 
 	r := e.generate(ctx, text, history, passages)
@@ -230,7 +230,7 @@ func (e *Engine) answer(ctx context.Context, text, topic string, history []store
 	}
 	ans, used := e.cfg.Extract(query, passages, e.cfg.MaxSentences)
 	if strings.TrimSpace(ans) == "" {
-		r.Answer, r.Type = noAnswerText, TypeNoAnswer
+		r.Answer, r.Type = canned(replyNoAnswer, text), TypeNoAnswer
 		return r
 	}
 	r.Answer, r.Type, r.Sources = ans, TypeExtractive, sources(used)

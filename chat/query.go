@@ -217,3 +217,75 @@ func smallTalkReply(kind smallTalkKind, lang, botName string) string {
 	}
 	return r
 }
+
+// functionWords are frequent short words of each language the canned
+// replies speak; guessLanguage counts them.
+var functionWords = map[string]map[string]bool{
+	"de": set(`und ich wie der die das den dem nicht ist mein meine meinen sie zu kann ein eine einen mit für auf wo was wann
+warum bitte habe es bei mich mir wird werden gibt kein keine noch auch ihr ihre`),
+	"fr": set(`je le la les est comment mon ma mes pas vous et un une des pour avec où quand pourquoi puis du que qui ne
+est-ce mot sur dans au aux votre vos`),
+	"es": set(`el la los las cómo mi mis es no que y para puedo un una con por dónde cuándo qué del se mí tengo está
+hay su sus usted`),
+}
+
+// guessLanguage guesses the language of text among en, de, fr and es from
+// function words: a clear winner with two hits or more, else "en". It only
+// picks the language of the engine's own fixed replies; LLM answers follow
+// the user's language by instruction.
+func guessLanguage(text string) string {
+	best, bestN, tie := "en", 1, false
+	counts := map[string]int{}
+	for _, w := range words(text) {
+		for lang, fw := range functionWords {
+			if fw[w] {
+				counts[lang]++
+			}
+		}
+	}
+	for _, lang := range []string{"de", "fr", "es"} {
+		switch n := counts[lang]; {
+		case n > bestN:
+			best, bestN, tie = lang, n, false
+		case n == bestN && n > 1:
+			tie = true
+		}
+	}
+	if tie {
+		return "en"
+	}
+	return best
+}
+
+// Canned replies the engine gives without an LLM.
+const (
+	replyNoAnswer = iota // nothing relevant; offers a human
+	replyTrouble         // retrieval failed
+	replySlow            // the deadline passed while waiting
+)
+
+var cannedReplies = map[int]map[string]string{
+	replyNoAnswer: {
+		"en": noAnswerText,
+		"de": "Dazu habe ich in unserer Dokumentation nichts Passendes gefunden. Möchten Sie mit einem Mitarbeiter sprechen? Antworten Sie einfach \"talk to an agent\".",
+		"fr": "Je n'ai rien trouvé de pertinent dans notre documentation. Voulez-vous parler à un conseiller ? Répondez simplement \"talk to an agent\".",
+		"es": "No encontré nada relevante en nuestra documentación. ¿Quiere hablar con un agente? Responda simplemente \"talk to an agent\".",
+	},
+	replyTrouble: {
+		"en": troubleText,
+		"de": "Entschuldigung, ich kann das gerade nicht nachschlagen. Ein Mitarbeiter meldet sich hier bei Ihnen.",
+		"fr": "Désolé, je ne peux pas vérifier cela pour le moment. Un conseiller vous répondra ici.",
+		"es": "Lo siento, ahora no puedo consultarlo. Un agente le responderá aquí.",
+	},
+	replySlow: {
+		"en": slowText,
+		"de": "Entschuldigung, das dauert zu lange. Ein Mitarbeiter meldet sich hier bei Ihnen.",
+		"fr": "Désolé, cela prend trop de temps. Un conseiller vous répondra ici.",
+		"es": "Lo siento, esto está tardando demasiado. Un agente le responderá aquí.",
+	},
+}
+
+// canned is a fixed reply in the language of text.
+func canned(kind int, text string) string {
+	return cannedReplies[kind][guessLanguage(text)]
+}

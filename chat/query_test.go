@@ -136,3 +136,19 @@ func FuzzUserText(f *testing.F) {
 		}
 	})
 }
+
+func TestGuessLanguage(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"How do I reset my password?", "en"},
+		{"Wie setze ich mein Passwort zurück?", "de"},
+		{"Comment est-ce que je change mon mot de passe ?", "fr"},
+		{"¿Cómo puedo cambiar mi contraseña?", "es"},
+		{"la", "en"},         // one ambiguous word is not enough
+		{"パスワードをリセット", "en"}, // no canned Japanese: English
+	}
+	for _, tt := range tests {
+		if got := guessLanguage(tt.text); got != tt.want {
+			t.Errorf("guessLanguage(%q) = %s, want %s", tt.text, got, tt.want)
+		}
+	}
+}
