@@ -215,6 +215,9 @@ func (e *Engine) answer(ctx context.Context, text, topic string, history []store
 	t0 := e.cfg.Now()
 	passages, query, err := e.retrieve(ctx, text, topic, history)
 	retrieval := e.cfg.Now().Sub(t0)
+	if err != nil && ctx.Err() != nil {
+		return Reply{Answer: canned(replySlow, text), Type: TypeNoAnswer, Fallback: FallbackTimeout, Query: query, Retrieval: retrieval}
+	}
 	if err != nil {
 		e.log.Warn("retrieval failed", "err", err)
 		return Reply{Answer: canned(replyTrouble, text), Type: TypeNoAnswer, Fallback: FallbackRetrieval, Query: query, Retrieval: retrieval}

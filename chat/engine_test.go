@@ -309,6 +309,30 @@ func TestRetrievalErrorIsHonest(t *testing.T) {
 	}
 }
 
+// hangingRetriever is an index that never answers and cannot search
+// lexically.
+type hangingRetriever struct{}
+
+func (hangingRetriever) Search(ctx context.Context, _ string, _ int) ([]Passage, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestRetrievalPastTheDeadlineSaysSo(t *testing.T) {
+	e, err := NewEngine(Config{Retriever: hangingRetriever{}, Extract: fakeExtract, Timeout: 150 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := ask(t, e, "c1", "refund voucher")
+	if r.Type != TypeNoAnswer || r.Fallback != FallbackTimeout || r.Answer != slowText {
+		t.Fatalf("reply = %+v", r)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
+
 func TestFollowUpExpandsWithoutLLM(t *testing.T) {
 	mem := openMemory(t)
 	e, r := newTestEngine(t, engineOpts{memory: mem})
