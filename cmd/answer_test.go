@@ -128,7 +128,12 @@ func newAnsweringForTest(t *testing.T, ac answerConfig) (*answering, string, err
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if err := st.Check(); err != nil {
+			t.Errorf("check: %v", err)
+		}
+		st.Close()
+	})
 	var logs bytes.Buffer
 	a, err := newAnswering(context.Background(), ac, st, slog.New(slog.NewTextHandler(&logs, nil)), nil, rag.Options{})
 	if a != nil {
