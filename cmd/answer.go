@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ollama/ollama/api"
 	"github.com/spf13/pflag"
 
 	"github.com/chatbot/chatbot/chat"
@@ -42,9 +40,8 @@ type answerConfig struct {
 	Instructions   string
 
 	ollamaURL *url.URL
-	recheck   time.Duration  // the breaker's re-check interval; tests shorten it
-	embedder  embed.Embedder // set: use it for the index (ask --embedder); nil: the index's own
-	topK      int            // passages per answer; 0: the engine's default
+	recheck   time.Duration // the breaker's re-check interval; tests shorten it
+	topK      int           // passages per answer; 0: the engine's default
 }
 
 // bindAnswer registers the answering flags (serve and ask share them).
@@ -58,12 +55,6 @@ func bindAnswer(fs *pflag.FlagSet, e env, c *answerConfig) {
 	fs.StringVar(&c.BotName, "bot-name", e.or("CHATBOT_BOT_NAME", "Assistant"), "the name the bot gives itself (env CHATBOT_BOT_NAME)")
 	fs.StringVar(&c.BotTone, "bot-tone", e.or("CHATBOT_BOT_TONE", "friendly, clear and concise"), "the tone of its answers (env CHATBOT_BOT_TONE)")
 	fs.StringVar(&c.Instructions, "bot-instructions", e.or("CHATBOT_BOT_INSTRUCTIONS", ""), "extra instructions appended to the system prompt (env CHATBOT_BOT_INSTRUCTIONS)")
-}
-
-// bindEmbedModel registers --embed-model for serve (commands that bind the
-// knowledge flags have it already).
-func bindEmbedModel(fs *pflag.FlagSet, e env, c *answerConfig) {
-	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", embed.DefaultOllamaModel), "Ollama embedding model for a new knowledge base (env CHATBOT_EMBED_MODEL)")
 }
 
 // defaultGenerations matches Ollama's own parallelism when it is set here.
@@ -141,14 +132,13 @@ func (a *answering) close(ctx context.Context) error {
 	return a.llm.Close(ctx)
 }
 
-// newAnswering probes Ollama (and reports what it finds), opens the
-// knowledge index and builds the engine. live may be nil.
-func newAnswering(ctx context.Context, c answerConfig, st *store.Store, log *slog.Logger, live chat.LiveChat, opts rag.Options) (*answering, error) {
+// newAnswering probes Ollama (and reports what it finds) and builds the
+// engine over the knowledge index ix. live may be nil.
+func newAnswering(ctx context.Context, c answerConfig, st *store.Store, ix *rag.Index, log *slog.Logger, live chat.LiveChat) (*answering, error) {
 	if err := c.finish(); err != nil {
 		return nil, err
 	}
-	a := &answering{}
-	httpClient := &http.Client{} // deadlines come with each call's context
+	a := &answering{index: ix}
 	var status chat.Status
 	if c.LLM != llmNone {
 		llm, err := chat.NewOllama(chat.OllamaConfig{BaseURL: c.ollamaURL, ChatModel: c.ChatModel, EmbedModel: c.EmbedModel,
@@ -174,20 +164,6 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, log *slo
 		llm.Start()
 		a.llm = llm
 	}
-	emb := c.embedder
-	if emb == nil {
-		var err error
-		if emb, err = knowledgeEmbedder(st, c, api.NewClient(c.ollamaURL, httpClient), status); err != nil {
-			a.close(ctx)
-			return nil, err
-		}
-	}
-	ix, err := rag.Open(ctx, st, emb, opts)
-	if err != nil {
-		a.close(ctx)
-		return nil, fmt.Errorf("open the knowledge base: %w", err)
-	}
-	a.index = ix
 	cfg := chat.Config{
 		Retriever: ix,
 		Extract:   rag.Extract,
@@ -201,11 +177,13 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, log *slo
 	if a.llm != nil {
 		cfg.LLM = a.llm
 	}
-	if a.engine, err = chat.NewEngine(cfg); err != nil {
+	eng, err := chat.NewEngine(cfg)
+	if err != nil {
 		a.close(ctx)
 		return nil, err
 	}
-	log.Info("answering", "llm", c.LLM, "embedder", emb.Info().String(), "chunks", ix.Len(),
+	a.engine = eng
+	log.Info("answering", "llm", c.LLM, "embedder", ix.Info().Provider+"/"+ix.Info().Model, "chunks", ix.Len(),
 		"answer_timeout", c.AnswerTimeout, "max_generations", c.MaxGenerations)
 	return a, nil
 }
@@ -226,25 +204,24 @@ func reportOllama(log *slog.Logger, s chat.Status) {
 	}
 }
 
-// knowledgeEmbedder picks the embedder the knowledge index was built with
-// (an index refuses another one). A new index gets Ollama's embedding
-// model when it is there, else the built-in embedder.
-func knowledgeEmbedder(st *store.Store, c answerConfig, client *api.Client, status chat.Status) (embed.Embedder, error) {
-	info, err := st.KnowledgeIndexInfo()
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		if c.LLM != llmNone && status.EmbedModelPresent {
-			return embed.NewOllama(client, c.EmbedModel, 0), nil
-		}
-		return embed.NewBuiltin(), nil
-	case err != nil:
-		return nil, fmt.Errorf("read the knowledge base's embedder: %w", err)
-	case info.Provider == "ollama":
-		// The stored dimension lets the index open while Ollama is down;
-		// questions are then searched lexically until it returns.
-		return knownDim{embed.NewOllama(client, info.Model, 0), info.Dimension}, nil
+// indexEmbedder is chooseEmbedder (the --embedder asked for, else the
+// index's own) made to open an Ollama-built index while Ollama is down: the
+// stored dimension stands in for the probe, and questions are searched
+// lexically until Ollama returns (the engine falls back on its own).
+func indexEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k knowledgeFlags) (embed.Embedder, error) {
+	emb, err := chooseEmbedder(ctx, ollamaHost, st, k)
+	if err != nil {
+		return nil, err
 	}
-	return embed.NewBuiltin(), nil
+	o, ok := emb.(*embed.Ollama)
+	if !ok {
+		return emb, nil
+	}
+	info, err := st.KnowledgeIndexInfo()
+	if err != nil || info.Provider != "ollama" || info.Model != o.Info().Model || info.Dimension == 0 {
+		return emb, nil
+	}
+	return knownDim{o, info.Dimension}, nil
 }
 
 // knownDim is an Ollama embedder whose dimension is known from the index.

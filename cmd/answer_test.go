@@ -134,8 +134,12 @@ func newAnsweringForTest(t *testing.T, ac answerConfig) (*answering, string, err
 		}
 		st.Close()
 	})
+	ix, err := rag.Open(context.Background(), st, embed.NewBuiltin(), rag.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
-	a, err := newAnswering(context.Background(), ac, st, slog.New(slog.NewTextHandler(&logs, nil)), nil, rag.Options{})
+	a, err := newAnswering(context.Background(), ac, st, ix, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if a != nil {
 		t.Cleanup(func() { a.close(context.Background()) })
 	}
@@ -188,35 +192,43 @@ func TestStartupReport(t *testing.T) {
 	}
 }
 
-// A new knowledge base takes Ollama's embedder when the model is there;
-// an existing one keeps the embedder that built it, even with Ollama down.
-func TestKnowledgeEmbedderChoice(t *testing.T) {
+// An Ollama-built knowledge base opens while Ollama is down: its stored
+// dimension stands in for the probe.
+func TestIndexEmbedderOpensWhileOllamaIsDown(t *testing.T) {
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ac := answerConfig{}
-	ac.finish()
-	client := api.NewClient(ac.ollamaURL, http.DefaultClient)
-	emb, err := knowledgeEmbedder(st, ac, client, chatStatus(true))
-	if err != nil || emb.Info().Provider != "ollama" {
-		t.Fatalf("new index with ollama: %v %v", emb, err)
-	}
-	if emb, _ := knowledgeEmbedder(st, ac, client, chatStatus(false)); emb.Info().Provider != "builtin" {
-		t.Fatalf("new index without the model: %v", emb.Info())
+	down := "http://" + refusingAddr(t)
+	k := knowledgeFlags{embedder: "auto", embedModel: "nomic-embed-text"}
+	emb, err := indexEmbedder(context.Background(), down, st, k)
+	if err != nil || emb.Info().Provider != "builtin" {
+		t.Fatalf("new index without ollama: %+v %v", emb, err)
 	}
 	if err := st.ResetKnowledge(store.IndexInfo{Provider: "ollama", Model: "mxbai", Dimension: 1024}); err != nil {
 		t.Fatal(err)
 	}
-	emb, err = knowledgeEmbedder(st, ac, client, chatStatus(false))
+	emb, err = indexEmbedder(context.Background(), down, st, k)
 	if err != nil || emb.Info() != (embed.Info{Provider: "ollama", Model: "mxbai", Dimension: 1024}) {
 		t.Fatalf("existing ollama index: %+v %v", emb.Info(), err)
 	}
-	// It opens while Ollama is down (nothing listens on the default port
-	// here, or if something does the dimension is not asked for).
 	if _, err := rag.Open(context.Background(), st, emb, rag.Options{}); err != nil {
 		t.Fatalf("open while ollama is down: %v", err)
+	}
+	// The same through serve: it starts, and answers extractively.
+	dir := t.TempDir()
+	st2, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2.ResetKnowledge(store.IndexInfo{Provider: "ollama", Model: "nomic-embed-text", Dimension: 8})
+	st2.Close()
+	cfg := config{DataDir: dir}
+	cfg.Answer = answerConfig{OllamaHost: down}
+	a, _ := startApp(t, cfg)
+	if rd := readyz(t, "http://"+a.Addr()); rd.Status != "degraded" || rd.LLM.State != "down" {
+		t.Fatalf("readyz = %+v", rd)
 	}
 }
 
@@ -300,10 +312,6 @@ func TestAskWhileServing(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("took %v", d)
 	}
-}
-
-func chatStatus(embedPresent bool) chat.Status {
-	return chat.Status{Reachable: true, ChatModelPresent: true, EmbedModelPresent: embedPresent}
 }
 
 type readyzBody struct {

@@ -76,7 +76,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		st.Close()
 		return nil, err
 	}
-	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, log, nil, rag.Options{}); err != nil {
+	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, nil); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (a *app) Run(ctx context.Context) error {
 func openServeIndex(cfg config, st *store.Store) (*rag.Index, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	emb, err := chooseEmbedder(ctx, cfg.OllamaHost, st, knowledgeFlags{embedder: cfg.Embedder, embedModel: cfg.EmbedModel})
+	emb, err := indexEmbedder(ctx, cfg.OllamaHost, st, knowledgeFlags{embedder: cfg.Embedder, embedModel: cfg.EmbedModel})
 	if err != nil {
 		return nil, err
 	}

@@ -54,12 +54,15 @@ the same --data-dir (it holds the database).`,
 				return err
 			}
 			defer st.Close()
-			if k.embedder != "auto" { // the index's own embedder otherwise (knowledgeEmbedder)
-				if ac.embedder, err = chooseEmbedder(cmd.Context(), ac.OllamaHost, st, k); err != nil {
-					return err
-				}
+			emb, err := indexEmbedder(cmd.Context(), ac.ollamaURL.String(), st, k)
+			if err != nil {
+				return err
 			}
-			ans, err := newAnswering(cmd.Context(), ac, st, log, nil, rag.Options{MinScore: k.minScore})
+			ix, err := rag.Open(cmd.Context(), st, emb, rag.Options{MinScore: k.minScore})
+			if err != nil {
+				return err
+			}
+			ans, err := newAnswering(cmd.Context(), ac, st, ix, log, nil)
 			if err != nil {
 				return err
 			}

@@ -108,7 +108,6 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 // finish reads the secrets and validates the whole config once.
 func (c *config) finish(e env) error {
 	var err error
-	c.OllamaHost = e("OLLAMA_HOST")
 	if c.AdminToken, err = e.lookup("CHATBOT_ADMIN_TOKEN"); err != nil {
 		return err
 	}
@@ -133,9 +132,16 @@ func (c *config) finish(e env) error {
 	if c.RetryBase <= 0 || c.RetryCap < c.RetryBase {
 		return fmt.Errorf("--retry-base must be positive and --retry-cap at least --retry-base")
 	}
+	if c.Answer.OllamaHost == "" { // a config built in code; flags default to it already
+		c.Answer.OllamaHost = e("OLLAMA_HOST")
+	}
+	if c.Answer.EmbedModel == "" {
+		c.Answer.EmbedModel = c.EmbedModel
+	}
 	if err := c.Answer.finish(); err != nil {
 		return err
 	}
+	c.OllamaHost = c.Answer.ollamaURL.String() // one Ollama for answers and embeddings
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {
 		p, err := parsePrefix(s)
