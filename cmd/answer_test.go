@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ollama/ollama/api"
 
@@ -299,18 +298,6 @@ func TestAskCommand(t *testing.T) {
 	out, _, err = run(t, mapEnv(nil), "ask", "--data-dir", dir, "--llm", "none", "do you sell gift cards for boats?")
 	if err != nil || !strings.Contains(out, "talk to an agent") || !strings.Contains(out, "(no_answer;") {
 		t.Fatalf("no answer: %v\n%s", err, out)
-	}
-}
-
-func TestAskWhileServing(t *testing.T) {
-	a, _ := startApp(t, config{Answer: answerConfig{LLM: llmNone}})
-	start := time.Now()
-	_, _, err := run(t, mapEnv(nil), "ask", "--data-dir", a.cfg.DataDir, "--llm", "none", "hello")
-	if err == nil || !strings.Contains(err.Error(), "A running `chatbot serve` holds") {
-		t.Fatalf("err = %v", err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("took %v", d)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -31,8 +32,8 @@ them, or, without a language model, the most relevant sentences quoted
 (response type "extractive"; --llm none forces it).
 
 --conversation keeps a conversation across calls, so a follow-up such as
-"and how long is it valid?" is understood. The server must not be running on
-the same --data-dir (it holds the database).`,
+"and how long is it valid?" is understood. While a server holds the data
+directory, ask searches through its API and answers extractively.`,
 		Example: `  chatbot ask "how do I reset my password?"
   chatbot ask --conversation me "can I get a refund?" && chatbot ask --conversation me "how long does it take?"
   chatbot ask --llm none --json "what are your opening hours?"`,
@@ -45,10 +46,9 @@ the same --data-dir (it holds the database).`,
 			if _, err := parseLevel(logLevel); err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), logLevel, "text")
 			st, err := store.Open(k.dataDir, store.Options{LockTimeout: 300 * time.Millisecond})
 			if errors.Is(err, store.ErrLocked) {
-				return fmt.Errorf("%w\nA running `chatbot serve` holds %s: ask through its webhook, or stop it first", err, k.dataDir)
+				return askThroughServer(cmd, e, k, args[0], topK, asJSON)
 			}
 			if err != nil {
 				return err
@@ -62,7 +62,7 @@ the same --data-dir (it holds the database).`,
 			if err != nil {
 				return err
 			}
-			ans, err := newAnswering(cmd.Context(), ac, st, ix, log, nil)
+			ans, err := newAnswering(cmd.Context(), ac, st, ix, newLogger(cmd.ErrOrStderr(), logLevel, "text"), nil)
 			if err != nil {
 				return err
 			}
@@ -71,26 +71,7 @@ the same --data-dir (it holds the database).`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"answer": r.Answer, "response_type": r.Type, "sources": r.Sources,
-					"fallback": r.Fallback, "latency_ms": r.Total.Milliseconds()})
-			}
-			fmt.Fprintln(out, r.Answer)
-			if len(r.Sources) > 0 {
-				fmt.Fprintln(out, "\nSources:")
-				for i, s := range r.Sources {
-					fmt.Fprintf(out, "  %d. %s (score %.2f)\n", i+1, s.Source, s.Score)
-				}
-			}
-			note := []string{string(r.Type)}
-			if r.Fallback != "" {
-				note = append(note, "because "+r.Fallback)
-			}
-			fmt.Fprintf(out, "\n(%s; %d ms)\n", strings.Join(note, " "), r.Total.Milliseconds())
-			return nil
+			return printReply(cmd.OutOrStdout(), r, asJSON)
 		},
 	}
 	f := c.Flags()
@@ -102,4 +83,60 @@ the same --data-dir (it holds the database).`,
 	f.StringVar(&conversation, "conversation", "", "conversation id to remember the exchange under; empty: a one-off question")
 	bindAnswer(f, e, &ac)
 	return c
+}
+
+// printReply prints the answer, its numbered sources, and how it was made.
+func printReply(out io.Writer, r chat.Reply, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"answer": r.Answer, "response_type": r.Type, "sources": r.Sources,
+			"fallback": r.Fallback, "latency_ms": r.Total.Milliseconds()})
+	}
+	fmt.Fprintln(out, r.Answer)
+	if len(r.Sources) > 0 {
+		fmt.Fprintln(out, "\nSources:")
+		for i, s := range r.Sources {
+			fmt.Fprintf(out, "  %d. %s (score %.2f)\n", i+1, s.Source, s.Score)
+		}
+	}
+	note := []string{string(r.Type)}
+	if r.Fallback != "" {
+		note = append(note, "because "+r.Fallback)
+	}
+	_, err := fmt.Fprintf(out, "\n(%s; %d ms)\n", strings.Join(note, " "), r.Total.Milliseconds())
+	return err
+}
+
+// askThroughServer searches through the API of the server that holds the
+// data directory and answers extractively (the server's engine and the
+// conversation memory are its own).
+func askThroughServer(cmd *cobra.Command, e env, k knowledgeFlags, question string, topK int, asJSON bool) error {
+	start := time.Now()
+	c, err := serverTarget{dataDir: k.dataDir}.remoteClient(e)
+	if err != nil {
+		return fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", err)
+	}
+	var resp struct {
+		Passages []rag.Passage `json:"passages"`
+	}
+	if err := c.Do(cmd.Context(), "POST", "/api/knowledge/search", rag.SearchRequest{Query: question, K: topK}, &resp); err != nil {
+		return err
+	}
+	r := chat.Reply{Type: chat.TypeExtractive, Fallback: chat.FallbackDisabled, Sources: []chat.Source{}}
+	answer, used := rag.Extract(question, resp.Passages, 3)
+	if len(used) == 0 {
+		r.Type, r.Fallback = chat.TypeNoAnswer, ""
+		answer = "I found nothing relevant to that question in the knowledge base. An agent can help: ask for a human."
+	}
+	r.Answer = answer
+	for _, p := range used {
+		title := p.Title
+		if p.Heading != "" {
+			title = p.Heading
+		}
+		r.Sources = append(r.Sources, chat.Source{Title: title, Source: p.Source, Score: p.Score})
+	}
+	r.Total = time.Since(start)
+	return printReply(cmd.OutOrStdout(), r, asJSON)
 }
