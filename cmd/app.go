@@ -40,6 +40,8 @@ type app struct {
 	store  *store.Store
 	ln     net.Listener
 	server *http.Server
+	// incoming is POST /api/webhook/incoming.
+	incoming *webhook.Incoming
 	// stops run in order at shutdown, after HTTP has drained.
 	stops []func(context.Context) error
 }
@@ -69,6 +71,11 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		st.Close()
 		return nil, err
 	}
+	if a.incoming, err = newIncoming(cfg, st, noEngine{}, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.stops = append(a.stops, a.incoming.Close)
 	a.server = &http.Server{
 		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -126,7 +133,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
 	}).Methods(http.MethodGet, http.MethodHead)
 
-	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).Routes(r, admin.Require)
+	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
 
 	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))
 }
