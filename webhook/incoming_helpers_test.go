@@ -101,8 +101,8 @@ type inHarness struct {
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // newInHarness starts the webhook API over loopback with a real store in
-// dir (a fresh temp dir when empty).
-func newInHarness(t testing.TB, dir string, opts IncomingOptions) *inHarness {
+// dir (a fresh temp dir when empty). Logs go to logTo, if given, at debug.
+func newInHarness(t testing.TB, dir string, opts IncomingOptions, logTo ...io.Writer) *inHarness {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -111,14 +111,16 @@ func newInHarness(t testing.TB, dir string, opts IncomingOptions) *inHarness {
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}
-	box, _ := secret.NewBox(bytes.Repeat([]byte{3}, 32))
-	st, err := store.Open(dir, store.Options{Sealer: box, Now: opts.Now, NoSync: true})
+	st, err := store.Open(dir, store.Options{Sealer: testBox(), Now: opts.Now, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fa := &fakeAnswerer{reply: chat.Reply{Answer: "Reset it under Settings > Security.", Type: chat.TypeRAG,
 		Sources: []chat.Source{{Title: "Passwords", Source: "docs/account.md#reset", Score: 0.82}}}}
 	log := quietLog()
+	if len(logTo) > 0 {
+		log = slog.New(slog.NewJSONHandler(logTo[0], &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	in := NewIncoming(st, fa, log, opts)
 	configs := NewConfigs(st)
 	r := mux.NewRouter()
@@ -232,3 +234,8 @@ func withMessageID(id string) string {
 }
 
 func newStoreConfig() *store.WebhookConfig { return &store.WebhookConfig{} }
+
+func testBox() *secret.Box {
+	box, _ := secret.NewBox(bytes.Repeat([]byte{3}, 32))
+	return box
+}

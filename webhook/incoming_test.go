@@ -472,3 +472,78 @@ func mustPrefixes(s ...string) []netip.Prefix {
 	}
 	return out
 }
+
+// A store that cannot be written (here: opened read-only; in production a
+// full disk) gets 503 with Retry-After, never a 2xx or a 500.
+func TestIncomingStorageFailureIs503(t *testing.T) {
+	dir := t.TempDir()
+	h := newInHarness(t, dir, IncomingOptions{})
+	token := h.addConfig(t, cfgInput("Freshchat", "freshchat", ""))
+	h.close(t)()
+	st, err := store.Open(dir, store.Options{ReadOnly: true, Sealer: testBox()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in := NewIncoming(st, &fakeAnswerer{}, quietLog(), IncomingOptions{})
+	srv := httptest.NewServer(in)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(validIncoming))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || body["error"] != "could not store the message; retry later" {
+		t.Fatalf("%d %v %v", resp.StatusCode, resp.Header, body)
+	}
+}
+
+// Logs trace each request at debug level without the token, the
+// signature secret or the message text.
+func TestIncomingLogsNoSecrets(t *testing.T) {
+	var logs syncBuffer
+	h := newInHarness(t, "", IncomingOptions{}, &logs)
+	in := cfgInput("Freshchat", "freshchat", "")
+	in.IncomingSecret = ptr(katSecret)
+	token := h.addConfig(t, in)
+	now := h.clock.Now().Unix()
+	sig := sign(katSecret, "msg_1", now, validIncoming)
+	if res := h.post(t, token, validIncoming, "webhook-id", "msg_1", "webhook-timestamp", strconv.FormatInt(now, 10), "webhook-signature", sig); res.status != 200 {
+		t.Fatal(res.body)
+	}
+	h.post(t, token[:len(token)-1]+"x", validIncoming)
+	h.post(t, token, validIncoming) // unsigned
+	out := logs.String()
+	for _, secret := range []string{token, token[:len(token)-1] + "x", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", sig[3:], "Hello, I need help"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{`"msg":"incoming webhook accepted"`, `"msg":"incoming webhook answered"`, `"reason":"unknown token"`, `"reason":"bad signature"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
