@@ -100,6 +100,9 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.ln = ln
+	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
+		log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
+	}
 	return a, nil
 }
 

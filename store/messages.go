@@ -33,6 +33,9 @@ var (
 	bucketMessageCounts = []byte("message_counts")   // combo -> count(8)
 	bucketDedupe        = []byte("message_dedupe")   // dedupe key -> incoming id(8) || unix nanos(8)
 	bucketDedupeByTime  = []byte("message_dedupe_t") // unix nanos(8) || incoming id(8) -> dedupe key
+	// bucketUnanswered holds incoming messages stored but not yet answered,
+	// so async answers interrupted by a restart are produced after it.
+	bucketUnanswered = []byte("message_unanswered") // incoming id(8) -> empty
 )
 
 // pruneBatch bounds how many expired dedupe keys one insert removes, so an
@@ -190,6 +193,9 @@ func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingRes
 				return err
 			}
 		}
+		if err := tx.Bucket(bucketUnanswered).Put(itob(in.ID), []byte{}); err != nil {
+			return err
+		}
 		res = IncomingResult{Message: &in}
 		return nil
 	})
@@ -327,7 +333,10 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error
 			in.ResponseID, in.ResponseType, in.LatencyMS, in.SessionID = out.ID, out.ResponseType, out.LatencyMS, out.SessionID
 			return nil
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUnanswered).Delete(itob(incomingID))
 	})
 	if err != nil {
 		return fmt.Errorf("store reply to message %d: %w", incomingID, err)
@@ -345,7 +354,10 @@ func (s *Store) RecordHandled(id uint64, responseType, sessionID string, latency
 			in.ResponseType, in.SessionID, in.LatencyMS = responseType, sessionID, latencyMS
 			return nil
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUnanswered).Delete(itob(id))
 	})
 	if err != nil {
 		return fmt.Errorf("record handling of message %d: %w", id, err)
@@ -408,4 +420,38 @@ func (s *Store) ListMessages(f MessageFilter, offset, limit int) ([]*Message, in
 		return nil, 0, fmt.Errorf("list messages: %w", err)
 	}
 	return out, total, nil
+}
+
+// Unanswered returns up to limit incoming messages that were stored but
+// never answered (a restart or an engine failure came between), oldest
+// first.
+func (s *Store) Unanswered(limit int) ([]*Message, error) {
+	var out []*Message
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketUnanswered).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			m, err := getMessageTx(tx, btoi(k))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unanswered messages: %w", err)
+	}
+	return out, nil
+}
+
+// ForgetUnanswered drops incoming message id from the unanswered set
+// without answering it (its integration answers synchronously, so the
+// platform's retry will).
+func (s *Store) ForgetUnanswered(id uint64) error {
+	return s.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUnanswered).Delete(itob(id))
+	})
 }

@@ -45,7 +45,7 @@ var allBuckets = [][]byte{
 	bucketMeta,
 	bucketConfigs, bucketConfigNames, bucketConfigTokens,
 	bucketMessages, bucketDeliveryJobs,
-	bucketMessageIndex, bucketMessageCounts, bucketDedupe, bucketDedupeByTime,
+	bucketMessageIndex, bucketMessageCounts, bucketDedupe, bucketDedupeByTime, bucketUnanswered,
 }
 
 // Options tune Open. The zero value is usable.

@@ -326,6 +326,47 @@ func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.We
 	httpapi.WriteJSON(w, http.StatusOK, resp)
 }
 
+// ResumeAsync starts, in the background, the answers of async messages
+// that were accepted (202) but not answered before the last stop, at most
+// as many as may wait for a slot. Unanswered messages of sync integrations
+// are forgotten: their platform got an error and retries. Call it once,
+// before serving.
+func (in *Incoming) ResumeAsync() (int, error) {
+	msgs, err := in.store.Unanswered(in.opts.MaxQueued)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range msgs {
+		cfg, err := in.store.Config(m.ConfigID)
+		if err != nil || cfg.ResponseMode != "async" || !cfg.IsActive {
+			if err := in.store.ForgetUnanswered(m.ID); err != nil {
+				return n, err
+			}
+			continue
+		}
+		var c *claim
+		if m.PlatformMessageID != "" {
+			var owner bool
+			if c, owner = in.inflight.claim(m.Platform + "\x00" + m.PlatformMessageID); !owner {
+				continue
+			}
+		}
+		if !in.gate.enter() {
+			in.inflight.release(c)
+			break
+		}
+		if !in.startBackground() {
+			in.gate.leave()
+			in.inflight.release(c)
+			break
+		}
+		go in.answerLater(cfg, m, c)
+		n++
+	}
+	return n, nil
+}
+
 // startBackground registers one background answer unless Close began.
 func (in *Incoming) startBackground() bool {
 	in.mu.Lock()

@@ -547,3 +547,51 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// An async message accepted with 202 but not answered before a stop is
+// answered after the restart; unanswered sync messages are left to the
+// platform's retry.
+func TestIncomingAsyncResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	h := newInHarness(t, dir, IncomingOptions{})
+	async := h.addConfig(t, ConfigInput{Name: ptr("Chatwoot"), Provider: ptr("chatwoot"),
+		OutgoingURL: ptr("https://platform.example/hook"), ResponseMode: ptr("async")})
+	sync := h.addConfig(t, cfgInput("Freshchat", "freshchat", ""))
+	hold, entered := make(chan struct{}), make(chan struct{}, 1)
+	h.answerer.with(func(f *fakeAnswerer) { f.hold, f.entered = hold, entered })
+	if res := h.post(t, async, strings.Replace(validIncoming, `"platform": "freshchat",`, "", 1)); res.status != 202 {
+		t.Fatal(res.body)
+	}
+	<-entered // the async answer is held; the sync one fails at once
+	h.answerer.with(func(f *fakeAnswerer) { f.entered, f.hold, f.err = nil, nil, fmt.Errorf("engine down") })
+	if res := h.post(t, sync, validIncoming); res.status != 503 {
+		t.Fatal(res.body)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = h.in.Close(ctx)                                      // gives up on the held answer
+	if err := h.in.Close(context.Background()); err != nil { // and waits for it to end
+		t.Fatal(err)
+	}
+	h.close(t)()
+
+	h2 := newInHarness(t, dir, IncomingOptions{})
+	n, err := h2.in.ResumeAsync()
+	if err != nil || n != 1 {
+		t.Fatalf("ResumeAsync = %d, %v; want 1", n, err)
+	}
+	if err := h2.in.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	calls := h2.answerer.recorded()
+	if len(calls) != 1 || calls[0].Platform != "chatwoot" {
+		t.Fatalf("engine calls after restart: %+v", calls)
+	}
+	out, total, _ := h2.st.ListMessages(store.MessageFilter{Type: store.MessageOutgoing}, 0, 10)
+	if total != 1 || out[0].ReplyTo != 1 || out[0].Status != store.StatusPending {
+		t.Fatalf("outgoing after restart: %+v", out)
+	}
+	if left, _ := h2.st.Unanswered(10); len(left) != 0 {
+		t.Fatalf("still unanswered: %+v", left)
+	}
+}
