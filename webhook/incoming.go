@@ -183,11 +183,6 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.fail(w, r, err)
 		return
 	}
-	if ok, wait := in.platformRate.take(cfg.Provider); !ok {
-		in.fail(w, r, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: wait,
-			Message: "rate limit of " + strconv.Itoa(in.opts.RatePerMinute) + " requests per minute for platform " + cfg.Provider + " reached; retry later"})
-		return
-	}
 	body, err := httpapi.ReadBody(w, r, int64(8*in.opts.MaxMessageBytes+16<<10))
 	if err != nil {
 		in.fail(w, r, err)
@@ -201,6 +196,13 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			in.fail(w, r, err)
 			return
 		}
+	}
+	// Counted after authentication and signature, so that forged requests
+	// cannot spend a platform's budget.
+	if ok, wait := in.platformRate.take(cfg.Provider); !ok {
+		in.fail(w, r, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: wait,
+			Message: "rate limit of " + strconv.Itoa(in.opts.RatePerMinute) + " requests per minute for platform " + cfg.Provider + " reached; retry later"})
+		return
 	}
 	msg, err := parseIncoming(body, cfg, in.opts.MaxMessageBytes)
 	if err != nil {
@@ -310,8 +312,12 @@ func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.We
 		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Message: "gave up waiting for an answer slot; retry later"})
 		return
 	}
+	// The answer is finished and stored even if the platform hangs up (its
+	// retry then gets it), but not past the timeout or Close.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), in.opts.AnswerTimeout)
+	stop := context.AfterFunc(in.bgCtx, cancel)
 	out, reply, err := in.process(ctx, cfg, res.Message)
+	stop()
 	cancel()
 	in.gate.release()
 	if err != nil {

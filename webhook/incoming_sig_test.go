@@ -195,3 +195,24 @@ func TestRateLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatal("not refilled after 30 s")
 	}
 }
+
+func TestBadSignaturesDoNotSpendPlatformBudget(t *testing.T) {
+	h := newInHarness(t, "", IncomingOptions{RatePerMinute: 2})
+	in := cfgInput("Signed", "freshchat", "")
+	in.IncomingSecret = ptr(katSecret)
+	token := h.addConfig(t, in)
+	for range 5 {
+		if res := h.post(t, token, validIncoming, "webhook-id", "msg_1", "webhook-timestamp", "1", "webhook-signature", "v1,AAAA"); res.status != 401 {
+			t.Fatalf("forged: %d", res.status)
+		}
+	}
+	now := h.clock.Now().Unix()
+	for i := range 2 {
+		id := "msg_ok" + strconv.Itoa(i)
+		res := h.post(t, token, validIncoming, "webhook-id", id, "webhook-timestamp", strconv.FormatInt(now, 10),
+			"webhook-signature", sign(katSecret, id, now, validIncoming))
+		if res.status != 200 {
+			t.Fatalf("signed request %d after forged ones: %d %v", i+1, res.status, res.body)
+		}
+	}
+}
