@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -594,4 +595,29 @@ func TestIncomingAsyncResumesAfterRestart(t *testing.T) {
 	if left, _ := h2.st.Unanswered(10); len(left) != 0 {
 		t.Fatalf("still unanswered: %+v", left)
 	}
+}
+
+// A chunked body with no length is cut at the cap: 413, memory bounded.
+func TestIncomingChunkedBodyOverCap(t *testing.T) {
+	h := newInHarness(t, "", IncomingOptions{})
+	token := h.addConfig(t, cfgInput("Freshchat", "freshchat", ""))
+	big := io.MultiReader(strings.NewReader(`{"user_id":"u","conversation_id":"c","message":"`),
+		io.LimitReader(neverEnding('a'), 50<<20), strings.NewReader(`"}`))
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/webhook/incoming", big)
+	req.ContentLength = -1 // chunked
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res := h.do(t, req)
+	if res.status != 413 || !strings.Contains(res.body["error"].(string), "over the limit") {
+		t.Fatalf("%d %v", res.status, res.body)
+	}
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }
