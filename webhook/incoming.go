@@ -314,12 +314,7 @@ func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.We
 	}
 	// The answer is finished and stored even if the platform hangs up (its
 	// retry then gets it), but not past the timeout or Close.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), in.opts.AnswerTimeout)
-	stop := context.AfterFunc(in.bgCtx, cancel)
-	out, reply, err := in.process(ctx, cfg, res.Message)
-	stop()
-	cancel()
-	in.gate.release()
+	out, reply, err := in.answerNow(r.Context(), cfg, res.Message)
 	if err != nil {
 		in.fail(w, r, err)
 		return
@@ -382,6 +377,16 @@ func (in *Incoming) startBackground() bool {
 	}
 	in.bg.Add(1)
 	return true
+}
+
+// answerNow produces a sync answer in the slot the caller acquired and
+// releases it, even if the engine panics.
+func (in *Incoming) answerNow(rctx context.Context, cfg *store.WebhookConfig, msg *store.Message) (*store.Message, chat.Reply, error) {
+	defer in.gate.release()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), in.opts.AnswerTimeout)
+	defer cancel()
+	defer context.AfterFunc(in.bgCtx, cancel)()
+	return in.process(ctx, cfg, msg)
 }
 
 // answerLater produces an async answer; it goes out only through the

@@ -621,3 +621,20 @@ func (b neverEnding) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// An engine that panics in a sync answer costs that request (500 from the
+// recovering middleware), not the answer slot.
+func TestIncomingSyncPanicFreesTheSlot(t *testing.T) {
+	h := newInHarness(t, "", IncomingOptions{MaxConcurrent: 1, MaxQueued: 1})
+	token := h.addConfig(t, cfgInput("Freshchat", "freshchat", ""))
+	h.answerer.with(func(f *fakeAnswerer) { f.panics = true })
+	if res := h.post(t, token, validIncoming); res.status != 500 {
+		t.Fatalf("panicking engine: %d", res.status)
+	}
+	h.answerer.with(func(f *fakeAnswerer) { f.panics = false })
+	for i := range 3 {
+		if res := h.post(t, token, validIncoming); res.status != 200 {
+			t.Fatalf("request %d after the panic: %d %v", i+1, res.status, res.body)
+		}
+	}
+}
