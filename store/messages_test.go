@@ -2,7 +2,9 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -298,6 +300,81 @@ func BenchmarkInsertIncoming(b *testing.B) {
 		i++
 		if _, err := s.InsertIncoming(incoming("freshchat", "c1", fmt.Sprint(i)), time.Hour); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestListMessagesMatchesBruteForce inserts and changes messages at random
+// and checks every filter combination against a plain scan: same ids in
+// the same order, same total.
+func TestListMessagesMatchesBruteForce(t *testing.T) {
+	s := openTest(t, Options{NoSync: true})
+	rng := rand.New(rand.NewPCG(1, 2))
+	platforms := []string{"freshchat", "zendesk", "a\x00b"}
+	statuses := []string{StatusPending, StatusSent, StatusFailed}
+	convs := []string{"c1", "c2", "c12", ""}
+	for range 300 {
+		if rng.IntN(4) == 0 {
+			id := uint64(rng.IntN(200) + 1)
+			err := s.update(func(tx *bolt.Tx) error {
+				_, err := updateMessageTx(tx, id, s.now(), func(m *Message) error {
+					if m.Type == MessageIncoming {
+						return nil
+					}
+					m.Status = statuses[rng.IntN(len(statuses))]
+					return nil
+				})
+				return err
+			})
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			}
+			continue
+		}
+		in, err := s.InsertIncoming(incoming(platforms[rng.IntN(3)], convs[rng.IntN(4)], ""), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rng.IntN(2) == 0 {
+			out := &Message{Platform: in.Message.Platform, ConversationID: in.Message.ConversationID, Type: []string{MessageOutgoing, MessageAgentOutgoing}[rng.IntN(2)]}
+			if err := s.InsertReply(in.Message.ID, out, rng.IntN(2) == 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all, _, err := s.ListMessages(MessageFilter{}, 0, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(platforms, "") {
+		for _, typ := range []string{MessageIncoming, MessageOutgoing, MessageAgentOutgoing, ""} {
+			for _, st := range append(statuses, StatusReceived, "") {
+				for _, c := range convs {
+					f := MessageFilter{Platform: p, Type: typ, Status: st, ConversationID: c}
+					var want []uint64
+					for _, m := range all {
+						if (p == "" || m.Platform == p) && (typ == "" || m.Type == typ) && (st == "" || m.Status == st) && (c == "" || m.ConversationID == c) {
+							want = append(want, m.ID)
+						}
+					}
+					got, total, err := s.ListMessages(f, 0, 1<<30)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var ids []uint64
+					for _, m := range got {
+						ids = append(ids, m.ID)
+					}
+					if fmt.Sprint(ids) != fmt.Sprint(want) || total != len(want) {
+						t.Fatalf("%+v: got %v (total %d), want %v", f, ids, total, want)
+					}
+				}
+			}
+		}
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i-1].ID <= all[i].ID {
+			t.Fatalf("not newest first at %d: %d then %d", i, all[i-1].ID, all[i].ID)
 		}
 	}
 }
