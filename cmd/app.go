@@ -43,6 +43,8 @@ type app struct {
 	answer *answering // the conversation engine
 	ln     net.Listener
 	server *http.Server
+	// incoming is POST /api/webhook/incoming.
+	incoming *webhook.Incoming
 	// stops run in order at shutdown, after HTTP has drained.
 	stops []func(context.Context) error
 }
@@ -81,6 +83,12 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.stops = append(a.stops, a.answer.close)
+	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, log); err != nil {
+		a.abort()
+		return nil, err
+	}
+	// The incoming endpoint stops before the engine it feeds.
+	a.stops = append([]func(context.Context) error{a.incoming.Close}, a.stops...)
 	a.server = &http.Server{
 		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -92,22 +100,33 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		a.answer.close(context.Background())
-		st.Close()
+		a.abort()
 		return nil, fmt.Errorf("listen on %s: %w (is another server using the port? choose another with --addr)", cfg.Addr, err)
 	}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			ln.Close()
-			a.answer.close(context.Background())
-			st.Close()
+			a.abort()
 			return nil, fmt.Errorf("load TLS key pair: %w", err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.ln = ln
+	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
+		log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
+	}
 	return a, nil
+}
+
+// abort undoes a partly built app: the stops so far, in order, then the store.
+func (a *app) abort() {
+	for _, stop := range a.stops {
+		if err := stop(context.Background()); err != nil {
+			a.log.Warn("stop after a failed start", "err", err)
+		}
+	}
+	a.store.Close()
 }
 
 // adminTokenHash decides the admin token: the configured one, else the
@@ -141,7 +160,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet, http.MethodHead)
 
-	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).Routes(r, admin.Require)
+	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)
 
 	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))

@@ -36,6 +36,7 @@ type config struct {
 	Embedder   string
 	EmbedModel string
 	OllamaHost string
+	Incoming   incomingFlags
 
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
 	AdminToken string
@@ -102,6 +103,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 		"embeddings: builtin (no model), ollama, or auto (the index's own; for a new index Ollama when reachable, else builtin) (env CHATBOT_EMBEDDER)")
 	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
 	bindAnswer(fs, e, &c.Answer)
+	bindIncoming(fs, e, &c.Incoming)
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
 }
 

@@ -34,8 +34,14 @@ type WebhookConfig struct {
 	IncomingTokenHash  string
 	IncomingTokenLast4 string
 	SigningSecret      string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// IncomingSecret, when set, makes the incoming endpoint require a
+	// Standard Webhooks signature of the raw body (whsec_<base64>).
+	IncomingSecret string
+	// AllowedIPs, when not empty, limits the incoming endpoint to these
+	// addresses or CIDRs.
+	AllowedIPs []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // configRecord is the on-disk form: secrets sealed, everything else plain.
@@ -53,6 +59,8 @@ type configRecord struct {
 	IncomingTokenHash  string    `json:"incoming_token_hash"`
 	IncomingTokenLast4 string    `json:"incoming_token_last4"`
 	SigningSecret      []byte    `json:"signing_secret,omitempty"`
+	IncomingSecret     []byte    `json:"incoming_secret,omitempty"`
+	AllowedIPs         []string  `json:"allowed_ips,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
 }
@@ -88,9 +96,13 @@ func (s *Store) encodeConfig(c *WebhookConfig) ([]byte, error) {
 		TimeoutSeconds: c.TimeoutSeconds, RetryAttempts: c.RetryAttempts, IsActive: c.IsActive,
 		ResponseMode: c.ResponseMode, IncomingTokenHash: c.IncomingTokenHash,
 		IncomingTokenLast4: c.IncomingTokenLast4, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		AllowedIPs: c.AllowedIPs,
 	}
 	var err error
 	if rec.AuthToken, err = s.seal(c.AuthToken, configAAD(c.ID, "auth_token")); err != nil {
+		return nil, err
+	}
+	if rec.IncomingSecret, err = s.seal(c.IncomingSecret, configAAD(c.ID, "incoming_secret")); err != nil {
 		return nil, err
 	}
 	if rec.SigningSecret, err = s.seal(c.SigningSecret, configAAD(c.ID, "signing_secret")); err != nil {
@@ -118,8 +130,12 @@ func (s *Store) decodeConfig(data []byte) (*WebhookConfig, error) {
 		TimeoutSeconds: rec.TimeoutSeconds, RetryAttempts: rec.RetryAttempts, IsActive: rec.IsActive,
 		ResponseMode: rec.ResponseMode, IncomingTokenHash: rec.IncomingTokenHash,
 		IncomingTokenLast4: rec.IncomingTokenLast4, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
+		AllowedIPs: rec.AllowedIPs,
 	}
 	var err error
+	if c.IncomingSecret, err = s.unseal(rec.IncomingSecret, configAAD(rec.ID, "incoming_secret")); err != nil {
+		return nil, fmt.Errorf("webhook config %d incoming_secret: %w", rec.ID, err)
+	}
 	if c.AuthToken, err = s.unseal(rec.AuthToken, configAAD(rec.ID, "auth_token")); err != nil {
 		return nil, fmt.Errorf("webhook config %d auth_token: %w", rec.ID, err)
 	}

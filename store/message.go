@@ -46,10 +46,14 @@ type Message struct {
 	Sources           []MessageSource `json:"sources,omitempty"`
 	PlatformMessageID string          `json:"platform_message_id,omitempty"`
 	ReplyTo           uint64          `json:"reply_to,omitempty"` // the incoming message this answers
-	SessionID         string          `json:"session_id,omitempty"`
-	Sender            string          `json:"sender,omitempty"`
-	SenderType        string          `json:"sender_type,omitempty"` // bot, agent, system, user
-	LatencyMS         int64           `json:"latency_ms,omitempty"`  // answer time
+	// ResponseID is set on an incoming message once its outgoing answer is
+	// stored (0 when the reply needed no outgoing message, e.g. routed to
+	// a live-chat agent; ResponseType then says what happened).
+	ResponseID uint64 `json:"response_id,omitempty"`
+	SessionID  string `json:"session_id,omitempty"`
+	Sender     string `json:"sender,omitempty"`
+	SenderType string `json:"sender_type,omitempty"` // bot, agent, system, user
+	LatencyMS  int64  `json:"latency_ms,omitempty"`  // answer time
 	// Delivery outcome (outgoing only).
 	Attempts          int       `json:"attempts"`
 	LastHTTPStatus    int       `json:"last_http_status,omitempty"`
@@ -101,13 +105,16 @@ func getMessageTx(tx *bolt.Tx, id uint64) (*Message, error) {
 }
 
 // updateMessageTx applies change to message id inside tx. It is the only
-// way to change a stored message, so the listing indexes stay in step with
-// the records (the messages work extends it to maintain them).
+// way to change a stored message, so the listing indexes (messages.go) stay
+// in step with the records: when the platform, type, status or
+// conversation changes, the old index entries and counts go and new ones
+// come.
 func updateMessageTx(tx *bolt.Tx, id uint64, now time.Time, change func(m *Message) error) (*Message, error) {
 	m, err := getMessageTx(tx, id)
 	if err != nil {
 		return nil, err
 	}
+	before := indexFieldsOf(m)
 	if err := change(m); err != nil {
 		return nil, err
 	}
@@ -116,5 +123,16 @@ func updateMessageTx(tx *bolt.Tx, id uint64, now time.Time, change func(m *Messa
 	if err != nil {
 		return nil, fmt.Errorf("encode message %d: %w", id, err)
 	}
-	return m, tx.Bucket(bucketMessages).Put(itob(id), data)
+	if err := tx.Bucket(bucketMessages).Put(itob(id), data); err != nil {
+		return nil, err
+	}
+	if after := indexFieldsOf(m); after != before {
+		if err := unindexMessageTx(tx, id, before); err != nil {
+			return nil, err
+		}
+		if err := indexMessageTx(tx, id, after); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }

@@ -47,6 +47,7 @@ var allBuckets = [][]byte{
 	bucketMessages, bucketDeliveryJobs,
 	bucketDocs, bucketDocPaths, bucketChunks, bucketVectors,
 	bucketConversations,
+	bucketMessageIndex, bucketMessageCounts, bucketDedupe, bucketDedupeByTime, bucketUnanswered,
 }
 
 // Options tune Open. The zero value is usable.

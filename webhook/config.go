@@ -40,6 +40,11 @@ type ConfigInput struct {
 	RetryAttempts  *int               `json:"retry_attempts"`
 	IsActive       *bool              `json:"is_active"`
 	ResponseMode   *string            `json:"response_mode"`
+	// IncomingSecret ("whsec_<base64>", at least 24 bytes; "" turns the
+	// check off) makes incoming requests carry a Standard Webhooks signature.
+	IncomingSecret *string `json:"incoming_secret"`
+	// AllowedIPs limits incoming requests to these IPs or CIDRs ([] = any).
+	AllowedIPs *[]string `json:"allowed_ips"`
 	// RotateIncomingToken issues a new incoming token on update; the old
 	// one stops working at once.
 	RotateIncomingToken bool `json:"rotate_incoming_token,omitempty"`
@@ -60,6 +65,8 @@ type ConfigView struct {
 	ResponseMode   string            `json:"response_mode"`
 	IncomingToken  string            `json:"incoming_token"`
 	SigningSecret  string            `json:"signing_secret"`
+	IncomingSecret string            `json:"incoming_secret"`
+	AllowedIPs     []string          `json:"allowed_ips"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 }
@@ -186,6 +193,7 @@ func view(c *store.WebhookConfig) ConfigView {
 		AuthToken: secret.Mask(c.AuthToken), CustomHeaders: headers,
 		TimeoutSeconds: c.TimeoutSeconds, RetryAttempts: c.RetryAttempts, IsActive: c.IsActive,
 		ResponseMode: c.ResponseMode, IncomingToken: incoming, SigningSecret: secret.Mask(c.SigningSecret),
+		IncomingSecret: secret.Mask(c.IncomingSecret), AllowedIPs: append([]string{}, c.AllowedIPs...),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
@@ -265,6 +273,21 @@ func apply(c *store.WebhookConfig, in ConfigInput) error {
 			return apperr.Invalidf("response_mode", "response_mode must be \"sync\" or \"async\"")
 		}
 		c.ResponseMode = *in.ResponseMode
+	}
+	if in.IncomingSecret != nil {
+		if *in.IncomingSecret != "" {
+			if _, err := incomingKey(*in.IncomingSecret); err != nil {
+				return apperr.Invalidf("incoming_secret", "incoming_secret %s", err.Error())
+			}
+		}
+		c.IncomingSecret = *in.IncomingSecret
+	}
+	if in.AllowedIPs != nil {
+		list, err := parseAllowedIPs(*in.AllowedIPs)
+		if err != nil {
+			return err
+		}
+		c.AllowedIPs = list
 	}
 	return nil
 }

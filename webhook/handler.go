@@ -11,13 +11,20 @@ import (
 
 // Handler serves /api/webhook/*.
 type Handler struct {
-	configs *Configs
-	log     *slog.Logger
+	configs  *Configs
+	incoming *Incoming
+	log      *slog.Logger
 }
 
 // NewHandler returns the webhook API handler.
 func NewHandler(configs *Configs, log *slog.Logger) *Handler {
 	return &Handler{configs: configs, log: log}
+}
+
+// WithIncoming sets the incoming endpoint Routes mounts.
+func (h *Handler) WithIncoming(in *Incoming) *Handler {
+	h.incoming = in
+	return h
 }
 
 // Routes mounts the webhook API on r. admin wraps the routes that need the
@@ -30,6 +37,11 @@ func (h *Handler) Routes(r *mux.Router, admin func(http.Handler) http.Handler) {
 	cfg.HandleFunc("/{id}", h.getConfig).Methods(http.MethodGet)
 	cfg.HandleFunc("/{id}", h.updateConfig).Methods(http.MethodPut)
 	cfg.HandleFunc("/{id}", h.deleteConfig).Methods(http.MethodDelete)
+
+	r.Handle("/api/webhook/messages", admin(http.HandlerFunc(h.listMessages))).Methods(http.MethodGet)
+	if h.incoming != nil {
+		r.Handle("/api/webhook/incoming", h.incoming).Methods(http.MethodPost)
+	}
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -1,0 +1,67 @@
+package cmd
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/webhook"
+)
+
+// incomingFlags are the limits of POST /api/webhook/incoming.
+type incomingFlags struct {
+	MaxMessageBytes int
+	RatePerMinute   int
+	DedupeRetention time.Duration
+	MaxConcurrent   int
+}
+
+// envIntOr reads an integer from the environment, or def.
+func envIntOr(e env, key string, def int) int {
+	if v := e(key); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func bindIncoming(fs *pflag.FlagSet, e env, f *incomingFlags) {
+	fs.IntVar(&f.MaxMessageBytes, "max-message-bytes", envIntOr(e, "CHATBOT_MAX_MESSAGE_BYTES", webhook.DefaultMaxMessageBytes), "largest incoming message text in bytes; larger gets 413 (env CHATBOT_MAX_MESSAGE_BYTES)")
+	fs.IntVar(&f.RatePerMinute, "rate-per-minute", envIntOr(e, "CHATBOT_RATE_PER_MINUTE", webhook.DefaultRatePerMinute), "incoming requests per minute per platform; more get 429 (env CHATBOT_RATE_PER_MINUTE)")
+	fs.DurationVar(&f.DedupeRetention, "dedupe-retention", e.durationOr("CHATBOT_DEDUPE_RETENTION", webhook.DefaultDedupeRetention), "how long a platform message_id is remembered to drop retries (env CHATBOT_DEDUPE_RETENTION)")
+	fs.IntVar(&f.MaxConcurrent, "max-concurrent-answers", envIntOr(e, "CHATBOT_MAX_CONCURRENT_ANSWERS", webhook.DefaultMaxConcurrent), "answers produced at once; 8x as many may wait, more get 503 (env CHATBOT_MAX_CONCURRENT_ANSWERS)")
+}
+
+// validate refuses impossible values; zero means the default.
+func (f incomingFlags) validate() error {
+	switch {
+	case f.MaxMessageBytes < 0 || f.MaxMessageBytes > 1<<20:
+		return fmt.Errorf("--max-message-bytes must be between 1 and 1048576")
+	case f.RatePerMinute < 0:
+		return fmt.Errorf("--rate-per-minute must be at least 1")
+	case f.DedupeRetention != 0 && f.DedupeRetention < time.Hour:
+		return fmt.Errorf("--dedupe-retention must be at least 1h (platforms retry for hours or days)")
+	case f.MaxConcurrent < 0 || f.MaxConcurrent > 1024:
+		return fmt.Errorf("--max-concurrent-answers must be between 1 and 1024")
+	}
+	return nil
+}
+
+// newIncoming builds the incoming webhook endpoint from the config.
+func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, log *slog.Logger) (*webhook.Incoming, error) {
+	if err := cfg.Incoming.validate(); err != nil {
+		return nil, err
+	}
+	return webhook.NewIncoming(st, answerer, log, webhook.IncomingOptions{
+		MaxMessageBytes: cfg.Incoming.MaxMessageBytes, RatePerMinute: cfg.Incoming.RatePerMinute,
+		DedupeRetention: cfg.Incoming.DedupeRetention, MaxConcurrent: cfg.Incoming.MaxConcurrent,
+		TrustedProxies: cfg.trustedProxies,
+		// Above the engine's own deadline, so its fallback answer gets through.
+		AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second,
+	}), nil
+}

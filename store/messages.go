@@ -1,0 +1,457 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Message history: the records live in bucketMessages (id -> JSON). Two
+// more buckets make the listing filters cheap without a scan:
+//
+//   - bucketMessageIndex holds, for each of the 16 combinations of the
+//     filters (platform, message_type, status, conversation_id) a message
+//     matches, the key combo || id(8). Keys of one combination sort by id,
+//     so "newest first" is a reverse cursor walk inside its prefix.
+//   - bucketMessageCounts holds combo -> number of messages, so the exact
+//     total of any filter is one Get.
+//
+// A combo key is a mask byte (which filters are set) followed by each set
+// field as uvarint(len) || bytes. That is self-delimiting, so a combo is
+// never the prefix of another combo's keys.
+//
+// Dedupe of platform retries: bucketDedupe maps (platform, message id) to
+// the incoming message and the time it arrived; bucketDedupeByTime orders
+// the same entries by time so expired ones are pruned oldest first.
+var (
+	bucketMessageIndex  = []byte("message_index")    // combo || id(8) -> empty
+	bucketMessageCounts = []byte("message_counts")   // combo -> count(8)
+	bucketDedupe        = []byte("message_dedupe")   // dedupe key -> incoming id(8) || unix nanos(8)
+	bucketDedupeByTime  = []byte("message_dedupe_t") // unix nanos(8) || incoming id(8) -> dedupe key
+	// bucketUnanswered holds incoming messages stored but not yet answered,
+	// so async answers interrupted by a restart are produced after it.
+	bucketUnanswered = []byte("message_unanswered") // incoming id(8) -> empty
+)
+
+// pruneBatch bounds how many expired dedupe keys one insert removes, so an
+// insert after a long pause stays quick; the rest go with later inserts.
+const pruneBatch = 256
+
+// indexFields are the message fields the listing filters on.
+type indexFields struct {
+	platform, typ, status, conv string
+}
+
+func indexFieldsOf(m *Message) indexFields {
+	return indexFields{platform: m.Platform, typ: m.Type, status: m.Status, conv: m.ConversationID}
+}
+
+// comboKey encodes the fields selected by mask (bit 0 platform, 1 type,
+// 2 status, 3 conversation).
+func comboKey(mask byte, f indexFields) []byte {
+	k := []byte{mask}
+	for i, v := range [4]string{f.platform, f.typ, f.status, f.conv} {
+		if mask&(1<<i) != 0 {
+			k = binary.AppendUvarint(k, uint64(len(v)))
+			k = append(k, v...)
+		}
+	}
+	return k
+}
+
+func addCountTx(tx *bolt.Tx, combo []byte, delta int64) error {
+	b := tx.Bucket(bucketMessageCounts)
+	n := int64(btoi(b.Get(combo))) + delta
+	if n <= 0 {
+		return b.Delete(combo)
+	}
+	return b.Put(combo, itob(uint64(n)))
+}
+
+// indexMessageTx adds message id under every combination of f.
+func indexMessageTx(tx *bolt.Tx, id uint64, f indexFields) error {
+	ix := tx.Bucket(bucketMessageIndex)
+	for mask := byte(0); mask < 16; mask++ {
+		combo := comboKey(mask, f)
+		if err := ix.Put(append(combo, itob(id)...), []byte{}); err != nil {
+			return fmt.Errorf("index message %d: %w", id, err)
+		}
+		if err := addCountTx(tx, combo, 1); err != nil {
+			return fmt.Errorf("count message %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// unindexMessageTx removes message id from every combination of f.
+func unindexMessageTx(tx *bolt.Tx, id uint64, f indexFields) error {
+	ix := tx.Bucket(bucketMessageIndex)
+	for mask := byte(0); mask < 16; mask++ {
+		combo := comboKey(mask, f)
+		key := append(combo, itob(id)...)
+		if ix.Get(key) == nil {
+			continue // not indexed (written before the index existed)
+		}
+		if err := ix.Delete(key); err != nil {
+			return fmt.Errorf("unindex message %d: %w", id, err)
+		}
+		if err := addCountTx(tx, combo, -1); err != nil {
+			return fmt.Errorf("count message %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// insertMessageTx stores m as a new message with the next id and indexes
+// it. Every new message goes through here so the listing stays complete.
+func insertMessageTx(tx *bolt.Tx, m *Message, now time.Time) error {
+	b := tx.Bucket(bucketMessages)
+	id, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("next message id: %w", err)
+	}
+	m.ID = id
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now
+	}
+	m.UpdatedAt = now
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	if err := b.Put(itob(id), data); err != nil {
+		return err
+	}
+	return indexMessageTx(tx, id, indexFieldsOf(m))
+}
+
+// Message returns the stored message with this id.
+func (s *Store) Message(id uint64) (*Message, error) {
+	var m *Message
+	err := s.view(func(tx *bolt.Tx) (err error) {
+		m, err = getMessageTx(tx, id)
+		return err
+	})
+	return m, err
+}
+
+// IncomingResult is the outcome of storing an incoming message.
+type IncomingResult struct {
+	// Message is the stored incoming message: the new one, or on a
+	// duplicate the first one.
+	Message *Message
+	// Duplicate is true when (platform, message id) was seen within the
+	// retention period; nothing new was stored.
+	Duplicate bool
+	// Response is the first message's stored answer, when it has one.
+	Response *Message
+}
+
+func dedupeKey(platform, messageID string) []byte {
+	k := binary.AppendUvarint(nil, uint64(len(platform)))
+	k = append(k, platform...)
+	return append(k, messageID...)
+}
+
+// InsertIncoming stores m as a received incoming message, unless its
+// (platform, message id) was stored within retention: then it returns the
+// first message (and its answer, if stored) marked Duplicate. Check and
+// insert happen in one transaction, so of two concurrent deliveries of the
+// same id exactly one is new. Without a PlatformMessageID there is no
+// dedupe. Expired dedupe keys are pruned on the way.
+func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingResult, error) {
+	var res IncomingResult
+	err := s.update(func(tx *bolt.Tx) error {
+		now := s.now().UTC()
+		if _, err := pruneDedupeTx(tx, now.Add(-retention), pruneBatch); err != nil {
+			return err
+		}
+		var dkey []byte
+		if m.PlatformMessageID != "" {
+			dkey = dedupeKey(m.Platform, m.PlatformMessageID)
+			first, resp, ok, err := dedupeHitTx(tx, dkey, now.Add(-retention))
+			if err != nil {
+				return err
+			}
+			if ok {
+				res = IncomingResult{Message: first, Duplicate: true, Response: resp}
+				return nil
+			}
+		}
+		in := *m
+		in.ID, in.Type, in.Status = 0, MessageIncoming, StatusReceived
+		if err := insertMessageTx(tx, &in, now); err != nil {
+			return err
+		}
+		if dkey != nil {
+			if err := putDedupeTx(tx, dkey, in.ID, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketUnanswered).Put(itob(in.ID), []byte{}); err != nil {
+			return err
+		}
+		res = IncomingResult{Message: &in}
+		return nil
+	})
+	if err != nil {
+		return IncomingResult{}, fmt.Errorf("store incoming message: %w", err)
+	}
+	return res, nil
+}
+
+// IncomingByPlatformID returns the incoming message stored for (platform,
+// message id) and its answer, if any, or ErrNotFound.
+func (s *Store) IncomingByPlatformID(platform, messageID string, retention time.Duration) (IncomingResult, error) {
+	var res IncomingResult
+	err := s.view(func(tx *bolt.Tx) error {
+		first, resp, ok, err := dedupeHitTx(tx, dedupeKey(platform, messageID), s.now().UTC().Add(-retention))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("incoming message %q of %s: %w", messageID, platform, ErrNotFound)
+		}
+		res = IncomingResult{Message: first, Duplicate: true, Response: resp}
+		return nil
+	})
+	return res, err
+}
+
+// dedupeHitTx looks dkey up; ok is false when it is absent, older than
+// cutoff, or its message is gone.
+func dedupeHitTx(tx *bolt.Tx, dkey []byte, cutoff time.Time) (first, resp *Message, ok bool, err error) {
+	v := tx.Bucket(bucketDedupe).Get(dkey)
+	if len(v) != 16 || time.Unix(0, int64(btoi(v[8:]))).Before(cutoff) {
+		return nil, nil, false, nil
+	}
+	first, err = getMessageTx(tx, btoi(v[:8]))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if first.ResponseID != 0 {
+		if resp, err = getMessageTx(tx, first.ResponseID); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, nil, false, err
+		}
+	}
+	return first, resp, true, nil
+}
+
+func putDedupeTx(tx *bolt.Tx, dkey []byte, id uint64, now time.Time) error {
+	d := tx.Bucket(bucketDedupe)
+	if old := d.Get(dkey); len(old) == 16 { // an expired entry not yet pruned
+		if err := tx.Bucket(bucketDedupeByTime).Delete(append(clone(old[8:]), old[:8]...)); err != nil {
+			return err
+		}
+	}
+	ts := itob(uint64(now.UnixNano()))
+	if err := d.Put(dkey, append(itob(id), ts...)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketDedupeByTime).Put(append(ts, itob(id)...), dkey)
+}
+
+// pruneDedupeTx removes up to limit dedupe entries older than cutoff and
+// returns how many it removed.
+func pruneDedupeTx(tx *bolt.Tx, cutoff time.Time, limit int) (int, error) {
+	byTime, d := tx.Bucket(bucketDedupeByTime), tx.Bucket(bucketDedupe)
+	end := itob(uint64(cutoff.UnixNano()))
+	c := byTime.Cursor()
+	var expired [][]byte
+	for k, _ := c.First(); k != nil && len(expired) < limit && bytes.Compare(k[:8], end) < 0; k, _ = c.Next() {
+		expired = append(expired, clone(k))
+	}
+	for _, k := range expired {
+		dkey := clone(byTime.Get(k))
+		if v := d.Get(dkey); len(v) == 16 && bytes.Equal(v[8:], k[:8]) && bytes.Equal(v[:8], k[8:]) {
+			if err := d.Delete(dkey); err != nil {
+				return 0, err
+			}
+		}
+		if err := byTime.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(expired), nil
+}
+
+// PruneDedupe removes every dedupe key older than retention and returns
+// how many went. Inserts prune as they go; this is for a periodic sweep.
+func (s *Store) PruneDedupe(retention time.Duration) (int, error) {
+	total := 0
+	for {
+		var n int
+		err := s.update(func(tx *bolt.Tx) (err error) {
+			n, err = pruneDedupeTx(tx, s.now().UTC().Add(-retention), 10*pruneBatch)
+			return err
+		})
+		total += n
+		if err != nil || n < 10*pruneBatch {
+			return total, err
+		}
+	}
+}
+
+// InsertReply stores out as the outgoing answer to incoming message
+// incomingID and records it on the incoming message, in one transaction.
+// With deliver the answer is pending and its delivery job is written in
+// the same transaction; without (no outgoing URL) it is sent at once.
+func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		now := s.now().UTC()
+		if _, err := getMessageTx(tx, incomingID); err != nil {
+			return err
+		}
+		out.ReplyTo = incomingID
+		if out.Type == "" {
+			out.Type = MessageOutgoing
+		}
+		out.Status = StatusSent
+		if deliver {
+			out.Status = StatusPending
+		}
+		out.CreatedAt = time.Time{}
+		if err := insertMessageTx(tx, out, now); err != nil {
+			return err
+		}
+		if deliver {
+			job := DeliveryJob{MessageID: out.ID, ConfigID: out.ConfigID, ConversationID: out.ConversationID,
+				NextAttemptAt: now, CreatedAt: now}
+			if err := putDeliveryJobTx(tx, job); err != nil {
+				return err
+			}
+		}
+		_, err := updateMessageTx(tx, incomingID, now, func(in *Message) error {
+			in.ResponseID, in.ResponseType, in.LatencyMS, in.SessionID = out.ID, out.ResponseType, out.LatencyMS, out.SessionID
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUnanswered).Delete(itob(incomingID))
+	})
+	if err != nil {
+		return fmt.Errorf("store reply to message %d: %w", incomingID, err)
+	}
+	return nil
+}
+
+// RecordHandled notes on incoming message id how it was handled when the
+// reply needs no outgoing message of ours (a live-chat hand-off, whose
+// notice the live-chat manager queues itself). A duplicate then finds it
+// handled.
+func (s *Store) RecordHandled(id uint64, responseType, sessionID string, latencyMS int64) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		_, err := updateMessageTx(tx, id, s.now().UTC(), func(in *Message) error {
+			in.ResponseType, in.SessionID, in.LatencyMS = responseType, sessionID, latencyMS
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUnanswered).Delete(itob(id))
+	})
+	if err != nil {
+		return fmt.Errorf("record handling of message %d: %w", id, err)
+	}
+	return nil
+}
+
+// MessageFilter selects messages; empty fields match everything.
+type MessageFilter struct {
+	Platform       string
+	Type           string
+	Status         string
+	ConversationID string
+}
+
+func (f MessageFilter) combo() []byte {
+	var mask byte
+	for i, v := range [4]string{f.Platform, f.Type, f.Status, f.ConversationID} {
+		if v != "" {
+			mask |= 1 << i
+		}
+	}
+	return comboKey(mask, indexFields{platform: f.Platform, typ: f.Type, status: f.Status, conv: f.ConversationID})
+}
+
+// ListMessages returns up to limit messages matching f, newest first,
+// after skipping offset, and the exact number that match. It walks the
+// filter's index from the newest entry: the cost grows with offset+limit,
+// not with the size of the history.
+func (s *Store) ListMessages(f MessageFilter, offset, limit int) ([]*Message, int, error) {
+	out := []*Message{}
+	var total int
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := f.combo()
+		total = int(btoi(tx.Bucket(bucketMessageCounts).Get(prefix)))
+		if offset >= total || limit <= 0 {
+			return nil
+		}
+		c := tx.Bucket(bucketMessageIndex).Cursor()
+		upper := append(clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+		k, _ := c.Seek(upper)
+		if k == nil {
+			k, _ = c.Last()
+		} else if !bytes.Equal(k, upper) {
+			k, _ = c.Prev()
+		}
+		for skipped := 0; k != nil && bytes.HasPrefix(k, prefix) && skipped < offset; k, _ = c.Prev() {
+			skipped++
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
+			m, err := getMessageTx(tx, btoi(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list messages: %w", err)
+	}
+	return out, total, nil
+}
+
+// Unanswered returns up to limit incoming messages that were stored but
+// never answered (a restart or an engine failure came between), oldest
+// first.
+func (s *Store) Unanswered(limit int) ([]*Message, error) {
+	var out []*Message
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketUnanswered).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			m, err := getMessageTx(tx, btoi(k))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unanswered messages: %w", err)
+	}
+	return out, nil
+}
+
+// ForgetUnanswered drops incoming message id from the unanswered set
+// without answering it (its integration answers synchronously, so the
+// platform's retry will).
+func (s *Store) ForgetUnanswered(id uint64) error {
+	return s.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUnanswered).Delete(itob(id))
+	})
+}

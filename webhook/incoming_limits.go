@@ -1,0 +1,246 @@
+package webhook
+
+import (
+	"context"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatbot/chatbot/apperr"
+)
+
+// rateLimiter is a token bucket per key (a platform, or a client IP for
+// authentication failures): perMinute tokens, refilled evenly over a
+// minute. Memory is bounded: at most maxKeys buckets; when full, refilled
+// buckets (which hold no information) go first, then arbitrary ones.
+type rateLimiter struct {
+	mu        sync.Mutex
+	perMinute float64
+	maxKeys   int
+	now       func() time.Time
+	buckets   map[string]*tokenBucket
+}
+
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(perMinute, maxKeys int, now func() time.Time) *rateLimiter {
+	return &rateLimiter{perMinute: float64(perMinute), maxKeys: maxKeys, now: now, buckets: map[string]*tokenBucket{}}
+}
+
+// refill brings b up to date and returns it; a missing key gets a full bucket.
+func (l *rateLimiter) refill(key string, now time.Time) *tokenBucket {
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= l.maxKeys {
+			l.evict(now)
+		}
+		b = &tokenBucket{tokens: l.perMinute, last: now}
+		l.buckets[key] = b
+		return b
+	}
+	if dt := now.Sub(b.last); dt > 0 {
+		b.tokens = math.Min(l.perMinute, b.tokens+dt.Minutes()*l.perMinute)
+		b.last = now
+	}
+	return b
+}
+
+func (l *rateLimiter) evict(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Minutes()*l.perMinute >= l.perMinute {
+			delete(l.buckets, k)
+		}
+	}
+	for k := range l.buckets { // map order is random: an arbitrary tenth goes
+		if len(l.buckets) < l.maxKeys*9/10 {
+			break
+		}
+		delete(l.buckets, k)
+	}
+}
+
+// retryAfter is the whole seconds until b holds a token, 1 to 60.
+func (l *rateLimiter) retryAfter(b *tokenBucket) int {
+	secs := int(math.Ceil((1 - b.tokens) * 60 / l.perMinute))
+	return min(max(secs, 1), 60)
+}
+
+// take spends a token of key; when there is none it returns false and the
+// Retry-After seconds.
+func (l *rateLimiter) take(key string) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key, l.now())
+	if b.tokens < 1 {
+		return false, l.retryAfter(b)
+	}
+	b.tokens--
+	return true, 0
+}
+
+// exhausted reports, without spending, whether key has no token left.
+func (l *rateLimiter) exhausted(key string) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.buckets[key]; !ok {
+		return false, 0
+	}
+	b := l.refill(key, l.now())
+	if b.tokens < 1 {
+		return true, l.retryAfter(b)
+	}
+	return false, 0
+}
+
+func (l *rateLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
+}
+
+// gate caps concurrent answers at slots, with room for queue more waiting;
+// past that, enter refuses at once (503) instead of piling up goroutines.
+type gate struct {
+	slots    chan struct{}
+	admitted atomic.Int64
+	limit    int64
+}
+
+func newGate(slots, queue int) *gate {
+	return &gate{slots: make(chan struct{}, slots), limit: int64(slots + queue)}
+}
+
+// enter admits one answer (running or waiting) or returns false.
+func (g *gate) enter() bool {
+	if g.admitted.Add(1) > g.limit {
+		g.admitted.Add(-1)
+		return false
+	}
+	return true
+}
+
+// acquire waits for a running slot; call leave after release, or after a
+// failed acquire.
+func (g *gate) acquire(ctx context.Context) error {
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *gate) release() { <-g.slots }
+func (g *gate) leave()   { g.admitted.Add(-1) }
+
+// clientIP is the request's peer address, or, when the peer is a trusted
+// proxy, the nearest address in X-Forwarded-For that is not one: the
+// right-most entries were added by our own proxies, the rest by whoever
+// the client is and cannot be believed.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr = addr.Unmap()
+	if !inPrefixes(addr, trusted) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr // a garbled entry: trust nothing before it
+		}
+		addr = hop.Unmap()
+		if !inPrefixes(addr, trusted) {
+			return addr
+		}
+	}
+	return addr
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAllowedIPs validates a config's allowed_ips (IPs or CIDRs) and
+// returns them in canonical form.
+func parseAllowedIPs(list []string) ([]string, error) {
+	if len(list) > 100 {
+		return nil, apperr.Invalidf("allowed_ips", "allowed_ips may hold at most 100 entries")
+	}
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		p, err := parseIPOrPrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, apperr.Invalidf("allowed_ips", "allowed_ips: %q is not an IP address or CIDR such as 203.0.113.0/24", s)
+		}
+		out = append(out, p.String())
+	}
+	return out, nil
+}
+
+func parseIPOrPrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// ipAllowed reports whether addr is in the allowlist (stored canonical;
+// an entry that no longer parses allows nothing).
+func ipAllowed(addr netip.Addr, allowed []string) bool {
+	for _, s := range allowed {
+		if p, err := parseIPOrPrefix(s); err == nil && p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// IncomingStats counts the incoming endpoint's outcomes since start, for
+// logs and metrics.
+type IncomingStats struct {
+	Accepted     uint64 `json:"accepted"`
+	Duplicates   uint64 `json:"duplicates"`
+	TooLarge     uint64 `json:"too_large"`
+	RateLimited  uint64 `json:"rate_limited"`
+	AuthFailures uint64 `json:"auth_failures"`
+	Forbidden    uint64 `json:"forbidden"`
+	Overloaded   uint64 `json:"overloaded"`
+}
+
+type incomingCounters struct {
+	accepted, duplicates, tooLarge, rateLimited, authFailures, forbidden, overloaded atomic.Uint64
+}
+
+func (c *incomingCounters) snapshot() IncomingStats {
+	return IncomingStats{
+		Accepted: c.accepted.Load(), Duplicates: c.duplicates.Load(), TooLarge: c.tooLarge.Load(),
+		RateLimited: c.rateLimited.Load(), AuthFailures: c.authFailures.Load(), Forbidden: c.forbidden.Load(),
+		Overloaded: c.overloaded.Load(),
+	}
+}
