@@ -154,7 +154,8 @@ func (s *Sender) send(ctx context.Context, cfg *store.WebhookConfig, webhookID s
 	if err != nil {
 		return Result{Err: fmt.Errorf("build request: %w", err), Permanent: true}
 	}
-	if err := s.setHeaders(req, cfg, webhookID, body); err != nil {
+	now := s.now()
+	if err := s.setHeaders(req, cfg, webhookID, body, now); err != nil {
 		return Result{Err: err, Permanent: true}
 	}
 	start := time.Now()
@@ -163,7 +164,7 @@ func (s *Sender) send(ctx context.Context, cfg *store.WebhookConfig, webhookID s
 		return Result{Duration: time.Since(start), Err: transportError(err, timeout), Permanent: isBlocked(err)}
 	}
 	defer resp.Body.Close()
-	res := Result{StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
+	res := Result{StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	snippet, readErr := readCapped(resp.Body)
 	res.Duration = time.Since(start)
 	switch {
@@ -182,7 +183,7 @@ func (s *Sender) send(ctx context.Context, cfg *store.WebhookConfig, webhookID s
 	return res
 }
 
-func (s *Sender) setHeaders(req *http.Request, cfg *store.WebhookConfig, webhookID string, body []byte) error {
+func (s *Sender) setHeaders(req *http.Request, cfg *store.WebhookConfig, webhookID string, body []byte, ts time.Time) error {
 	h := req.Header
 	names := make([]string, 0, len(cfg.CustomHeaders))
 	for k := range cfg.CustomHeaders {
@@ -200,7 +201,6 @@ func (s *Sender) setHeaders(req *http.Request, cfg *store.WebhookConfig, webhook
 	if cfg.AuthToken != "" {
 		h.Set("Authorization", "Bearer "+cfg.AuthToken)
 	}
-	ts := s.now()
 	sig, err := Sign(cfg.SigningSecret, webhookID, ts, body)
 	if err != nil {
 		return fmt.Errorf("webhook config %q: %w", cfg.Name, err)
