@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/chatbot/chatbot/webhook"
 )
 
 // env reads the process environment; tests pass a map instead.
@@ -28,6 +31,7 @@ type config struct {
 	AllowOutgoing   string
 	RetryBase       time.Duration
 	RetryCap        time.Duration
+	DeliveryWorkers int
 	ShutdownTimeout time.Duration
 
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
@@ -55,6 +59,15 @@ func (e env) lookup(key string) (string, error) {
 func (e env) or(key, def string) string {
 	if v := e(key); v != "" {
 		return v
+	}
+	return def
+}
+
+func (e env) intOr(key string, def int) int {
+	if v := e(key); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
 	}
 	return def
 }
@@ -91,6 +104,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.AllowOutgoing, "allow-outgoing", e.or("CHATBOT_ALLOW_OUTGOING", ""), "comma-separated hosts or CIDRs outgoing webhooks may reach although private or loopback, e.g. 127.0.0.0/8 (env CHATBOT_ALLOW_OUTGOING)")
 	fs.DurationVar(&c.RetryBase, "retry-base", e.durationOr("CHATBOT_RETRY_BASE", time.Second), "first retry delay of outgoing deliveries (env CHATBOT_RETRY_BASE)")
 	fs.DurationVar(&c.RetryCap, "retry-cap", e.durationOr("CHATBOT_RETRY_CAP", 10*time.Minute), "longest retry delay of outgoing deliveries (env CHATBOT_RETRY_CAP)")
+	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", 4), "parallel outgoing deliveries (env CHATBOT_DELIVERY_WORKERS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
 }
 
@@ -120,6 +134,12 @@ func (c *config) finish(e env) error {
 	}
 	if c.RetryBase <= 0 || c.RetryCap < c.RetryBase {
 		return fmt.Errorf("--retry-base must be positive and --retry-cap at least --retry-base")
+	}
+	if c.DeliveryWorkers < 1 || c.DeliveryWorkers > 256 {
+		return fmt.Errorf("--delivery-workers must be between 1 and 256, not %d", c.DeliveryWorkers)
+	}
+	if _, err := webhook.ParseAllowList(c.AllowOutgoing); err != nil {
+		return err
 	}
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {
