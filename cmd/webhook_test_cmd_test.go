@@ -1,23 +1,16 @@
 package cmd
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"github.com/chatbot/chatbot/secret"
-	"github.com/chatbot/chatbot/store"
-	"github.com/chatbot/chatbot/webhook"
 )
 
-func TestWebhookTestCommand(t *testing.T) {
-	var got atomic.Int32
-	var code atomic.Int32
-	code.Store(http.StatusOK)
+// testReceiver answers with the status in code and counts what it got.
+func testReceiver(t *testing.T, code *atomic.Int32, got *atomic.Int32) *httptest.Server {
+	t.Helper()
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.Add(1)
 		if r.Header.Get("Authorization") != "Bearer platform-token" || r.Header.Get("webhook-signature") == "" {
@@ -25,61 +18,62 @@ func TestWebhookTestCommand(t *testing.T) {
 		}
 		w.WriteHeader(int(code.Load()))
 	}))
-	defer recv.Close()
+	t.Cleanup(recv.Close)
+	return recv
+}
 
+func TestWebhookTestCommandLocal(t *testing.T) {
+	var code, got atomic.Int32
+	code.Store(http.StatusOK)
+	recv := testReceiver(t, &code, &got)
 	dir := t.TempDir()
-	key, err := secret.LoadKey("", dir)
-	if err != nil {
+	e := mapEnv(nil)
+	if _, _, err := run(t, e, "webhook", "add", "--data-dir", dir, "--name", "Freshchat", "--provider", "freshchat",
+		"--url", recv.URL, "--auth-token", "platform-token"); err != nil {
 		t.Fatal(err)
-	}
-	box, _ := secret.NewBox(key)
-	st, err := store.Open(dir, store.Options{Sealer: box})
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, provider, url, token := "Freshchat", "freshchat", recv.URL, "platform-token"
-	if _, err := webhook.NewConfigs(st).Create(webhook.ConfigInput{Name: &name, Provider: &provider, OutgoingURL: &url, AuthToken: &token}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-
-	run := func(args ...string) (string, error) {
-		c := newWebhookTestCommand(func(string) string { return "" })
-		var out bytes.Buffer
-		c.SetOut(&out)
-		c.SetErr(&out)
-		c.SetArgs(args)
-		err := c.ExecuteContext(context.Background())
-		return out.String(), err
 	}
 
-	out, err := run("freshchat", "--data-dir", dir, "--allow-outgoing", "127.0.0.0/8")
+	out, _, err := run(t, e, "webhook", "test", "freshchat", "--data-dir", dir, "--allow-outgoing", "127.0.0.0/8")
 	if err != nil || !strings.HasPrefix(out, "Freshchat: HTTP 200 in ") || !strings.Contains(out, "webhook-id msg_") {
 		t.Fatalf("test = %q, %v", out, err)
 	}
-	out, err = run("Freshchat", "--data-dir", dir)
+	out, _, err = run(t, e, "webhook", "test", "Freshchat", "--data-dir", dir)
 	if err == nil || !strings.Contains(out, "loopback address; allow it with --allow-outgoing") {
 		t.Fatalf("without allow = %q, %v; want a refusal naming the setting", out, err)
 	}
 	code.Store(http.StatusServiceUnavailable)
-	out, err = run("1", "--data-dir", dir, "--allow-outgoing", "loopback")
+	out, _, err = run(t, mapEnv(map[string]string{"CHATBOT_ALLOW_OUTGOING": "loopback"}), "webhook", "test", "1", "--data-dir", dir)
 	if err == nil || !strings.HasPrefix(out, "Freshchat: HTTP 503 in ") {
 		t.Fatalf("503 = %q, %v", out, err)
 	}
-	if _, err := run("nope", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, _, err := run(t, e, "webhook", "test", "nope", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("unknown config: %v", err)
 	}
 	if got.Load() != 2 {
 		t.Fatalf("receiver got %d requests, want 2", got.Load())
 	}
+}
 
-	// While another process holds the store and no server is recorded.
-	st, err = store.Open(dir, store.Options{Sealer: box})
-	if err != nil {
+func TestWebhookTestCommandThroughServer(t *testing.T) {
+	var code, got atomic.Int32
+	code.Store(http.StatusAccepted)
+	recv := testReceiver(t, &code, &got)
+	const token = "admin-token-0123456789abcdef"
+	a, _ := startApp(t, config{AdminToken: token, AllowOutgoing: "127.0.0.0/8"})
+	e := mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": token})
+	if _, _, err := run(t, e, "webhook", "add", "--data-dir", a.cfg.DataDir, "--name", "Zendesk", "--provider", "zendesk",
+		"--url", recv.URL, "--auth-token", "platform-token"); err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if _, err := run("Freshchat", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "no running server is recorded") {
-		t.Fatalf("locked: %v", err)
+	// The server holds the store: the command uses its API and its allow list.
+	out, _, err := run(t, e, "webhook", "test", "Zendesk", "--data-dir", a.cfg.DataDir)
+	if err != nil || !strings.HasPrefix(out, "Zendesk: HTTP 202 in ") {
+		t.Fatalf("test through server = %q, %v", out, err)
+	}
+	if _, _, err := run(t, mapEnv(nil), "webhook", "test", "Zendesk", "--data-dir", a.cfg.DataDir); err == nil || !strings.Contains(err.Error(), "CHATBOT_ADMIN_TOKEN") {
+		t.Fatalf("without token: %v", err)
+	}
+	if got.Load() != 1 {
+		t.Fatalf("receiver got %d, want 1", got.Load())
 	}
 }
