@@ -288,6 +288,29 @@ func promoteTx(tx *bolt.Tx, conv []byte) error {
 	return setDueTx(tx, next, nix, &job.NextAttemptAt)
 }
 
+// OnDeliveryQueued registers fn to be called after every commit that
+// queued a delivery job, whoever wrote it; the worker uses it to wake up
+// without polling. fn must not block. A later call replaces fn.
+func (s *Store) OnDeliveryQueued(fn func()) { s.queued.Store(&fn) }
+
+// deliveryMarkTx is the queue's sequence at the start of a write
+// transaction; it grows with every job queued.
+func deliveryMarkTx(tx *bolt.Tx) uint64 {
+	if b := tx.Bucket(bucketDeliveryQueue); b != nil {
+		return b.Sequence()
+	}
+	return 0
+}
+
+// notifyIfQueuedTx arranges the OnDeliveryQueued call when tx queued a job.
+func (s *Store) notifyIfQueuedTx(tx *bolt.Tx, mark uint64) {
+	fn := s.queued.Load()
+	if fn == nil || deliveryMarkTx(tx) == mark {
+		return
+	}
+	tx.OnCommit(*fn)
+}
+
 // AddOutgoingForDelivery stores msg as a new pending outgoing message and
 // queues its delivery in the same transaction. msg.Type must be outgoing or
 // agent_outgoing; ID, Status and the timestamps are set here. It returns

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // testClock is a settable clock for the store.
@@ -341,4 +343,40 @@ func TestRetryScheduleSurvivesRestart(t *testing.T) {
 			t.Fatalf("claim after 60 min = %v, want %d", got, job.MessageID)
 		}
 	})
+}
+
+func TestOnDeliveryQueuedFiresAfterCommit(t *testing.T) {
+	s := openDeliveryStore(t, t.TempDir(), nil)
+	var calls int
+	s.OnDeliveryQueued(func() { calls++ })
+	job := addOutgoing(t, s, 1, "c", "x")
+	if calls != 1 {
+		t.Fatalf("calls after queuing = %d, want 1", calls)
+	}
+	if err := s.SetAdminTokenHash("h"); err != nil {
+		t.Fatal(err)
+	}
+	claimIDs(t, s, s.Now(), 1)
+	if _, err := s.RecordDeliveryAttempt(job.MessageID, DeliveryAttempt{StatusCode: 500, MaxAttempts: 1}, fixedPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("calls after other writes = %d, want still 1", calls)
+	}
+	if _, err := s.RedeliverMessage(job.MessageID); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 {
+		t.Fatalf("calls after redelivery = %d, want 2", calls)
+	}
+	// A transaction that fails after queuing does not notify.
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := putDeliveryJobTx(tx, DeliveryJob{MessageID: 99, ConfigID: 1, ConversationID: "z"}); err != nil {
+			return err
+		}
+		return errors.New("rolled back")
+	})
+	if err == nil || calls != 2 {
+		t.Fatalf("rolled back: err %v, calls %d; want an error and still 2", err, calls)
+	}
 }

@@ -883,3 +883,46 @@ func TestCircuit(t *testing.T) {
 		t.Fatal("success did not close the circuit")
 	}
 }
+
+// A job queued by any writer wakes the worker at once: the poll interval
+// here is an hour.
+func TestQueuedJobWakesWorker(t *testing.T) {
+	checkNoLeak(t)
+	rc := newReceiver(t, status(http.StatusOK))
+	h := newHarness(t, rc.srv.URL, harnessOptions{worker: WorkerOptions{PollInterval: time.Hour}})
+	h.start()
+	for i := 0; i < 3; i++ {
+		job, err := h.st.AddOutgoingForDelivery(&store.Message{Type: store.MessageOutgoing, ConfigID: h.cfg.ID,
+			Platform: "freshchat", ConversationID: "c", UserID: "u", Text: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := h.waitFinal(job.MessageID); r[0].Outcome.Status != store.StatusSent {
+			t.Fatalf("attempt %+v", r)
+		}
+	}
+}
+
+// A panic while delivering (here in the report hook) is recovered; the
+// worker keeps delivering.
+func TestWorkerSurvivesPanic(t *testing.T) {
+	checkNoLeak(t)
+	rc := newReceiver(t, status(http.StatusOK))
+	h := newHarness(t, rc.srv.URL, harnessOptions{worker: WorkerOptions{Workers: 1}})
+	var panicked atomic.Bool
+	h.worker.opts.OnAttempt = func(r AttemptReport) {
+		if panicked.CompareAndSwap(false, true) {
+			panic("boom")
+		}
+		h.attempts <- r
+	}
+	h.start()
+	first := h.add("a", "1")
+	second := h.add("b", "2")
+	if r := h.waitFinal(second.MessageID); r[0].Outcome.Status != store.StatusSent {
+		t.Fatalf("after the panic: %+v", r)
+	}
+	if m := h.message(first.MessageID); m.Status != store.StatusSent || m.Attempts != 1 {
+		t.Fatalf("first message = status %s attempts %d, want sent once", m.Status, m.Attempts)
+	}
+}

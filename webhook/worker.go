@@ -116,6 +116,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	w.started = true
+	w.store.OnDeliveryQueued(w.Notify) // any writer's queued job wakes the dispatcher
 	if n > 0 {
 		w.log.Info("delivery queue recovered", "pending", n)
 	}
@@ -216,8 +217,23 @@ func (w *Worker) recoverPanic(where string) {
 }
 
 func (w *Worker) deliverOne(d store.Delivery) {
-	defer w.recoverPanic("delivery")
 	id := d.Job.MessageID
+	recorded := false
+	defer func() {
+		if p := recover(); p != nil {
+			w.log.Error("panic in delivery worker", "message_id", id, "panic", p)
+			if recorded {
+				return
+			}
+			// Put the job back on schedule instead of leaving it in flight
+			// until the next start.
+			if _, err := w.store.RecordDeliveryAttempt(id, store.DeliveryAttempt{
+				Err: "internal error while delivering; the server log has details", MaxAttempts: DefaultRetryAttempts + 1,
+			}, w.opts.Retry); err != nil {
+				w.log.Error("recording a delivery attempt failed", "message_id", id, "err", err)
+			}
+		}
+	}()
 	res, maxAttempts := w.attempt(d)
 	if w.sendCtx.Err() != nil {
 		// Shutting down mid-send: leave the job in flight; the next start
@@ -228,6 +244,7 @@ func (w *Worker) deliverOne(d store.Delivery) {
 		OK: res.OK(), StatusCode: res.StatusCode, Err: errText(res.Err), Latency: res.Duration,
 		RetryAfter: res.RetryAfter, Permanent: res.Permanent, MaxAttempts: maxAttempts,
 	}, w.opts.Retry)
+	recorded = true
 	if err != nil {
 		w.log.Error("recording a delivery attempt failed", "message_id", id, "err", err)
 		return
