@@ -926,3 +926,36 @@ func TestWorkerSurvivesPanic(t *testing.T) {
 		t.Fatalf("first message = status %s attempts %d, want sent once", m.Status, m.Attempts)
 	}
 }
+
+// A receiver that drips its answer byte by byte is cut off by the timeout,
+// which covers the whole exchange, not only the headers.
+func TestReceiverDripsPastTimeout(t *testing.T) {
+	checkNoLeak(t)
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		tick := time.NewTicker(50 * time.Millisecond) // the receiver's pace, not test synchronisation
+		defer tick.Stop()
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-tick.C:
+				if _, err := io.WriteString(w, "x"); err != nil {
+					return
+				}
+				http.NewResponseController(w).Flush()
+			}
+		}
+	})
+	h := newHarness(t, rc.srv.URL, harnessOptions{})
+	h.cfg, _ = h.st.UpdateConfig(h.cfg.ID, func(c *store.WebhookConfig) error { c.TimeoutSeconds, c.RetryAttempts = 1, 0; return nil })
+	h.start()
+	job := h.add("c", "x")
+	reports := h.waitFinal(job.MessageID)
+	if len(reports) != 1 || reports[0].Outcome.Status != store.StatusFailed {
+		t.Fatalf("attempts = %+v", reports)
+	}
+	if want := "HTTP 200 but the answer was cut off: no complete answer within 1s (timeout_seconds)"; h.message(job.MessageID).LastError != want {
+		t.Errorf("last_error = %q, want %q", h.message(job.MessageID).LastError, want)
+	}
+}
