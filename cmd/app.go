@@ -47,6 +47,25 @@ type app struct {
 	incoming *webhook.Incoming
 	// stops run in order at shutdown, after HTTP has drained.
 	stops []func(context.Context) error
+	// sender and worker deliver outgoing messages (webhook/worker.go).
+	sender *webhook.Sender
+	worker *webhook.Worker
+}
+
+// newDelivery builds the outgoing delivery worker; Run starts it and the
+// shutdown sequence stops it after HTTP has drained.
+func (a *app) newDelivery() error {
+	policy, err := webhook.ParseAllowList(a.cfg.AllowOutgoing)
+	if err != nil {
+		return err
+	}
+	a.sender = webhook.NewSender(policy, webhook.SenderOptions{UserAgent: "chatbot/" + Version()})
+	a.worker = webhook.NewWorker(a.store, a.sender, a.log, webhook.WorkerOptions{
+		Workers: a.cfg.DeliveryWorkers,
+		Retry:   store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap},
+	})
+	a.stops = append(a.stops, a.worker.Stop)
+	return nil
 }
 
 // newApp opens the store, prepares the admin token, builds the router and
@@ -69,21 +88,25 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: st}
-	if a.index, err = openServeIndex(cfg, st); err != nil {
+	if err := a.newDelivery(); err != nil {
 		st.Close()
+		return nil, err
+	}
+	if a.index, err = openServeIndex(cfg, st); err != nil {
+		a.abort()
 		return nil, err
 	}
 	tokenHash, err := adminTokenHash(st, cfg.AdminToken, out)
 	if err != nil {
-		st.Close()
+		a.abort()
 		return nil, err
 	}
 	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, nil); err != nil {
-		st.Close()
+		a.abort()
 		return nil, err
 	}
 	a.stops = append(a.stops, a.answer.close)
-	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, log); err != nil {
+	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, a.worker.Notify, log); err != nil {
 		a.abort()
 		return nil, err
 	}
@@ -161,6 +184,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet, http.MethodHead)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
+	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)
 
 	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))
@@ -181,6 +205,13 @@ func (a *app) Run(ctx context.Context) error {
 	}
 	defer os.Remove(recPath)
 
+	// The worker outlives ctx: shutdown stops it after HTTP has drained, so
+	// answers written by the last requests are still queued in order.
+	if err := a.worker.Run(context.WithoutCancel(ctx)); err != nil {
+		a.ln.Close()
+		a.abort()
+		return fmt.Errorf("start delivery worker: %w", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.ln) }()
 	a.log.Info("serving", "addr", a.Addr(), "tls", rec.TLS, "data_dir", a.cfg.DataDir)

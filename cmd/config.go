@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/chatbot/chatbot/webhook"
 )
 
 // env reads the process environment; tests pass a map instead.
@@ -28,6 +31,7 @@ type config struct {
 	AllowOutgoing   string
 	RetryBase       time.Duration
 	RetryCap        time.Duration
+	DeliveryWorkers int
 	ShutdownTimeout time.Duration
 	Answer          answerConfig // the conversation engine and Ollama (answer.go)
 
@@ -63,6 +67,15 @@ func (e env) lookup(key string) (string, error) {
 func (e env) or(key, def string) string {
 	if v := e(key); v != "" {
 		return v
+	}
+	return def
+}
+
+func (e env) intOr(key string, def int) int {
+	if v := e(key); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
 	}
 	return def
 }
@@ -104,6 +117,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
 	bindAnswer(fs, e, &c.Answer)
 	bindIncoming(fs, e, &c.Incoming)
+	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", 4), "parallel outgoing deliveries; 0 means the default, 4 (env CHATBOT_DELIVERY_WORKERS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
 }
 
@@ -144,6 +158,12 @@ func (c *config) finish(e env) error {
 		return err
 	}
 	c.OllamaHost = c.Answer.ollamaURL.String() // one Ollama for answers and embeddings
+	if c.DeliveryWorkers < 0 || c.DeliveryWorkers > 256 {
+		return fmt.Errorf("--delivery-workers must be between 1 and 256, not %d", c.DeliveryWorkers)
+	}
+	if _, err := webhook.ParseAllowList(c.AllowOutgoing); err != nil {
+		return err
+	}
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {
 		p, err := parsePrefix(s)

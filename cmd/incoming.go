@@ -3,7 +3,6 @@ package cmd
 import (
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,21 +19,11 @@ type incomingFlags struct {
 	MaxConcurrent   int
 }
 
-// envIntOr reads an integer from the environment, or def.
-func envIntOr(e env, key string, def int) int {
-	if v := e(key); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return def
-}
-
 func bindIncoming(fs *pflag.FlagSet, e env, f *incomingFlags) {
-	fs.IntVar(&f.MaxMessageBytes, "max-message-bytes", envIntOr(e, "CHATBOT_MAX_MESSAGE_BYTES", webhook.DefaultMaxMessageBytes), "largest incoming message text in bytes; larger gets 413 (env CHATBOT_MAX_MESSAGE_BYTES)")
-	fs.IntVar(&f.RatePerMinute, "rate-per-minute", envIntOr(e, "CHATBOT_RATE_PER_MINUTE", webhook.DefaultRatePerMinute), "incoming requests per minute per platform; more get 429 (env CHATBOT_RATE_PER_MINUTE)")
+	fs.IntVar(&f.MaxMessageBytes, "max-message-bytes", e.intOr("CHATBOT_MAX_MESSAGE_BYTES", webhook.DefaultMaxMessageBytes), "largest incoming message text in bytes; larger gets 413 (env CHATBOT_MAX_MESSAGE_BYTES)")
+	fs.IntVar(&f.RatePerMinute, "rate-per-minute", e.intOr("CHATBOT_RATE_PER_MINUTE", webhook.DefaultRatePerMinute), "incoming requests per minute per platform; more get 429 (env CHATBOT_RATE_PER_MINUTE)")
 	fs.DurationVar(&f.DedupeRetention, "dedupe-retention", e.durationOr("CHATBOT_DEDUPE_RETENTION", webhook.DefaultDedupeRetention), "how long a platform message_id is remembered to drop retries (env CHATBOT_DEDUPE_RETENTION)")
-	fs.IntVar(&f.MaxConcurrent, "max-concurrent-answers", envIntOr(e, "CHATBOT_MAX_CONCURRENT_ANSWERS", webhook.DefaultMaxConcurrent), "answers produced at once; 8x as many may wait, more get 503 (env CHATBOT_MAX_CONCURRENT_ANSWERS)")
+	fs.IntVar(&f.MaxConcurrent, "max-concurrent-answers", e.intOr("CHATBOT_MAX_CONCURRENT_ANSWERS", webhook.DefaultMaxConcurrent), "answers produced at once; 8x as many may wait, more get 503 (env CHATBOT_MAX_CONCURRENT_ANSWERS)")
 }
 
 // validate refuses impossible values; zero means the default.
@@ -53,7 +42,8 @@ func (f incomingFlags) validate() error {
 }
 
 // newIncoming builds the incoming webhook endpoint from the config.
-func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, log *slog.Logger) (*webhook.Incoming, error) {
+// onQueued wakes the delivery worker when an answer is queued.
+func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, onQueued func(), log *slog.Logger) (*webhook.Incoming, error) {
 	if err := cfg.Incoming.validate(); err != nil {
 		return nil, err
 	}
@@ -63,5 +53,6 @@ func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, log *sl
 		TrustedProxies: cfg.trustedProxies,
 		// Above the engine's own deadline, so its fallback answer gets through.
 		AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second,
+		OnQueued:      onQueued,
 	}), nil
 }

@@ -156,11 +156,12 @@ directory, these commands use its API (set CHATBOT_ADMIN_TOKEN).`,
 		Example: `  chatbot webhook add --name Freshchat --provider freshchat --url https://example.com/hook --auth-token T
   chatbot webhook list
   chatbot webhook show Freshchat
-  chatbot webhook remove Freshchat`,
+  chatbot webhook remove Freshchat
+  chatbot webhook test Freshchat`,
 	}
 	bindServerTarget(c, e, &t)
 	c.AddCommand(newWebhookAddCommand(e, &t), newWebhookListCommand(e, &t),
-		newWebhookShowCommand(e, &t), newWebhookRemoveCommand(e, &t))
+		newWebhookShowCommand(e, &t), newWebhookRemoveCommand(e, &t), newWebhookTestCommand(e, &t))
 	return c
 }
 

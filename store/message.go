@@ -82,11 +82,7 @@ type DeliveryJob struct {
 // message call it in the same transaction, so a message is never pending
 // without a job nor a job without its message.
 func putDeliveryJobTx(tx *bolt.Tx, job DeliveryJob) error {
-	data, err := json.Marshal(job)
-	if err != nil {
-		return fmt.Errorf("encode delivery job %d: %w", job.MessageID, err)
-	}
-	return tx.Bucket(bucketDeliveryJobs).Put(itob(job.MessageID), data)
+	return enqueueDeliveryTx(tx, job) // deliveries.go: queue order and due index
 }
 
 var bucketMessages = []byte("messages") // id -> Message JSON

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -48,6 +49,7 @@ var allBuckets = [][]byte{
 	bucketDocs, bucketDocPaths, bucketChunks, bucketVectors,
 	bucketConversations,
 	bucketMessageIndex, bucketMessageCounts, bucketDedupe, bucketDedupeByTime, bucketUnanswered,
+	bucketDeliveryQueue, bucketDeliveryDue, bucketDeliveryIndex, bucketWebhookIDs,
 }
 
 // Options tune Open. The zero value is usable.
@@ -78,6 +80,7 @@ type Store struct {
 	sealer Sealer
 	now    func() time.Time
 	path   string
+	queued atomic.Pointer[func()] // called after a commit that queued a delivery
 }
 
 // Open opens (creating if needed) the database in dir. It fails within the
@@ -188,7 +191,14 @@ func (s *Store) checkSchema() error {
 func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
-	return s.db.Update(fn)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		mark := deliveryMarkTx(tx) // deliveries.go: wakes the worker when a job was queued
+		if err := fn(tx); err != nil {
+			return err
+		}
+		s.notifyIfQueuedTx(tx, mark)
+		return nil
+	})
 }
 
 func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {

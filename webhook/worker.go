@@ -1,0 +1,357 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chatbot/chatbot/store"
+)
+
+// WorkerOptions tune a Worker. Zero fields take the defaults.
+type WorkerOptions struct {
+	Workers      int               // parallel deliveries (default 4)
+	Retry        store.RetryPolicy // backoff between attempts (default base 1s, cap 10m)
+	PollInterval time.Duration     // longest sleep without a wake-up (default 1s)
+	// A config whose deliveries failed CircuitThreshold times in a row
+	// (default 5) is held: one probe per cooldown, which starts at
+	// CircuitCooldown (default 30s) and doubles up to CircuitMaxCooldown
+	// (default 10m). Other configs keep flowing.
+	CircuitThreshold   int
+	CircuitCooldown    time.Duration
+	CircuitMaxCooldown time.Duration
+	// OnAttempt, when set, is called after each recorded attempt.
+	OnAttempt func(AttemptReport)
+}
+
+// AttemptReport describes one recorded delivery attempt.
+type AttemptReport struct {
+	MessageID uint64
+	ConfigID  uint64
+	WebhookID string
+	Result    Result
+	Outcome   store.DeliveryOutcome
+}
+
+// Worker delivers the queued outgoing messages: a dispatcher claims due
+// jobs from the store (the durable queue) and a fixed pool sends them.
+// Run starts it; Stop ends it, waiting a bounded time for in-flight sends.
+type Worker struct {
+	store  *store.Store
+	sender *Sender
+	log    *slog.Logger
+	opts   WorkerOptions
+	cb     *circuit
+
+	notify chan struct{}
+	work   chan store.Delivery
+	done   chan struct{}
+
+	mu         sync.Mutex
+	started    bool
+	stopOnce   sync.Once
+	cancel     context.CancelFunc // stops the dispatcher
+	sendCtx    context.Context    // in-flight sends; cancelled when Stop runs out of time
+	sendCancel context.CancelFunc
+	wg         sync.WaitGroup
+	finished   chan struct{}
+}
+
+// NewWorker returns a stopped worker.
+func NewWorker(st *store.Store, sender *Sender, log *slog.Logger, opts WorkerOptions) *Worker {
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.Retry.Base <= 0 {
+		opts.Retry.Base = time.Second
+	}
+	if opts.Retry.Cap < opts.Retry.Base {
+		opts.Retry.Cap = max(10*time.Minute, opts.Retry.Base)
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.CircuitThreshold <= 0 {
+		opts.CircuitThreshold = 5
+	}
+	if opts.CircuitCooldown <= 0 {
+		opts.CircuitCooldown = 30 * time.Second
+	}
+	if opts.CircuitMaxCooldown < opts.CircuitCooldown {
+		opts.CircuitMaxCooldown = max(10*time.Minute, opts.CircuitCooldown)
+	}
+	return &Worker{
+		store: st, sender: sender, log: log, opts: opts,
+		cb:       newCircuit(opts.CircuitThreshold, opts.CircuitCooldown, opts.CircuitMaxCooldown),
+		notify:   make(chan struct{}, 1),
+		work:     make(chan store.Delivery, opts.Workers),
+		done:     make(chan struct{}, opts.Workers),
+		finished: make(chan struct{}),
+	}
+}
+
+// Notify wakes the dispatcher: call it after queuing a delivery. It never
+// blocks.
+func (w *Worker) Notify() {
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Run puts every queued job back on schedule (jobs in flight when the
+// process stopped are attempted again), starts the pool and returns. The
+// worker runs until ctx ends or Stop is called.
+func (w *Worker) Run(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errors.New("delivery worker already started")
+	}
+	n, err := w.store.RecoverDeliveries()
+	if err != nil {
+		return err
+	}
+	w.started = true
+	w.store.OnDeliveryQueued(w.Notify) // any writer's queued job wakes the dispatcher
+	if n > 0 {
+		w.log.Info("delivery queue recovered", "pending", n)
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	w.cancel = cancel
+	w.sendCtx, w.sendCancel = context.WithCancel(context.WithoutCancel(ctx))
+	w.wg.Add(1 + w.opts.Workers)
+	go w.dispatch(dctx)
+	for range w.opts.Workers {
+		go w.deliverLoop()
+	}
+	go func() { w.wg.Wait(); close(w.finished) }()
+	return nil
+}
+
+// Stop stops claiming jobs and waits for in-flight deliveries until ctx
+// ends; then it cancels them (they stay queued and are attempted again at
+// the next start) and returns ctx's error. It may be called more than once.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	if !started {
+		return nil
+	}
+	w.stopOnce.Do(w.cancel)
+	select {
+	case <-w.finished:
+		w.sender.Close()
+		return nil
+	case <-ctx.Done():
+	}
+	w.sendCancel()
+	<-w.finished // cancelled sends return promptly
+	w.sender.Close()
+	return fmt.Errorf("delivery worker: in-flight deliveries cut short: %w", ctx.Err())
+}
+
+func (w *Worker) dispatch(ctx context.Context) {
+	defer w.wg.Done()
+	defer close(w.work)
+	inflight := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		func() {
+			defer w.recoverPanic("dispatcher")
+			if free := w.opts.Workers - inflight; free > 0 {
+				claimed, err := w.store.ClaimDeliveries(w.store.Now(), free, w.cb.hold)
+				if err != nil {
+					w.log.Error("claiming deliveries failed", "err", err)
+				}
+				for _, d := range claimed {
+					inflight++
+					w.work <- d // buffered to Workers; inflight never exceeds it
+				}
+			}
+			wait := w.opts.PollInterval
+			if inflight < w.opts.Workers {
+				if next, ok, err := w.store.NextDeliveryDue(); err == nil && ok {
+					wait = min(wait, max(next.Sub(w.store.Now()), 0))
+				}
+			}
+			timer.Reset(wait)
+		}()
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.notify:
+		case <-timer.C:
+		case <-w.done:
+			inflight--
+		}
+	drain:
+		for {
+			select {
+			case <-w.done:
+				inflight--
+			default:
+				break drain
+			}
+		}
+	}
+}
+
+func (w *Worker) deliverLoop() {
+	defer w.wg.Done()
+	for d := range w.work {
+		w.deliverOne(d)
+		w.done <- struct{}{}
+	}
+}
+
+func (w *Worker) recoverPanic(where string) {
+	if p := recover(); p != nil {
+		w.log.Error("panic in delivery worker", "where", where, "panic", p)
+	}
+}
+
+func (w *Worker) deliverOne(d store.Delivery) {
+	id := d.Job.MessageID
+	recorded := false
+	defer func() {
+		if p := recover(); p != nil {
+			w.log.Error("panic in delivery worker", "message_id", id, "panic", p)
+			if recorded {
+				return
+			}
+			// Put the job back on schedule instead of leaving it in flight
+			// until the next start.
+			if _, err := w.store.RecordDeliveryAttempt(id, store.DeliveryAttempt{
+				Err: "internal error while delivering; the server log has details", MaxAttempts: DefaultRetryAttempts + 1,
+			}, w.opts.Retry); err != nil {
+				w.log.Error("recording a delivery attempt failed", "message_id", id, "err", err)
+			}
+		}
+	}()
+	res, maxAttempts := w.attempt(d)
+	if w.sendCtx.Err() != nil {
+		// Shutting down mid-send: leave the job in flight; the next start
+		// attempts it again (receivers dedupe on webhook-id).
+		return
+	}
+	out, err := w.store.RecordDeliveryAttempt(id, store.DeliveryAttempt{
+		OK: res.OK(), StatusCode: res.StatusCode, Err: errText(res.Err), Latency: res.Duration,
+		RetryAfter: res.RetryAfter, Permanent: res.Permanent, MaxAttempts: maxAttempts,
+	}, w.opts.Retry)
+	recorded = true
+	if err != nil {
+		w.log.Error("recording a delivery attempt failed", "message_id", id, "err", err)
+		return
+	}
+	if res.StatusCode != 0 || !res.Permanent {
+		if w.cb.record(d.Job.ConfigID, res.OK(), w.store.Now()) {
+			w.log.Warn("deliveries to a platform keep failing; slowing down", "config_id", d.Job.ConfigID,
+				"consecutive_failures", w.opts.CircuitThreshold)
+		}
+	}
+	level := slog.LevelDebug
+	if out.Status == store.StatusFailed {
+		level = slog.LevelWarn
+	}
+	w.log.Log(context.Background(), level, "delivery attempt", "message_id", id, "config_id", d.Job.ConfigID,
+		"webhook_id", d.Job.WebhookID, "attempt", out.Attempt, "http_status", res.StatusCode,
+		"duration_ms", res.Duration.Milliseconds(), "status", out.Status, "err", errText(res.Err))
+	if w.opts.OnAttempt != nil {
+		w.opts.OnAttempt(AttemptReport{MessageID: id, ConfigID: d.Job.ConfigID, WebhookID: d.Job.WebhookID, Result: res, Outcome: out})
+	}
+}
+
+// attempt sends d once; it returns the result and the number of attempts
+// the job may have in all.
+func (w *Worker) attempt(d store.Delivery) (Result, int) {
+	cfg, err := w.store.Config(d.Job.ConfigID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{Err: fmt.Errorf("webhook config %d was deleted while the message waited; nothing to deliver to", d.Job.ConfigID), Permanent: true}, 1
+	}
+	if err != nil {
+		return Result{Err: fmt.Errorf("load webhook config %d: %w", d.Job.ConfigID, err)}, DefaultRetryAttempts + 1
+	}
+	maxAttempts := cfg.RetryAttempts + 1
+	if !cfg.IsActive {
+		return Result{Err: fmt.Errorf("webhook config %q is inactive; activate it and redeliver", cfg.Name), Permanent: true}, maxAttempts
+	}
+	body, err := encodePayload(PayloadOf(&d.Message))
+	if err != nil {
+		return Result{Err: fmt.Errorf("encode payload: %w", err), Permanent: true}, maxAttempts
+	}
+	return w.sender.Send(w.sendCtx, cfg, d.Job.WebhookID, body), maxAttempts
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// circuit holds back a config whose deliveries keep failing.
+type circuit struct {
+	mu        sync.Mutex
+	threshold int
+	base, cap time.Duration
+	configs   map[uint64]*breaker
+}
+
+type breaker struct {
+	failures  int
+	cooldown  time.Duration
+	openUntil time.Time
+}
+
+func newCircuit(threshold int, base, cap time.Duration) *circuit {
+	return &circuit{threshold: threshold, base: base, cap: cap, configs: map[uint64]*breaker{}}
+}
+
+// hold returns when configID's jobs may next be attempted, or the zero
+// time when one may go now. While the circuit is open, one probe goes
+// through per cooldown.
+func (c *circuit) hold(configID uint64, now time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.configs[configID]
+	if b == nil || b.failures < c.threshold {
+		return time.Time{}
+	}
+	if now.Before(b.openUntil) {
+		return b.openUntil
+	}
+	b.openUntil = now.Add(b.cooldown) // this one is the probe; the rest wait
+	return time.Time{}
+}
+
+// record notes an attempt; it reports whether the circuit just opened.
+func (c *circuit) record(configID uint64, ok bool, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok {
+		delete(c.configs, configID)
+		return false
+	}
+	b := c.configs[configID]
+	if b == nil {
+		b = &breaker{}
+		c.configs[configID] = b
+	}
+	b.failures++
+	switch {
+	case b.failures < c.threshold:
+		return false
+	case b.failures == c.threshold:
+		b.cooldown = c.base
+	default:
+		b.cooldown = min(2*b.cooldown, c.cap)
+	}
+	b.openUntil = now.Add(b.cooldown)
+	return b.failures == c.threshold
+}
