@@ -27,16 +27,24 @@ func NewHandler(m *Manager, log *slog.Logger) *Handler {
 
 // Routes mounts the agent API on r behind admin (the admin token).
 func (h *Handler) Routes(r *mux.Router, admin func(http.Handler) http.Handler) {
-	lc := r.PathPrefix("/api/livechat").Subrouter()
-	lc.Use(admin)
-	lc.HandleFunc("/sessions", h.list).Methods(http.MethodGet)
-	lc.HandleFunc("/sessions/{id}", h.get).Methods(http.MethodGet)
-	lc.HandleFunc("/sessions/{id}/accept", h.accept).Methods(http.MethodPost)
-	lc.HandleFunc("/sessions/{id}/messages", h.send).Methods(http.MethodPost)
-	lc.HandleFunc("/sessions/{id}/transfer", h.transfer).Methods(http.MethodPost)
-	lc.HandleFunc("/sessions/{id}/close", h.close).Methods(http.MethodPost)
-	lc.HandleFunc("/sessions/{id}/events", h.sessionEvents).Methods(http.MethodGet)
-	lc.HandleFunc("/events", h.allEvents).Methods(http.MethodGet)
+	routes := []struct {
+		method, path string
+		fn           http.HandlerFunc
+	}{
+		{http.MethodGet, "/api/livechat/sessions", h.list},
+		{http.MethodGet, "/api/livechat/sessions/{id}", h.get},
+		{http.MethodPost, "/api/livechat/sessions/{id}/accept", h.accept},
+		{http.MethodPost, "/api/livechat/sessions/{id}/messages", h.send},
+		{http.MethodPost, "/api/livechat/sessions/{id}/transfer", h.transfer},
+		{http.MethodPost, "/api/livechat/sessions/{id}/close", h.close},
+		{http.MethodGet, "/api/livechat/sessions/{id}/events", h.sessionEvents},
+		{http.MethodGet, "/api/livechat/events", h.allEvents},
+	}
+	// Mounted on r itself, not a subrouter, so a wrong method answers 405
+	// through r's MethodNotAllowedHandler.
+	for _, rt := range routes {
+		r.Handle(rt.path, admin(rt.fn)).Methods(rt.method)
+	}
 }
 
 type sessionList struct {
