@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -347,5 +348,22 @@ func TestAPIListAndGet(t *testing.T) {
 	res.want(t, 200, "")
 	if n := len(res.body["transcript"].([]any)); n != 4 {
 		t.Fatalf("transcript has %d entries, want 4: %s", n, res.raw)
+	}
+}
+
+// TestAPIOutboxFailure: a notice that cannot be queued does not undo or
+// fail the agent's accept; an agent message that cannot be queued is a 500
+// that shows no internal detail.
+func TestAPIOutboxFailure(t *testing.T) {
+	a := newAPI(t, Config{})
+	id := a.open(t, "conv_fail")
+	a.convs.mu.Lock()
+	a.convs.fail = errors.New("disk full at /secret/path")
+	a.convs.mu.Unlock()
+	a.call(t, "POST", "/api/livechat/sessions/"+id+"/accept", `{"agent":"Sarah"}`).want(t, 200, "")
+	res := a.call(t, "POST", "/api/livechat/sessions/"+id+"/messages", `{"message":"hello"}`)
+	res.want(t, 500, "internal error")
+	if strings.Contains(res.raw, "disk full") || strings.Contains(res.raw, "/secret/path") {
+		t.Fatalf("internal cause leaked: %s", res.raw)
 	}
 }

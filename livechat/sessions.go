@@ -219,9 +219,7 @@ func (m *Manager) Accept(ctx context.Context, id, agent string) (*store.LiveChat
 	text := strings.ReplaceAll(m.cfg.ConnectedMessage, "{agent}", agent)
 	msg, err := m.notify(l, store.MessageAgentOutgoing, "Agent "+agent, "agent", text, chat.TypeLiveChatMessage)
 	m.publish(ctx, EventSessionAccepted, l, msg)
-	if err != nil {
-		return l, err
-	}
+	m.noticeFailed(ctx, l, err)
 	m.log.InfoContext(ctx, "live chat accepted", "session_id", id, "agent", agent)
 	return l, nil
 }
@@ -252,9 +250,7 @@ func (m *Manager) Transfer(ctx context.Context, id, agent string) (*store.LiveCh
 	text := strings.ReplaceAll(m.cfg.TransferredMessage, "{agent}", agent)
 	msg, err := m.notify(l, store.MessageAgentOutgoing, "Agent "+agent, "agent", text, chat.TypeLiveChatMessage)
 	m.publish(ctx, EventSessionTransferred, l, msg)
-	if err != nil {
-		return l, err
-	}
+	m.noticeFailed(ctx, l, err)
 	m.log.InfoContext(ctx, "live chat transferred", "session_id", id, "agent", agent)
 	return l, nil
 }
@@ -319,9 +315,7 @@ func (m *Manager) close(ctx context.Context, id, by, text, event string) (*store
 	}
 	msg, err := m.notify(l, store.MessageOutgoing, m.cfg.BotName, "system", text, chat.TypeLiveChatMessage)
 	m.publish(ctx, event, l, msg)
-	if err != nil {
-		return l, err
-	}
+	m.noticeFailed(ctx, l, err)
 	m.log.InfoContext(ctx, "live chat closed", "session_id", id, "closed_by", by, "messages", l.MessageCount)
 	return l, nil
 }
@@ -372,7 +366,18 @@ func (m *Manager) notifyNoAgent(ctx context.Context, id string) error {
 	}
 	msg, err := m.notify(l, store.MessageOutgoing, m.cfg.BotName, "system", m.cfg.NoAgentMessage, chat.TypeLiveChatMessage)
 	m.publish(ctx, EventNoAgent, l, msg)
-	return err
+	m.noticeFailed(ctx, l, err)
+	return nil
+}
+
+// noticeFailed logs a notice that could not be queued. The state change it
+// announces has committed and is on the agents' streams, so the agent's
+// request still succeeds; answering 500 would only make the agent retry
+// into a 409.
+func (m *Manager) noticeFailed(ctx context.Context, l *store.LiveChatSession, err error) {
+	if err != nil {
+		m.log.ErrorContext(ctx, "live chat notice to the platform not queued", "session_id", l.ID, "state", l.State, "err", err)
+	}
 }
 
 // Run checks the no-agent timeout until ctx ends, at a quarter of the
