@@ -29,6 +29,11 @@ type config struct {
 	RetryBase       time.Duration
 	RetryCap        time.Duration
 	ShutdownTimeout time.Duration
+	// Live chat: phrases that ask for a human (comma-separated; empty: the
+	// defaults), how long a session waits for an agent, and what then.
+	LiveChatPhrases string
+	LiveChatTimeout time.Duration
+	LiveChatNoAgent string
 
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
 	AdminToken string
@@ -91,6 +96,9 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.AllowOutgoing, "allow-outgoing", e.or("CHATBOT_ALLOW_OUTGOING", ""), "comma-separated hosts or CIDRs outgoing webhooks may reach although private or loopback, e.g. 127.0.0.0/8 (env CHATBOT_ALLOW_OUTGOING)")
 	fs.DurationVar(&c.RetryBase, "retry-base", e.durationOr("CHATBOT_RETRY_BASE", time.Second), "first retry delay of outgoing deliveries (env CHATBOT_RETRY_BASE)")
 	fs.DurationVar(&c.RetryCap, "retry-cap", e.durationOr("CHATBOT_RETRY_CAP", 10*time.Minute), "longest retry delay of outgoing deliveries (env CHATBOT_RETRY_CAP)")
+	fs.StringVar(&c.LiveChatPhrases, "livechat-phrases", e.or("CHATBOT_LIVECHAT_PHRASES", ""), "comma-separated phrases that hand a conversation to a human, replacing the defaults (env CHATBOT_LIVECHAT_PHRASES)")
+	fs.DurationVar(&c.LiveChatTimeout, "livechat-timeout", e.durationOr("CHATBOT_LIVECHAT_TIMEOUT", 5*time.Minute), "how long a live chat waits for an agent before the user is told (env CHATBOT_LIVECHAT_TIMEOUT)")
+	fs.StringVar(&c.LiveChatNoAgent, "livechat-no-agent", e.or("CHATBOT_LIVECHAT_NO_AGENT", "notify"), "when no agent accepts in time: notify (keep waiting) or close (env CHATBOT_LIVECHAT_NO_AGENT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
 }
 
@@ -120,6 +128,18 @@ func (c *config) finish(e env) error {
 	}
 	if c.RetryBase <= 0 || c.RetryCap < c.RetryBase {
 		return fmt.Errorf("--retry-base must be positive and --retry-cap at least --retry-base")
+	}
+	if c.LiveChatTimeout < 0 {
+		return fmt.Errorf("--livechat-timeout must not be negative")
+	}
+	if c.LiveChatTimeout == 0 {
+		c.LiveChatTimeout = 5 * time.Minute // a config built without flags
+	}
+	if c.LiveChatNoAgent == "" {
+		c.LiveChatNoAgent = "notify"
+	}
+	if c.LiveChatNoAgent != "notify" && c.LiveChatNoAgent != "close" {
+		return fmt.Errorf("--livechat-no-agent must be notify or close, not %q", c.LiveChatNoAgent)
 	}
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {
