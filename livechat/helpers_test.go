@@ -94,7 +94,7 @@ type fixture struct {
 	clock *testClock
 }
 
-func newFixture(t *testing.T, cfg Config) *fixture {
+func newFixture(t testing.TB, cfg Config) *fixture {
 	t.Helper()
 	clock := &testClock{t: time.Date(2025, 1, 19, 12, 0, 0, 0, time.UTC)}
 	st, err := store.Open(t.TempDir(), store.Options{Now: clock.Now, NoSync: true})
