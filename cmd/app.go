@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
@@ -50,6 +51,8 @@ type app struct {
 	// sender and worker deliver outgoing messages (webhook/worker.go).
 	sender *webhook.Sender
 	worker *webhook.Worker
+	// livechat hands conversations to human agents.
+	livechat *livechat.Manager
 }
 
 // newDelivery builds the outgoing delivery worker; Run starts it and the
@@ -64,7 +67,6 @@ func (a *app) newDelivery() error {
 		Workers: a.cfg.DeliveryWorkers,
 		Retry:   store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap},
 	})
-	a.stops = append(a.stops, a.worker.Stop)
 	return nil
 }
 
@@ -101,7 +103,13 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		a.abort()
 		return nil, err
 	}
-	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, nil); err != nil {
+	if a.livechat, err = newLiveChat(cfg, st, st, storeTranscript{st}, log); err != nil {
+		a.abort()
+		return nil, err
+	}
+	// The engine consults live chat first: a conversation with an agent is
+	// not answered by the bot.
+	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, a.livechat); err != nil {
 		a.abort()
 		return nil, err
 	}
@@ -110,8 +118,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		a.abort()
 		return nil, err
 	}
-	// The incoming endpoint stops before the engine it feeds.
-	a.stops = append([]func(context.Context) error{a.incoming.Close}, a.stops...)
+	a.stops = append(a.stops, a.incoming.Close)
 	a.server = &http.Server{
 		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -136,6 +143,12 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.ln = ln
+	// Shutdown order, after HTTP has drained: the producers of outgoing
+	// messages (async answers, live-chat timeouts), the engine, and last the
+	// delivery worker, so whatever they queued is on disk in order.
+	a.stops = []func(context.Context) error{
+		a.incoming.Close, startLiveChat(a.server, a.livechat, log), a.answer.close, a.worker.Stop,
+	}
 	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
 		log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
 	}
@@ -186,6 +199,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)
+	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
 
 	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))
 }

@@ -41,6 +41,11 @@ type config struct {
 	EmbedModel string
 	OllamaHost string
 	Incoming   incomingFlags
+	// Live chat: phrases that ask for a human (comma-separated; empty: the
+	// defaults), how long a session waits for an agent, and what then.
+	LiveChatPhrases string
+	LiveChatTimeout time.Duration
+	LiveChatNoAgent string
 
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
 	AdminToken string
@@ -118,6 +123,9 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	bindAnswer(fs, e, &c.Answer)
 	bindIncoming(fs, e, &c.Incoming)
 	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", 4), "parallel outgoing deliveries; 0 means the default, 4 (env CHATBOT_DELIVERY_WORKERS)")
+	fs.StringVar(&c.LiveChatPhrases, "livechat-phrases", e.or("CHATBOT_LIVECHAT_PHRASES", ""), "comma-separated phrases that hand a conversation to a human, replacing the defaults (env CHATBOT_LIVECHAT_PHRASES)")
+	fs.DurationVar(&c.LiveChatTimeout, "livechat-timeout", e.durationOr("CHATBOT_LIVECHAT_TIMEOUT", 5*time.Minute), "how long a live chat waits for an agent before the user is told (env CHATBOT_LIVECHAT_TIMEOUT)")
+	fs.StringVar(&c.LiveChatNoAgent, "livechat-no-agent", e.or("CHATBOT_LIVECHAT_NO_AGENT", "notify"), "when no agent accepts in time: notify (keep waiting) or close (env CHATBOT_LIVECHAT_NO_AGENT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
 }
 
@@ -163,6 +171,18 @@ func (c *config) finish(e env) error {
 	}
 	if _, err := webhook.ParseAllowList(c.AllowOutgoing); err != nil {
 		return err
+	}
+	if c.LiveChatTimeout < 0 {
+		return fmt.Errorf("--livechat-timeout must not be negative")
+	}
+	if c.LiveChatTimeout == 0 {
+		c.LiveChatTimeout = 5 * time.Minute // a config built without flags
+	}
+	if c.LiveChatNoAgent == "" {
+		c.LiveChatNoAgent = "notify"
+	}
+	if c.LiveChatNoAgent != "notify" && c.LiveChatNoAgent != "close" {
+		return fmt.Errorf("--livechat-no-agent must be notify or close, not %q", c.LiveChatNoAgent)
 	}
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {

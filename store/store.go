@@ -50,6 +50,7 @@ var allBuckets = [][]byte{
 	bucketConversations,
 	bucketMessageIndex, bucketMessageCounts, bucketDedupe, bucketDedupeByTime, bucketUnanswered,
 	bucketDeliveryQueue, bucketDeliveryDue, bucketDeliveryIndex, bucketWebhookIDs,
+	bucketLiveChats, bucketLiveChatOpen,
 }
 
 // Options tune Open. The zero value is usable.
