@@ -45,6 +45,7 @@ var allBuckets = [][]byte{
 	bucketMeta,
 	bucketConfigs, bucketConfigNames, bucketConfigTokens,
 	bucketMessages, bucketDeliveryJobs,
+	bucketWidgets, bucketWidgetKeys,
 }
 
 // Options tune Open. The zero value is usable.
