@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/chatbot/chatbot/admin"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
@@ -40,6 +41,8 @@ type app struct {
 	store  *store.Store
 	ln     net.Listener
 	server *http.Server
+	admin  *admin.Handler
+	logs   *admin.LogRing
 	// stops run in order at shutdown, after HTTP has drained.
 	stops []func(context.Context) error
 }
@@ -63,14 +66,20 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st}
+	log, ring := withLogRing(log)
+	a := &app{cfg: cfg, log: log, store: st, logs: ring}
 	tokenHash, err := adminTokenHash(st, cfg.AdminToken, out)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	auth := httpapi.NewAdminAuth(tokenHash)
+	if a.admin, err = a.newAdmin(auth); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.server = &http.Server{
-		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
+		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,
@@ -127,8 +136,9 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	}).Methods(http.MethodGet, http.MethodHead)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).Routes(r, admin.Require)
+	a.admin.Routes(r)
 
-	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))
+	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(a.adminMiddleware(r)))
 }
 
 // Addr is the address the server listens on.

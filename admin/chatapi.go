@@ -1,0 +1,230 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/secret"
+	"github.com/chatbot/chatbot/store"
+)
+
+// Widget chat limits.
+const (
+	// MaxChatMessage is the largest visitor message, in bytes (as for webhooks).
+	MaxChatMessage = 10 << 10
+	chatBodyLimit  = 16 << 10
+	// WidgetPlatform is the platform name of widget conversations.
+	WidgetPlatform = "widget"
+)
+
+var conversationIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,100}$`)
+
+type chatInput struct {
+	Message        string `json:"message"`
+	ConversationID string `json:"conversation_id"`
+	Handoff        bool   `json:"handoff"`
+}
+
+type chatOutput struct {
+	Success        bool          `json:"success"`
+	ConversationID string        `json:"conversation_id"`
+	Answer         string        `json:"answer"`
+	ResponseType   string        `json:"response_type"`
+	Sources        []chat.Source `json:"sources"`
+	SessionID      string        `json:"session_id,omitempty"`
+}
+
+// widgetFor finds the widget of the request's key and checks the Origin
+// header against its list. It returns the origin to echo in CORS headers.
+func (h *Handler) widgetFor(r *http.Request) (*store.Widget, string, error) {
+	key := r.URL.Query().Get("key")
+	if key == "" {
+		key = r.Header.Get("X-Widget-Key")
+	}
+	if key == "" {
+		return nil, "", apperr.New(apperr.Unauthorized, "missing widget key: load the widget with data-key")
+	}
+	wd, err := h.st.WidgetByKey(key)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !wd.IsActive) {
+		return nil, "", apperr.New(apperr.Unauthorized, "unknown or disabled widget key")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil, "", apperr.New(apperr.Forbidden, "the Origin header is required: the chat API answers browsers on the widget's allowed sites")
+	}
+	for _, o := range wd.AllowedOrigins {
+		if o == origin {
+			return wd, origin, nil
+		}
+	}
+	return nil, "", apperr.New(apperr.Forbidden, "origin %q is not allowed for this widget", origin)
+}
+
+func setCORS(w http.ResponseWriter, origin string) {
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+}
+
+func (h *Handler) chatPreflight(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	_, origin, err := h.widgetFor(r)
+	if err != nil {
+		h.widgets.count("refused")
+		h.fail(w, r, err)
+		return
+	}
+	setCORS(w, origin)
+	w.Header().Set("Access-Control-Allow-Methods", "POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type, X-Widget-Key")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	wd, origin, err := h.widgetFor(r)
+	if err != nil {
+		h.widgets.count("refused")
+		h.fail(w, r, err)
+		return
+	}
+	setCORS(w, origin)
+	if wait := h.widgets.take(wd.ID, wd.RatePerMinute); wait > 0 {
+		h.widgets.count("rate_limited")
+		e := apperr.New(apperr.RateLimited, "too many messages; try again in %d seconds", retryAfter(wait))
+		e.RetryAfterSeconds = retryAfter(wait)
+		h.fail(w, r, e)
+		return
+	}
+	var in chatInput
+	if err := httpapi.Decode(w, r, chatBodyLimit, &in); err != nil {
+		h.widgets.count("invalid")
+		h.fail(w, r, err)
+		return
+	}
+	if err := validateChat(&in); err != nil {
+		h.widgets.count("invalid")
+		h.fail(w, r, err)
+		return
+	}
+	if h.opts.Engine == nil {
+		h.widgets.count("unavailable")
+		h.fail(w, r, apperr.New(apperr.Unavailable, "the assistant is not available right now"))
+		return
+	}
+	reply, err := h.opts.Engine.Answer(r.Context(), chat.Request{
+		Platform: WidgetPlatform, ConversationID: in.ConversationID,
+		UserID: "visitor_" + in.ConversationID, Username: "Website visitor",
+		Text: in.Message, Handoff: in.Handoff,
+	})
+	if err != nil {
+		h.widgets.count("error")
+		if _, ok := apperr.As(err); !ok {
+			err = apperr.Wrap(apperr.Unavailable, err, "the assistant could not answer; try again")
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.widgets.count("answered")
+	sources := reply.Sources
+	if sources == nil {
+		sources = []chat.Source{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, chatOutput{
+		Success: true, ConversationID: in.ConversationID, Answer: reply.Answer,
+		ResponseType: string(reply.Type), Sources: sources, SessionID: reply.SessionID,
+	})
+}
+
+func validateChat(in *chatInput) error {
+	if len(in.Message) > MaxChatMessage {
+		return apperr.New(apperr.TooLarge, "message is %d bytes; the limit is %d", len(in.Message), MaxChatMessage)
+	}
+	if !utf8.ValidString(in.Message) {
+		return apperr.Invalidf("message", "message must be valid UTF-8 text")
+	}
+	if in.Message == "" && !in.Handoff {
+		return apperr.Invalidf("message", "message is required")
+	}
+	if in.Message == "" {
+		in.Message = "I would like to talk to a human."
+	}
+	if in.ConversationID == "" {
+		in.ConversationID = secret.NewToken("w_")
+	} else if !conversationIDPattern.MatchString(in.ConversationID) {
+		return apperr.Invalidf("conversation_id", "conversation_id must be 8 to 100 letters, digits, _ or -")
+	}
+	return nil
+}
+
+// widgetLimiter is a token bucket per widget (its own rate), plus the
+// counters of widget chat outcomes for /metrics.
+type widgetLimiter struct {
+	mu       sync.Mutex
+	buckets  map[uint64]*bucket
+	outcomes map[string]uint64
+	now      func() time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newWidgetLimiter(now func() time.Time) *widgetLimiter {
+	return &widgetLimiter{buckets: map[uint64]*bucket{}, outcomes: map[string]uint64{}, now: now}
+}
+
+// take spends one request of widget id, allowed perMinute per minute with
+// a burst of the same size. It returns how long to wait when none is left.
+func (l *widgetLimiter) take(id uint64, perMinute int) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	capacity := float64(perMinute)
+	b := l.buckets[id]
+	if b == nil {
+		b = &bucket{tokens: capacity, last: now}
+		l.buckets[id] = b
+	}
+	perSec := capacity / 60
+	b.tokens = min(capacity, b.tokens+now.Sub(b.last).Seconds()*perSec)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / perSec * float64(time.Second))
+}
+
+// forget drops a widget's bucket after its settings change.
+func (l *widgetLimiter) forget(id uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.buckets, id)
+}
+
+func (l *widgetLimiter) count(outcome string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.outcomes[outcome]++
+}
+
+func (l *widgetLimiter) collect(w *PromWriter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w.Family("chatbot_widget_requests_total", "counter", "Widget chat requests, by outcome.")
+	for _, o := range []string{"answered", "refused", "rate_limited", "invalid", "unavailable", "error"} {
+		w.Sample("chatbot_widget_requests_total", float64(l.outcomes[o]), "outcome", o)
+	}
+}
