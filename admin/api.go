@@ -35,7 +35,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in loginInput
-	if err := httpapi.Decode(w, r, 4096, &in); err != nil {
+	if err := httpapi.Decode(w, r, 16<<10, &in); err != nil {
 		h.fail(w, r, err)
 		return
 	}
