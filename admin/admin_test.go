@@ -515,6 +515,7 @@ func TestNormalizeOrigin(t *testing.T) {
 		{"example.com", ""},
 		{"https://example.com?x=1", ""},
 		{"", ""},
+		{"http://:80", ""},
 	} {
 		got, err := NormalizeOrigin(tc.in)
 		if got != tc.want || (err == nil) != (tc.want != "") {

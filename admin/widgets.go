@@ -165,7 +165,7 @@ func applyWidget(wd *store.Widget, in widgetInput) error {
 // and schemes other than http and https are refused.
 func NormalizeOrigin(s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" || u.Opaque != "" {
 		return "", errors.New("is not an origin like https://example.com")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {

@@ -385,6 +385,26 @@ func TestAdminPanelAndWidget(t *testing.T) {
 		widgetOnAnotherOrigin(t, ctx, srv, shots)
 	})
 
+	t.Run("phone width", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := chromedp.Do(ctx, chromedp.EmulateReset()); err != nil {
+				t.Error(err)
+			}
+		}()
+		for _, hash := range []string{"integrations", "livechat"} {
+			if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/admin/#"+hash), chromedp.WaitVisible(chromedp.CSS(`#view h2`))); err != nil {
+				t.Fatal(err)
+			}
+			if w := evalString(t, ctx, `String(document.documentElement.scrollWidth)`); w != "390" {
+				t.Errorf("%s is %s px wide on a 390 px screen", hash, w)
+			}
+			shots.take(t, ctx, "12-phone-"+hash)
+		}
+	})
+
 	t.Run("log out", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/admin/#overview"), chromedp.WaitVisible(chromedp.CSS(`#logout`)), chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login-token`))); err != nil {
 			t.Fatal(err)

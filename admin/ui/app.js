@@ -207,8 +207,14 @@
         svg.appendChild(r);
       });
     });
+    var axis = document.createElementNS(ns, 'rect');
+    axis.setAttribute('class', 'axis');
+    axis.setAttribute('x', 0); axis.setAttribute('y', 102); axis.setAttribute('height', 1); axis.setAttribute('width', series.length * 12 + 4);
+    svg.appendChild(axis);
     svg.setAttribute('aria-label', 'Messages per hour over 24 hours: ' + sumIn + ' incoming (dark) and ' + sumOut + ' outgoing (light)');
-    return svg;
+    var legend = el('div', { class: 'legend' }, series.length ? fmtTime(series[0].start) + ' to now' : '',
+      el('span', { class: 'sw in' }), 'incoming ' + sumIn, el('span', { class: 'sw out' }), 'outgoing ' + sumOut);
+    return el('div', null, svg, legend);
   }
 
   // ---- Integrations and widgets -----------------------------------------
