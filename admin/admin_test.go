@@ -307,6 +307,9 @@ func TestCSRF(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tc.name, r.status, r.raw, tc.want)
 		}
 	}
+	if r := e.do(e.client(), "POST", "/admin/api/login", map[string]string{"token": testToken}, map[string]string{"Sec-Fetch-Site": "cross-site"}); r.status != 403 {
+		t.Errorf("cross-site login: %d, want 403", r.status)
+	}
 	// Another package's API accepts the session for reads, and for writes only with the token.
 	if r := e.do(c, "GET", "/api/other", nil, nil); r.status != 200 {
 		t.Errorf("session GET on another API: %d", r.status)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -385,6 +387,26 @@ func TestAdminPanelAndWidget(t *testing.T) {
 		widgetOnAnotherOrigin(t, ctx, srv, shots)
 	})
 
+	t.Run("upload of an unsupported type", func(t *testing.T) {
+		exe := filepath.Join(t.TempDir(), "setup.exe")
+		if err := os.WriteFile(exe, []byte("MZ\x90\x00"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(srv.base+"/admin/#knowledge"),
+			chromedp.WaitReady(chromedp.CSS(`#kb-file`)),
+			chromedp.SetUploadFiles(chromedp.CSS(`#kb-file`), []string{exe}),
+			chromedp.Click(chromedp.CSS(`#upload-form button[type=submit]`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := waitJS(ctx, `Array.from(document.querySelectorAll('#view p.error')).some(function (p) { return p.textContent.indexOf('setup.exe: files of type ".exe" cannot be indexed') === 0 })`); err != nil {
+			t.Fatalf("no refusal shown: %v", err)
+		}
+		shots.take(t, ctx, "08-knowledge-upload-refused")
+	})
+
 	t.Run("phone width", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
 			t.Fatal(err)
@@ -402,6 +424,32 @@ func TestAdminPanelAndWidget(t *testing.T) {
 				t.Errorf("%s is %s px wide on a 390 px screen", hash, w)
 			}
 			shots.take(t, ctx, "12-phone-"+hash)
+		}
+	})
+
+	t.Run("session ends", func(t *testing.T) {
+		// The cookie disappears (as when the session expires): the next
+		// call gets 401 and the panel asks to log in again.
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/admin/#overview"), chromedp.WaitVisible(chromedp.CSS(`#stat-incoming`))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav a[data-section=logs]`)), chromedp.WaitVisible(chromedp.CSS(`#login-token`))); err != nil {
+			t.Fatal(err)
+		}
+		if got := evalString(t, ctx, `document.getElementById('login-error').textContent`); got != "Your session has ended; log in again." {
+			t.Errorf("login notice %q", got)
+		}
+		shots.take(t, ctx, "13-session-ended")
+		err := chromedp.Do(ctx,
+			chromedp.SetValue(chromedp.CSS(`#login-token`), adminToken),
+			chromedp.Click(chromedp.CSS(`#login-form button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#log-level`)),
+		)
+		if err != nil {
+			t.Fatalf("log in again: %v", err)
 		}
 	})
 
