@@ -640,3 +640,17 @@ func TestLogsEndpoint(t *testing.T) {
 		t.Errorf("level=debug: %d %s", r.status, r.raw)
 	}
 }
+
+func TestLimiterKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"2001:db8:1:2:aaaa::1": "2001:db8:1:2::/64",
+		"2001:db8:1:2:bbbb::9": "2001:db8:1:2::/64",
+		"::ffff:198.51.100.1":  "::ffff:198.51.100.1",
+		"not an ip":            "not an ip",
+	} {
+		if got := limiterKey(in); got != want {
+			t.Errorf("limiterKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package admin
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +27,19 @@ type sessionView struct {
 // whether the length, the prefix or anything else was off.
 const errLoginFailed = "login failed: that is not the admin token"
 
+// limiterKey groups an IPv6 client by its /64, which one host usually
+// holds whole, so rotating addresses inside it does not reset the count.
+func limiterKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
-	ip := h.clientIP(r)
+	ip := limiterKey(h.clientIP(r))
 	if d := h.logins.wait(ip); d > 0 {
 		e := apperr.New(apperr.RateLimited, "too many failed logins from your address; try again in %d seconds", retryAfter(d))
 		e.RetryAfterSeconds = retryAfter(d)
