@@ -39,6 +39,9 @@ type Options struct {
 	Engine Answerer
 	// Ingest takes knowledge-base uploads; nil answers 503.
 	Ingest IngestFunc
+	// Reingest indexes a stored document again from its source; nil
+	// answers 503.
+	Reingest func(ctx context.Context, id uint64) (any, error)
 	// Logs is the ring of recent warnings and errors shown in the panel.
 	Logs *LogRing
 	// Metrics collects request metrics; nil creates one.
@@ -135,6 +138,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	mgmt.HandleFunc("/widgets/{id}", h.updateWidget).Methods(http.MethodPut)
 	mgmt.HandleFunc("/widgets/{id}", h.deleteWidget).Methods(http.MethodDelete)
 	mgmt.HandleFunc("/knowledge/upload", h.upload).Methods(http.MethodPost)
+	mgmt.HandleFunc("/knowledge/documents/{id}/reingest", h.reingest).Methods(http.MethodPost)
 }
 
 // Protect is middleware for the whole server: a state-changing request that

@@ -82,6 +82,7 @@ func newEnv(t *testing.T, tweak func(*Options)) *env {
 	auth := httpapi.NewAdminAuth(secret.Hash(testToken))
 	opts := Options{
 		Store: st, Auth: auth, Log: slog.New(slog.DiscardHandler), Engine: e.engine, Now: e.clock.Now,
+		Reingest: func(_ context.Context, id uint64) (any, error) { return map[string]uint64{"id": id}, nil },
 		Ingest: func(_ context.Context, name string, data []byte) (any, error) {
 			e.ingest = append(e.ingest, name)
 			return map[string]int{"chunks": 2}, nil
@@ -568,6 +569,12 @@ func TestUpload(t *testing.T) {
 	}
 	if r := e.do(c, "POST", "/admin/api/knowledge/upload", []byte("{}"), map[string]string{CSRFHeader: csrf}); r.status != 415 {
 		t.Errorf("JSON instead of multipart: %d", r.status)
+	}
+	if r := e.do(c, "POST", "/admin/api/knowledge/documents/7/reingest", nil, map[string]string{CSRFHeader: csrf}); r.status != 200 || r.raw != "{\"result\":{\"id\":7},\"success\":true}\n" {
+		t.Errorf("reingest: %d %s", r.status, r.raw)
+	}
+	if r := e.do(c, "POST", "/admin/api/knowledge/documents/x/reingest", nil, map[string]string{CSRFHeader: csrf}); r.status != 400 {
+		t.Errorf("reingest of a bad id: %d", r.status)
 	}
 }
 

@@ -107,3 +107,21 @@ func uploadReadError(err error, limit int64) error {
 	}
 	return apperr.Wrap(apperr.Invalid, err, "could not read the upload")
 }
+
+func (h *Handler) reingest(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if h.opts.Reingest == nil {
+		h.fail(w, r, apperr.New(apperr.Unavailable, "re-ingest is not available in this build; upload the file again"))
+		return
+	}
+	res, err := h.opts.Reingest(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "result": res})
+}

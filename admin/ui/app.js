@@ -162,14 +162,14 @@
     api('GET', '/api/livechat/sessions').then(function (res) {
       var v = live.querySelector('.v');
       if (!res.ok) { v.textContent = missing(res) ? 'not available' : 'error'; return; }
-      v.textContent = sessionsOf(res.data).filter(function (s) { return s.status === 'waiting'; }).length;
+      v.textContent = sessionsOf(res.data).filter(function (s) { return stateOf(s) === 'waiting'; }).length;
     });
     var kb = stat('knowledge base documents', '…', 'stat-kb'); add(extra, kb);
     api('GET', '/api/knowledge/documents').then(function (res) {
       var v = kb.querySelector('.v');
       if (!res.ok) { v.textContent = missing(res) ? 'not available' : 'error'; return; }
-      var docs = docsOf(res.data), chunks = 0;
-      docs.forEach(function (x) { chunks += x.chunks || x.chunk_count || 0; });
+      var docs = docsOf(res.data), chunks = res.data.chunks || 0;
+      if (!chunks) docs.forEach(function (x) { chunks += x.chunks || 0; });
       v.textContent = docs.length + ' (' + chunks + ' chunks)';
     });
     var llm = stat('language model', '…', 'stat-llm'); add(extra, llm);
@@ -177,10 +177,11 @@
       var v = llm.querySelector('.v'), k = llm.querySelector('.k');
       if (missing(res)) { v.textContent = 'not available'; return; }
       var d = res.data || {};
-      var o = d.llm || d.ollama || d;
-      v.textContent = o.status || o.state || (res.ok ? 'ready' : 'not ready');
-      var models = o.models || [o.chat_model, o.embed_model].filter(Boolean);
-      if (models && models.length) k.textContent = 'language model: ' + models.join(', ');
+      var o = d.llm || {};
+      v.textContent = (o.mode === 'none' ? 'built-in answerer' : (o.state || d.status || (res.ok ? 'ready' : 'not ready')));
+      var e = d.embedder || {};
+      k.textContent = 'language model' + (o.model ? ': ' + o.model : '') + (o.reason ? ' (' + o.reason + ')' : '') +
+        (e.provider ? ' · embeddings: ' + e.provider + (e.model ? ' ' + e.model : '') : '');
     });
   }
   function barChart(series) {
@@ -298,10 +299,9 @@
                   result.textContent = 'Sending a test delivery…';
                   api('POST', '/api/webhook/config/' + c.id + '/test').then(function (r) {
                     if (missing(r)) { result.textContent = 'Test delivery is not available on this server yet.'; return; }
-                    var d = r.data || {};
-                    var t = d.result || d.test || d;
-                    result.textContent = r.ok ? 'Test ' + (t.success === false ? 'failed' : 'sent') + (t.status_code || t.http_status ? ': HTTP ' + (t.status_code || t.http_status) : '') +
-                      (t.latency_ms !== undefined ? ' in ' + t.latency_ms + ' ms' : '') + (t.error ? ' (' + t.error + ')' : '') : errText(r);
+                    var t = r.data || {};
+                    result.textContent = r.ok ? 'Test ' + (t.delivered ? 'delivered' : 'not delivered') + (t.status_code ? ': HTTP ' + t.status_code : '') +
+                      (t.duration_ms !== undefined ? ' in ' + Math.round(t.duration_ms) + ' ms' : '') + (t.error ? ' (' + t.error + ')' : '') : errText(r);
                   });
                 } }),
                 el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
@@ -467,6 +467,7 @@
 
   // ---- Live chat ----------------------------------------------------------
   function sessionsOf(d) { return d.sessions || d.items || []; }
+  function stateOf(s) { return s.state || s.status || ''; }
   var knownWaiting = null;
   function cue(n) {
     var badge = $('waiting-badge');
@@ -487,7 +488,7 @@
     function poll() {
       api('GET', '/api/livechat/sessions').then(function (res) {
         if (!res.ok) return;
-        var waiting = sessionsOf(res.data).filter(function (s) { return s.status === 'waiting'; });
+        var waiting = sessionsOf(res.data).filter(function (s) { return stateOf(s) === 'waiting'; });
         var ids = waiting.map(function (s) { return s.id; });
         if (knownWaiting !== null && ids.some(function (id) { return knownWaiting.indexOf(id) < 0; })) {
           $('cue').hidden = false; $('cue').textContent = 'A visitor is waiting for an agent in Live chat.';
@@ -503,7 +504,7 @@
     if (window.EventSource) {
       var es = new EventSource('/api/livechat/events');
       es.onmessage = poll;
-      ['session', 'session_opened', 'session_updated', 'message', 'session_closed'].forEach(function (t) { es.addEventListener(t, poll); });
+      ['session_opened', 'user_message', 'session_accepted', 'agent_message', 'session_transferred', 'no_agent', 'session_closed', 'reset'].forEach(function (t) { es.addEventListener(t, poll); });
       es.onerror = function () { es.close(); if (state.events === es) { state.events = null; state.timers.push(setInterval(poll, 5000)); } };
       state.events = es;
     } else state.timers.push(setInterval(poll, 5000));
@@ -519,11 +520,11 @@
       api('GET', '/api/livechat/sessions').then(function (res) {
         clear(list);
         if (!res.ok) { add(list, missing(res) ? notAvailable('Live chat') : el('p', { class: 'error', text: errText(res) })); return; }
-        var ss = sessionsOf(res.data).filter(function (s) { return s.status !== 'closed'; });
+        var ss = sessionsOf(res.data).filter(function (s) { return stateOf(s) !== 'closed'; });
         if (!ss.length) { add(list, el('p', { class: 'muted', text: 'No waiting or active sessions.' })); return; }
         ss.forEach(function (s) {
           add(list, el('button', { type: 'button', class: 'session-item', 'aria-pressed': s.id === selected ? 'true' : 'false', 'data-id': s.id, onclick: function () { selected = s.id; loadList(); open(s.id); } },
-            pill(s.status), ' ', el('strong', { text: s.username || s.user_id || s.id }), el('div', { class: 'muted', text: (s.platform || '') + ' · ' + fmtTime(s.created_at) + (s.agent ? ' · ' + s.agent : '') })));
+            pill(stateOf(s)), ' ', el('strong', { text: s.username || s.user_id || s.id }), el('div', { class: 'muted', text: (s.platform || '') + ' · ' + fmtTime(s.created_at) + (s.agent ? ' · ' + s.agent : '') })));
         });
       });
     }
@@ -534,8 +535,8 @@
         var s = res.data.session || res.data, ms = res.data.messages || s.messages || res.data.transcript || [];
         var box = el('div', { class: 'chat', id: 'transcript' }, ms.map(bubble));
         var msg = el('textarea', { id: 'reply-text', required: true }), err = el('p', { class: 'error', role: 'alert' });
-        add(pane, [el('h3', null, 'Session with ', s.username || s.user_id || id, ' ', pill(s.status)), box]);
-        if (s.status === 'waiting') {
+        add(pane, [el('h3', null, 'Session with ', s.username || s.user_id || id, ' ', pill(stateOf(s))), box]);
+        if (stateOf(s) === 'waiting') {
           add(pane, el('button', { type: 'button', id: 'accept', text: 'Accept', onclick: function () {
             if (!agent.value.trim()) { err.textContent = 'Enter your name first.'; agent.focus(); return; }
             api('POST', '/api/livechat/sessions/' + encodeURIComponent(id) + '/accept', { agent: agent.value.trim() }).then(function (r) {
@@ -544,7 +545,7 @@
             });
           } }));
         }
-        if (s.status === 'active') {
+        if (stateOf(s) === 'active') {
           add(pane, el('form', { id: 'reply-form', onsubmit: function (e) {
             e.preventDefault();
             api('POST', '/api/livechat/sessions/' + encodeURIComponent(id) + '/messages', { message: msg.value }).then(function (r) {
@@ -591,13 +592,13 @@
       el('form', { class: 'row', id: 'search-form', onsubmit: function (e) {
         e.preventDefault();
         clear(results);
-        api('GET', '/api/knowledge/search?q=' + encodeURIComponent(q.value)).then(function (r) {
+        api('POST', '/api/knowledge/search', { query: q.value, k: 5 }).then(function (r) {
           if (!r.ok) { add(results, missing(r) ? notAvailable('Knowledge search') : el('p', { class: 'error', text: errText(r) })); return; }
-          var hits = r.data.results || r.data.hits || [];
+          var hits = r.data.passages || r.data.results || [];
           if (!hits.length) { add(results, el('p', { class: 'muted', text: 'Nothing relevant found: the bot would offer a human.' })); return; }
           hits.forEach(function (h, i) {
-            var why = h.why || h.explanation || [h.vector_score !== undefined ? 'vector ' + Number(h.vector_score).toFixed(3) : '', h.lexical_score !== undefined ? 'keyword ' + Number(h.lexical_score).toFixed(3) : '',
-              h.matched_terms ? 'matched: ' + h.matched_terms.join(', ') : ''].filter(Boolean).join(' · ');
+            var why = h.why || [h.heading ? 'section "' + h.heading + '"' : '', 'fused keyword and meaning score ' + Number(h.score || 0).toFixed(3) + ' (0 to 1)',
+              h.vector_score !== undefined ? 'meaning ' + Number(h.vector_score).toFixed(3) : '', h.lexical_score !== undefined ? 'keywords ' + Number(h.lexical_score).toFixed(3) : ''].filter(Boolean).join(' · ');
             add(results, el('div', { class: 'card search-hit' },
               el('strong', { text: (i + 1) + '. ' + (h.title || h.source || 'passage') }), ' ', el('span', { class: 'muted', text: (h.source || '') + ' · score ' + Number(h.score || 0).toFixed(3) }),
               why ? el('div', { class: 'muted', text: 'Why: ' + why }) : null,
@@ -617,15 +618,15 @@
         var ds = docsOf(res.data);
         if (!ds.length) { add(list, el('p', { class: 'muted', text: 'No documents indexed yet.' })); return; }
         add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'documents-table' },
-          el('thead', null, el('tr', null, ['Title', 'Source', 'Chunks', 'Indexed', ''].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('thead', null, el('tr', null, ['Title', 'Path', 'Chunks', 'Indexed', ''].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
           el('tbody', null, ds.map(function (d) {
-            var id = d.id || d.source;
+            var id = d.id;
             var out = el('span', { role: 'status', class: 'muted' });
-            return el('tr', null, el('td', { class: 'doc-title', text: d.title || '' }), el('td', { class: 'mono', text: d.source || d.path || '' }),
+            return el('tr', null, el('td', { class: 'doc-title', text: d.title || '' }), el('td', { class: 'mono', text: d.path || d.source || '' }),
               el('td', { text: d.chunks || d.chunk_count || 0 }), el('td', { text: fmtTime(d.updated_at || d.indexed_at || d.created_at) }),
               el('td', null,
                 el('button', { type: 'button', class: 'secondary', text: 'Re-ingest', onclick: function () {
-                  api('POST', '/api/knowledge/documents/' + encodeURIComponent(id) + '/reingest').then(function (r) { out.textContent = missing(r) ? 'Re-ingest is not available; upload the file again.' : (r.ok ? 'Re-indexed.' : errText(r)); if (r.ok) loadDocs(); });
+                  api('POST', '/admin/api/knowledge/documents/' + encodeURIComponent(id) + '/reingest').then(function (r) { out.textContent = missing(r) ? 'Re-ingest is not available; upload the file again.' : (r.ok ? 'Re-indexed.' : errText(r)); if (r.ok) loadDocs(); });
                 } }),
                 el('button', { type: 'button', class: 'danger', text: 'Remove', onclick: function () {
                   if (!confirm('Remove "' + (d.title || d.source) + '" from the knowledge base?')) return;
