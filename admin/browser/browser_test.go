@@ -365,7 +365,7 @@ func TestAdminPanelAndWidget(t *testing.T) {
 			shots.take(t, ctx, "06-livechat")
 			t.Skip("the live chat API is not on this branch yet; the section degrades as it should")
 		}
-		liveChat(t, ctx, srv, incomingToken, shots)
+		liveChat(t, ctx, srv, shots)
 	})
 
 	t.Run("other sections", func(t *testing.T) {
@@ -470,18 +470,38 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// liveChat opens a session through the webhook ("talk to a human"), then
-// accepts it and replies from the console.
-func liveChat(t *testing.T, ctx context.Context, srv *server, incomingToken string, shots *shots) {
-	body, _ := json.Marshal(map[string]any{"user_id": "u2", "username": "Bo " + xss, "conversation_id": "conv-live-1", "message": "I want to talk to a human"})
-	req, _ := http.NewRequest("POST", srv.base+"/api/webhook/incoming", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+incomingToken)
+// liveChat opens a session the way a website visitor does (the widget's
+// "Talk to a human"), then accepts it and replies from the console.
+func liveChat(t *testing.T, ctx context.Context, srv *server, shots *shots) {
+	const origin = "http://visitor.test"
+	var created struct {
+		Widget struct {
+			Key string `json:"key"`
+		} `json:"widget"`
+	}
+	if code := srv.api(t, "POST", "/admin/api/widgets", map[string]any{"name": "Help", "allowed_origins": []string{origin}}, &created); code != http.StatusCreated {
+		t.Fatalf("create widget: %d", code)
+	}
+	body, _ := json.Marshal(map[string]any{"message": "I want to talk to a human " + xss, "handoff": true, "conversation_id": "conv-live-0001"})
+	req, _ := http.NewRequest("POST", srv.base+"/api/chat?key="+created.Widget.Key, bytes.NewReader(body))
+	req.Header.Set("Origin", origin)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var reply struct {
+		ResponseType string `json:"response_type"`
+		Error        string `json:"error"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&reply)
 	res.Body.Close()
+	if res.StatusCode == http.StatusServiceUnavailable {
+		t.Skipf("no answer engine on this branch yet, so no way to open a session: %s", reply.Error)
+	}
+	if res.StatusCode != http.StatusOK || reply.ResponseType != "live_chat_transfer" {
+		t.Fatalf("handoff: %d %+v", res.StatusCode, reply)
+	}
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv.base+"/admin/#livechat"),
 		chromedp.WaitVisible(chromedp.CSS(`#agent-name`)),
@@ -493,7 +513,10 @@ func liveChat(t *testing.T, ctx context.Context, srv *server, incomingToken stri
 	if err != nil {
 		t.Fatalf("no waiting session in the console: %v", err)
 	}
-	noScriptRan(t, ctx, "live chat username")
+	if err := waitJS(ctx, `Array.from(document.querySelectorAll('#transcript .bubble .body')).some(function (n) { return n.textContent === `+jsString("I want to talk to a human "+xss)+` })`); err != nil {
+		t.Errorf("the visitor's message is not in the transcript as text: %v", err)
+	}
+	noScriptRan(t, ctx, "live chat transcript")
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#accept`)),
 		chromedp.WaitVisible(chromedp.CSS(`#reply-text`)),
