@@ -26,6 +26,12 @@ type Answerer interface {
 	Answer(ctx context.Context, req chat.Request) (chat.Reply, error)
 }
 
+// ConversationReader lists a conversation's stored messages, oldest first;
+// the widget reads the agent's replies from it.
+type ConversationReader interface {
+	ConversationMessages(platform, conversationID string) ([]store.Message, error)
+}
+
 // IngestFunc adds an uploaded document to the knowledge base and returns
 // what to show the operator (it is sent back as JSON).
 type IngestFunc func(ctx context.Context, filename string, data []byte) (any, error)
@@ -37,6 +43,9 @@ type Options struct {
 	Log   *slog.Logger
 	// Engine answers widget chats; nil answers 503 until one is wired.
 	Engine Answerer
+	// Conversations lets widget visitors read what agents write them in a
+	// live chat; nil answers 503 to the widget's polls.
+	Conversations ConversationReader
 	// Ingest takes knowledge-base uploads; nil answers 503.
 	Ingest IngestFunc
 	// Reingest indexes a stored document again from its source; nil
@@ -122,6 +131,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	r.HandleFunc("/widget.js", h.widgetJS).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/api/chat", h.chatPreflight).Methods(http.MethodOptions)
 	r.HandleFunc("/api/chat", h.chat).Methods(http.MethodPost)
+	r.HandleFunc("/api/chat/messages", h.chatMessages).Methods(http.MethodGet)
 	r.Handle("/metrics", h.requireMetrics(http.HandlerFunc(h.serveMetrics))).Methods(http.MethodGet)
 
 	api := r.PathPrefix("/admin/api").Subrouter()

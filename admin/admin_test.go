@@ -56,6 +56,23 @@ func (f *fakeEngine) Answer(_ context.Context, req chat.Request) (chat.Reply, er
 		Sources: []chat.Source{{Title: "Passwords", Source: "docs/passwords.md", Score: 0.9}}}, nil
 }
 
+type fakeConversations struct {
+	mu   sync.Mutex
+	msgs []store.Message
+}
+
+func (f *fakeConversations) ConversationMessages(platform, conv string) ([]store.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.Message
+	for _, m := range f.msgs {
+		if m.Platform == platform && m.ConversationID == conv {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
@@ -63,6 +80,7 @@ type env struct {
 	st     *store.Store
 	clock  *clock
 	engine *fakeEngine
+	convs  *fakeConversations
 	ingest []string
 }
 
@@ -78,10 +96,10 @@ func newEnv(t *testing.T, tweak func(*Options)) *env {
 		}
 		st.Close()
 	})
-	e := &env{t: t, st: st, clock: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, engine: &fakeEngine{}}
+	e := &env{t: t, st: st, clock: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, engine: &fakeEngine{}, convs: &fakeConversations{}}
 	auth := httpapi.NewAdminAuth(secret.Hash(testToken))
 	opts := Options{
-		Store: st, Auth: auth, Log: slog.New(slog.DiscardHandler), Engine: e.engine, Now: e.clock.Now,
+		Store: st, Auth: auth, Log: slog.New(slog.DiscardHandler), Engine: e.engine, Now: e.clock.Now, Conversations: e.convs,
 		Reingest: func(_ context.Context, id uint64) (any, error) { return map[string]uint64{"id": id}, nil },
 		Ingest: func(_ context.Context, name string, data []byte) (any, error) {
 			e.ingest = append(e.ingest, name)
@@ -659,5 +677,55 @@ func TestLimiterKey(t *testing.T) {
 		if got := limiterKey(in); got != want {
 			t.Errorf("limiterKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestWidgetPollsAgentReplies(t *testing.T) {
+	e := newEnv(t, nil)
+	w := createWidget(t, e, []string{"https://a.example"}, 10)
+	const conv = "w_conversation1"
+	e.convs.msgs = []store.Message{
+		{ID: 1, Type: store.MessageIncoming, Platform: WidgetPlatform, ConversationID: conv, Text: "human please"},
+		{ID: 2, Type: store.MessageOutgoing, SenderType: "system", Platform: WidgetPlatform, ConversationID: conv, Text: "An agent will join."},
+		{ID: 3, Type: store.MessageOutgoing, SenderType: "bot", Platform: WidgetPlatform, ConversationID: conv, Text: "bot answer"},
+		{ID: 4, Type: store.MessageAgentOutgoing, Sender: "Sarah", Platform: WidgetPlatform, ConversationID: conv, Text: "<b>Hi</b>"},
+		{ID: 5, Type: store.MessageAgentOutgoing, Sender: "Sarah", Platform: "zendesk", ConversationID: conv, Text: "other platform"},
+	}
+	ok := map[string]string{"Origin": "https://a.example"}
+	path := "/api/chat/messages?key=" + w.Key + "&conversation_id=" + conv
+	r := e.do(nil, "GET", path, nil, ok)
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://a.example" {
+		t.Fatalf("poll: %d %s", r.status, r.raw)
+	}
+	msgs := r.body["messages"].([]any)
+	if len(msgs) != 2 || msgs[0].(map[string]any)["sender_type"] != "system" || msgs[1].(map[string]any)["text"] != "<b>Hi</b>" || msgs[1].(map[string]any)["sender"] != "Sarah" {
+		t.Fatalf("poll messages: %s", r.raw)
+	}
+	r = e.do(nil, "GET", path+"&after=2", nil, ok)
+	if msgs := r.body["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["id"] != float64(4) {
+		t.Fatalf("after=2: %s", r.raw)
+	}
+	for _, tc := range []struct {
+		name, path string
+		headers    map[string]string
+		want       int
+	}{
+		{"foreign origin", path, map[string]string{"Origin": "https://evil.example"}, 403},
+		{"bad conversation", "/api/chat/messages?key=" + w.Key + "&conversation_id=x", ok, 400},
+		{"bad after", path + "&after=-1", ok, 400},
+	} {
+		if r := e.do(nil, "GET", tc.path, nil, tc.headers); r.status != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, r.status, r.raw, tc.want)
+		}
+	}
+	// Polls have their own budget: 10 x 10 per minute, apart from chats.
+	for i := 0; i < 97; i++ {
+		e.do(nil, "GET", path, nil, ok)
+	}
+	if r := e.do(nil, "GET", path, nil, ok); r.status != 429 {
+		t.Errorf("poll over budget: %d", r.status)
+	}
+	if r := e.do(nil, "POST", "/api/chat?key="+w.Key, map[string]any{"message": "hi"}, ok); r.status != 200 {
+		t.Errorf("chat after polls: %d %s", r.status, r.raw)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -145,6 +146,81 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		ResponseType: string(reply.Type), Sources: sources, SessionID: reply.SessionID,
 	})
 }
+
+// visitorMessage is what the widget shows of a stored message.
+type visitorMessage struct {
+	ID         uint64    `json:"id"`
+	Sender     string    `json:"sender"`
+	SenderType string    `json:"sender_type"`
+	Text       string    `json:"text"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// maxVisitorMessages bounds one poll's answer.
+const maxVisitorMessages = 50
+
+// chatMessages answers the widget's poll during a live chat: the agent's
+// replies and the system notices of the conversation after the id given.
+// Polls have their own budget per widget, ten times the chat rate.
+func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	wd, origin, err := h.widgetFor(r)
+	if err != nil {
+		h.widgets.count("refused")
+		h.fail(w, r, err)
+		return
+	}
+	setCORS(w, origin)
+	if wait := h.widgets.take(pollBucket(wd.ID), 10*wd.RatePerMinute); wait > 0 {
+		e := apperr.New(apperr.RateLimited, "polling too often; try again in %d seconds", retryAfter(wait))
+		e.RetryAfterSeconds = retryAfter(wait)
+		h.fail(w, r, e)
+		return
+	}
+	q := r.URL.Query()
+	conv := q.Get("conversation_id")
+	if !conversationIDPattern.MatchString(conv) {
+		h.fail(w, r, httpapi.QueryError("conversation_id", "must be 8 to 100 letters, digits, _ or -"))
+		return
+	}
+	var after uint64
+	if s := q.Get("after"); s != "" {
+		if after, err = strconv.ParseUint(s, 10, 64); err != nil {
+			h.fail(w, r, httpapi.QueryError("after", "must be a message id"))
+			return
+		}
+	}
+	if h.opts.Conversations == nil {
+		h.fail(w, r, apperr.New(apperr.Unavailable, "live chat is not available"))
+		return
+	}
+	msgs, err := h.opts.Conversations.ConversationMessages(WidgetPlatform, conv)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := []visitorMessage{}
+	for _, m := range msgs {
+		agent := m.Type == store.MessageAgentOutgoing
+		system := m.Type == store.MessageOutgoing && m.SenderType == "system"
+		if m.ID <= after || !(agent || system) {
+			continue
+		}
+		st := "system"
+		if agent {
+			st = "agent"
+		}
+		out = append(out, visitorMessage{ID: m.ID, Sender: m.Sender, SenderType: st, Text: m.Text, CreatedAt: m.CreatedAt})
+		if len(out) == maxVisitorMessages {
+			break
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "messages": out})
+}
+
+// pollBucket keeps a widget's polls apart from its chat requests in the
+// limiter (widget ids are bbolt sequences, far below 2^63).
+func pollBucket(id uint64) uint64 { return id | 1<<63 }
 
 func validateChat(in *chatInput) error {
 	if len(in.Message) > MaxChatMessage {

@@ -25,6 +25,11 @@ func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 		Secure:         a.cfg.TLSCert != "",
 		TrustedProxies: a.cfg.trustedProxies,
 	}
+	// The store lists a conversation's messages once the message history
+	// is built; until then the widget's live-chat polls answer 503.
+	if cr, ok := any(a.store).(admin.ConversationReader); ok {
+		opts.Conversations = cr
+	}
 	if a.cfg.MetricsToken != "" {
 		opts.MetricsTokenHash = secret.Hash(a.cfg.MetricsToken)
 	}

@@ -15,7 +15,7 @@
   var storeKey = 'chatbot-widget:' + key;
   var saved = {};
   try { saved = JSON.parse(localStorage.getItem(storeKey) || '{}') || {}; } catch (e) { saved = {}; }
-  var conv = { id: saved.id || '', log: Array.isArray(saved.log) ? saved.log : [] };
+  var conv = { id: saved.id || '', log: Array.isArray(saved.log) ? saved.log : [], live: !!saved.live, after: saved.after || 0 };
   function save() {
     conv.log = conv.log.slice(-50);
     try { localStorage.setItem(storeKey, JSON.stringify(conv)); } catch (e) { /* private mode: keep it in memory */ }
@@ -128,6 +128,7 @@
         }
         conv.id = d.conversation_id || conv.id;
         if (d.answer) { var a = { who: 'bot', text: d.answer, sources: d.sources || [] }; conv.log.push(a); show(a); }
+        if (d.response_type === 'live_chat_transfer' || d.response_type === 'live_chat_message') startLive();
         save();
       });
     }).catch(function (e) {
@@ -145,6 +146,38 @@
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event('submit')); }
   });
   human.addEventListener('click', function () { ask('I would like to talk to a human.', true); });
+
+  // During a live chat the widget asks the server every few seconds for
+  // what the agent wrote. The first poll only marks where to start for
+  // notices (the transfer notice was already shown as the reply).
+  var polling = null, firstPoll = true;
+  function startLive() {
+    if (!conv.live) { conv.live = true; firstPoll = !conv.after; }
+    if (!polling) { polling = setInterval(poll, 4000); poll(); }
+  }
+  function stopLive() {
+    conv.live = false;
+    if (polling) { clearInterval(polling); polling = null; }
+    save();
+  }
+  function poll() {
+    if (!conv.id) return;
+    fetch(base + '/api/chat/messages?key=' + encodeURIComponent(key) + '&conversation_id=' + encodeURIComponent(conv.id) + '&after=' + conv.after, { credentials: 'omit' })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (d) {
+        (d.messages || []).forEach(function (m) {
+          conv.after = Math.max(conv.after, m.id);
+          if (firstPoll && m.sender_type !== 'agent') return;
+          var e = { who: m.sender_type, text: (m.sender && m.sender_type === 'agent' ? m.sender + ': ' : '') + m.text };
+          conv.log.push(e); show(e);
+          if (m.sender_type === 'system' && /closed|ended/i.test(m.text)) stopLive();
+        });
+        firstPoll = false;
+        save();
+      })
+      .catch(function (status) { if (status === 503 || status === 401 || status === 403) stopLive(); });
+  }
+  if (conv.live) startLive();
 
   function mount() { document.body.appendChild(host); }
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
