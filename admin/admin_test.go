@@ -620,6 +620,8 @@ func TestMetrics(t *testing.T) {
 			`chatbot_delivery_queue_depth 0`,
 			`# TYPE chatbot_http_request_duration_seconds histogram`,
 			`chatbot_widget_requests_total{outcome="answered"} 0`,
+			`chatbot_outgoing_messages_24h{status="failed"} 0`,
+			`chatbot_answer_latency_24h_seconds{quantile="0.95"} 0`,
 		} {
 			if !strings.Contains(r.raw, line+"\n") {
 				t.Errorf("metrics lack %q:\n%s", line, r.raw)

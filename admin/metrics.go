@@ -263,6 +263,19 @@ func (h *Handler) storeMetrics(w *PromWriter) {
 	if size, err := h.st.Size(); err == nil {
 		w.Gauge("chatbot_database_bytes", "Size of the bbolt database file.", float64(size))
 	}
+	if st, err := h.st.MessageStats(h.now().Add(-24*time.Hour), time.Hour); err == nil {
+		w.Family("chatbot_incoming_messages_24h", "gauge", "Incoming messages of the last 24 hours, by platform.")
+		for _, p := range sortedKeys(st.Incoming) {
+			w.Sample("chatbot_incoming_messages_24h", float64(st.Incoming[p]), "platform", p)
+		}
+		w.Family("chatbot_outgoing_messages_24h", "gauge", "Outgoing messages of the last 24 hours, by delivery status.")
+		for _, s := range []string{"pending", "sent", "failed"} {
+			w.Sample("chatbot_outgoing_messages_24h", float64(st.Outgoing[s]), "status", s)
+		}
+		w.Family("chatbot_answer_latency_24h_seconds", "gauge", "Answer latency over the last 24 hours.")
+		w.Sample("chatbot_answer_latency_24h_seconds", float64(st.LatencyP50)/1000, "quantile", "0.5")
+		w.Sample("chatbot_answer_latency_24h_seconds", float64(st.LatencyP95)/1000, "quantile", "0.95")
+	}
 	w.Gauge("chatbot_admin_sessions", "Live admin panel sessions.", float64(h.sessions.count()))
 	h.widgets.collect(w)
 }
@@ -288,4 +301,13 @@ func (h *Handler) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.metrics.WriteTo(w); err != nil {
 		h.log.DebugContext(r.Context(), "metrics write", "err", err)
 	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
