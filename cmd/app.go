@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/chatbot/chatbot/admin"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/rag"
@@ -46,6 +47,10 @@ type app struct {
 	server *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
+	// admin is the panel, the widget and /metrics; logs keeps recent
+	// warnings for its Logs section.
+	admin *admin.Handler
+	logs  *admin.LogRing
 	// stops run in order at shutdown, after HTTP has drained.
 	stops []func(context.Context) error
 	// sender and worker deliver outgoing messages (webhook/worker.go).
@@ -89,7 +94,8 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st}
+	log, ring := withLogRing(log)
+	a := &app{cfg: cfg, log: log, store: st, logs: ring}
 	if err := a.newDelivery(); err != nil {
 		st.Close()
 		return nil, err
@@ -119,8 +125,13 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.stops = append(a.stops, a.incoming.Close)
+	auth := httpapi.NewAdminAuth(tokenHash)
+	if a.admin, err = a.newAdmin(auth); err != nil {
+		a.abort()
+		return nil, err
+	}
 	a.server = &http.Server{
-		Handler:           a.routes(httpapi.NewAdminAuth(tokenHash)),
+		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      max(90*time.Second, cfg.Answer.AnswerTimeout+30*time.Second), // a synchronous answer fits
@@ -200,8 +211,9 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
+	a.admin.Routes(r)
 
-	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(r))
+	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(a.adminMiddleware(r)))
 }
 
 // Addr is the address the server listens on.

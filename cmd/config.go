@@ -48,8 +48,9 @@ type config struct {
 	LiveChatNoAgent string
 
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
-	AdminToken string
-	SecretKey  string
+	AdminToken   string
+	SecretKey    string
+	MetricsToken string // optional: a bearer token that may read only /metrics
 
 	trustedProxies []netip.Prefix
 }
@@ -140,6 +141,12 @@ func (c *config) finish(e env) error {
 	}
 	if c.SecretKey, err = e.lookup("CHATBOT_SECRET_KEY"); err != nil {
 		return err
+	}
+	if c.MetricsToken, err = e.lookup("CHATBOT_METRICS_TOKEN"); err != nil {
+		return err
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return fmt.Errorf("CHATBOT_METRICS_TOKEN must be at least 16 characters")
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")

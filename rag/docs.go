@@ -82,7 +82,7 @@ func (ix *Index) prepare(ctx context.Context, in DocInput) (preparedDoc, error) 
 		}
 	}
 	return preparedDoc{
-		doc:    store.Document{Path: in.Path, Title: in.Parsed.Title, Hash: Hash(in.Content), Size: int64(len(in.Content))},
+		doc:    store.Document{Path: in.Path, Source: in.Source, Title: in.Parsed.Title, Hash: Hash(in.Content), Size: int64(len(in.Content))},
 		chunks: chunks,
 	}, nil
 }

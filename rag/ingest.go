@@ -377,6 +377,9 @@ func (ix *Index) prune(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	for _, d := range docs {
+		if IsUpload(d.Path) { // no file behind it; removed only by hand
+			continue
+		}
 		if _, err := os.Lstat(d.Path); !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"time"
@@ -312,7 +313,9 @@ func (s *Store) notifyIfQueuedTx(tx *bolt.Tx, mark uint64) {
 }
 
 // AddOutgoingForDelivery stores msg as a new pending outgoing message and
-// queues its delivery in the same transaction. msg.Type must be outgoing or
+// queues its delivery in the same transaction. A message with no config
+// (ConfigID 0: the website widget) or whose config has no outgoing URL is
+// stored as sent and gets no job (the zero DeliveryJob is returned). msg.Type must be outgoing or
 // agent_outgoing; ID, Status and the timestamps are set here. It returns
 // the job as queued (with its webhook id).
 func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
@@ -322,9 +325,21 @@ func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
 	var job DeliveryJob
 	err := s.update(func(tx *bolt.Tx) error {
 		now := s.now().UTC()
+		deliver, err := s.hasOutgoingURL(tx, msg.ConfigID)
+		if err != nil {
+			return err
+		}
 		msg.Status, msg.CreatedAt = StatusPending, now
+		if !deliver {
+			// Nothing to send it to (the widget, whose visitor polls for
+			// it, or a config without an outgoing URL): it is sent as stored.
+			msg.Status = StatusSent
+		}
 		if err := insertMessageTx(tx, msg, now); err != nil { // indexed for the listing
 			return err
+		}
+		if !deliver {
+			return nil
 		}
 		job = DeliveryJob{MessageID: msg.ID, ConfigID: msg.ConfigID, ConversationID: msg.ConversationID,
 			WebhookID: NewWebhookID(), NextAttemptAt: now, CreatedAt: now}
@@ -607,4 +622,21 @@ func (s *Store) OutgoingMessage(id uint64) (*Message, error) {
 		return err
 	})
 	return m, err
+}
+
+// hasOutgoingURL reports whether messages of config id are delivered by
+// webhook. A config deleted meanwhile still gets its job, which fails
+// visibly in the delivery history.
+func (s *Store) hasOutgoingURL(tx *bolt.Tx, id uint64) (bool, error) {
+	if id == 0 {
+		return false, nil
+	}
+	c, err := s.getConfig(tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return c.OutgoingURL != "", nil
 }

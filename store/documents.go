@@ -33,10 +33,11 @@ type IndexInfo struct {
 // Document is one ingested file.
 type Document struct {
 	ID        uint64    `json:"id"`
-	Path      string    `json:"path"`  // as ingested, the key for re-ingest and --prune
-	Title     string    `json:"title"` // first heading or file name
-	Hash      string    `json:"hash"`  // sha256 of the content, hex
-	Size      int64     `json:"size"`  // bytes
+	Path      string    `json:"path"`             // as ingested, the key for re-ingest and --prune
+	Source    string    `json:"source,omitempty"` // shown to users; empty in indexes built before it was recorded
+	Title     string    `json:"title"`            // first heading or file name
+	Hash      string    `json:"hash"`             // sha256 of the content, hex
+	Size      int64     `json:"size"`             // bytes
 	Chunks    int       `json:"chunks"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

@@ -51,6 +51,7 @@ var allBuckets = [][]byte{
 	bucketMessageIndex, bucketMessageCounts, bucketDedupe, bucketDedupeByTime, bucketUnanswered,
 	bucketDeliveryQueue, bucketDeliveryDue, bucketDeliveryIndex, bucketWebhookIDs,
 	bucketLiveChats, bucketLiveChatOpen,
+	bucketWidgets, bucketWidgetKeys,
 }
 
 // Options tune Open. The zero value is usable.

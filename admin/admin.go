@@ -1,0 +1,208 @@
+// Package admin serves the operator's admin panel (/admin, a small
+// hand-written JS front end embedded in the binary), the management API it
+// needs beyond the other packages' APIs, the website chat widget
+// (/widget.js and POST /api/chat) and the Prometheus metrics (/metrics).
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/store"
+)
+
+// Answerer answers a visitor's message; the conversation engine does.
+type Answerer interface {
+	Answer(ctx context.Context, req chat.Request) (chat.Reply, error)
+}
+
+// ConversationReader lists a conversation's stored messages, oldest first;
+// the widget reads the agent's replies from it.
+type ConversationReader interface {
+	ConversationMessages(platform, conversationID string) ([]store.Message, error)
+}
+
+// IngestFunc adds an uploaded document to the knowledge base and returns
+// what to show the operator (it is sent back as JSON).
+type IngestFunc func(ctx context.Context, filename string, data []byte) (any, error)
+
+// Options configure the Handler. Store, Auth and Log are required.
+type Options struct {
+	Store *store.Store
+	Auth  *httpapi.AdminAuth
+	Log   *slog.Logger
+	// Engine answers widget chats; nil answers 503 until one is wired.
+	Engine Answerer
+	// Conversations lets widget visitors read what agents write them in a
+	// live chat; nil answers 503 to the widget's polls.
+	Conversations ConversationReader
+	// Ingest takes knowledge-base uploads; nil answers 503.
+	Ingest IngestFunc
+	// Reingest indexes a stored document again from its source; nil
+	// answers 503.
+	Reingest func(ctx context.Context, id uint64) (any, error)
+	// Logs is the ring of recent warnings and errors shown in the panel.
+	Logs *LogRing
+	// Metrics collects request metrics; nil creates one.
+	Metrics *Metrics
+	// MetricsTokenHash, when set, is the hash of a token that may read
+	// /metrics besides the admin token.
+	MetricsTokenHash string
+	// Secure marks the session cookie Secure (set when serving TLS or
+	// behind a TLS-terminating proxy).
+	Secure bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	SessionTTL     time.Duration // default 8h
+	MaxUpload      int64         // default 10 MiB
+	Now            func() time.Time
+}
+
+// Handler serves the admin panel, the widget and the metrics.
+type Handler struct {
+	opts     Options
+	st       *store.Store
+	log      *slog.Logger
+	sessions *sessions
+	logins   *loginLimiter
+	cop      *http.CrossOriginProtection
+	assets   *assets
+	widgets  *widgetLimiter
+	metrics  *Metrics
+	now      func() time.Time
+}
+
+// New returns the admin handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 8 * time.Hour
+	}
+	if opts.MaxUpload <= 0 {
+		opts.MaxUpload = 10 << 20
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
+	if opts.Logs == nil {
+		opts.Logs = NewLogRing(DefaultLogRingSize)
+	}
+	a, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		opts: opts, st: opts.Store, log: opts.Log, now: opts.Now,
+		sessions: newSessions(opts.SessionTTL, 1000, opts.Now),
+		logins:   newLoginLimiter(opts.Now),
+		cop:      http.NewCrossOriginProtection(),
+		assets:   a,
+		widgets:  newWidgetLimiter(opts.Now),
+		metrics:  opts.Metrics,
+	}
+	h.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.Error(w, r, nil, apperr.New(apperr.Forbidden, "cross-origin request refused"))
+	}))
+	opts.Auth.SetSessionCheck(h.SessionValid)
+	h.metrics.AddCollector(h.storeMetrics)
+	return h, nil
+}
+
+// Metrics returns the metrics registry, for other packages to add to.
+func (h *Handler) Metrics() *Metrics { return h.metrics }
+
+// Routes mounts the panel, its API, the widget and /metrics on r.
+func (h *Handler) Routes(r *mux.Router) {
+	r.Handle("/admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/admin/", h.index).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/admin/assets/{name}", h.asset).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/widget.js", h.widgetJS).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/chat", h.chatPreflight).Methods(http.MethodOptions)
+	r.HandleFunc("/api/chat", h.chat).Methods(http.MethodPost)
+	r.HandleFunc("/api/chat/messages", h.chatMessages).Methods(http.MethodGet)
+	r.Handle("/metrics", h.requireMetrics(http.HandlerFunc(h.serveMetrics))).Methods(http.MethodGet)
+
+	api := r.PathPrefix("/admin/api").Subrouter()
+	api.Handle("/login", h.cop.Handler(http.HandlerFunc(h.login))).Methods(http.MethodPost)
+	api.HandleFunc("/session", h.session).Methods(http.MethodGet)
+	api.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
+
+	mgmt := api.NewRoute().Subrouter()
+	mgmt.Use(h.opts.Auth.Require)
+	mgmt.HandleFunc("/overview", h.overview).Methods(http.MethodGet)
+	mgmt.HandleFunc("/logs", h.logs).Methods(http.MethodGet)
+	mgmt.HandleFunc("/widgets", h.listWidgets).Methods(http.MethodGet)
+	mgmt.HandleFunc("/widgets", h.createWidget).Methods(http.MethodPost)
+	mgmt.HandleFunc("/widgets/{id}", h.updateWidget).Methods(http.MethodPut)
+	mgmt.HandleFunc("/widgets/{id}", h.deleteWidget).Methods(http.MethodDelete)
+	mgmt.HandleFunc("/knowledge/upload", h.upload).Methods(http.MethodPost)
+	mgmt.HandleFunc("/knowledge/documents/{id}/reingest", h.reingest).Methods(http.MethodPost)
+}
+
+// Protect is middleware for the whole server: a state-changing request that
+// rides on the session cookie (no Authorization header) must come from the
+// panel's own origin and carry the session's CSRF token, or it is refused
+// with 403. Bearer-token clients, webhooks and the widget pass untouched.
+func (h *Handler) Protect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if safeMethod(r.Method) || r.Header.Get("Authorization") != "" || r.URL.Path == "/admin/api/login" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, _, ok := h.sessionOf(r)
+		if ok && !h.csrfOK(r, sess) {
+			httpapi.Error(w, r, nil, apperr.New(apperr.Forbidden, "missing or wrong CSRF token; reload the admin page"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.Error(w, r, h.log, err)
+}
+
+// clientIP is the request's peer address, or the nearest untrusted address
+// of X-Forwarded-For when the peer is a trusted proxy.
+func (h *Handler) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !h.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return host
+		}
+		if !h.trusted(a) {
+			return a.String()
+		}
+	}
+	return host
+}
+
+func (h *Handler) trusted(a netip.Addr) bool {
+	for _, p := range h.opts.TrustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}

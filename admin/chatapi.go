@@ -1,0 +1,338 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/secret"
+	"github.com/chatbot/chatbot/store"
+)
+
+// Widget chat limits.
+const (
+	// MaxChatMessage is the largest visitor message, in bytes (as for webhooks).
+	MaxChatMessage = 10 << 10
+	chatBodyLimit  = 16 << 10
+	// WidgetPlatform is the platform name of widget conversations.
+	WidgetPlatform = "widget"
+)
+
+var conversationIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,100}$`)
+
+type chatInput struct {
+	Message        string `json:"message"`
+	ConversationID string `json:"conversation_id"`
+	Handoff        bool   `json:"handoff"`
+}
+
+type chatOutput struct {
+	Success        bool          `json:"success"`
+	ConversationID string        `json:"conversation_id"`
+	Answer         string        `json:"answer"`
+	ResponseType   string        `json:"response_type"`
+	Sources        []chat.Source `json:"sources"`
+	SessionID      string        `json:"session_id,omitempty"`
+}
+
+// widgetFor finds the widget of the request's key and checks the Origin
+// header against its list. It returns the origin to echo in CORS headers.
+func (h *Handler) widgetFor(r *http.Request) (*store.Widget, string, error) {
+	key := r.URL.Query().Get("key")
+	if key == "" {
+		key = r.Header.Get("X-Widget-Key")
+	}
+	if key == "" {
+		return nil, "", apperr.New(apperr.Unauthorized, "missing widget key: load the widget with data-key")
+	}
+	wd, err := h.st.WidgetByKey(key)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !wd.IsActive) {
+		return nil, "", apperr.New(apperr.Unauthorized, "unknown or disabled widget key")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil, "", apperr.New(apperr.Forbidden, "the Origin header is required: the chat API answers browsers on the widget's allowed sites")
+	}
+	for _, o := range wd.AllowedOrigins {
+		if o == origin {
+			return wd, origin, nil
+		}
+	}
+	return nil, "", apperr.New(apperr.Forbidden, "origin %q is not allowed for this widget", origin)
+}
+
+func setCORS(w http.ResponseWriter, origin string) {
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+}
+
+func (h *Handler) chatPreflight(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	_, origin, err := h.widgetFor(r)
+	if err != nil {
+		h.widgets.count("refused")
+		h.fail(w, r, err)
+		return
+	}
+	setCORS(w, origin)
+	w.Header().Set("Access-Control-Allow-Methods", "POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type, X-Widget-Key")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	wd, origin, err := h.widgetFor(r)
+	if err != nil {
+		h.widgets.count("refused")
+		h.fail(w, r, err)
+		return
+	}
+	setCORS(w, origin)
+	if wait := h.widgets.take(wd.ID, wd.RatePerMinute); wait > 0 {
+		h.widgets.count("rate_limited")
+		e := apperr.New(apperr.RateLimited, "too many messages; try again in %d seconds", retryAfter(wait))
+		e.RetryAfterSeconds = retryAfter(wait)
+		h.fail(w, r, e)
+		return
+	}
+	var in chatInput
+	if err := httpapi.Decode(w, r, chatBodyLimit, &in); err != nil {
+		h.widgets.count("invalid")
+		h.fail(w, r, err)
+		return
+	}
+	if err := validateChat(&in); err != nil {
+		h.widgets.count("invalid")
+		h.fail(w, r, err)
+		return
+	}
+	if h.opts.Engine == nil {
+		h.widgets.count("unavailable")
+		h.fail(w, r, apperr.New(apperr.Unavailable, "the assistant is not available right now"))
+		return
+	}
+	// The visitor's message goes into the message history first, like a
+	// platform's: operators see widget chats, and agents see them in the
+	// live-chat transcript.
+	visitor := &store.Message{Platform: WidgetPlatform, ConversationID: in.ConversationID,
+		UserID: "visitor_" + in.ConversationID, Username: "Website visitor", Text: in.Message}
+	stored, err := h.st.InsertIncoming(visitor, time.Hour)
+	if err != nil {
+		h.widgets.count("error")
+		h.fail(w, r, apperr.Wrap(apperr.Unavailable, err, "could not store your message; try again"))
+		return
+	}
+	start := h.now()
+	reply, err := h.opts.Engine.Answer(r.Context(), chat.Request{
+		Platform: WidgetPlatform, ConversationID: in.ConversationID,
+		UserID: visitor.UserID, Username: visitor.Username,
+		Text: in.Message, Handoff: in.Handoff,
+	})
+	if err == nil {
+		err = h.recordReply(stored.Message, reply, h.now().Sub(start))
+	}
+	if err != nil {
+		h.widgets.count("error")
+		if _, ok := apperr.As(err); !ok {
+			err = apperr.Wrap(apperr.Unavailable, err, "the assistant could not answer; try again")
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.widgets.count("answered")
+	sources := reply.Sources
+	if sources == nil {
+		sources = []chat.Source{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, chatOutput{
+		Success: true, ConversationID: in.ConversationID, Answer: reply.Answer,
+		ResponseType: string(reply.Type), Sources: sources, SessionID: reply.SessionID,
+	})
+}
+
+// recordReply stores the bot's answer to a widget message. It is sent as
+// stored: the widget has it in the response. A live-chat reply stores
+// nothing of ours (the live-chat manager stored its notice).
+func (h *Handler) recordReply(in *store.Message, reply chat.Reply, took time.Duration) error {
+	if reply.Type == chat.TypeLiveChatMessage || reply.Type == chat.TypeLiveChatTransfer {
+		return h.st.RecordHandled(in.ID, string(reply.Type), reply.SessionID, took.Milliseconds())
+	}
+	sources := make([]store.MessageSource, len(reply.Sources))
+	for i, src := range reply.Sources {
+		sources[i] = store.MessageSource{Title: src.Title, Source: src.Source, Score: src.Score}
+	}
+	out := &store.Message{Type: store.MessageOutgoing, Platform: in.Platform, ConversationID: in.ConversationID,
+		UserID: in.UserID, Username: in.Username, Text: reply.Answer, ResponseType: string(reply.Type),
+		Sources: sources, SessionID: reply.SessionID, Sender: "Assistant", SenderType: "bot", LatencyMS: took.Milliseconds()}
+	return h.st.InsertReply(in.ID, out, false)
+}
+
+// visitorMessage is what the widget shows of a stored message.
+type visitorMessage struct {
+	ID         uint64    `json:"id"`
+	Sender     string    `json:"sender"`
+	SenderType string    `json:"sender_type"`
+	Text       string    `json:"text"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// maxVisitorMessages bounds one poll's answer.
+const maxVisitorMessages = 50
+
+// chatMessages answers the widget's poll during a live chat: the agent's
+// replies and the system notices of the conversation after the id given.
+// Polls have their own budget per widget, ten times the chat rate.
+func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	wd, origin, err := h.widgetFor(r)
+	if err != nil {
+		h.widgets.count("refused")
+		h.fail(w, r, err)
+		return
+	}
+	setCORS(w, origin)
+	if wait := h.widgets.take(pollBucket(wd.ID), 10*wd.RatePerMinute); wait > 0 {
+		e := apperr.New(apperr.RateLimited, "polling too often; try again in %d seconds", retryAfter(wait))
+		e.RetryAfterSeconds = retryAfter(wait)
+		h.fail(w, r, e)
+		return
+	}
+	q := r.URL.Query()
+	conv := q.Get("conversation_id")
+	if !conversationIDPattern.MatchString(conv) {
+		h.fail(w, r, httpapi.QueryError("conversation_id", "must be 8 to 100 letters, digits, _ or -"))
+		return
+	}
+	var after uint64
+	if s := q.Get("after"); s != "" {
+		if after, err = strconv.ParseUint(s, 10, 64); err != nil {
+			h.fail(w, r, httpapi.QueryError("after", "must be a message id"))
+			return
+		}
+	}
+	if h.opts.Conversations == nil {
+		h.fail(w, r, apperr.New(apperr.Unavailable, "live chat is not available"))
+		return
+	}
+	msgs, err := h.opts.Conversations.ConversationMessages(WidgetPlatform, conv)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := []visitorMessage{}
+	for _, m := range msgs {
+		agent := m.Type == store.MessageAgentOutgoing
+		system := m.Type == store.MessageOutgoing && m.SenderType == "system"
+		if m.ID <= after || !(agent || system) {
+			continue
+		}
+		st := "system"
+		if agent {
+			st = "agent"
+		}
+		out = append(out, visitorMessage{ID: m.ID, Sender: m.Sender, SenderType: st, Text: m.Text, CreatedAt: m.CreatedAt})
+		if len(out) == maxVisitorMessages {
+			break
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "messages": out})
+}
+
+// pollBucket keeps a widget's polls apart from its chat requests in the
+// limiter (widget ids are bbolt sequences, far below 2^63).
+func pollBucket(id uint64) uint64 { return id | 1<<63 }
+
+func validateChat(in *chatInput) error {
+	if len(in.Message) > MaxChatMessage {
+		return apperr.New(apperr.TooLarge, "message is %d bytes; the limit is %d", len(in.Message), MaxChatMessage)
+	}
+	if !utf8.ValidString(in.Message) {
+		return apperr.Invalidf("message", "message must be valid UTF-8 text")
+	}
+	if in.Message == "" && !in.Handoff {
+		return apperr.Invalidf("message", "message is required")
+	}
+	if in.Message == "" {
+		in.Message = "I would like to talk to a human."
+	}
+	if in.ConversationID == "" {
+		in.ConversationID = secret.NewToken("w_")
+	} else if !conversationIDPattern.MatchString(in.ConversationID) {
+		return apperr.Invalidf("conversation_id", "conversation_id must be 8 to 100 letters, digits, _ or -")
+	}
+	return nil
+}
+
+// widgetLimiter is a token bucket per widget (its own rate), plus the
+// counters of widget chat outcomes for /metrics.
+type widgetLimiter struct {
+	mu       sync.Mutex
+	buckets  map[uint64]*bucket
+	outcomes map[string]uint64
+	now      func() time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newWidgetLimiter(now func() time.Time) *widgetLimiter {
+	return &widgetLimiter{buckets: map[uint64]*bucket{}, outcomes: map[string]uint64{}, now: now}
+}
+
+// take spends one request of widget id, allowed perMinute per minute with
+// a burst of the same size. It returns how long to wait when none is left.
+func (l *widgetLimiter) take(id uint64, perMinute int) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	capacity := float64(perMinute)
+	b := l.buckets[id]
+	if b == nil {
+		b = &bucket{tokens: capacity, last: now}
+		l.buckets[id] = b
+	}
+	perSec := capacity / 60
+	b.tokens = min(capacity, b.tokens+now.Sub(b.last).Seconds()*perSec)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / perSec * float64(time.Second))
+}
+
+// forget drops a widget's bucket after its settings change.
+func (l *widgetLimiter) forget(id uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.buckets, id)
+}
+
+func (l *widgetLimiter) count(outcome string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.outcomes[outcome]++
+}
+
+func (l *widgetLimiter) collect(w *PromWriter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w.Family("chatbot_widget_requests_total", "counter", "Widget chat requests, by outcome.")
+	for _, o := range []string{"answered", "refused", "rate_limited", "invalid", "unavailable", "error"} {
+		w.Sample("chatbot_widget_requests_total", float64(l.outcomes[o]), "outcome", o)
+	}
+}

@@ -1,0 +1,258 @@
+package admin
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chatbot/chatbot/secret"
+)
+
+// CookieName is the admin session cookie.
+const CookieName = "chatbot_session"
+
+// CSRFHeader carries the per-session token on every state-changing request.
+const CSRFHeader = "X-CSRF-Token"
+
+// session is one logged-in browser. Only the hash of its cookie value is
+// kept, so the map is no list of usable cookies.
+type session struct {
+	csrf    string
+	expires time.Time
+}
+
+// sessions is the in-memory session table. A restart logs everyone out,
+// which is acceptable for an admin panel and keeps no session on disk.
+type sessions struct {
+	mu  sync.Mutex
+	m   map[string]session // secret.Hash(cookie value) -> session
+	ttl time.Duration
+	max int
+	now func() time.Time
+}
+
+func newSessions(ttl time.Duration, max int, now func() time.Time) *sessions {
+	return &sessions{m: map[string]session{}, ttl: ttl, max: max, now: now}
+}
+
+// create starts a session and returns its cookie value and CSRF token.
+func (s *sessions) create() (cookie, csrf string, expires time.Time) {
+	cookie, csrf = secret.NewToken("s_"), secret.NewToken("c_")
+	now := s.now()
+	expires = now.Add(s.ttl)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= s.max {
+		s.purgeLocked(now)
+	}
+	for k := range s.m { // still full: drop any one (the table stays bounded)
+		if len(s.m) < s.max {
+			break
+		}
+		delete(s.m, k)
+	}
+	s.m[secret.Hash(cookie)] = session{csrf: csrf, expires: expires}
+	return cookie, csrf, expires
+}
+
+func (s *sessions) purgeLocked(now time.Time) {
+	for k, v := range s.m {
+		if !now.Before(v.expires) {
+			delete(s.m, k)
+		}
+	}
+}
+
+// get returns the live session of a cookie value.
+func (s *sessions) get(cookie string) (session, bool) {
+	if cookie == "" {
+		return session{}, false
+	}
+	k := secret.Hash(cookie)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[k]
+	if !ok {
+		return session{}, false
+	}
+	if !s.now().Before(v.expires) {
+		delete(s.m, k)
+		return session{}, false
+	}
+	return v, true
+}
+
+func (s *sessions) remove(cookie string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, secret.Hash(cookie))
+}
+
+func (s *sessions) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.purgeLocked(s.now())
+	return len(s.m)
+}
+
+// sessionOf returns the request's live session, if any.
+func (h *Handler) sessionOf(r *http.Request) (session, string, bool) {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return session{}, "", false
+	}
+	sess, ok := h.sessions.get(c.Value)
+	return sess, c.Value, ok
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// csrfOK reports whether a state-changing request of this session passes
+// both checks: the browser's fetch metadata says same origin, and the
+// session's token is in the header.
+func (h *Handler) csrfOK(r *http.Request, sess session) bool {
+	if safeMethod(r.Method) {
+		return true
+	}
+	if h.cop.Check(r) != nil {
+		return false
+	}
+	got := r.Header.Get(CSRFHeader)
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) == 1
+}
+
+// SessionValid is the check httpapi.AdminAuth uses to accept the session
+// cookie in place of the bearer token: a live session, and for a
+// state-changing request also a valid CSRF token.
+func (h *Handler) SessionValid(r *http.Request) bool {
+	sess, _, ok := h.sessionOf(r)
+	return ok && h.csrfOK(r, sess)
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
+	c := &http.Cookie{
+		Name: CookieName, Value: value, Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: h.opts.Secure || r.TLS != nil || h.forwardedHTTPS(r),
+	}
+	if value == "" {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires
+		c.MaxAge = max(int(expires.Sub(h.now())/time.Second), 1)
+	}
+	http.SetCookie(w, c)
+}
+
+// loginLimiter slows down repeated failed logins per client IP: a few
+// failures are free, then each further one locks the IP out for twice as
+// long as the last, up to a cap. The table is bounded.
+type loginLimiter struct {
+	mu   sync.Mutex
+	m    map[string]*loginFailures
+	free int
+	base time.Duration
+	cap  time.Duration
+	max  int
+	now  func() time.Time
+}
+
+type loginFailures struct {
+	count int
+	until time.Time // locked out before this
+	last  time.Time
+}
+
+// loginForget is how long an IP's failures are remembered after the last one.
+const loginForget = time.Hour
+
+func newLoginLimiter(now func() time.Time) *loginLimiter {
+	return &loginLimiter{m: map[string]*loginFailures{}, free: 3, base: time.Second, cap: 5 * time.Minute, max: 10000, now: now}
+}
+
+// wait returns how long ip must wait before its next attempt (0: go ahead).
+func (l *loginLimiter) wait(ip string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, ok := l.m[ip]
+	if !ok {
+		return 0
+	}
+	now := l.now()
+	if now.Sub(f.last) > loginForget {
+		delete(l.m, ip)
+		return 0
+	}
+	if d := f.until.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// fail records a failed attempt and returns the lockout it starts (0 if none).
+func (l *loginLimiter) fail(ip string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	f, ok := l.m[ip]
+	if !ok {
+		if len(l.m) >= l.max {
+			l.evictLocked(now)
+		}
+		f = &loginFailures{}
+		l.m[ip] = f
+	}
+	f.count++
+	f.last = now
+	if f.count <= l.free {
+		return 0
+	}
+	d := l.base << min(f.count-l.free-1, 20)
+	if d > l.cap || d <= 0 {
+		d = l.cap
+	}
+	f.until = now.Add(d)
+	return d
+}
+
+func (l *loginLimiter) evictLocked(now time.Time) {
+	for k, f := range l.m {
+		if now.Sub(f.last) > loginForget {
+			delete(l.m, k)
+		}
+	}
+	for k := range l.m {
+		if len(l.m) < l.max {
+			return
+		}
+		delete(l.m, k)
+	}
+}
+
+func (l *loginLimiter) succeed(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m, ip)
+}
+
+// retryAfter rounds a wait up to whole seconds for the Retry-After header.
+func retryAfter(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+// forwardedHTTPS reports whether a trusted proxy says the client used HTTPS.
+func (h *Handler) forwardedHTTPS(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	peer, err := netip.ParseAddr(host)
+	return err == nil && h.trusted(peer) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}

@@ -1,0 +1,667 @@
+// chatbot admin panel: a small hand-written front end over the JSON APIs.
+// Every piece of text that comes from users or the server is put in the
+// page with textContent (through el()), never as HTML.
+'use strict';
+
+(function () {
+  var state = { csrf: '', section: '', timers: [], events: null, agent: localStorage.getItem('chatbot.agent') || '' };
+
+  // ---- DOM helpers ----------------------------------------------------
+  function el(tag, attrs) {
+    var n = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === undefined || v === null || v === false) return;
+        if (k === 'text') n.textContent = String(v);
+        else if (k === 'class') n.className = v;
+        else if (k.slice(0, 2) === 'on') n.addEventListener(k.slice(2), v);
+        else if (k === 'value') n.value = v;
+        else if (k === 'checked') n.checked = !!v;
+        else n.setAttribute(k, v === true ? '' : String(v));
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) add(n, arguments[i]);
+    return n;
+  }
+  function add(n, c) {
+    if (c === undefined || c === null || c === false) return;
+    if (Array.isArray(c)) { c.forEach(function (x) { add(n, x); }); return; }
+    n.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+  }
+  function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); return n; }
+  function $(id) { return document.getElementById(id); }
+  function fmtTime(s) {
+    if (!s) return '';
+    var d = new Date(s);
+    return isNaN(d) ? String(s) : d.toLocaleString();
+  }
+  function pill(s) { return el('span', { class: 'pill ' + String(s || ''), text: s || '' }); }
+  function field(label, input, hint) {
+    var id = input.id || ('f' + Math.random().toString(36).slice(2));
+    input.id = id;
+    return el('div', null, el('label', { for: id, text: label }), input, hint ? el('div', { class: 'hint', text: hint }) : null);
+  }
+  function notAvailable(what) {
+    return el('p', { class: 'na', role: 'status', text: what + ' is not available on this server yet (its API does not answer). The rest of the panel works.' });
+  }
+
+  // ---- API --------------------------------------------------------------
+  // api resolves to {ok, status, data}; it never throws for HTTP errors.
+  function api(method, path, body, isForm) {
+    var opts = { method: method, headers: {}, credentials: 'same-origin' };
+    if (method !== 'GET' && method !== 'HEAD') opts.headers['X-CSRF-Token'] = state.csrf;
+    if (body !== undefined) {
+      if (isForm) opts.body = body;
+      else { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+    }
+    return fetch(path, opts).then(function (r) {
+      var ct = r.headers.get('Content-Type') || '';
+      var p = ct.indexOf('json') >= 0 ? r.json().catch(function () { return {}; }) : r.text().then(function (t) { return { text: t }; });
+      return p.then(function (data) {
+        if (r.status === 401 && path.indexOf('/admin/api/login') !== 0 && path !== '/admin/api/session') showLogin('Your session has ended; log in again.');
+        return { ok: r.ok, status: r.status, data: data || {}, retryAfter: r.headers.get('Retry-After') };
+      });
+    }, function (err) {
+      return { ok: false, status: 0, data: { error: 'The server did not answer: ' + err.message } };
+    });
+  }
+  function missing(res) { return res.status === 404 || res.status === 405 || res.status === 501; }
+  function errText(res) { return (res.data && res.data.error) || ('request failed with status ' + res.status); }
+
+  // ---- login ------------------------------------------------------------
+  function showLogin(msg) {
+    stopTimers();
+    $('nav').hidden = true;
+    clear($('view'));
+    $('login').hidden = false;
+    $('login-error').textContent = msg || '';
+    $('login-token').focus();
+  }
+  function loggedIn(data) {
+    state.csrf = data.csrf_token;
+    $('login').hidden = true;
+    $('nav').hidden = false;
+    route();
+  }
+  $('login-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var btn = e.target.querySelector('button');
+    btn.disabled = true;
+    api('POST', '/admin/api/login', { token: $('login-token').value }).then(function (res) {
+      btn.disabled = false;
+      if (res.ok) { $('login-token').value = ''; loggedIn(res.data); return; }
+      var msg = errText(res);
+      if (res.status === 429 || res.retryAfter) msg += ' (wait ' + (res.retryAfter || '?') + ' s before the next try)';
+      $('login-error').textContent = msg;
+    });
+  });
+  $('logout').addEventListener('click', function () {
+    api('POST', '/admin/api/logout').then(function () { state.csrf = ''; showLogin('Logged out.'); });
+  });
+
+  // ---- navigation -------------------------------------------------------
+  var sections = {
+    overview: overview, integrations: integrations, messages: messages, deliveries: deliveries,
+    livechat: livechat, knowledge: knowledge, logs: logs, conversation: conversation
+  };
+  function stopTimers() {
+    state.timers.forEach(function (t) { clearInterval(t); });
+    state.timers = [];
+    if (state.events) { state.events.close(); state.events = null; }
+  }
+  function route() {
+    if ($('nav').hidden) return;
+    stopTimers();
+    var hash = location.hash.replace(/^#/, '') || 'overview';
+    var parts = hash.split('/');
+    var name = sections[parts[0]] ? parts[0] : 'overview';
+    state.section = name;
+    document.querySelectorAll('nav a').forEach(function (a) {
+      if (a.getAttribute('data-section') === (name === 'conversation' ? 'messages' : name)) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    });
+    var view = clear($('view'));
+    sections[name](view, decodeURIComponent(parts.slice(1).join('/')));
+    watchLiveChat();
+  }
+  window.addEventListener('hashchange', route);
+
+  // ---- Overview -----------------------------------------------------------
+  function stat(k, v, id) { return el('div', { class: 'stat', id: id }, el('div', { class: 'v', text: v }), el('div', { class: 'k', text: k })); }
+  function overview(view) {
+    var card = el('section', { class: 'card', 'aria-labelledby': 'ov-h' }, el('h2', { id: 'ov-h', text: 'Overview (last 24 hours)' }));
+    var grid = el('div', { class: 'grid' });
+    var chart = el('div');
+    var platforms = el('div');
+    var extra = el('div', { class: 'grid' });
+    add(card, [grid, el('h3', { text: 'Messages per hour' }), chart, el('h3', { text: 'Incoming messages per platform' }), platforms, el('h3', { text: 'Services' }), extra,
+      el('button', { type: 'button', class: 'secondary', text: 'Refresh', onclick: function () { route(); } })]);
+    add(view, card);
+    api('GET', '/admin/api/overview').then(function (res) {
+      if (!res.ok) { add(grid, el('p', { class: 'error', text: errText(res) })); return; }
+      var d = res.data, m = d.messages || {};
+      var total = 0;
+      Object.keys(m.incoming_by_platform || {}).forEach(function (p) { total += m.incoming_by_platform[p]; });
+      add(grid, [
+        stat('incoming messages', total, 'stat-incoming'),
+        stat('answer latency p50 / p95', (m.latency_p50_ms || 0) + ' / ' + (m.latency_p95_ms || 0) + ' ms'),
+        stat('delivery success rate', m.delivery_success_rate < 0 ? 'no deliveries' : Math.round(m.delivery_success_rate * 1000) / 10 + ' %'),
+        stat('deliveries queued', d.delivery_queue_depth),
+        stat('integrations', d.integrations),
+        stat('warnings and errors (recent)', d.recent_problems)
+      ]);
+      add(chart, barChart(m.series || []));
+      var rows = Object.keys(m.incoming_by_platform || {}).sort().map(function (p) {
+        return el('tr', null, el('td', { text: p }), el('td', { text: m.incoming_by_platform[p] }));
+      });
+      add(platforms, rows.length ? el('table', null, el('thead', null, el('tr', null, el('th', { text: 'platform' }), el('th', { text: 'messages' }))), el('tbody', null, rows))
+        : el('p', { class: 'muted', text: 'No messages in the last 24 hours.' }));
+    });
+    var live = stat('live chats waiting', '…', 'stat-waiting'); add(extra, live);
+    api('GET', '/api/livechat/sessions').then(function (res) {
+      var v = live.querySelector('.v');
+      if (!res.ok) { v.textContent = missing(res) ? 'not available' : 'error'; return; }
+      v.textContent = sessionsOf(res.data).filter(function (s) { return stateOf(s) === 'waiting'; }).length;
+    });
+    var kb = stat('knowledge base documents', '…', 'stat-kb'); add(extra, kb);
+    api('GET', '/api/knowledge/documents').then(function (res) {
+      var v = kb.querySelector('.v');
+      if (!res.ok) { v.textContent = missing(res) ? 'not available' : 'error'; return; }
+      var docs = docsOf(res.data), chunks = res.data.chunks || 0;
+      if (!chunks) docs.forEach(function (x) { chunks += x.chunks || 0; });
+      v.textContent = docs.length + ' (' + chunks + ' chunks)';
+    });
+    var llm = stat('language model', '…', 'stat-llm'); add(extra, llm);
+    api('GET', '/readyz').then(function (res) {
+      var v = llm.querySelector('.v'), k = llm.querySelector('.k');
+      if (missing(res)) { v.textContent = 'not available'; return; }
+      var d = res.data || {};
+      var o = d.llm || {};
+      v.textContent = (o.mode === 'none' ? 'built-in answerer' : (o.state || d.status || (res.ok ? 'ready' : 'not ready')));
+      var e = d.embedder || {};
+      k.textContent = 'language model' + (o.model ? ': ' + o.model : '') + (o.reason ? ' (' + o.reason + ')' : '') +
+        (e.provider ? ' · embeddings: ' + e.provider + (e.model ? ' ' + e.model : '') : '');
+    });
+  }
+  function barChart(series) {
+    var ns = 'http://www.w3.org/2000/svg';
+    var max = 1;
+    series.forEach(function (p) { max = Math.max(max, p.incoming, p.outgoing); });
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('class', 'chart');
+    svg.setAttribute('viewBox', '0 0 ' + (series.length * 12 + 4) + ' 104');
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.setAttribute('role', 'img');
+    var sumIn = 0, sumOut = 0;
+    series.forEach(function (p, i) {
+      sumIn += p.incoming; sumOut += p.outgoing;
+      [['in', p.incoming, 0], ['out', p.outgoing, 5]].forEach(function (b) {
+        var h = Math.round(b[1] / max * 100);
+        var r = document.createElementNS(ns, 'rect');
+        r.setAttribute('class', b[0]);
+        r.setAttribute('x', 2 + i * 12 + b[2]); r.setAttribute('width', 4);
+        r.setAttribute('y', 102 - h); r.setAttribute('height', h);
+        var t = document.createElementNS(ns, 'title');
+        t.textContent = fmtTime(p.start) + ': ' + b[1] + (b[0] === 'in' ? ' incoming' : ' outgoing');
+        r.appendChild(t);
+        svg.appendChild(r);
+      });
+    });
+    var axis = document.createElementNS(ns, 'rect');
+    axis.setAttribute('class', 'axis');
+    axis.setAttribute('x', 0); axis.setAttribute('y', 102); axis.setAttribute('height', 1); axis.setAttribute('width', series.length * 12 + 4);
+    svg.appendChild(axis);
+    svg.setAttribute('aria-label', 'Messages per hour over 24 hours: ' + sumIn + ' incoming (dark) and ' + sumOut + ' outgoing (light)');
+    var legend = el('div', { class: 'legend' }, series.length ? fmtTime(series[0].start) + ' to now' : '',
+      el('span', { class: 'sw in' }), 'incoming ' + sumIn, el('span', { class: 'sw out' }), 'outgoing ' + sumOut);
+    return el('div', null, svg, legend);
+  }
+
+  // ---- Integrations and widgets -----------------------------------------
+  function integrations(view) {
+    var list = el('div'), out = el('div', { role: 'status' });
+    var f = {
+      id: el('input', { type: 'hidden' }),
+      name: el('input', { id: 'int-name', required: true, maxlength: 100 }),
+      provider: el('input', { id: 'int-provider', required: true, placeholder: 'freshchat, zendesk, intercom, chatwoot, custom' }),
+      url: el('input', { id: 'int-url', type: 'url', placeholder: 'https://your-platform.example/webhook' }),
+      auth: el('input', { id: 'int-auth', type: 'password', autocomplete: 'off', placeholder: 'leave empty to keep the stored one' }),
+      headers: el('textarea', { id: 'int-headers', placeholder: 'X-API-Key: value (one per line)' }),
+      timeout: el('input', { id: 'int-timeout', type: 'number', min: 1, max: 120, value: 30 }),
+      retries: el('input', { id: 'int-retries', type: 'number', min: 0, max: 20, value: 3 }),
+      active: el('input', { id: 'int-active', type: 'checkbox', checked: true })
+    };
+    var title = el('h3', { text: 'New integration' });
+    var submit = el('button', { type: 'submit', text: 'Create integration' });
+    var cancel = el('button', { type: 'button', class: 'secondary', text: 'Cancel edit', hidden: true, onclick: resetForm });
+    var formErr = el('p', { class: 'error', role: 'alert' });
+    function resetForm() {
+      f.id.value = ''; f.name.value = ''; f.provider.value = ''; f.url.value = ''; f.auth.value = ''; f.headers.value = '';
+      f.timeout.value = 30; f.retries.value = 3; f.active.checked = true;
+      title.textContent = 'New integration'; submit.textContent = 'Create integration'; cancel.hidden = true; formErr.textContent = '';
+    }
+    var form = el('form', {
+      id: 'integration-form', onsubmit: function (e) {
+        e.preventDefault();
+        var body = {
+          name: f.name.value, provider: f.provider.value, outgoing_webhook_url: f.url.value,
+          custom_headers: parseHeaders(f.headers.value), timeout_seconds: +f.timeout.value,
+          retry_attempts: +f.retries.value, is_active: f.active.checked
+        };
+        if (f.auth.value) body.auth_token = f.auth.value;
+        var editing = f.id.value;
+        if (editing && !f.headers.value) delete body.custom_headers;
+        api(editing ? 'PUT' : 'POST', '/api/webhook/config' + (editing ? '/' + editing : ''), body).then(function (res) {
+          if (!res.ok) { formErr.textContent = errText(res); return; }
+          clear(out);
+          if (!editing) {
+            var c = res.data.config || {};
+            add(out, el('div', { class: 'card', id: 'created-secrets' },
+              el('p', { class: 'ok', text: 'Created "' + c.name + '". Copy these now: they are shown only once.' }),
+              el('label', { text: 'Incoming token (the platform sends it as Authorization: Bearer …)' }),
+              el('div', { class: 'secret', id: 'incoming-token', text: c.incoming_token || '' }),
+              el('label', { text: 'Signing secret (verifies our outgoing webhooks)' }),
+              el('div', { class: 'secret', text: c.signing_secret || '' })));
+          } else add(out, el('p', { class: 'ok', text: 'Saved.' }));
+          resetForm(); load();
+        });
+      }
+    }, f.id, el('div', { class: 'row' }, field('Name', f.name), field('Provider', f.provider)),
+      field('Outgoing webhook URL', f.url, 'Where answers are delivered.'),
+      el('div', { class: 'row' }, field('Auth token for outgoing calls', f.auth), field('Timeout (seconds)', f.timeout), field('Retry attempts', f.retries)),
+      field('Custom headers', f.headers),
+      el('label', { class: 'inline' }, f.active, 'Active'),
+      el('div', null, submit, cancel), formErr);
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'int-h' }, el('h2', { id: 'int-h', text: 'Webhook integrations' }), list, out, title, form));
+    function load() {
+      api('GET', '/api/webhook/config').then(function (res) {
+        clear(list);
+        if (!res.ok) { add(list, missing(res) ? notAvailable('Webhook configuration') : el('p', { class: 'error', text: errText(res) })); return; }
+        var cs = res.data.configs || [];
+        if (!cs.length) { add(list, el('p', { class: 'muted', text: 'No integrations yet. Create one below.' })); return; }
+        add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'integrations-table' },
+          el('thead', null, el('tr', null, ['Name', 'Provider', 'Outgoing URL', 'Incoming token', 'Status', 'Actions'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, cs.map(function (c) {
+            var result = el('div', { role: 'status', class: 'muted' });
+            return el('tr', null, el('td', { text: c.name }), el('td', { text: c.provider }), el('td', { class: 'text mono', text: c.outgoing_webhook_url || '' }),
+              el('td', { class: 'mono', text: c.incoming_token }), el('td', null, pill(c.is_active ? 'active' : 'disabled')),
+              el('td', null,
+                el('button', { type: 'button', class: 'secondary', text: 'Edit', 'aria-label': 'Edit ' + c.name, onclick: function () {
+                  f.id.value = c.id; f.name.value = c.name; f.provider.value = c.provider; f.url.value = c.outgoing_webhook_url || '';
+                  f.auth.value = ''; f.headers.value = ''; f.timeout.value = c.timeout_seconds; f.retries.value = c.retry_attempts; f.active.checked = c.is_active;
+                  title.textContent = 'Edit ' + c.name; submit.textContent = 'Save changes'; cancel.hidden = false; f.name.focus();
+                } }),
+                el('button', { type: 'button', class: 'secondary', text: c.is_active ? 'Disable' : 'Enable', onclick: function () {
+                  api('PUT', '/api/webhook/config/' + c.id, { is_active: !c.is_active }).then(function (r) { if (!r.ok) result.textContent = errText(r); else load(); });
+                } }),
+                el('button', { type: 'button', class: 'secondary', text: 'Send test', onclick: function () {
+                  result.textContent = 'Sending a test delivery…';
+                  api('POST', '/api/webhook/config/' + c.id + '/test').then(function (r) {
+                    if (missing(r)) { result.textContent = 'Test delivery is not available on this server yet.'; return; }
+                    var t = r.data || {};
+                    result.textContent = r.ok ? 'Test ' + (t.delivered ? 'delivered' : 'not delivered') + (t.status_code ? ': HTTP ' + t.status_code : '') +
+                      (t.duration_ms !== undefined ? ' in ' + Math.round(t.duration_ms) + ' ms' : '') + (t.error ? ' (' + t.error + ')' : '') : errText(r);
+                  });
+                } }),
+                el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
+                  if (!confirm('Delete the integration "' + c.name + '"? Its incoming token stops working.')) return;
+                  api('DELETE', '/api/webhook/config/' + c.id).then(function (r) { if (!r.ok) result.textContent = errText(r); else load(); });
+                } }), result));
+          })))));
+      });
+    }
+    load();
+    widgetsCard(view);
+  }
+  function parseHeaders(text) {
+    var h = {};
+    text.split('\n').forEach(function (line) {
+      var i = line.indexOf(':');
+      if (i > 0) h[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+    });
+    return h;
+  }
+  function widgetsCard(view) {
+    var list = el('div'), err = el('p', { class: 'error', role: 'alert' });
+    var name = el('input', { id: 'w-name', required: true }), origins = el('textarea', { id: 'w-origins', required: true, placeholder: 'https://www.example.com (one per line)' });
+    var rate = el('input', { id: 'w-rate', type: 'number', min: 1, max: 600, value: 30 });
+    var form = el('form', { id: 'widget-form', onsubmit: function (e) {
+      e.preventDefault();
+      api('POST', '/admin/api/widgets', { name: name.value, allowed_origins: origins.value.split(/\s+/).filter(Boolean), rate_per_minute: +rate.value }).then(function (res) {
+        if (!res.ok) { err.textContent = errText(res); return; }
+        err.textContent = ''; name.value = ''; origins.value = ''; load();
+      });
+    } }, el('div', { class: 'row' }, field('Site name', name), field('Requests per minute', rate)), field('Allowed origins', origins, 'Only pages on these origins may use the widget.'),
+      el('button', { type: 'submit', text: 'Create widget' }), err);
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'w-h' }, el('h2', { id: 'w-h', text: 'Website widgets' }),
+      el('p', { class: 'muted', text: 'Paste the snippet into your site to show a chat bubble that answers from the knowledge base.' }), list, el('h3', { text: 'New widget' }), form));
+    function load() {
+      api('GET', '/admin/api/widgets').then(function (res) {
+        clear(list);
+        if (!res.ok) { add(list, el('p', { class: 'error', text: errText(res) })); return; }
+        var ws = res.data.widgets || [];
+        if (!ws.length) { add(list, el('p', { class: 'muted', text: 'No widgets yet.' })); return; }
+        ws.forEach(function (w) {
+          var msg = el('span', { role: 'status', class: 'muted' });
+          var snippet = '<script src="' + location.origin + '/widget.js" data-key="' + w.key + '" defer></script>';
+          add(list, el('div', { class: 'card widget-item' },
+            el('h3', null, w.name + ' ', pill(w.is_active ? 'active' : 'disabled')),
+            el('p', { class: 'muted', text: 'Origins: ' + (w.allowed_origins || []).join(', ') + ' · ' + w.rate_per_minute + ' requests per minute' }),
+            el('pre', { class: 'snippet', text: snippet }),
+            el('button', { type: 'button', class: 'secondary', text: w.is_active ? 'Disable' : 'Enable', onclick: function () {
+              api('PUT', '/admin/api/widgets/' + w.id, { is_active: !w.is_active }).then(function (r) { if (!r.ok) msg.textContent = errText(r); else load(); });
+            } }),
+            el('button', { type: 'button', class: 'secondary', text: 'New key', onclick: function () {
+              if (!confirm('Issue a new key? The snippet on your site must be updated.')) return;
+              api('PUT', '/admin/api/widgets/' + w.id, { rotate_key: true }).then(function (r) { if (!r.ok) msg.textContent = errText(r); else load(); });
+            } }),
+            el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: function () {
+              if (!confirm('Delete the widget "' + w.name + '"?')) return;
+              api('DELETE', '/admin/api/widgets/' + w.id).then(function (r) { if (!r.ok) msg.textContent = errText(r); else load(); });
+            } }), msg));
+        });
+      });
+    }
+    load();
+  }
+
+  // ---- Messages -----------------------------------------------------------
+  var msgFilter = { platform: '', message_type: '', status: '', conversation_id: '', page: 1, per_page: 20 };
+  function select(id, opts, value) {
+    return el('select', { id: id }, opts.map(function (o) { return el('option', { value: o, text: o || 'any', selected: o === value ? true : undefined }); }));
+  }
+  function messages(view) {
+    var platform = el('input', { id: 'm-platform', value: msgFilter.platform });
+    var type = select('m-type', ['', 'incoming', 'outgoing', 'agent_outgoing'], msgFilter.message_type);
+    var status = select('m-status', ['', 'received', 'pending', 'sent', 'failed'], msgFilter.status);
+    var conv = el('input', { id: 'm-conv', value: msgFilter.conversation_id });
+    var per = select('m-per', ['20', '50', '100'], String(msgFilter.per_page));
+    var list = el('div'), pager = el('div', { class: 'row' });
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'm-h' }, el('h2', { id: 'm-h', text: 'Messages' }),
+      el('form', { class: 'row', onsubmit: function (e) {
+        e.preventDefault();
+        msgFilter = { platform: platform.value.trim(), message_type: type.value, status: status.value, conversation_id: conv.value.trim(), page: 1, per_page: +per.value };
+        load();
+      } }, field('Platform', platform), field('Type', type), field('Status', status), field('Conversation', conv), field('Per page', per), el('button', { type: 'submit', text: 'Filter' })),
+      list, pager));
+    function load() {
+      var q = Object.keys(msgFilter).filter(function (k) { return msgFilter[k] !== ''; }).map(function (k) { return k + '=' + encodeURIComponent(msgFilter[k]); }).join('&');
+      api('GET', '/api/webhook/messages?' + q).then(function (res) {
+        clear(list); clear(pager);
+        if (!res.ok) { add(list, missing(res) ? notAvailable('The message history') : el('p', { class: 'error', text: errText(res) })); return; }
+        var ms = res.data.messages || [];
+        if (!ms.length) { add(list, el('p', { class: 'muted', text: 'No messages match.' })); return; }
+        add(list, messageTable(ms, true));
+        var pages = Math.max(1, Math.ceil((res.data.total || 0) / msgFilter.per_page));
+        add(pager, [
+          el('button', { type: 'button', class: 'secondary', text: 'Previous', disabled: msgFilter.page <= 1 ? true : undefined, onclick: function () { msgFilter.page--; load(); } }),
+          el('span', { class: 'muted', text: 'Page ' + msgFilter.page + ' of ' + pages + ' (' + (res.data.total || 0) + ' messages)' }),
+          el('button', { type: 'button', class: 'secondary', text: 'Next', disabled: msgFilter.page >= pages ? true : undefined, onclick: function () { msgFilter.page++; load(); } })
+        ]);
+      });
+    }
+    load();
+  }
+  function messageTable(ms, withConv, extra) {
+    return el('div', { class: 'table-wrap' }, el('table', { class: 'messages-table' },
+      el('thead', null, el('tr', null, ['Time', 'Type', 'Platform', 'Conversation', 'User', 'Message', 'Status'].concat(extra ? extra.heads : []).map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+      el('tbody', null, ms.map(function (m) {
+        return el('tr', null, el('td', { text: fmtTime(m.created_at) }), el('td', { text: m.message_type }), el('td', { text: m.platform }),
+          el('td', null, withConv ? el('a', { href: '#conversation/' + encodeURIComponent(m.conversation_id), text: m.conversation_id }) : m.conversation_id),
+          el('td', { text: m.username || m.user_id || '' }), el('td', { class: 'text message-text', text: m.message }), el('td', null, pill(m.status)),
+          extra ? extra.cells(m) : null);
+      }))));
+  }
+  function conversation(view, id) {
+    var box = el('div', { class: 'chat', id: 'conversation' });
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'c-h' }, el('a', { href: '#messages', text: '← Messages' }),
+      el('h2', { id: 'c-h', text: 'Conversation ' + id }), box));
+    api('GET', '/api/webhook/messages?per_page=100&conversation_id=' + encodeURIComponent(id)).then(function (res) {
+      if (!res.ok) { add(box, missing(res) ? notAvailable('The message history') : el('p', { class: 'error', text: errText(res) })); return; }
+      var ms = (res.data.messages || []).slice().reverse();
+      if (!ms.length) add(box, el('p', { class: 'muted', text: 'No messages in this conversation.' }));
+      ms.forEach(function (m) { add(box, bubble(m)); });
+    });
+  }
+  function bubble(m) {
+    var who = m.message_type === 'incoming' ? 'user' : (m.message_type === 'agent_outgoing' || m.sender_type === 'agent' ? 'agent' : 'bot');
+    var label = who === 'user' ? (m.username || m.user_id || 'user') : (m.sender || (who === 'agent' ? 'Agent' : 'Assistant'));
+    var meta = label + ' · ' + fmtTime(m.created_at) + (m.response_type ? ' · ' + m.response_type : '') + (m.status && who !== 'user' ? ' · ' + m.status : '');
+    var srcs = (m.sources || []).length ? el('div', { class: 'sources' }, 'Sources: ', m.sources.map(function (s, i) {
+      return [i ? '; ' : '', (s.title || s.source) + (s.source && s.title ? ' (' + s.source + ')' : '') + (s.score ? ' ' + Number(s.score).toFixed(2) : '')];
+    })) : null;
+    return el('div', { class: 'bubble ' + who }, el('span', { class: 'meta', text: meta }), el('span', { class: 'body', text: m.message !== undefined ? m.message : (m.text || '') }), srcs);
+  }
+
+  // ---- Deliveries ---------------------------------------------------------
+  function deliveries(view) {
+    var failed = el('div'), pending = el('div');
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'd-h' }, el('h2', { id: 'd-h', text: 'Deliveries' }),
+      el('h3', { text: 'Failed' }), failed, el('h3', { text: 'Pending (waiting or retrying)' }), pending,
+      el('button', { type: 'button', class: 'secondary', text: 'Refresh', onclick: function () { route(); } })));
+    function load(target, status) {
+      api('GET', '/api/webhook/messages?per_page=100&message_type=outgoing&status=' + status).then(function (res) {
+        clear(target);
+        if (!res.ok) { add(target, missing(res) ? notAvailable('The delivery list') : el('p', { class: 'error', text: errText(res) })); return; }
+        var ms = res.data.messages || [];
+        if (!ms.length) { add(target, el('p', { class: 'muted', text: 'None.' })); return; }
+        add(target, messageTable(ms, true, {
+          heads: ['Attempts', 'Last error', ''],
+          cells: function (m) {
+            var out = el('span', { role: 'status', class: 'muted' });
+            return [el('td', { text: m.attempts }), el('td', { class: 'text', text: (m.last_http_status ? 'HTTP ' + m.last_http_status + ' ' : '') + (m.last_error || '') }),
+              el('td', null, el('button', { type: 'button', class: 'secondary', text: 'Redeliver', onclick: function () {
+                api('POST', '/api/webhook/messages/' + m.id + '/redeliver').then(function (r) {
+                  out.textContent = missing(r) ? 'Redelivery is not available on this server yet.' : (r.ok ? 'Queued again.' : errText(r));
+                  if (r.ok) setTimeout(route, 800);
+                });
+              } }), out)];
+          }
+        }));
+      });
+    }
+    load(failed, 'failed');
+    load(pending, 'pending');
+  }
+
+  // ---- Live chat ----------------------------------------------------------
+  function sessionsOf(d) { return d.sessions || d.items || []; }
+  function stateOf(s) { return s.state || s.status || ''; }
+  var knownWaiting = null;
+  function cue(n) {
+    var badge = $('waiting-badge');
+    badge.hidden = !n; badge.textContent = n || '';
+    document.title = (n ? '(' + n + ') ' : '') + 'chatbot admin';
+  }
+  function beep() {
+    try {
+      var C = window.AudioContext || window.webkitAudioContext;
+      var ctx = new C(), o = ctx.createOscillator(), g = ctx.createGain();
+      o.frequency.value = 880; g.gain.value = 0.08; o.connect(g); g.connect(ctx.destination);
+      o.start(); o.stop(ctx.currentTime + 0.25);
+    } catch (e) { /* no audio: the visible cue remains */ }
+  }
+  // watchLiveChat keeps the waiting count (badge, title, banner, sound)
+  // current in every section: the event stream when there is one, else polling.
+  function watchLiveChat() {
+    function poll() {
+      api('GET', '/api/livechat/sessions').then(function (res) {
+        if (!res.ok) return;
+        var waiting = sessionsOf(res.data).filter(function (s) { return stateOf(s) === 'waiting'; });
+        var ids = waiting.map(function (s) { return s.id; });
+        if (knownWaiting !== null && ids.some(function (id) { return knownWaiting.indexOf(id) < 0; })) {
+          $('cue').hidden = false; $('cue').textContent = 'A visitor is waiting for an agent in Live chat.';
+          beep();
+          setTimeout(function () { $('cue').hidden = true; }, 8000);
+        }
+        knownWaiting = ids;
+        cue(ids.length);
+        if (state.section === 'livechat' && state.onLive) state.onLive();
+      });
+    }
+    poll();
+    if (window.EventSource) {
+      var es = new EventSource('/api/livechat/events');
+      es.onmessage = poll;
+      ['session_opened', 'user_message', 'session_accepted', 'agent_message', 'session_transferred', 'no_agent', 'session_closed', 'reset'].forEach(function (t) { es.addEventListener(t, poll); });
+      es.onerror = function () { es.close(); if (state.events === es) { state.events = null; state.timers.push(setInterval(poll, 5000)); } };
+      state.events = es;
+    } else state.timers.push(setInterval(poll, 5000));
+  }
+  function livechat(view) {
+    var agent = el('input', { id: 'agent-name', value: state.agent, autocomplete: 'name', onchange: function () { state.agent = agent.value; localStorage.setItem('chatbot.agent', agent.value); } });
+    var list = el('div', { id: 'session-list' }), pane = el('div', { id: 'session-pane' }, el('p', { class: 'muted', text: 'Choose a session.' }));
+    var selected = '';
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'l-h' }, el('h2', { id: 'l-h', text: 'Live chat' }),
+      el('div', { class: 'row' }, field('Your name (shown to visitors)', agent)),
+      el('div', { class: 'split' }, el('div', null, el('h3', { text: 'Sessions' }), list), pane)));
+    function loadList() {
+      api('GET', '/api/livechat/sessions').then(function (res) {
+        clear(list);
+        if (!res.ok) { add(list, missing(res) ? notAvailable('Live chat') : el('p', { class: 'error', text: errText(res) })); return; }
+        var ss = sessionsOf(res.data).filter(function (s) { return stateOf(s) !== 'closed'; });
+        if (!ss.length) { add(list, el('p', { class: 'muted', text: 'No waiting or active sessions.' })); return; }
+        ss.forEach(function (s) {
+          add(list, el('button', { type: 'button', class: 'session-item', 'aria-pressed': s.id === selected ? 'true' : 'false', 'data-id': s.id, onclick: function () { selected = s.id; loadList(); open(s.id); } },
+            pill(stateOf(s)), ' ', el('strong', { text: s.username || s.user_id || s.id }), el('div', { class: 'muted', text: (s.platform || '') + ' · ' + fmtTime(s.created_at) + (s.agent ? ' · ' + s.agent : '') })));
+        });
+      });
+    }
+    function open(id) {
+      api('GET', '/api/livechat/sessions/' + encodeURIComponent(id)).then(function (res) {
+        clear(pane);
+        if (!res.ok) { add(pane, el('p', { class: 'error', text: errText(res) })); return; }
+        var s = res.data.session || res.data, ms = res.data.messages || s.messages || res.data.transcript || [];
+        var box = el('div', { class: 'chat', id: 'transcript' }, ms.map(bubble));
+        var msg = el('textarea', { id: 'reply-text', required: true }), err = el('p', { class: 'error', role: 'alert' });
+        add(pane, [el('h3', null, 'Session with ', s.username || s.user_id || id, ' ', pill(stateOf(s))), box]);
+        if (stateOf(s) === 'waiting') {
+          add(pane, el('button', { type: 'button', id: 'accept', text: 'Accept', onclick: function () {
+            if (!agent.value.trim()) { err.textContent = 'Enter your name first.'; agent.focus(); return; }
+            api('POST', '/api/livechat/sessions/' + encodeURIComponent(id) + '/accept', { agent: agent.value.trim() }).then(function (r) {
+              if (!r.ok) { err.textContent = errText(r); return; }
+              loadList(); open(id);
+            });
+          } }));
+        }
+        if (stateOf(s) === 'active') {
+          add(pane, el('form', { id: 'reply-form', onsubmit: function (e) {
+            e.preventDefault();
+            api('POST', '/api/livechat/sessions/' + encodeURIComponent(id) + '/messages', { message: msg.value }).then(function (r) {
+              if (!r.ok) { err.textContent = errText(r); return; }
+              msg.value = ''; open(id);
+            });
+          } }, field('Reply', msg), el('button', { type: 'submit', text: 'Send' }),
+            el('button', { type: 'button', class: 'danger', text: 'Close session', onclick: function () {
+              api('POST', '/api/livechat/sessions/' + encodeURIComponent(id) + '/close').then(function (r) { if (!r.ok) err.textContent = errText(r); else { loadList(); open(id); } });
+            } })));
+        }
+        add(pane, err);
+        box.scrollTop = box.scrollHeight;
+      });
+    }
+    state.onLive = function () { loadList(); if (selected && !document.activeElement.closest('#reply-form')) open(selected); };
+    loadList();
+  }
+
+  // ---- Knowledge base -------------------------------------------------------
+  function docsOf(d) { return d.documents || d.docs || d.items || []; }
+  function knowledge(view) {
+    var list = el('div'), upOut = el('div', { role: 'status' }), results = el('div', { id: 'search-results' });
+    var file = el('input', { id: 'kb-file', type: 'file', multiple: true, accept: '.md,.markdown,.txt,.html,.htm' });
+    var q = el('input', { id: 'kb-query', type: 'search', placeholder: 'Ask what a visitor would ask' });
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'k-h' }, el('h2', { id: 'k-h', text: 'Knowledge base' }), list,
+      el('h3', { text: 'Upload documents' }),
+      el('form', { id: 'upload-form', onsubmit: function (e) {
+        e.preventDefault();
+        clear(upOut);
+        Array.prototype.forEach.call(file.files, function (f) {
+          var line = el('p', { text: f.name + ': uploading…' });
+          add(upOut, line);
+          var fd = new FormData();
+          fd.append('file', f, f.name);
+          api('POST', '/admin/api/knowledge/upload', fd, true).then(function (r) {
+            line.textContent = f.name + ': ' + (r.ok ? 'indexed' + summary(r.data.result) : errText(r));
+            line.className = r.ok ? 'ok' : 'error';
+            if (r.ok) loadDocs();
+          });
+        });
+      } }, field('Files (Markdown, text or HTML)', file), el('button', { type: 'submit', text: 'Upload and index' })), upOut,
+      el('h3', { text: 'Try retrieval' }),
+      el('form', { class: 'row', id: 'search-form', onsubmit: function (e) {
+        e.preventDefault();
+        clear(results);
+        api('POST', '/api/knowledge/search', { query: q.value, k: 5 }).then(function (r) {
+          if (!r.ok) { add(results, missing(r) ? notAvailable('Knowledge search') : el('p', { class: 'error', text: errText(r) })); return; }
+          var hits = r.data.passages || r.data.results || [];
+          if (!hits.length) { add(results, el('p', { class: 'muted', text: 'Nothing relevant found: the bot would offer a human.' })); return; }
+          hits.forEach(function (h, i) {
+            var why = h.why || [h.heading ? 'section "' + h.heading + '"' : '', 'fused keyword and meaning score ' + Number(h.score || 0).toFixed(3) + ' (0 to 1)',
+              h.vector_score !== undefined ? 'meaning ' + Number(h.vector_score).toFixed(3) : '', h.lexical_score !== undefined ? 'keywords ' + Number(h.lexical_score).toFixed(3) : ''].filter(Boolean).join(' · ');
+            add(results, el('div', { class: 'card search-hit' },
+              el('strong', { text: (i + 1) + '. ' + (h.title || h.source || 'passage') }), ' ', el('span', { class: 'muted', text: (h.source || '') + ' · score ' + Number(h.score || 0).toFixed(3) }),
+              why ? el('div', { class: 'muted', text: 'Why: ' + why }) : null,
+              el('p', { class: 'text', text: h.text || h.content || h.snippet || '' })));
+          });
+        });
+      } }, field('Question', q), el('button', { type: 'submit', text: 'Search' })), results));
+    function summary(res) {
+      if (!res || typeof res !== 'object') return '';
+      var c = res.chunks || res.chunk_count;
+      return c ? ' (' + c + ' chunks)' : '';
+    }
+    function loadDocs() {
+      api('GET', '/api/knowledge/documents').then(function (res) {
+        clear(list);
+        if (!res.ok) { add(list, missing(res) ? notAvailable('The document list') : el('p', { class: 'error', text: errText(res) })); return; }
+        var ds = docsOf(res.data);
+        if (!ds.length) { add(list, el('p', { class: 'muted', text: 'No documents indexed yet.' })); return; }
+        add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'documents-table' },
+          el('thead', null, el('tr', null, ['Title', 'Path', 'Chunks', 'Indexed', ''].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, ds.map(function (d) {
+            var id = d.id;
+            var out = el('span', { role: 'status', class: 'muted' });
+            return el('tr', null, el('td', { class: 'doc-title', text: d.title || '' }), el('td', { class: 'mono', text: d.path || d.source || '' }),
+              el('td', { text: d.chunks || d.chunk_count || 0 }), el('td', { text: fmtTime(d.updated_at || d.indexed_at || d.created_at) }),
+              el('td', null,
+                el('button', { type: 'button', class: 'secondary', text: 'Re-ingest', onclick: function () {
+                  api('POST', '/admin/api/knowledge/documents/' + encodeURIComponent(id) + '/reingest').then(function (r) { out.textContent = missing(r) ? 'Re-ingest is not available; upload the file again.' : (r.ok ? 'Re-indexed.' : errText(r)); if (r.ok) loadDocs(); });
+                } }),
+                el('button', { type: 'button', class: 'danger', text: 'Remove', onclick: function () {
+                  if (!confirm('Remove "' + (d.title || d.source) + '" from the knowledge base?')) return;
+                  api('DELETE', '/api/knowledge/documents/' + encodeURIComponent(id)).then(function (r) { if (!r.ok) out.textContent = errText(r); else loadDocs(); });
+                } }), out));
+          })))));
+      });
+    }
+    loadDocs();
+  }
+
+  // ---- Logs -------------------------------------------------------------------
+  function logs(view) {
+    var level = select('log-level', ['warn', 'error'], 'warn'), q = el('input', { id: 'log-q', type: 'search' }), list = el('div');
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'g-h' }, el('h2', { id: 'g-h', text: 'Logs: recent warnings and errors' }),
+      el('form', { class: 'row', onsubmit: function (e) { e.preventDefault(); load(); } }, field('Level', level), field('Contains', q), el('button', { type: 'submit', text: 'Filter' })), list));
+    function load() {
+      api('GET', '/admin/api/logs?level=' + level.value + '&q=' + encodeURIComponent(q.value)).then(function (res) {
+        clear(list);
+        if (!res.ok) { add(list, el('p', { class: 'error', text: errText(res) })); return; }
+        var rs = res.data.records || [];
+        if (!rs.length) { add(list, el('p', { class: 'muted', text: 'No warnings or errors since the server started.' })); return; }
+        add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'logs-table' },
+          el('thead', null, el('tr', null, ['Time', 'Level', 'Message', 'Details'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, rs.map(function (r) {
+            var attrs = Object.keys(r.attrs || {}).sort().map(function (k) { return k + '=' + r.attrs[k]; }).join('  ');
+            return el('tr', null, el('td', { text: fmtTime(r.time) }), el('td', null, pill(r.level)), el('td', { class: 'text', text: r.message }), el('td', { class: 'text mono', text: attrs }));
+          })))));
+      });
+    }
+    load();
+  }
+
+  // ---- start ------------------------------------------------------------------
+  api('GET', '/admin/api/session').then(function (res) {
+    if (res.ok) loggedIn(res.data); else showLogin('');
+  });
+})();

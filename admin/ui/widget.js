@@ -1,0 +1,184 @@
+// chatbot website widget. Paste into a page:
+//   <script src="https://bot.example.com/widget.js" data-key="wk_..." defer></script>
+// It adds a chat bubble (in a shadow root, so the page's styles and ours do
+// not mix) that talks to POST /api/chat on the server it was loaded from.
+// Every text is set with textContent: nothing a visitor or the bot writes is
+// ever parsed as HTML. The conversation is kept in localStorage, so it
+// survives page loads on the same site.
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var key = script.getAttribute('data-key') || '';
+  var base = new URL(script.src, location.href).origin;
+  var title = script.getAttribute('data-title') || 'Questions? Ask us';
+  var storeKey = 'chatbot-widget:' + key;
+  var saved = {};
+  try { saved = JSON.parse(localStorage.getItem(storeKey) || '{}') || {}; } catch (e) { saved = {}; }
+  var conv = { id: saved.id || '', log: Array.isArray(saved.log) ? saved.log : [], live: !!saved.live, after: saved.after || 0 };
+  function save() {
+    conv.log = conv.log.slice(-50);
+    try { localStorage.setItem(storeKey, JSON.stringify(conv)); } catch (e) { /* private mode: keep it in memory */ }
+  }
+
+  var css = [
+    ':host { all: initial; }',
+    '.b { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px; border-radius: 50%; border: 0; background: #1f5fbf; color: #fff; font: 600 14px system-ui, sans-serif; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); }',
+    '.b:focus-visible, button:focus-visible, textarea:focus-visible { outline: 3px solid #f4b400; outline-offset: 2px; }',
+    '.p { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: min(360px, calc(100vw - 24px)); height: min(520px, calc(100vh - 120px)); display: flex; flex-direction: column; background: #fff; color: #1b1f24; border-radius: 12px; box-shadow: 0 8px 30px rgba(0,0,0,.3); font: 14px/1.4 system-ui, sans-serif; overflow: hidden; }',
+    '.p[hidden] { display: none; }',
+    '.h { background: #1f5fbf; color: #fff; padding: 10px 12px; font-weight: 600; display: flex; justify-content: space-between; align-items: center; }',
+    '.h button { background: none; border: 0; color: #fff; font-size: 18px; cursor: pointer; }',
+    '.l { flex: 1; overflow-y: auto; padding: 10px; display: flex; flex-direction: column; gap: 8px; }',
+    '.m { max-width: 85%; padding: 8px 10px; border-radius: 10px; white-space: pre-wrap; word-break: break-word; }',
+    '.u { align-self: flex-end; background: #1f5fbf; color: #fff; }',
+    '.a { align-self: flex-start; background: #eef1f5; }',
+    '.s { font-size: 12px; color: #4a5361; margin-top: 4px; }',
+    '.e { color: #a4161a; font-size: 13px; padding: 0 10px; }',
+    'form { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #d3d8df; }',
+    'textarea { flex: 1; resize: none; height: 40px; font: inherit; padding: 6px; border: 1px solid #8b95a3; border-radius: 6px; }',
+    'form button, .human { background: #1f5fbf; color: #fff; border: 0; border-radius: 6px; padding: 0 12px; font: inherit; cursor: pointer; }',
+    '.human { background: #fff; color: #1f5fbf; border: 1px solid #1f5fbf; margin: 0 8px 8px; padding: 6px; }',
+    'button:disabled { opacity: .6; }'
+  ].join('\n');
+
+  var host = document.createElement('div');
+  host.setAttribute('data-chatbot-widget', '');
+  var root = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
+  try {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    var st = document.createElement('style');
+    st.textContent = css;
+    root.appendChild(st);
+  }
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+  var bubble = el('button', 'b', 'Chat');
+  bubble.type = 'button';
+  bubble.setAttribute('aria-label', 'Open chat');
+  bubble.setAttribute('aria-expanded', 'false');
+  var panel = el('div', 'p');
+  panel.hidden = true;
+  panel.setAttribute('role', 'dialog');
+  panel.setAttribute('aria-label', title);
+  var head = el('div', 'h');
+  head.appendChild(el('span', '', title));
+  var close = el('button', '', '×');
+  close.type = 'button';
+  close.setAttribute('aria-label', 'Close chat');
+  head.appendChild(close);
+  var list = el('div', 'l');
+  list.setAttribute('aria-live', 'polite');
+  var err = el('div', 'e');
+  err.setAttribute('role', 'alert');
+  var human = el('button', 'human', 'Talk to a human');
+  human.type = 'button';
+  var form = el('form');
+  var input = el('textarea');
+  input.setAttribute('aria-label', 'Your message');
+  input.placeholder = 'Type your question';
+  input.maxLength = 4000;
+  var send = el('button', '', 'Send');
+  send.type = 'submit';
+  form.appendChild(input);
+  form.appendChild(send);
+  [head, list, err, human, form].forEach(function (n) { panel.appendChild(n); });
+  root.appendChild(bubble);
+  root.appendChild(panel);
+
+  function show(entry) {
+    var m = el('div', 'm ' + (entry.who === 'user' ? 'u' : 'a'), entry.text);
+    if (entry.sources && entry.sources.length) {
+      var s = el('div', 's', 'Sources: ' + entry.sources.map(function (x) { return x.title || x.source; }).join('; '));
+      m.appendChild(s);
+    }
+    list.appendChild(m);
+    list.scrollTop = list.scrollHeight;
+  }
+  conv.log.forEach(show);
+
+  function toggle(open) {
+    panel.hidden = !open;
+    bubble.setAttribute('aria-expanded', String(open));
+    if (open) input.focus(); else bubble.focus();
+  }
+  bubble.addEventListener('click', function () { toggle(panel.hidden); });
+  close.addEventListener('click', function () { toggle(false); });
+  panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') toggle(false); });
+
+  function ask(text, handoff) {
+    err.textContent = '';
+    if (text) { var u = { who: 'user', text: text }; conv.log.push(u); show(u); save(); }
+    send.disabled = human.disabled = true;
+    fetch(base + '/api/chat?key=' + encodeURIComponent(key), {
+      method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: text, conversation_id: conv.id, handoff: !!handoff })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (d) {
+        if (!r.ok || !d.success) {
+          var wait = r.headers.get('Retry-After');
+          throw new Error((d && d.error) || ('the assistant is unavailable (' + r.status + ')') + (wait ? '; wait ' + wait + ' s' : ''));
+        }
+        conv.id = d.conversation_id || conv.id;
+        if (d.answer) { var a = { who: 'bot', text: d.answer, sources: d.sources || [] }; conv.log.push(a); show(a); }
+        if (d.response_type === 'live_chat_transfer' || d.response_type === 'live_chat_message') startLive();
+        save();
+      });
+    }).catch(function (e) {
+      err.textContent = 'Sorry: ' + e.message;
+    }).then(function () { send.disabled = human.disabled = false; });
+  }
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var t = input.value.trim();
+    if (!t) return;
+    input.value = '';
+    ask(t, false);
+  });
+  input.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event('submit')); }
+  });
+  human.addEventListener('click', function () { ask('I would like to talk to a human.', true); });
+
+  // During a live chat the widget asks the server every few seconds for
+  // what the agent wrote. The first poll only marks where to start for
+  // notices (the transfer notice was already shown as the reply).
+  var polling = null, firstPoll = true;
+  function startLive() {
+    if (!conv.live) { conv.live = true; firstPoll = !conv.after; }
+    if (!polling) { polling = setInterval(poll, 4000); poll(); }
+  }
+  function stopLive() {
+    conv.live = false;
+    if (polling) { clearInterval(polling); polling = null; }
+    save();
+  }
+  function poll() {
+    if (!conv.id) return;
+    fetch(base + '/api/chat/messages?key=' + encodeURIComponent(key) + '&conversation_id=' + encodeURIComponent(conv.id) + '&after=' + conv.after, { credentials: 'omit' })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (d) {
+        (d.messages || []).forEach(function (m) {
+          conv.after = Math.max(conv.after, m.id);
+          if (firstPoll && m.sender_type !== 'agent') return;
+          var e = { who: m.sender_type, text: (m.sender && m.sender_type === 'agent' ? m.sender + ': ' : '') + m.text };
+          conv.log.push(e); show(e);
+          if (m.sender_type === 'system' && /closed|ended/i.test(m.text)) stopLive();
+        });
+        firstPoll = false;
+        save();
+      })
+      .catch(function (status) { if (status === 503 || status === 401 || status === 403) stopLive(); });
+  }
+  if (conv.live) startLive();
+
+  function mount() { document.body.appendChild(host); }
+  if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+})();
