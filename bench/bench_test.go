@@ -302,3 +302,25 @@ func TestTopK(t *testing.T) {
 		t.Fatalf("topK = %+v, want chunk 2 then 1", got)
 	}
 }
+
+func TestUpdateSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "B.md")
+	if err := UpdateSection(path, "## Performance", "table 1"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, []byte("# Benchmarks\n\n## Answering\n\nkeep me\n\n## Performance\n\nold\nold\n\n## Later\n\nkeep too\n"), 0o644)
+	if err := UpdateSection(path, "## Performance", "table 2\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := "# Benchmarks\n\n## Answering\n\nkeep me\n\n## Performance\n\ntable 2\n\n## Later\n\nkeep too\n"
+	if string(got) != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	os.WriteFile(path, []byte("# Benchmarks\n\n## Answering\n\nx\n"), 0o644)
+	UpdateSection(path, "## Performance", "t")
+	got, _ = os.ReadFile(path)
+	if want := "# Benchmarks\n\n## Answering\n\nx\n\n## Performance\n\nt\n"; string(got) != want {
+		t.Fatalf("appended: %q", got)
+	}
+}

@@ -33,6 +33,7 @@ func newRootCommand(e env) *cobra.Command {
 		newServeCommand(e),
 		newVersionCommand(),
 		newWebhookCommand(e),
+		newBenchCommand(e),
 	)
 	return root
 }
