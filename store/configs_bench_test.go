@@ -27,7 +27,7 @@ func openWithConfigs(b *testing.B, n int) (*store.Store, string) {
 		hash = secret.Hash(fmt.Sprintf("cbi_token_%d", i))
 		c := &store.WebhookConfig{Name: fmt.Sprintf("config %d", i), Provider: "freshchat",
 			OutgoingURL: "https://example.com/hook", AuthToken: "outgoing-bearer-token",
-			CustomHeaders: map[string]string{"X-API-Key": "k", "X-Platform": "freshchat"},
+			CustomHeaders:  map[string]string{"X-API-Key": "k", "X-Platform": "freshchat"},
 			TimeoutSeconds: 30, RetryAttempts: 3, IsActive: true, ResponseMode: "sync",
 			IncomingTokenHash: hash, IncomingTokenLast4: "1234", SigningSecret: secret.NewSigningSecret()}
 		if err := st.CreateConfig(c); err != nil {

@@ -75,6 +75,7 @@ type Store struct {
 	sealer Sealer
 	now    func() time.Time
 	path   string
+	group  committer // shares commits between concurrent batch calls
 }
 
 // Open opens (creating if needed) the database in dir. It fails within the
