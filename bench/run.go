@@ -177,7 +177,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	args := []string{"--log-level", "warn"}
+	var args []string
 	if has["llm"] && o.OllamaHost == "" {
 		args = append(args, "--llm", "none")
 	} else if o.OllamaHost == "" {
@@ -234,8 +234,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		wres, _ := d.Run(ctx, incoming(wp), col.record)
 		d.Close()
 		if wres.OK() == 0 {
-			return rep, fmt.Errorf("warm-up: no request succeeded (by status %v, transport errors %d: %s)",
-				wres.ByStatus, wres.TransportErrors, wres.FirstError)
+			rep.note("warm-up: no incoming webhook succeeded (%s%s); the load was not run", statuses(wres), wres.FirstError)
+			return rep.finish(ctx, svc, api, dataDir, say), nil
 		}
 	}
 
@@ -275,13 +275,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	rep.Stored = countMessages(ctx, api, "incoming", rep)
 	rep.AnswerMS = answerTimes(ctx, api)
+	return rep.finish(ctx, svc, api, dataDir, say), nil
+}
+
+// finish records the file size and memory, and stops the server.
+func (rep *Report) finish(ctx context.Context, svc *Service, api *client.Client, dataDir string, say func(string, ...any)) *Report {
 	rep.DBSize = FileSize(filepath.Join(dataDir, "chatbot.db"))
+	if p, err := ReadProc(svc.PID()); err == nil {
+		rep.ProcAfter = p
+	}
 	say("shutdown")
+	var err error
 	rep.Shutdown, err = svc.Stop(30 * time.Second)
 	if err != nil {
 		rep.ShutdownErr = err.Error()
 	}
-	return rep, nil
+	return rep
 }
 
 func (rep *Report) floors(ctx context.Context, payloads Payloads) error {

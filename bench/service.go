@@ -57,7 +57,9 @@ func StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
 	}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", o.DataDir}, o.Args...)
 	cmd := withEnv(o.Command(args...), o.Env...)
-	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	if o.Log != nil && o.Log != io.Discard {
+		cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	}
 	recPath := filepath.Join(o.DataDir, "server.json")
 	_ = os.Remove(recPath)
 	start := time.Now()
