@@ -324,3 +324,17 @@ func TestUpdateSection(t *testing.T) {
 		t.Fatalf("appended: %q", got)
 	}
 }
+
+func TestDot(t *testing.T) {
+	a := []float32{1, 2, 3, 4, 5, 6, 7}
+	b := []float32{7, 6, 5, 4, 3, 2, 1}
+	if got := dot(a, b); got != 84 {
+		t.Fatalf("dot = %v, want 84", got)
+	}
+}
+
+func BenchmarkRetrievalFloor10k(b *testing.B) {
+	for b.Loop() {
+		RetrievalFloor(10000, BuiltinDim, 10, 5, 1)
+	}
+}

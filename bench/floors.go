@@ -268,11 +268,7 @@ func (h *minHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old
 func topK(vecs, q []float32, dim, k int) []scored {
 	h := make(minHeap, 0, k+1)
 	for i := 0; i*dim < len(vecs); i++ {
-		v := vecs[i*dim : (i+1)*dim : (i+1)*dim]
-		var s float32
-		for j := range v {
-			s += v[j] * q[j]
-		}
+		s := dot(vecs[i*dim:(i+1)*dim], q)
 		if len(h) < k {
 			heap.Push(&h, scored{i, s})
 		} else if s > h[0].score {
@@ -285,4 +281,22 @@ func topK(vecs, q []float32, dim, k int) []scored {
 		out[i] = heap.Pop(&h).(scored)
 	}
 	return out
+}
+
+// dot is the dot product with four accumulators, so the loop is bound by
+// memory rather than by the latency of one dependent add.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
 }
