@@ -179,7 +179,9 @@ func (d *Driver) Run(ctx context.Context, build func(i int) Request, onResponse 
 					if !ok {
 						return
 					}
-					d.one(ctx, i, build(i), onResponse, &users[u])
+					// A request sent before the end is waited for (up to the
+					// timeout), so what the server accepted is what was counted.
+					d.one(context.WithoutCancel(ctx), i, build(i), onResponse, &users[u])
 				}
 			}()
 		}
