@@ -106,6 +106,13 @@ func (r *Report) Rows() []Row {
 			Measured: "not measured (no search API)",
 			Floor:    fmt.Sprintf("p50 %s", msStr(r.Retrieval.Latency.P50))})
 	}
+	if r.Retrieval.Latency.P50 > 0 {
+		bound := float64(runtime.NumCPU()) / r.Retrieval.Latency.P50.Seconds()
+		rows = append(rows, Row{Goal: "bound: requests/s if each request searched once at the brute-force floor, on every core",
+			Measured: fmt.Sprintf("%.0f req/s measured", r.Load.RPS()),
+			Floor:    fmt.Sprintf("%d cores ÷ %s = %.0f req/s", runtime.NumCPU(), msStr(r.Retrieval.Latency.P50), bound),
+			Ratio:    ratio(bound, r.Load.RPS())})
+	}
 	perChunk := "–"
 	if o.Chunks > 0 && r.ProcIdle.RSS > 0 {
 		perChunk = fmt.Sprintf("≤ %.1f KB RSS, %.1f KB on disk", float64(r.ProcIdle.RSS)/float64(o.Chunks)/1024, float64(r.DBSize)/float64(o.Chunks)/1024)
