@@ -56,7 +56,6 @@ func statuses(r LoadResult) string {
 func (r *Report) Rows() []Row {
 	o := r.Opts
 	var rows []Row
-	floorLat := r.HTTPFloor.Latency.P50 + r.Storage.Latency.P50
 	rows = append(rows,
 		Row{Goal: fmt.Sprintf("incoming webhook ≥ 1,500 req/s (%d users, %d chunks)", o.Users, o.Chunks),
 			Measured: fmt.Sprintf("%.0f req/s", r.Load.RPS()),
@@ -69,17 +68,20 @@ func (r *Report) Rows() []Row {
 			Ratio:    ratio(float64(r.Load.Latency.P99), float64(r.HTTPFloor.Latency.P99+r.Storage.Latency.P99)),
 			Met:      yesNo(r.Load.Latency.Count > 0 && r.Load.Latency.P99 < 50*time.Millisecond)},
 	)
-	overhead := r.Load.Latency.P50 - r.AnswerMS.P50
-	oh := fmt.Sprintf("p50 %s − answer p50 %s = %s", msStr(r.Load.Latency.P50), msStr(r.AnswerMS.P50), msStr(overhead))
+	// Overhead is measured with one user, so that queueing at saturation
+	// does not count as cost.
+	single := r.HTTPFloorSingle.Latency.P50 + r.StorageSingle.Latency.P50
+	overhead := r.Single.Latency.P50 - r.AnswerMS.P50
+	oh := fmt.Sprintf("one user: p50 %s − answer p50 %s = %s", msStr(r.Single.Latency.P50), msStr(r.AnswerMS.P50), msStr(overhead))
 	if r.AnswerMS.Count == 0 {
-		overhead = r.Load.Latency.P50
-		oh = fmt.Sprintf("p50 %s (answer time not reported by the server: includes answering)", msStr(overhead))
+		overhead = r.Single.Latency.P50
+		oh = fmt.Sprintf("one user: p50 %s (answer time not reported by the server: includes answering)", msStr(overhead))
 	}
-	rows = append(rows, Row{Goal: "service overhead ≤ 3x (HTTP floor + storage floor)",
+	rows = append(rows, Row{Goal: "service overhead (all but answering) ≤ 3x (HTTP floor + storage floor)",
 		Measured: oh,
-		Floor:    fmt.Sprintf("HTTP p50 %s + storage p50 %s = %s", msStr(r.HTTPFloor.Latency.P50), msStr(r.Storage.Latency.P50), msStr(floorLat)),
-		Ratio:    ratio(float64(overhead), float64(floorLat)),
-		Met:      yesNo(r.Load.Latency.Count > 0 && overhead <= 3*floorLat)})
+		Floor:    fmt.Sprintf("one user: HTTP p50 %s + storage p50 %s = %s", msStr(r.HTTPFloorSingle.Latency.P50), msStr(r.StorageSingle.Latency.P50), msStr(single)),
+		Ratio:    ratio(float64(overhead), float64(single)),
+		Met:      yesNo(r.Single.Latency.Count > 0 && overhead <= 3*single)})
 	errs := r.Load.Latency.Count - r.Load.OK() + r.Load.TransportErrors
 	rows = append(rows, Row{Goal: "no errors under load",
 		Measured: statuses(r.Load), Floor: statuses(r.HTTPFloor), Met: yesNo(errs == 0 && r.Load.OK() > 0)})

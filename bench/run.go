@@ -89,14 +89,16 @@ type Report struct {
 	HTTPFloor       LoadResult // same users and duration as the load
 	HTTPFloorSingle LoadResult // one user, sequential
 	Storage         StorageResult
+	StorageSingle   StorageResult // one writer
 	StorageBatch    StorageResult
 	Retrieval       RetrievalResult
 
 	Search Latency // POST /api/knowledge/search, one user
 
+	Single        LoadResult // one user, sequential: latency without queueing
 	Load          LoadResult
 	ResponseTypes map[string]int
-	AnswerMS      Latency // the service's own answer time (latency_ms of stored answers)
+	AnswerMS      Latency // the service's own answer time (latency_ms of the single user's answers)
 	CPU           time.Duration
 	ProcIdle      ProcStats // after start-up, before load
 	ProcAfter     ProcStats // after the load phase (Peak is the high-water mark)
@@ -244,6 +246,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
+	single := max(o.SearchQueries, 100)
+	say("single user: %d requests one at a time", single)
+	d1, err := NewDriver(LoadOptions{Users: 1, Requests: single})
+	if err != nil {
+		return rep, err
+	}
+	sp := payloads
+	sp.Run = run + "s"
+	rep.Single, _ = d1.Run(ctx, incoming(sp), col.record)
+	d1.Close()
+	rep.AnswerMS = answerTimes(ctx, api)
+
 	say("load: %d users for %v", o.Users, o.Duration)
 	d, err := NewDriver(LoadOptions{Users: o.Users, Duration: o.Duration, Requests: o.Requests})
 	if err != nil {
@@ -279,7 +293,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Deliveries = recv.Stats(expected)
 
 	rep.Stored = countMessages(ctx, api, "incoming", rep)
-	rep.AnswerMS = answerTimes(ctx, api)
 	return rep.finish(ctx, svc, api, dataDir, say), nil
 }
 
@@ -327,6 +340,11 @@ func (rep *Report) floors(ctx context.Context, payloads Payloads) error {
 	so := StorageOptions{Dir: dir, Users: o.Users, Requests: o.Requests, Duration: o.Duration}
 	if rep.Storage, err = StorageFloor(ctx, so, payloads); err != nil {
 		return fmt.Errorf("storage floor: %w", err)
+	}
+	one := StorageOptions{Dir: filepath.Join(dir, "single"), Users: 1, Requests: single}
+	_ = os.MkdirAll(one.Dir, 0o700)
+	if rep.StorageSingle, err = StorageFloor(ctx, one, payloads); err != nil {
+		return fmt.Errorf("storage floor (one writer): %w", err)
 	}
 	so.Dir, so.Batch = filepath.Join(dir, "batch"), true
 	_ = os.MkdirAll(so.Dir, 0o700)
