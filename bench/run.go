@@ -246,7 +246,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
-	single := max(o.SearchQueries, 100)
+	single := o.singleRequests()
 	say("single user: %d requests one at a time", single)
 	d1, err := NewDriver(LoadOptions{Users: 1, Requests: single})
 	if err != nil {
@@ -327,7 +327,7 @@ func (rep *Report) floors(ctx context.Context, payloads Payloads) error {
 	}
 	rep.HTTPFloor, _ = d.Run(ctx, build, nil)
 	d.Close()
-	single := max(o.SearchQueries, 100)
+	single := o.singleRequests()
 	d, _ = NewDriver(LoadOptions{Users: 1, Requests: single})
 	rep.HTTPFloorSingle, _ = d.Run(ctx, build, nil)
 	d.Close()
@@ -353,6 +353,15 @@ func (rep *Report) floors(ctx context.Context, payloads Payloads) error {
 	}
 	rep.Retrieval = RetrievalFloor(o.Chunks, BuiltinDim, max(o.SearchQueries, 50), 5, o.Seed)
 	return nil
+}
+
+// singleRequests is the size of the one-user phases: as many as the
+// search queries (100 when searches are skipped).
+func (o Options) singleRequests() int {
+	if o.SearchQueries > 0 {
+		return o.SearchQueries
+	}
+	return 100
 }
 
 // BuiltinDim is the dimension of the built-in embedder's vectors.

@@ -115,7 +115,7 @@ your expected knowledge-base size and number of concurrent conversations.`,
 	f.IntVar(&o.Conversations, "conversations", 0, "distinct conversations the users write in (0: 4 per user)")
 	f.Uint64Var(&seed, "seed", 1, "seed of the generated documents and questions; the same seed makes the same data")
 	f.IntVar(&o.Warmup, "warmup", 500, "requests sent before measuring, not counted in the load numbers")
-	f.IntVar(&o.SearchQueries, "search-queries", 200, "knowledge searches sent one at a time through the API to time retrieval (0: skip)")
+	f.IntVar(&o.SearchQueries, "search-queries", 200, "knowledge searches sent one at a time through the API to time retrieval (0: skip), and the size of the one-user phase that measures overhead (100 when 0)")
 	f.DurationVar(&o.DeliveryWait, "delivery-wait", 2*time.Minute, "how long to wait after the load for every outgoing delivery to reach the receiver")
 	f.BoolVar(&o.Overload, "overload", false, "after the load, offer --overload-factor times the measured rate and check 429/503 with Retry-After, memory and that every accepted message is stored and delivered")
 	f.Float64Var(&o.OverloadFactor, "overload-factor", 10, "overload rate as a multiple of the measured sustainable rate")
