@@ -111,7 +111,8 @@ type Report struct {
 
 	Overload *OverloadReport
 
-	DBSize      int64
+	DBIdle      int64 // bbolt file before any message (the knowledge base)
+	DBSize      int64 // and at the end
 	Shutdown    time.Duration
 	ShutdownErr string
 	Notes       []string
@@ -220,6 +221,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	payloads.Platform = cfg.Provider
 	rep.ProcIdle, _ = ReadProc(svc.PID())
+	rep.DBIdle = FileSize(filepath.Join(dataDir, "chatbot.db"))
 
 	rep.Search = measureSearch(ctx, api, payloads.Questions, o.SearchQueries, rep)
 
@@ -321,7 +323,9 @@ func (rep *Report) floors(ctx context.Context, payloads Payloads) error {
 	build := func(i int) Request {
 		return Request{URL: f.URL(), Header: http.Header{"Content-Type": {"application/json"}}, Body: payloads.At(i)}
 	}
-	d, err := NewDriver(LoadOptions{Users: o.Users, Duration: o.Duration, Requests: o.Requests})
+	// Floors are steady within seconds: each runs at most maxFloorTime.
+	floorTime := min(o.Duration, maxFloorTime)
+	d, err := NewDriver(LoadOptions{Users: o.Users, Duration: floorTime, Requests: o.Requests})
 	if err != nil {
 		return err
 	}
@@ -337,7 +341,7 @@ func (rep *Report) floors(ctx context.Context, payloads Payloads) error {
 		return fmt.Errorf("storage floor directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	so := StorageOptions{Dir: dir, Users: o.Users, Requests: o.Requests, Duration: o.Duration}
+	so := StorageOptions{Dir: dir, Users: o.Users, Requests: o.Requests, Duration: floorTime}
 	if rep.Storage, err = StorageFloor(ctx, so, payloads); err != nil {
 		return fmt.Errorf("storage floor: %w", err)
 	}
@@ -364,6 +368,9 @@ func (o Options) singleRequests() int {
 	return 100
 }
 
+// maxFloorTime bounds each floor measurement.
+const maxFloorTime = 10 * time.Second
+
 // BuiltinDim is the dimension of the built-in embedder's vectors.
 const BuiltinDim = 512
 
@@ -374,7 +381,7 @@ func (rep *Report) overload(ctx context.Context, svc *Service, incoming func(Pay
 	say("overload: %.0f requests/s offered for %v", rate, o.OverloadDuration)
 	op := payloads
 	op.Run += "o"
-	users := min(max(o.Users*o.OverloadFactorInt(), 256), 2048)
+	users := min(max(o.Users*int(o.OverloadFactor+0.999), 256), 2048)
 	d, err := NewDriver(LoadOptions{Users: users, Duration: o.OverloadDuration, Rate: rate, Timeout: 10 * time.Second})
 	if err != nil {
 		rep.note("overload: %v", err)
@@ -385,9 +392,6 @@ func (rep *Report) overload(ctx context.Context, svc *Service, incoming func(Pay
 	proc, _ := ReadProc(svc.PID())
 	return &OverloadReport{Rate: rate, Load: res, ProcAfter: proc, Alive: svc.Alive()}
 }
-
-// OverloadFactorInt is the overload factor rounded up.
-func (o Options) OverloadFactorInt() int { return int(o.OverloadFactor + 0.999) }
 
 // createConfig makes the webhook config whose outgoing URL is the receiver.
 func createConfig(ctx context.Context, api *client.Client, url, run string) (webhook.ConfigView, error) {

@@ -110,7 +110,7 @@ your expected knowledge-base size and number of concurrent conversations.`,
 	f := c.Flags()
 	f.IntVar(&o.Chunks, "chunks", 10000, "knowledge-base size: generated support articles, one chunk each")
 	f.IntVar(&o.Users, "users", 64, "concurrent simulated users, each on its own keep-alive connection")
-	f.DurationVar(&o.Duration, "duration", 30*time.Second, "how long the load (and each floor) runs")
+	f.DurationVar(&o.Duration, "duration", 30*time.Second, "how long the load runs (each floor runs as long, at most 10s)")
 	f.IntVar(&o.Requests, "requests", 0, "stop the load after this many requests instead (0: by --duration only)")
 	f.IntVar(&o.Conversations, "conversations", 0, "distinct conversations the users write in (0: 4 per user)")
 	f.Uint64Var(&seed, "seed", 1, "seed of the generated documents and questions; the same seed makes the same data")
