@@ -305,23 +305,33 @@ func TestTopK(t *testing.T) {
 
 func TestUpdateSection(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "B.md")
-	if err := UpdateSection(path, "## Performance", "table 1"); err != nil {
-		t.Fatal(err)
+	steps := []struct {
+		before   string // written first, unless empty
+		sub, got string
+		want     string
+	}{
+		{"", "10k", "table 1", "## Performance\n\n### 10k\n\ntable 1\n"},
+		{"# Benchmarks\n\n## Answering\n\nkeep me\n", "10k", "t\n",
+			"# Benchmarks\n\n## Answering\n\nkeep me\n\n## Performance\n\n### 10k\n\nt\n"},
+		{"", "100k", "u", "# Benchmarks\n\n## Answering\n\nkeep me\n\n## Performance\n\n### 10k\n\nt\n\n### 100k\n\nu\n"},
+		{"", "10k", "t2", "# Benchmarks\n\n## Answering\n\nkeep me\n\n## Performance\n\n### 10k\n\nt2\n\n### 100k\n\nu\n"},
+		{"# B\n\n## Performance\n\nintro\n\n### 10k\n\nold\nold\n\n## Later\n\nkeep too\n", "10k", "new",
+			"# B\n\n## Performance\n\nintro\n\n### 10k\n\nnew\n\n## Later\n\nkeep too\n"},
+		{"", "1k", "x", "# B\n\n## Performance\n\nintro\n\n### 10k\n\nnew\n\n### 1k\n\nx\n\n## Later\n\nkeep too\n"},
 	}
-	os.WriteFile(path, []byte("# Benchmarks\n\n## Answering\n\nkeep me\n\n## Performance\n\nold\nold\n\n## Later\n\nkeep too\n"), 0o644)
-	if err := UpdateSection(path, "## Performance", "table 2\n"); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(path)
-	want := "# Benchmarks\n\n## Answering\n\nkeep me\n\n## Performance\n\ntable 2\n\n## Later\n\nkeep too\n"
-	if string(got) != want {
-		t.Fatalf("got %q\nwant %q", got, want)
-	}
-	os.WriteFile(path, []byte("# Benchmarks\n\n## Answering\n\nx\n"), 0o644)
-	UpdateSection(path, "## Performance", "t")
-	got, _ = os.ReadFile(path)
-	if want := "# Benchmarks\n\n## Answering\n\nx\n\n## Performance\n\nt\n"; string(got) != want {
-		t.Fatalf("appended: %q", got)
+	for i, st := range steps {
+		if st.before != "" {
+			if err := os.WriteFile(path, []byte(st.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := UpdateSection(path, "Performance", st.sub, st.got); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if string(got) != st.want {
+			t.Fatalf("step %d:\ngot  %q\nwant %q", i, got, st.want)
+		}
 	}
 }
 

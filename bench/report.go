@@ -207,44 +207,70 @@ func (r *Report) Summary(w io.Writer) {
 	}
 }
 
-// UpdateSection replaces the section under heading (a Markdown "## "
-// line) in the file at path with body, or appends the section when the
-// file does not have it; a missing file is created.
-func UpdateSection(path, heading, body string) error {
+// UpdateSection writes body as the subsection "### sub" of the section
+// "## section" in the Markdown file at path: replacing that subsection when
+// present, otherwise adding it at the end of the section (and the section
+// at the end of the file). Other sections and subsections stay as they are;
+// a missing file is created.
+func UpdateSection(path, section, sub, body string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	section := heading + "\n\n" + strings.TrimRight(body, "\n") + "\n"
-	text := string(old)
-	lines := strings.SplitAfter(text, "\n")
-	start, end := -1, len(lines)
-	for i, l := range lines {
-		t := strings.TrimRight(l, "\r\n")
-		if start < 0 && t == heading {
-			start = i
-			continue
-		}
-		if start >= 0 && strings.HasPrefix(t, "## ") {
-			end = i
+	block := "### " + sub + "\n\n" + strings.TrimRight(body, "\n") + "\n"
+	lines := strings.SplitAfter(string(old), "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	trim := func(i int) string { return strings.TrimRight(lines[i], "\r\n") }
+	secStart, secEnd := -1, len(lines)
+	for i := range lines {
+		if secStart < 0 && trim(i) == "## "+section {
+			secStart = i
+		} else if secStart >= 0 && strings.HasPrefix(trim(i), "## ") {
+			secEnd = i
 			break
 		}
 	}
-	var out string
+	var out []string
 	switch {
-	case start >= 0:
-		rest := strings.Join(lines[end:], "")
-		if rest != "" {
-			section += "\n"
+	case secStart < 0:
+		out = append(out, trimBlank(lines)...)
+		if len(out) > 0 {
+			out = append(out, "\n")
 		}
-		out = strings.Join(lines[:start], "") + section + rest
-	case strings.TrimSpace(text) == "":
-		out = section
+		out = append(out, "## "+section+"\n", "\n", block)
 	default:
-		out = strings.TrimRight(text, "\n") + "\n\n" + section
+		subStart, subEnd := -1, secEnd
+		for i := secStart + 1; i < secEnd; i++ {
+			if subStart < 0 && trim(i) == "### "+sub {
+				subStart = i
+			} else if subStart >= 0 && strings.HasPrefix(trim(i), "### ") {
+				subEnd = i
+				break
+			}
+		}
+		if subStart < 0 {
+			subStart, subEnd = secEnd, secEnd
+		}
+		head := trimBlank(lines[:subStart])
+		out = append(out, head...)
+		out = append(out, "\n", block)
+		if rest := lines[subEnd:]; len(rest) > 0 {
+			out = append(out, "\n")
+			out = append(out, rest...)
+		}
 	}
-	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Join(out, "")), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// trimBlank drops the blank lines at the end of lines.
+func trimBlank(lines []string) []string {
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
 }

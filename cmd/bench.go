@@ -13,8 +13,9 @@ import (
 	"github.com/chatbot/chatbot/bench"
 )
 
-// benchSection is the heading of the section --markdown writes.
-const benchSection = "## Performance"
+// benchSection is the section --markdown writes into, one subsection per
+// knowledge-base size and user count.
+const benchSection = "Performance"
 
 func newBenchCommand(e env) *cobra.Command {
 	var (
@@ -96,10 +97,11 @@ your expected knowledge-base size and number of concurrent conversations.`,
 			if markdown != "" {
 				var b strings.Builder
 				rep.Markdown(&b, benchCommandLine(cmd))
-				if err := bench.UpdateSection(markdown, benchSection, b.String()); err != nil {
+				sub := fmt.Sprintf("%d chunks, %d users", o.Chunks, o.Users)
+				if err := bench.UpdateSection(markdown, benchSection, sub, b.String()); err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "wrote the %q section of %s\n", benchSection, markdown)
+				fmt.Fprintf(out, "wrote %q in the %q section of %s\n", sub, benchSection, markdown)
 			}
 			if keep {
 				fmt.Fprintf(out, "work directory kept: %s\n", workDir)
@@ -125,7 +127,7 @@ your expected knowledge-base size and number of concurrent conversations.`,
 	f.StringVar(&binary, "binary", e.or("CHATBOT_BENCH_BINARY", ""), "chatbot binary to run as the server (default: this one) (env CHATBOT_BENCH_BINARY)")
 	f.StringVar(&workDir, "work-dir", "", "directory for the data directory and generated documents (default: a temporary one, removed afterwards)")
 	f.BoolVar(&keep, "keep", false, "keep the work directory (data, documents, logs) after the run")
-	f.StringVar(&markdown, "markdown", "", "write the results table as the \"## Performance\" section of this Markdown file (replacing it if present)")
+	f.StringVar(&markdown, "markdown", "", "write the results table into the \"Performance\" section of this Markdown file, as the subsection for this --chunks and --users (replacing it if present)")
 	f.StringVar(&logPath, "server-log", "", "write the server's output to this file (default: discarded)")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "have the server write a CPU profile of its whole run to this file (go tool pprof)")
 	f.StringVar(&o.MemProfile, "memprofile", "", "have the server write an allocation profile at exit to this file")

@@ -50,7 +50,7 @@ func TestBenchSmallRun(t *testing.T) {
 	}
 	b, _ := os.ReadFile(md)
 	text := string(b)
-	if !strings.HasPrefix(text, "# Benchmarks\n\n## Answering\n\nkept\n\n## Performance\n\n") {
+	if !strings.HasPrefix(text, "# Benchmarks\n\n## Answering\n\nkept\n\n## Performance\n\n### 60 chunks, 4 users\n\n") {
 		t.Fatalf("markdown section not appended after the others:\n%s", text)
 	}
 	for _, want := range []string{"| goal | measured | floor | ratio | met | command |",
