@@ -130,7 +130,8 @@ func (r *Report) Rows() []Row {
 	)
 	if r.Load.Elapsed > 0 && r.Load.Latency.Count > 0 {
 		rows = append(rows, Row{Goal: "CPU per request, reported",
-			Measured: fmt.Sprintf("%.2f cores busy; %.0f µs CPU per request", r.CPU.Seconds()/r.Load.Elapsed.Seconds(), float64(r.CPU.Microseconds())/float64(r.Load.Latency.Count))})
+			Measured: fmt.Sprintf("server %.2f cores busy, %.0f µs CPU per request; the load tool took %.2f cores",
+				r.CPU.Seconds()/r.Load.Elapsed.Seconds(), float64(r.CPU.Microseconds())/float64(r.Load.Latency.Count), r.ClientCPU.Seconds()/r.Load.Elapsed.Seconds())})
 	}
 	if r.Accepted > 0 {
 		rows = append(rows, Row{Goal: "bbolt file, reported", Measured: fmt.Sprintf("%s with the knowledge base, %s at the end: %.1f KB per accepted message",

@@ -98,10 +98,11 @@ type Report struct {
 	Single        LoadResult // one user, sequential: latency without queueing
 	Load          LoadResult
 	ResponseTypes map[string]int
-	AnswerMS      Latency // the service's own answer time (latency_ms of the single user's answers)
-	CPU           time.Duration
-	ProcIdle      ProcStats // after start-up, before load
-	ProcAfter     ProcStats // after the load phase (Peak is the high-water mark)
+	AnswerMS      Latency       // the service's own answer time (latency_ms of the single user's answers)
+	CPU           time.Duration // server CPU during the load
+	ClientCPU     time.Duration // this process's CPU during the load (it shares the cores)
+	ProcIdle      ProcStats     // after start-up, before load
+	ProcAfter     ProcStats     // after the load phase (Peak is the high-water mark)
 
 	Expected   int // answers that name an outgoing message to deliver
 	Deliveries ReceiverStats
@@ -266,6 +267,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	before, _ := ReadProc(svc.PID())
+	self0, _ := ReadProc(os.Getpid())
 	loadCol := newCollector()
 	rep.Load, err = d.Run(ctx, incoming(payloads), func(r Response) { col.record(r); loadCol.record(r) })
 	d.Close()
@@ -274,7 +276,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	loadEnd := time.Now()
 	after, _ := ReadProc(svc.PID())
+	self1, _ := ReadProc(os.Getpid())
 	rep.CPU = after.CPU - before.CPU
+	rep.ClientCPU = self1.CPU - self0.CPU
 	rep.ProcAfter = after
 	rep.ResponseTypes = loadCol.types()
 
