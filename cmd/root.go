@@ -37,6 +37,7 @@ func newRootCommand(e env) *cobra.Command {
 		newDocsCommand(e),
 		newAskCommand(e),
 		newEvalCommand(e),
+		newBenchCommand(e),
 	)
 	return root
 }

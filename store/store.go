@@ -83,6 +83,7 @@ type Store struct {
 	now    func() time.Time
 	path   string
 	queued atomic.Pointer[func()] // called after a commit that queued a delivery
+	group  committer              // shares commits between concurrent batch calls
 }
 
 // Open opens (creating if needed) the database in dir. It fails within the
