@@ -225,3 +225,20 @@ func TestFlagsWinOverEnvOverDefaults(t *testing.T) {
 		t.Fatalf("addr=%s data-dir=%s retry-base=%s retry-cap=%s", get("addr"), get("data-dir"), get("retry-base"), get("retry-cap"))
 	}
 }
+
+// A malformed environment value fails like the same flag value would,
+// naming the variable; a flag on the command line still wins over it.
+func TestMalformedEnvironmentValueIsAnError(t *testing.T) {
+	for key, val := range map[string]string{
+		"CHATBOT_DELIVERY_WORKERS": "four", "CHATBOT_RETRY_BASE": "5", "CHATBOT_RATE_PER_MINUTE": "1e3",
+	} {
+		_, _, err := run(t, mapEnv(map[string]string{key: val}), "serve", "--data-dir", t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "environment variable "+key+`="`+val+`" is not a valid --`) {
+			t.Errorf("%s=%s: %v", key, val, err)
+		}
+	}
+	_, _, err := run(t, mapEnv(map[string]string{"CHATBOT_DELIVERY_WORKERS": "four"}), "webhook", "list", "--data-dir", t.TempDir())
+	if err != nil {
+		t.Errorf("a command without the flag reads no such variable: %v", err)
+	}
+}

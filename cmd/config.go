@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,30 @@ func (e env) durationOr(key string, def time.Duration) time.Duration {
 		}
 	}
 	return def
+}
+
+// envOfUsage finds the variable a flag's help names: "(env CHATBOT_X".
+var envOfUsage = regexp.MustCompile(`\(env ([A-Z][A-Z0-9_]*)`)
+
+// checkEnv parses every environment variable a flag of fs defaults from,
+// for the flags not given on the command line, with the flag's own parser:
+// CHATBOT_DELIVERY_WORKERS=four fails naming the variable and the flag.
+func checkEnv(fs *pflag.FlagSet, e env) error {
+	var first error
+	fs.VisitAll(func(f *pflag.Flag) {
+		m := envOfUsage.FindStringSubmatch(f.Usage)
+		if first != nil || m == nil || f.Changed {
+			return
+		}
+		v := e(m[1])
+		if v == "" {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			first = fmt.Errorf("environment variable %s=%q is not a valid --%s (%s): %v", m[1], v, f.Name, f.Value.Type(), err)
+		}
+	})
+	return first
 }
 
 // bindDataDir registers --data-dir, which every command that touches state shares.

@@ -28,6 +28,11 @@ func newRootCommand(e env) *cobra.Command {
 		Short:         "Self-hosted customer-support bot answering from your documents",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A malformed environment value is an error, as the same flag
+		// value would be, never silently replaced by the default.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return checkEnv(cmd.Flags(), e)
+		},
 	}
 	root.AddCommand(
 		newServeCommand(e),
