@@ -46,6 +46,9 @@ type Message struct {
 	Sources           []MessageSource `json:"sources,omitempty"`
 	PlatformMessageID string          `json:"platform_message_id,omitempty"`
 	ReplyTo           uint64          `json:"reply_to,omitempty"` // the incoming message this answers
+	// Handoff is the platform's "talk to a human" flag on an incoming
+	// message; kept so an async answer produced later still honours it.
+	Handoff bool `json:"handoff,omitempty"`
 	// ResponseID is set on an incoming message once its outgoing answer is
 	// stored (0 when the reply needed no outgoing message, e.g. routed to
 	// a live-chat agent; ResponseType then says what happened).

@@ -417,7 +417,7 @@ func (in *Incoming) answerLater(cfg *store.WebhookConfig, msg *store.Message, c 
 func (in *Incoming) process(ctx context.Context, cfg *store.WebhookConfig, msg *store.Message) (*store.Message, chat.Reply, error) {
 	start := in.opts.Now()
 	reply, err := in.answerer.Answer(ctx, chat.Request{Platform: msg.Platform, ConversationID: msg.ConversationID,
-		UserID: msg.UserID, Username: msg.Username, Text: msg.Text})
+		UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
 			return nil, reply, err

@@ -28,6 +28,8 @@ type incomingRequest struct {
 	Timestamp      *string         `json:"timestamp"`
 	MessageID      json.RawMessage `json:"message_id"`
 	Metadata       json.RawMessage `json:"metadata"`
+	// Handoff is the platform's own "talk to a human" button.
+	Handoff *bool `json:"handoff"`
 }
 
 // parseIncoming validates body and returns the message to store. Errors
@@ -68,7 +70,7 @@ func parseIncoming(body []byte, cfg *store.WebhookConfig, maxBytes int) (*store.
 		return nil, apperr.Invalidf("message", "message must not contain NUL or other control characters")
 	}
 	m := &store.Message{ConfigID: cfg.ID, Platform: cfg.Provider, UserID: userID, ConversationID: convID,
-		PlatformMessageID: msgID, Text: text, SenderType: "user"}
+		PlatformMessageID: msgID, Text: text, SenderType: "user", Handoff: req.Handoff != nil && *req.Handoff}
 	if req.Username != nil {
 		if err := checkText("username", *req.Username); err != nil {
 			return nil, err

@@ -157,6 +157,7 @@ func TestIncomingBadInput(t *testing.T) {
 		{"message missing", "", set("message", ""), nil, 400, "message", "message is required"},
 		{"conversation_id missing", "", set("conversation_id", ""), nil, 400, "conversation_id", "conversation_id is required"},
 		{"user_id null", "", set("user_id", "null"), nil, 400, "user_id", "required"},
+		{"handoff not a boolean", "", set("handoff", `"yes"`), nil, 400, "handoff", "handoff"},
 		{"message empty", "", set("message", `"  "`), nil, 400, "message", "must not be empty"},
 		{"message null", "", set("message", "null"), nil, 400, "message", "required"},
 		{"user_id object", "", set("user_id", `{"id":1}`), nil, 400, "user_id", "not an object"},
@@ -636,5 +637,22 @@ func TestIncomingSyncPanicFreesTheSlot(t *testing.T) {
 		if res := h.post(t, token, validIncoming); res.status != 200 {
 			t.Fatalf("request %d after the panic: %d %v", i+1, res.status, res.body)
 		}
+	}
+}
+
+// The platform's own "talk to a human" button reaches the engine, also
+// when the answer is produced later (async): it is stored with the message.
+func TestIncomingHandoffFlagReachesTheEngine(t *testing.T) {
+	h := newInHarness(t, "", IncomingOptions{})
+	token := h.addConfig(t, cfgInput("Freshchat", "freshchat", ""))
+	body := strings.Replace(validIncoming, `"metadata"`, `"handoff": true, "metadata"`, 1)
+	if res := h.post(t, token, body); res.status != http.StatusOK {
+		t.Fatalf("status %d: %v", res.status, res.body)
+	}
+	if calls := h.answerer.recorded(); len(calls) != 1 || !calls[0].Handoff {
+		t.Fatalf("engine calls = %+v, want Handoff", calls)
+	}
+	if ms := h.stored(t); !ms[len(ms)-1].Handoff {
+		t.Fatalf("stored incoming message lost the flag: %+v", ms[len(ms)-1])
 	}
 }
