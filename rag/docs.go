@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strings"
 
-	chromem "github.com/philippgille/chromem-go"
-
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -151,32 +149,20 @@ func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []sto
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if old := ix.docs[docID]; len(old) > 0 {
-		ids := make([]string, 0, len(old))
 		for _, s := range old {
-			ids = append(ids, ix.slots[s].id)
 			delete(ix.byID, ix.slots[s].id)
 			ix.lex.remove(s)
+			ix.vecs.clear(s)
 			ix.slots[s] = slot{}
 		}
 		delete(ix.docs, docID)
 		ix.dead += len(old)
-		if err := ix.col.Delete(ctx, nil, nil, ids...); err != nil {
-			return fmt.Errorf("remove vectors of document %d: %w", docID, err)
-		}
 	}
 	if ix.dead > 1024 && ix.dead > len(ix.byID) {
 		ix.compactSlots()
 	}
-	docs := make([]chromem.Document, 0, len(chunks))
 	for _, c := range chunks {
-		id := chunkID(c.DocID, c.Seq)
-		ix.addSlot(c, id)
-		docs = append(docs, chromem.Document{ID: id, Embedding: c.Vector})
-	}
-	if len(docs) > 0 {
-		if err := ix.col.AddDocuments(ctx, docs, 2); err != nil {
-			return fmt.Errorf("add vectors of document %d: %w", docID, err)
-		}
+		ix.addSlot(c, chunkID(c.DocID, c.Seq))
 	}
 	return nil
 }
@@ -195,6 +181,7 @@ func (ix *Index) compactSlots() {
 		live = append(live, s)
 	}
 	ix.lex.renumber(remap, len(live))
+	ix.vecs.compact(remap, len(live))
 	ix.slots = live
 	for id, old := range ix.byID {
 		ix.byID[id] = int(remap[old])

@@ -1,5 +1,5 @@
 // Package rag loads and chunks documents, keeps the knowledge-base index
-// (vectors in chromem-go and a BM25 lexical index, both rebuilt in memory
+// (a flat vector index and a BM25 lexical index, both rebuilt in memory
 // from the chunks, terms and vectors stored in bbolt), retrieves passages
 // with hybrid score fusion and extracts answers from them.
 package rag
@@ -14,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-
-	chromem "github.com/philippgille/chromem-go"
 
 	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
@@ -83,8 +81,7 @@ type Options struct {
 }
 
 // Index is the knowledge base. The store holds the truth (documents,
-// chunks, terms, vectors); the chromem-go collection and the lexical index
-// are in memory, built at Open and kept in step by every change. Safe for
+// chunks, terms, vectors); the vector and lexical indexes are in memory, built at Open and kept in step by every change. Safe for
 // concurrent use; changes are serialised.
 type Index struct {
 	st   *store.Store
@@ -96,7 +93,7 @@ type Index struct {
 	write sync.Mutex // one change at a time (store, then memory)
 
 	mu    sync.RWMutex
-	col   *chromem.Collection
+	vecs  *vectors // by slot, like slots
 	lex   *lexical
 	slots []slot         // by slot number; removed ones have id ""
 	byID  map[string]int // chunk id -> slot
@@ -175,29 +172,11 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 	return ix, nil
 }
 
-// newCollection makes the in-memory chromem-go collection. Our embedding
-// function is always passed: chromem-go would use OpenAI for a nil one.
-func (ix *Index) newCollection() (*chromem.Collection, error) {
-	emb := ix.emb
-	fn := func(ctx context.Context, text string) ([]float32, error) {
-		v, err := emb.Embed(ctx, []string{text})
-		if err != nil {
-			return nil, err
-		}
-		return v[0], nil
-	}
-	return chromem.NewDB().CreateCollection("knowledge", nil, fn)
-}
-
 // load rebuilds the in-memory indexes from the store. Reading and
 // decoding the chunks (one goroutine, inside a bbolt read transaction) runs
 // alongside indexing them (this goroutine).
 func (ix *Index) load(ctx context.Context) error {
-	col, err := ix.newCollection()
-	if err != nil {
-		return fmt.Errorf("create vector collection: %w", err)
-	}
-	ix.col, ix.lex, ix.slots, ix.byID, ix.docs = col, newLexical(), nil, map[string]int{}, map[uint64][]int{}
+	ix.vecs, ix.lex, ix.slots, ix.byID, ix.docs = newVectors(ix.info.Dimension), newLexical(), nil, map[string]int{}, map[uint64][]int{}
 
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -238,24 +217,16 @@ func (ix *Index) load(ctx context.Context) error {
 		if idxErr != nil {
 			continue // drain so the reader finishes
 		}
-		batch := make([]chromem.Document, 0, len(group))
 		for _, c := range group {
 			if len(c.Vector) != ix.info.Dimension {
 				idxErr = fmt.Errorf("chunk %d-%d has %d dimensions, the index %d: %w", c.DocID, c.Seq, len(c.Vector), ix.info.Dimension, ErrEmbedderMismatch)
 				cancel()
 				break
 			}
-			id := chunkID(c.DocID, c.Seq)
-			ix.addSlot(c, id)
-			batch = append(batch, chromem.Document{ID: id, Embedding: c.Vector})
-		}
-		if idxErr == nil {
-			if idxErr = ix.col.AddDocuments(ctx, batch, 2); idxErr != nil {
-				cancel()
-			}
+			ix.addSlot(c, chunkID(c.DocID, c.Seq))
 		}
 	}
-	err = <-readErr
+	err := <-readErr
 	if idxErr != nil {
 		err = idxErr
 	}
@@ -269,10 +240,10 @@ func chunkID(doc uint64, seq uint32) string {
 	return strconv.FormatUint(doc, 10) + "-" + strconv.FormatUint(uint64(seq), 10)
 }
 
-// addSlot records a chunk in the lexical index and the slot table (the
-// caller adds its vector to the collection).
+// addSlot records a chunk in the slot table and both indexes.
 func (ix *Index) addSlot(c store.Chunk, id string) {
 	n := len(ix.slots)
+	ix.vecs.add(c.Vector)
 	ix.slots = append(ix.slots, slot{id: id, docID: c.DocID, title: c.Title, heading: c.Heading, source: c.Source, text: c.Text})
 	ix.byID[id] = n
 	ix.docs[c.DocID] = append(ix.docs[c.DocID], n)
@@ -359,15 +330,11 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	vecScores := map[int]float64{}
 	cands := map[int]bool{}
 	if mode != ModeLexical {
-		res, err := ix.col.QueryEmbedding(ctx, qv, pool, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("vector search: %w", err)
-		}
-		for _, r := range res {
-			if s, ok := ix.byID[r.ID]; ok {
-				vecScores[s] = float64(r.Similarity)
-				cands[s] = true
-			}
+		qv = unitVector(qv)
+		dead := func(s int) bool { return ix.slots[s].id == "" }
+		for _, r := range ix.vecs.nearest(qv, pool, dead) {
+			vecScores[r.slot] = r.score
+			cands[r.slot] = true
 		}
 	}
 	for _, sc := range top(lexScores, pool) {
@@ -378,12 +345,8 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 		// Every candidate's vector: for the lexical ones the vector pool
 		// missed, and for the feedback below.
 		for s := range cands {
-			doc, err := ix.col.GetByID(ctx, ix.slots[s].id)
-			if err != nil {
-				return nil, fmt.Errorf("vector of %s: %w", ix.slots[s].id, err)
-			}
-			vecs[s] = doc.Embedding
-			vecScores[s] = dot(qv, doc.Embedding)
+			vecs[s] = ix.vecs.get(s)
+			vecScores[s] = dot(qv, vecs[s])
 		}
 	}
 	fuse := func() []scored {
@@ -500,6 +463,23 @@ func uniqueTerms(terms []string, n int) []string {
 			seen[t] = true
 			out = append(out, t)
 		}
+	}
+	return out
+}
+
+// unitVector returns v scaled to length 1 (a copy), or v when it is zero.
+func unitVector(v []float32) []float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	if n == 0 {
+		return v
+	}
+	inv := 1 / math.Sqrt(n)
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) * inv)
 	}
 	return out
 }

@@ -250,21 +250,6 @@ func TestOtherEmbedderRefused(t *testing.T) {
 	}
 }
 
-// The collection is always built with our embedding function: chromem-go's
-// text query path calls it (a nil one would mean OpenAI).
-func TestCollectionUsesOurEmbeddingFunc(t *testing.T) {
-	t.Setenv("OPENAI_API_KEY", "sk-test-must-not-be-used")
-	ix, _, _ := ingested(t)
-	emb := ix.emb.(*testEmbedder)
-	before := emb.calls.Load()
-	if _, err := ix.col.Query(context.Background(), "refund", 1, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if emb.calls.Load() != before+1 {
-		t.Fatal("chromem-go did not call our embedding function")
-	}
-}
-
 func TestConcurrentSearchAndIngest(t *testing.T) {
 	ix, _, dir := ingested(t)
 	done := make(chan struct{})
