@@ -271,11 +271,13 @@ func TestConcurrentSearchAndIngest(t *testing.T) {
 	<-done
 }
 
-// Chunk ids "244-80" and "982-83" have the same chromem-go file name
-// (hash2hex: the first 4 bytes of their SHA-256, 84547fa9). chromem-go's own
-// persistence would keep one of them; our index keeps both across a restart
-// because bbolt, keyed by the full id, is the source of truth.
-func TestChromemFileNameCollisionIsHarmless(t *testing.T) {
+// Chunk ids "244-80" and "982-83" share the file name chromem-go v0.7.0's
+// persistence gave a document (hash2hex: the first 4 bytes of the id's
+// SHA-256, 84547fa9), so when that persistence held the index one chunk
+// overwrote the other on disk. The chunks now live in bbolt keyed by the
+// full id: both are stored, and both are found by an index opened from
+// the store, as at a restart.
+func TestCollidingChromemFileNamesBothSurviveReopen(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
 	emb := newTestEmbedder()
