@@ -197,16 +197,19 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Counted after authentication and signature, so that forged requests
-	// cannot spend a platform's budget.
-	if ok, wait := in.platformRate.take(cfg.Provider); !ok {
-		in.fail(w, r, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: wait,
-			Message: "rate limit of " + strconv.Itoa(in.opts.RatePerMinute) + " requests per minute for platform " + cfg.Provider + " reached; retry later"})
-		return
-	}
+	// Parsed, platform check included, before the platform's budget is
+	// counted: only a request that passed authentication, the signature
+	// and the platform check spends a token. Forged requests, a platform
+	// mismatch (403) and invalid bodies (400, 413) leave the budget alone;
+	// parsing a body that is already capped is cheap.
 	msg, err := parseIncoming(body, cfg, in.opts.MaxMessageBytes)
 	if err != nil {
 		in.fail(w, r, err)
+		return
+	}
+	if ok, wait := in.platformRate.take(cfg.Provider); !ok {
+		in.fail(w, r, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: wait,
+			Message: "rate limit of " + strconv.Itoa(in.opts.RatePerMinute) + " requests per minute for platform " + cfg.Provider + " reached; retry later"})
 		return
 	}
 	in.log.DebugContext(r.Context(), "incoming webhook accepted", "request_id", httpapi.RequestID(r.Context()),

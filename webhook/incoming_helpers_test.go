@@ -23,7 +23,8 @@ import (
 
 // fakeAnswerer records its calls and answers with reply. With hold set,
 // every call waits until hold is closed; entered receives one value per
-// call as it starts.
+// call as it starts. With takes set, every call moves clock (the clock of
+// the handler and the store) forward by takes, as a slow engine would.
 type fakeAnswerer struct {
 	mu      sync.Mutex
 	calls   []chat.Request
@@ -32,6 +33,8 @@ type fakeAnswerer struct {
 	hold    chan struct{}
 	entered chan struct{}
 	panics  bool
+	clock   *testClock
+	takes   time.Duration
 }
 
 // with changes the fake under its lock (the handler reads it concurrently).
@@ -50,10 +53,13 @@ func (f *fakeAnswerer) recorded() []chat.Request {
 func (f *fakeAnswerer) Answer(ctx context.Context, req chat.Request) (chat.Reply, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
-	reply, err, hold, entered, panics := f.reply, f.err, f.hold, f.entered, f.panics
+	reply, err, hold, entered, panics, clock, takes := f.reply, f.err, f.hold, f.entered, f.panics, f.clock, f.takes
 	f.mu.Unlock()
 	if panics {
 		panic("fake engine panics")
+	}
+	if clock != nil && takes > 0 {
+		clock.Add(takes)
 	}
 	if entered != nil {
 		entered <- struct{}{}
@@ -116,7 +122,7 @@ func newInHarness(t testing.TB, dir string, opts IncomingOptions, logTo ...io.Wr
 		t.Fatal(err)
 	}
 	fa := &fakeAnswerer{reply: chat.Reply{Answer: "Reset it under Settings > Security.", Type: chat.TypeRAG,
-		Sources: []chat.Source{{Title: "Passwords", Source: "docs/account.md#reset", Score: 0.82}}}}
+		Sources: []chat.Source{{Title: "Passwords", Source: "docs/account.md#reset", Score: 0.82}}}, clock: clock}
 	log := quietLog()
 	if len(logTo) > 0 {
 		log = slog.New(slog.NewJSONHandler(logTo[0], &slog.HandlerOptions{Level: slog.LevelDebug}))
