@@ -1,6 +1,7 @@
 package livechat
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -34,21 +35,31 @@ var DefaultAloneWords = []string{"agent", "human", "operator", "representative",
 // A phrase matches a run of whole words, so "live chat" never matches
 // "deliver chatter"; punctuation between them is allowed ("agent, please").
 //
-// Negation: a match is skipped when one of not, no, never, nobody, without
-// or nor stands at most NegationWindow words before it in the same clause
-// (clauses end at . , ; : ! ? and at "but"). So "I do not want to talk to
-// an agent" and "no need for a real person" do not trigger, while "No, I
-// want to talk to an agent" and "I don't know, can I talk to a human?" do.
-// "can not"/"could not" is inability, not refusal ("why can't I talk to a
-// human?"), and still triggers. The first un-negated match wins.
+// Negation: a match is skipped only when a negation (not, no, never,
+// nobody, without, nor) in the same clause governs the request (clauses end
+// at . , ; : ! ? and at "but"). A negation governs the word it stands right
+// before, after adverbs such as "really" or "even" and after "think I",
+// "believe we" and the like. The request is refused when that word is the
+// start of the match ("no, not a real person", "I won't talk to a human")
+// or a verb of asking (want, need, talk, speak, ...) from which only small
+// connecting words (to, for, with, me, ...) lead to the match ("I do not
+// want to talk to an agent", "no need for a real person", "I don't think I
+// need a human"). A negation of something else in the same clause does not
+// count: "this is not helpful I want to talk to a human" and "your bot is
+// not working i need a human" ask for a human. "can not"/"could not" is
+// inability, not refusal ("why can't I talk to a human?"), and still
+// triggers, and so does "if not" ("are you a bot? if not connect me to an
+// agent").
+//
+// A question whether the bot itself is a person ("Are you a real person?",
+// "is this a live chat?", "am I talking to a real person?") is not a
+// request: the bot answers it, and its answer offers a human when it has
+// nothing better. The first match that is neither negated nor such a
+// question wins.
 type Detector struct {
 	phrases [][]string
 	alone   map[string]bool
-	window  int
 }
-
-// NegationWindow is how many words before a match are searched for a negation.
-const NegationWindow = 5
 
 // NewDetector builds a detector from phrases (DefaultPhrases when empty) and
 // alone words (DefaultAloneWords when nil; pass an empty non-nil slice for
@@ -60,7 +71,7 @@ func NewDetector(phrases, alone []string) *Detector {
 	if alone == nil {
 		alone = DefaultAloneWords
 	}
-	d := &Detector{alone: map[string]bool{}, window: NegationWindow}
+	d := &Detector{alone: map[string]bool{}}
 	for _, p := range phrases {
 		words := normalise(p)
 		words = slicesDelete(words, clauseEnd)
@@ -89,7 +100,7 @@ func (d *Detector) Detect(text string) (Match, bool) {
 	}
 	for i := range words {
 		for _, p := range d.phrases {
-			if !hasPrefixWords(words[i:], p) || d.negated(words[:i]) {
+			if !hasPrefixWords(words[i:], p) || negated(words, i) || aboutTheBot(words[:i]) {
 				continue
 			}
 			return Match{Phrase: strings.Join(p, " ")}, true
@@ -117,24 +128,112 @@ func (d *Detector) aloneWord(words []string) (string, bool) {
 
 var negations = map[string]bool{"not": true, "no": true, "never": true, "nobody": true, "without": true, "nor": true}
 
-// negated reports whether the words just before a match (before) hold a
-// negation within the window and the same clause.
-func (d *Detector) negated(before []string) bool {
-	for n, i := 0, len(before)-1; i >= 0 && n < d.window; i-- {
-		w := before[i]
+// requestVerbs ask for something; a negation that governs one refuses the
+// request that follows it.
+var requestVerbs = wordSet("want wants wanted wanna need needs needed talk talking speak speaking chat chatting " +
+	"connect transfer get like ask asked asking require request requested")
+
+// negationFillers may stand between a negation and the word it governs:
+// "not really want", "never even asked".
+var negationFillers = wordSet("really even ever actually necessarily exactly yet just")
+
+// raisingVerbs pass a negation on to the clause they introduce: "I don't
+// think I need a human" refuses the human. They may be followed by one of
+// raisedSubjects.
+var raisingVerbs = wordSet("think believe suppose guess feel expect")
+var raisedSubjects = wordSet("i we that")
+
+// requestLinks may stand between a negated verb of asking and the match:
+// "do not want to talk to", "no need for", "don't need help from".
+var requestLinks = wordSet("to for with from me us you be able any help some more again just really")
+
+// maxRequestLinks bounds how far a negated verb reaches: "not want to be
+// able to talk to" is as far as it goes.
+const maxRequestLinks = 4
+
+// negated reports whether a negation in the clause before the match at
+// words[start] governs the request (see Detector).
+func negated(words []string, start int) bool {
+	for i := start - 1; i >= 0; i-- {
+		w := words[i]
 		if w == clauseEnd || w == "but" {
 			return false
 		}
-		n++
 		if !negations[w] {
 			continue
 		}
-		if w == "not" && i > 0 && (before[i-1] == "can" || before[i-1] == "could") {
+		if w == "not" && i > 0 && (words[i-1] == "can" || words[i-1] == "could") {
 			continue // inability ("why can't I talk to a human"), still a request
 		}
-		return true
+		if w == "not" && i > 0 && words[i-1] == "if" {
+			continue // a condition ("are you a bot? if not connect me to an agent")
+		}
+		if governs(words, i, start) {
+			return true
+		}
 	}
 	return false
+}
+
+// governs reports whether the negation at words[neg] refuses the match at
+// words[start].
+func governs(words []string, neg, start int) bool {
+	g := neg + 1
+	skip := func(set map[string]bool, most int) {
+		for n := 0; n < most && g < start && set[words[g]]; n++ {
+			g++
+		}
+	}
+	skip(negationFillers, 2)
+	if g < start && raisingVerbs[words[g]] {
+		g++
+		skip(raisedSubjects, 1)
+		skip(negationFillers, 2)
+	}
+	if g == start {
+		return true
+	}
+	if g > start || !requestVerbs[words[g]] || start-g-1 > maxRequestLinks {
+		return false
+	}
+	for _, w := range words[g+1 : start] {
+		if !requestLinks[w] {
+			return false
+		}
+	}
+	return true
+}
+
+// botQuestions are the clause openings that ask what the bot is, when
+// they come right before a match: "are you a real person?".
+var botQuestions = [][]string{
+	{"are", "you"}, {"r", "u"}, {"is", "this"}, {"is", "it"}, {"is", "that"},
+	{"am", "i", "talking", "to"}, {"am", "i", "talking", "with"}, {"am", "i", "speaking", "to"},
+	{"am", "i", "speaking", "with"}, {"am", "i", "chatting", "with"}, {"am", "i", "chatting", "to"},
+}
+
+// aboutTheBot reports whether before ends with a question about the bot
+// itself (adverbs such as "really" allowed after it): "hello, are you a
+// real person?", "is this really a live chat".
+func aboutTheBot(before []string) bool {
+	end := len(before)
+	for end > 0 && negationFillers[before[end-1]] {
+		end--
+	}
+	for _, q := range botQuestions {
+		if end >= len(q) && slices.Equal(before[end-len(q):end], q) {
+			return true
+		}
+	}
+	return false
+}
+
+func wordSet(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
 }
 
 // hasPrefixWords reports whether words start with prefix. Punctuation
