@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/ollama/ollama/api"
 	"github.com/spf13/pflag"
 
+	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
@@ -31,25 +31,15 @@ func bindKnowledge(fs *pflag.FlagSet, e env, k *knowledgeFlags) {
 	fs.StringVar(&k.embedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", embed.DefaultOllamaModel), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
 }
 
-// ollamaClient is the Ollama API client for host (OLLAMA_HOST, read as
-// Ollama's own tools read it) with a bounded timeout.
-func ollamaClient(host string, timeout time.Duration) (*api.Client, error) {
-	if host == "" {
-		host = "http://127.0.0.1:11434"
-	}
-	if !hasScheme(host) {
-		host = "http://" + host
-	}
-	u, err := url.Parse(host)
+// ollamaClient is the Ollama API client for host, an OLLAMA_HOST value
+// read by chat.OllamaURL, the one reading every command shares: "myhost"
+// is port 11434, 0.0.0.0 (a listen address) is reached on loopback.
+func ollamaClient(host string, hc *http.Client) (*api.Client, error) {
+	u, err := chat.OllamaURL(host)
 	if err != nil {
-		return nil, fmt.Errorf("OLLAMA_HOST %q is not a URL: %w", host, err)
+		return nil, fmt.Errorf("OLLAMA_HOST: %w", err)
 	}
-	return api.NewClient(u, &http.Client{Timeout: timeout}), nil
-}
-
-func hasScheme(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	return api.NewClient(u, hc), nil
 }
 
 // chooseEmbedder picks the embedder: the one asked for, or with "auto" the
@@ -67,9 +57,9 @@ func chooseEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k k
 				model = info.Model
 			}
 		case errors.Is(err, store.ErrNotFound):
-			c, cerr := ollamaClient(ollamaHost, 3*time.Second)
+			c, cerr := ollamaClient(ollamaHost, &http.Client{Timeout: 3 * time.Second})
 			if cerr != nil {
-				return embed.NewBuiltin(), nil
+				return nil, cerr
 			}
 			o := embed.NewOllama(c, model, 0)
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -86,7 +76,7 @@ func chooseEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k k
 	case "builtin":
 		return embed.NewBuiltin(), nil
 	case "ollama":
-		c, err := ollamaClient(ollamaHost, 5*time.Minute)
+		c, err := ollamaClient(ollamaHost, &http.Client{Timeout: 5 * time.Minute})
 		if err != nil {
 			return nil, err
 		}

@@ -1,14 +1,18 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -255,5 +259,65 @@ func TestIngestGoesThroughRunningServer(t *testing.T) {
 	out, _, err = run(t, mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": token}), "ingest", docs, "--server", "http://"+a.Addr(), "--data-dir", t.TempDir())
 	if err != nil || !strings.Contains(out, "1 added") || !strings.Contains(out, "1 unchanged") {
 		t.Fatalf("ingest with --server: %v\n%s", err, out)
+	}
+}
+
+// roundTripRecorder records the URL of every request and fails it.
+type roundTripRecorder struct{ urls []string }
+
+var errRecorded = errors.New("recorded, not sent")
+
+func (r *roundTripRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.urls = append(r.urls, req.URL.String())
+	return nil, errRecorded
+}
+
+// Every command reads OLLAMA_HOST the same way: the knowledge commands'
+// client (ingest, eval, and the embedder of ask and serve) dials what
+// chat.OllamaURL (the answering client of serve and ask) says.
+func TestOllamaHostIsReadOneWayByEveryCommand(t *testing.T) {
+	for _, c := range []struct{ host, want string }{
+		{"", "http://127.0.0.1:11434"},
+		{"myhost", "http://myhost:11434"},
+		{"myhost:1234", "http://myhost:1234"},
+		{"0.0.0.0", "http://127.0.0.1:11434"},
+		{"http://h:1", "http://h:1"},
+		{"https://h", "https://h:443"},
+	} {
+		u, err := chat.OllamaURL(c.host)
+		if err != nil || u.String() != c.want {
+			t.Errorf("chat.OllamaURL(%q) = %v, %v; want %s", c.host, u, err, c.want)
+		}
+		rec := &roundTripRecorder{}
+		client, err := ollamaClient(c.host, &http.Client{Transport: rec})
+		if err != nil {
+			t.Errorf("ollamaClient(%q): %v", c.host, err)
+			continue
+		}
+		if _, err := client.Version(context.Background()); !errors.Is(err, errRecorded) {
+			t.Errorf("%q: Version: %v", c.host, err)
+		}
+		if want := []string{c.want + "/api/version"}; !slices.Equal(rec.urls, want) {
+			t.Errorf("ollamaClient(%q) dialled %q, want %q", c.host, rec.urls, want)
+		}
+	}
+}
+
+// A bad OLLAMA_HOST is the same error in every command that reaches Ollama.
+func TestBadOllamaHostFailsEveryCommand(t *testing.T) {
+	docs := writeTestDocs(t)
+	e := mapEnv(map[string]string{"OLLAMA_HOST": "ftp://h", "CHATBOT_DATA_DIR": t.TempDir()})
+	const want = `ollama host "ftp://h": scheme must be http or https`
+	for _, args := range [][]string{
+		{"ingest", docs},
+		{"ingest", docs, "--embedder", "ollama"},
+		{"ask", "refund"},
+		{"eval", "--corpus", "testdata/beir/corpus.jsonl", "--queries", "testdata/beir/queries.jsonl",
+			"--qrels", "testdata/beir/qrels.tsv", "--embedder", "ollama"},
+		{"serve", "--addr", "127.0.0.1:0"},
+	} {
+		if _, _, err := run(t, e, args...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err %v, want %q", args, err, want)
+		}
 	}
 }
