@@ -56,7 +56,7 @@ the files, so give paths it can read.`,
 			}
 			defer st.Close()
 			out := cmd.OutOrStdout()
-			p := newProgress(out)
+			p := newProgress(out, isTerminal(out))
 			opts.Progress = p.event
 			sum, err := ix.Ingest(cmd.Context(), args, opts)
 			p.finish()
@@ -110,9 +110,16 @@ type progress struct {
 	tty bool
 }
 
-func newProgress(out io.Writer) *progress {
-	f, ok := out.(*os.File)
-	return &progress{out: out, tty: ok && term.IsTerminal(int(f.Fd()))}
+// newProgress reports to out: with a bar when tty (out is a terminal, as
+// the command decides with isTerminal), else with one line per file.
+func newProgress(out io.Writer, tty bool) *progress {
+	return &progress{out: out, tty: tty}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (p *progress) event(ev rag.Event) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -318,6 +320,54 @@ func TestBadOllamaHostFailsEveryCommand(t *testing.T) {
 	} {
 		if _, _, err := run(t, e, args...); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err %v, want %q", args, err, want)
+		}
+	}
+}
+
+// ingestWithProgress ingests writeTestDocs into a new data directory,
+// reporting to a progress that is told whether it writes to a terminal.
+func ingestWithProgress(t *testing.T, tty bool) string {
+	t.Helper()
+	st, ix, err := openKnowledge(context.Background(), mapEnv(nil), knowledgeFlags{dataDir: t.TempDir(), embedder: "builtin"}, rag.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var out strings.Builder
+	p := newProgress(&out, tty)
+	if _, err := ix.Ingest(context.Background(), []string{writeTestDocs(t)}, rag.IngestOptions{Progress: p.event}); err != nil {
+		t.Fatal(err)
+	}
+	p.finish()
+	return out.String()
+}
+
+// On a terminal ingest draws a bar (cleared when done), and no line per
+// file; elsewhere (a pipe, a log) one plain line per file.
+func TestIngestProgressIsABarOnATerminalAndLinesElsewhere(t *testing.T) {
+	bar := ingestWithProgress(t, true)
+	if !strings.HasPrefix(bar, "\ringesting  50% |") || !strings.Contains(bar, "| (1/2) [") ||
+		!strings.HasSuffix(bar, "\r"+strings.Repeat(" ", 71)+"\r") {
+		t.Errorf("on a terminal: %q, want the bar at 1/2, then cleared", bar)
+	}
+	if strings.Contains(bar, "docs/") || strings.Contains(bar, "\n") {
+		t.Errorf("on a terminal, per-file lines: %q", bar)
+	}
+	const want = "ingesting 2 files (0.0 MB)\n[1/2] docs/account.md: added, 1 chunks\n[2/2] docs/billing.md: added, 1 chunks\n"
+	if lines := ingestWithProgress(t, false); lines != want {
+		t.Errorf("not a terminal:\n%q\nwant\n%q", lines, want)
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, w := range []io.Writer{&strings.Builder{}, f} {
+		if isTerminal(w) {
+			t.Errorf("isTerminal(%T) = true", w)
 		}
 	}
 }
