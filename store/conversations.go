@@ -73,7 +73,8 @@ func (s *Store) AppendTurns(platform, conversationID string, budget, maxTurns in
 		return Conversation{}, errors.New("append turns: no turns given")
 	}
 	var c Conversation
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
+		c = Conversation{} // batch may run this twice: start from the stored state
 		b := tx.Bucket(bucketConversations)
 		key := conversationKey(platform, conversationID)
 		if v := b.Get(key); v != nil {

@@ -323,7 +323,8 @@ func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
 		return DeliveryJob{}, fmt.Errorf("add outgoing message: type %q is not outgoing", msg.Type)
 	}
 	var job DeliveryJob
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
+		job = DeliveryJob{}
 		now := s.now().UTC()
 		deliver, err := s.hasOutgoingURL(tx, msg.ConfigID)
 		if err != nil {
@@ -358,7 +359,19 @@ func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
 // A job whose message is gone or no longer pending is dropped.
 func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID uint64, now time.Time) time.Time) ([]Delivery, error) {
 	var out []Delivery
-	err := s.update(func(tx *bolt.Tx) error {
+	// hold has side effects (it grants a tripped config's one probe), and
+	// batch may run the function twice: ask once per job, reuse the answer.
+	held := map[uint64]time.Time{}
+	holdJob := func(job *DeliveryJob) time.Time {
+		if t, ok := held[job.MessageID]; ok {
+			return t
+		}
+		t := hold(job.ConfigID, now)
+		held[job.MessageID] = t
+		return t
+	}
+	err := s.batch(func(tx *bolt.Tx) error {
+		out = nil // batch may run this twice
 		limitKey := dueKey(now, ^uint64(0))
 		var keys [][]byte
 		c := tx.Bucket(bucketDeliveryDue).Cursor()
@@ -382,7 +395,7 @@ func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID uin
 				return err
 			}
 			if hold != nil {
-				if until := hold(job.ConfigID, now); until.After(now) {
+				if until := holdJob(job); until.After(now) {
 					if err := setDueTx(tx, id, ix, &until); err != nil {
 						return err
 					}
@@ -415,7 +428,8 @@ func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID uin
 // only through updateMessageTx.
 func (s *Store) RecordDeliveryAttempt(id uint64, a DeliveryAttempt, p RetryPolicy) (DeliveryOutcome, error) {
 	var out DeliveryOutcome
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
+		out = DeliveryOutcome{} // batch may run this twice
 		job, err := getJobTx(tx, id)
 		if err != nil {
 			return err

@@ -166,7 +166,7 @@ func dedupeKey(platform, messageID string) []byte {
 // dedupe. Expired dedupe keys are pruned on the way.
 func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingResult, error) {
 	var res IncomingResult
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		now := s.now().UTC()
 		if _, err := pruneDedupeTx(tx, now.Add(-retention), pruneBatch); err != nil {
 			return err
@@ -305,7 +305,7 @@ func (s *Store) PruneDedupe(retention time.Duration) (int, error) {
 // With deliver the answer is pending and its delivery job is written in
 // the same transaction; without (no outgoing URL) it is sent at once.
 func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		now := s.now().UTC()
 		if _, err := getMessageTx(tx, incomingID); err != nil {
 			return err
@@ -349,7 +349,7 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error
 // notice the live-chat manager queues itself). A duplicate then finds it
 // handled.
 func (s *Store) RecordHandled(id uint64, responseType, sessionID string, latencyMS int64) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		_, err := updateMessageTx(tx, id, s.now().UTC(), func(in *Message) error {
 			in.ResponseType, in.SessionID, in.LatencyMS = responseType, sessionID, latencyMS
 			return nil
