@@ -169,3 +169,24 @@ func TestOllamaCancelled(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Ollama gone between two batches of one call (connections refused, not an
+// HTTP error): the call fails as unreachable and returns no vectors.
+func TestOllamaConnectionRefusedMidway(t *testing.T) {
+	f := &fakeOllama{models: map[string]bool{"m": true}, dim: 4}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.Listener.Close() // this is the last request it answers
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	vs, err := NewOllama(api.NewClient(u, hc), "m", 2).Embed(context.Background(), []string{"a", "b", "c"})
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "connection refused") || vs != nil {
+		t.Fatalf("vectors %v, err = %v", vs, err)
+	}
+	if f.requests != 1 || len(f.batches) != 1 || f.batches[0] != 2 {
+		t.Fatalf("%d requests, batches %v; want the first batch of 2 only", f.requests, f.batches)
+	}
+}

@@ -2,13 +2,26 @@ package rag
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/store"
 )
 
 func skippedReasons(s Summary) map[string]string {
@@ -229,5 +242,171 @@ func TestIngestCancelled(t *testing.T) {
 	_, err := ix.Ingest(ctx, []string{dir}, IngestOptions{})
 	if !errors.Is(err, context.Canceled) || ix.Len() != 0 {
 		t.Fatalf("err = %v, %d chunks", err, ix.Len())
+	}
+}
+
+// refusingOllama speaks Ollama's /api/embed (8 dimensions derived from
+// each text) until it has answered `serve` requests, then closes its
+// listener: from then on connections are refused, as when Ollama dies.
+type refusingOllama struct {
+	srv   *httptest.Server
+	serve int
+
+	mu       sync.Mutex
+	requests int
+}
+
+func newRefusingOllama(t *testing.T, serve int) *refusingOllama {
+	f := &refusingOllama{serve: serve}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.embed))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *refusingOllama) embed(w http.ResponseWriter, r *http.Request) {
+	var req api.EmbedRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || r.URL.Path != "/api/embed" {
+		http.Error(w, `{"error":"bad request"}`, http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.requests++
+	if f.requests == f.serve {
+		f.srv.Listener.Close() // this answer is the last
+	}
+	f.mu.Unlock()
+	inputs, _ := req.Input.([]any)
+	resp := api.EmbedResponse{Model: req.Model}
+	for _, in := range inputs {
+		s, _ := in.(string)
+		v := make([]float32, 8)
+		for i, c := range s {
+			v[i%8] += float32(c % 7)
+		}
+		v[0]++
+		resp.Embeddings = append(resp.Embeddings, v)
+	}
+	json.NewEncoder(w).Encode(resp)
+}
+
+// embedder is an Ollama embedder on this server; no keep-alive, so that
+// every request dials (and is refused once the listener is closed).
+func (f *refusingOllama) embedder() *embed.Ollama {
+	u, _ := url.Parse(f.srv.URL)
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	return embed.NewOllama(api.NewClient(u, hc), "m", 32)
+}
+
+// knownEmbedder reports an identity and embeds nothing: enough to reopen
+// an index built by an Ollama that is gone.
+type knownEmbedder struct{ info embed.Info }
+
+func (k knownEmbedder) Info() embed.Info { return k.info }
+func (k knownEmbedder) Embed(context.Context, []string) ([][]float32, error) {
+	return nil, errors.New("not reachable")
+}
+
+// checkWhole checks that every stored document has all its chunks, each
+// with a vector, and no chunk belongs to no document; it returns the
+// stored paths, sorted.
+func checkWhole(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	docs, err := st.Documents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := map[uint64][]uint32{}
+	if err := st.EachChunk(func(c store.Chunk) error { // fails on a chunk without its vector
+		if len(c.Vector) == 0 {
+			return fmt.Errorf("chunk %d-%d has no vector", c.DocID, c.Seq)
+		}
+		seqs[c.DocID] = append(seqs[c.DocID], c.Seq)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, d := range docs {
+		got := seqs[d.ID]
+		for i, s := range got {
+			if s != uint32(i) {
+				t.Errorf("%s: chunk sequence %v", d.Path, got)
+				break
+			}
+		}
+		if len(got) != d.Chunks || d.Chunks == 0 {
+			t.Errorf("%s: %d chunks stored, the document says %d", d.Path, len(got), d.Chunks)
+		}
+		delete(seqs, d.ID)
+		paths = append(paths, d.Path)
+	}
+	if len(seqs) != 0 {
+		t.Errorf("chunks of no document: %v", seqs)
+	}
+	return paths
+}
+
+// Ollama refusing connections in the middle of a run (the process died,
+// not an HTTP error): the run stops with an error naming the first file not
+// indexed; the files before it are whole, that file and the ones after it
+// are not stored at all (not even the batch of it that was embedded), and a
+// run against an Ollama that is back indexes the rest.
+func TestIngestOllamaRefusesConnectionsMidway(t *testing.T) {
+	const files, sections = 12, 40 // 40 chunks a file: two requests of 32 and 8
+	docs := map[string]string{}
+	for f := range files {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "# File %d\n\n", f)
+		for s := range sections {
+			fmt.Fprintf(&sb, "## Section %d\n\nText %d of file %d about plans and prices.\n\n", s, s, f)
+		}
+		docs[fmt.Sprintf("f%02d.md", f)] = sb.String()
+	}
+	dir := writeDocs(t, docs)
+	var want []string
+	for f := range files {
+		want = append(want, filepath.Join(dir, fmt.Sprintf("f%02d.md", f)))
+	}
+	st := openStore(t, t.TempDir())
+	// The probe at Open, then 12 embed requests: at least five whole files
+	// (at most two are part-way), of which, since no file more than three
+	// places after the first unfinished one is started, the first ones.
+	ollama := newRefusingOllama(t, 13)
+	ix := openIndex(t, st, ollama.embedder(), Options{})
+	sum, err := ix.Ingest(context.Background(), []string{dir}, IngestOptions{})
+	if !errors.Is(err, embed.ErrUnreachable) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err = %v", err)
+	}
+	ollama.mu.Lock()
+	served := ollama.requests
+	ollama.mu.Unlock()
+	if served != 13 {
+		t.Fatalf("Ollama answered %d requests before it was gone, want 13", served)
+	}
+	stored := checkWhole(t, st)
+	n := len(stored)
+	if n == 0 || n >= files || !slices.Equal(stored, want[:n]) {
+		t.Fatalf("stored %q, want the first files in order", stored)
+	}
+	if first := fmt.Sprintf("ingest docs/f%02d.md: ", n); !strings.HasPrefix(err.Error(), first) {
+		t.Fatalf("err = %v, want it to start with %q", err, first)
+	}
+	if sum.Added != n || sum.Chunks != n*sections || ix.Len() != n*sections {
+		t.Fatalf("summary %+v, %d chunks in memory, want %d documents of %d", sum, ix.Len(), n, sections)
+	}
+	// A restart loads exactly what is stored.
+	info := embed.Info{Provider: "ollama", Model: "m", Dimension: 8}
+	if got := openIndex(t, st, knownEmbedder{info}, Options{}).Len(); got != n*sections {
+		t.Fatalf("reopened index has %d chunks, want %d", got, n*sections)
+	}
+
+	// Ollama is back: the next run adds the rest and leaves the others be.
+	ix = openIndex(t, st, newRefusingOllama(t, 0).embedder(), Options{})
+	sum, err = ix.Ingest(context.Background(), []string{dir}, IngestOptions{})
+	if err != nil || sum.Unchanged != n || sum.Added != files-n || ix.Len() != files*sections {
+		t.Fatalf("second run: %+v, %v, %d chunks", sum, err, ix.Len())
+	}
+	if stored := checkWhole(t, st); !slices.Equal(stored, want) {
+		t.Fatalf("stored %q after the second run", stored)
 	}
 }
