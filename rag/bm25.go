@@ -1,9 +1,11 @@
 package rag
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // BM25 parameters: Lucene's defaults' neighbourhood for short passages.
@@ -144,11 +146,65 @@ type scored struct {
 	score float64
 }
 
+// lexHits are the scores of one search: dense by slot, so that adding a
+// posting's score is an array write instead of a map insert (the map was
+// most of the lexical search's time under load), with the list of slots
+// that scored. They come from and go back to a pool.
+type lexHits struct {
+	score []float64 // by slot; zero where nothing matched
+	slots []int     // the slots with a score, in the order first scored
+}
+
+var lexHitsPool = sync.Pool{New: func() any { return &lexHits{} }}
+
+// get is slot's score (0 when it did not match, or h is nil).
+func (h *lexHits) get(slot int) float64 {
+	if h == nil || slot >= len(h.score) {
+		return 0
+	}
+	return h.score[slot]
+}
+
+// len is the number of slots that matched.
+func (h *lexHits) len() int {
+	if h == nil {
+		return 0
+	}
+	return len(h.slots)
+}
+
+// all yields the matching slots and their scores.
+func (h *lexHits) all() iter.Seq2[int, float64] {
+	return func(yield func(int, float64) bool) {
+		if h == nil {
+			return
+		}
+		for _, s := range h.slots {
+			if !yield(s, h.score[s]) {
+				return
+			}
+		}
+	}
+}
+
+// release clears h and returns it to the pool; h must not be used after.
+func (h *lexHits) release() {
+	if h == nil {
+		return
+	}
+	for _, s := range h.slots {
+		h.score[s] = 0
+	}
+	h.slots = h.slots[:0]
+	lexHitsPool.Put(h)
+}
+
 // search scores every slot holding a query term. Scores are normalised
 // by the best score any document could reach for this query (every term
 // present, saturated), so 1 means "all query terms, strongly" and the
 // value is comparable across queries. Repeated query terms count once.
-func (l *lexical) search(terms []string) map[int]float64 {
+// The result is nil when nothing can match; release it when done.
+func (l *lexical) search(terms []string) *lexHits {
 	if l.live == 0 {
 		return nil
 	}
@@ -158,7 +214,11 @@ func (l *lexical) search(terms []string) map[int]float64 {
 	}
 	seen := map[string]bool{}
 	var maxScore float64
-	acc := map[int]float64{}
+	h := lexHitsPool.Get().(*lexHits)
+	if cap(h.score) < len(l.lengths) {
+		h.score = make([]float64, len(l.lengths))
+	}
+	h.score = h.score[:len(l.lengths)]
 	for _, t := range terms {
 		if seen[t] {
 			continue
@@ -185,21 +245,26 @@ func (l *lexical) search(terms []string) map[int]float64 {
 				continue
 			}
 			tf := float64(p.tf)
-			acc[int(p.slot)] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(dl)/avg))
+			if h.score[p.slot] == 0 {
+				h.slots = append(h.slots, int(p.slot))
+			}
+			// Every term adds a positive amount, so a scored slot is never 0.
+			h.score[p.slot] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(dl)/avg))
 		}
 	}
-	if maxScore == 0 {
+	if maxScore == 0 || len(h.slots) == 0 {
+		h.release()
 		return nil
 	}
-	for s, v := range acc {
-		acc[s] = v / maxScore
+	for _, s := range h.slots {
+		h.score[s] /= maxScore
 	}
-	return acc
+	return h
 }
 
 // top returns the n best entries of scores, best first, ties by slot. It
 // keeps a min-heap of n entries instead of sorting every match.
-func top(scores map[int]float64, n int) []scored {
+func top(scores iter.Seq2[int, float64], n int) []scored {
 	if n <= 0 {
 		return nil
 	}
@@ -209,7 +274,7 @@ func top(scores map[int]float64, n int) []scored {
 		}
 		return a.slot > b.slot
 	}
-	h := make([]scored, 0, min(n, len(scores)))
+	h := make([]scored, 0, min(n, 64))
 	down := func(i int) {
 		for {
 			l, r, m := 2*i+1, 2*i+2, i

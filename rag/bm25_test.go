@@ -1,6 +1,7 @@
 package rag
 
 import (
+	"maps"
 	"math"
 	"testing"
 )
@@ -16,20 +17,21 @@ func TestLexicalScores(t *testing.T) {
 	l.add(1, []string{"a", "c", "c"})
 	l.add(2, []string{"d"})
 	got := l.search([]string{"a", "c", "a"}) // the repeated term counts once
-	if len(got) != 2 || !approx(got[0], 0.1705022916195997) || !approx(got[1], 0.5947379647846812) {
-		t.Fatalf("scores = %v", got)
+	if got.len() != 2 || !approx(got.get(0), 0.1705022916195997) || !approx(got.get(1), 0.5947379647846812) || got.get(2) != 0 {
+		t.Fatalf("scores = %v", maps.Collect(got.all()))
 	}
+	got.release()
 	// One term alone: idf cancels, tf 2 at length 3 -> 2*1.9/(2+0.9*1.2)/1.9.
-	if got := l.search([]string{"c"}); !approx(got[1], 0.6493506493506493) {
-		t.Fatalf("c = %v", got)
+	if got := l.search([]string{"c"}); got.len() != 1 || !approx(got.get(1), 0.6493506493506493) {
+		t.Fatalf("c = %v", maps.Collect(got.all()))
 	}
-	if got := l.search([]string{"zzz"}); len(got) != 0 {
-		t.Fatalf("unknown term matched %v", got)
+	if got := l.search([]string{"zzz"}); got.len() != 0 {
+		t.Fatalf("unknown term matched %v", maps.Collect(got.all()))
 	}
 	// A removed slot never matches, and leaves N and the total length.
 	l.remove(1)
-	if got := l.search([]string{"c"}); len(got) != 0 {
-		t.Fatalf("removed slot matched: %v", got)
+	if got := l.search([]string{"c"}); got.len() != 0 {
+		t.Fatalf("removed slot matched: %v", maps.Collect(got.all()))
 	}
 	l.compact()
 	if len(l.termPostings("c")) != 0 {
@@ -47,7 +49,7 @@ func TestLexicalEmpty(t *testing.T) {
 }
 
 func TestTop(t *testing.T) {
-	got := top(map[int]float64{3: 0.5, 1: 0.9, 2: 0.5, 7: 0.1}, 3)
+	got := top(maps.All(map[int]float64{3: 0.5, 1: 0.9, 2: 0.5, 7: 0.1}), 3)
 	want := []scored{{1, 0.9}, {2, 0.5}, {3, 0.5}}
 	for i := range want {
 		if got[i] != want[i] {
@@ -61,9 +63,9 @@ func TestTopMatchesSort(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		scores[i] = float64((i*7919)%97) / 97
 	}
-	full := top(scores, len(scores))
+	full := top(maps.All(scores), len(scores))
 	for _, n := range []int{1, 5, 50, 499, 1000} {
-		got := top(scores, n)
+		got := top(maps.All(scores), n)
 		if len(got) != min(n, len(scores)) {
 			t.Fatalf("n=%d: %d entries", n, len(got))
 		}

@@ -323,9 +323,10 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	}
 	pool := min(max(4*k, 50), live) // candidates taken from each signal
 
-	lexScores := map[int]float64{}
+	var lexScores *lexHits
 	if mode != ModeVector {
 		lexScores = ix.lex.search(terms)
+		defer lexScores.release()
 	}
 	vecScores := map[int]float64{}
 	cands := map[int]bool{}
@@ -337,7 +338,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 			cands[r.slot] = true
 		}
 	}
-	for _, sc := range top(lexScores, pool) {
+	for _, sc := range top(lexScores.all(), pool) {
 		cands[sc.slot] = true
 	}
 	vecs := map[int][]float32{}
@@ -352,7 +353,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	fuse := func() []scored {
 		ranked := make([]scored, 0, len(cands))
 		for s := range cands {
-			l, v := lexScores[s], math.Max(vecScores[s], 0)
+			l, v := lexScores.get(s), math.Max(vecScores[s], 0)
 			var f float64
 			switch mode {
 			case ModeLexical:
@@ -418,14 +419,14 @@ func (ix *Index) embedQuery(ctx context.Context, q string) ([]float32, error) {
 // query, normalised. Without such results (a question the documents do not
 // address) the query vector is returned as it is, so that feedback never
 // lends relevance to unrelated passages.
-func feedback(qv []float32, vecs map[int][]float32, ranked []scored, lex map[int]float64) []float32 {
+func feedback(qv []float32, vecs map[int][]float32, ranked []scored, lex *lexHits) []float32 {
 	cent := make([]float64, len(qv))
 	used := 0
 	for _, r := range ranked {
 		if used == feedbackDocs {
 			break
 		}
-		if lex[r.slot] <= 0 {
+		if lex.get(r.slot) <= 0 {
 			continue
 		}
 		used++
