@@ -3,8 +3,12 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,9 +29,11 @@ var e2eDocs = map[string]string{
 }
 
 // TestOllamaEndToEnd drives the whole answering path against a real
-// `ollama serve` with tiny random models: ingest with Ollama embeddings, an
-// LLM answer, the server killed mid-run (extractive answers, fast), and
-// recovery when it returns. It skips when the ollama binary is missing.
+// `ollama serve` with tiny random models: ingest with Ollama embeddings, a
+// webhook message answered by the model and LLM answers from the engine,
+// the server killed mid-run (extractive answers, fast, also to a webhook
+// message), and recovery when it returns. It skips when the ollama binary
+// is missing.
 func TestOllamaEndToEnd(t *testing.T) {
 	srv := ollamatest.Start(t)
 	srv.CreateModels()
@@ -55,6 +61,17 @@ func TestOllamaEndToEnd(t *testing.T) {
 	eng := a.answer.engine
 	base := "http://" + a.Addr()
 
+	// An integration, created through the admin API, whose messages the
+	// running server answers.
+	incomingToken := e2eCreateWebhookConfig(t, base, cfg.AdminToken)
+	msgs := 0
+	webhookE2E := func(conv, q string) e2eWebhookReply {
+		t.Helper()
+		msgs++
+		return e2ePostIncoming(t, base, incomingToken, map[string]any{"user_id": "u-" + conv, "message": q,
+			"conversation_id": conv, "message_id": fmt.Sprintf("e2e-%d", msgs)})
+	}
+
 	askE2E := func(conv, q string) chat.Reply {
 		t.Helper()
 		r, err := eng.Answer(ctx, chat.Request{Platform: "freshchat", ConversationID: conv, UserID: "u", Text: q})
@@ -64,7 +81,11 @@ func TestOllamaEndToEnd(t *testing.T) {
 		return r
 	}
 
-	// 1. The model answers (noise, but an answer), grounded in passages.
+	// 1. The model answers a webhook message (noise, but an answer),
+	// grounded in passages, and the engine's questions likewise.
+	if w := webhookE2E("w1", "How long are refund vouchers valid?"); w.Type != string(chat.TypeRAG) || w.Answer == "" || len(w.Sources) == 0 {
+		t.Fatalf("webhook with ollama: %+v\n%s", w, srv.Log())
+	}
 	r := askE2E("c1", "How long are refund vouchers valid?")
 	if r.Type != chat.TypeRAG || r.Answer == "" || len(r.Sources) == 0 {
 		t.Fatalf("with ollama: %+v\n%s", r, srv.Log())
@@ -124,6 +145,9 @@ func TestOllamaEndToEnd(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("answer with the breaker open took %v", d)
 	}
+	if w := webhookE2E("w2", "How do I reset my password?"); w.Type != string(chat.TypeExtractive) || w.Answer == "" || len(w.Sources) == 0 {
+		t.Fatalf("webhook with ollama down: %+v", w)
+	}
 	if rd := readyz(t, base); rd.Status != "degraded" || rd.LLM.State != "down" {
 		t.Fatalf("readyz while down = %+v", rd)
 	}
@@ -141,4 +165,74 @@ func TestOllamaEndToEnd(t *testing.T) {
 	if r.Type != chat.TypeRAG || r.Answer == "" {
 		t.Fatalf("after recovery: %+v\n%s", r, srv.Log())
 	}
+	if w := webhookE2E("w3", "When do parcels ship?"); w.Type != string(chat.TypeRAG) || w.Answer == "" || len(w.Sources) == 0 {
+		t.Fatalf("webhook after recovery: %+v\n%s", w, srv.Log())
+	}
+}
+
+// e2eWebhookReply is the "response" of a 200 from /api/webhook/incoming.
+type e2eWebhookReply struct {
+	Answer  string `json:"answer"`
+	Type    string `json:"response_type"`
+	Sources []struct {
+		Source string  `json:"source"`
+		Score  float64 `json:"score"`
+	} `json:"sources"`
+}
+
+// e2eCreateWebhookConfig creates a freshchat integration through the admin
+// API and returns its incoming token.
+func e2eCreateWebhookConfig(t *testing.T, base, adminToken string) string {
+	t.Helper()
+	var created struct {
+		Config struct {
+			IncomingToken string `json:"incoming_token"`
+		} `json:"config"`
+	}
+	status, body := e2ePostJSON(t, base+"/api/webhook/config", adminToken, map[string]any{"name": "Freshchat", "provider": "freshchat"}, &created)
+	if status != http.StatusCreated || created.Config.IncomingToken == "" {
+		t.Fatalf("create webhook config: %d %s", status, body)
+	}
+	return created.Config.IncomingToken
+}
+
+// e2ePostIncoming posts a platform message and returns the answer of the 200.
+func e2ePostIncoming(t *testing.T, base, token string, msg map[string]any) e2eWebhookReply {
+	t.Helper()
+	var res struct {
+		Success  bool            `json:"success"`
+		Response e2eWebhookReply `json:"response"`
+	}
+	status, body := e2ePostJSON(t, base+"/api/webhook/incoming", token, msg, &res)
+	if status != http.StatusOK || !res.Success {
+		t.Fatalf("incoming: %d %s", status, body)
+	}
+	return res.Response
+}
+
+func e2ePostJSON(t *testing.T, url, token string, in, out any) (int, []byte) {
+	t.Helper()
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("POST %s: %d %q: %v", url, resp.StatusCode, body, err)
+	}
+	return resp.StatusCode, body
 }
