@@ -5,9 +5,11 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -33,6 +35,8 @@ var (
 	ErrLocked = errors.New("data directory is in use by another chatbot process")
 	// ErrCorrupt means the file is not a readable bbolt database.
 	ErrCorrupt = errors.New("database file is corrupted; restore it from a backup")
+	// ErrNewerSchema means the file was written by a newer chatbot.
+	ErrNewerSchema = errors.New("database was written by a newer chatbot")
 )
 
 var (
@@ -109,9 +113,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		switch {
 		case errors.Is(err, bolterrors.ErrTimeout):
 			return nil, fmt.Errorf("open %q: %w (stop the other one, or use another --data-dir)", dir, ErrLocked)
+		case errors.Is(err, ErrCorrupt): // from openBolt, saying what is wrong
+			return nil, fmt.Errorf("open %q: %w", path, err)
 		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
-			errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, ErrCorrupt):
-			return nil, fmt.Errorf("open %q: %w", path, ErrCorrupt)
+			errors.Is(err, bolterrors.ErrVersionMismatch):
+			return nil, fmt.Errorf("open %q: %w (%v)", path, ErrCorrupt, err)
 		case errors.Is(err, os.ErrPermission):
 			return nil, fmt.Errorf("open %q: permission denied (check the owner and mode of the data directory)", path)
 		}
@@ -119,9 +125,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, sealer: opts.Sealer, now: opts.Now, path: path}
 	if opts.ReadOnly {
-		return s, s.checkSchema()
+		err = s.checkSchema()
+	} else {
+		err = s.init()
 	}
-	if err := s.init(); err != nil {
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -140,17 +148,189 @@ func PrepareDir(dir string) error {
 	return nil
 }
 
-// openBolt turns the panics bbolt raises on some damaged files into ErrCorrupt.
+// openBolt checks the file's header and freelist before bbolt maps it, and
+// turns any panic bbolt still raises into ErrCorrupt.
+//
+// The check comes first because a panic inside bolt.Open leaks what it had
+// taken: the file descriptor, the mapping and with them the file lock, so
+// every later Open in this process would report ErrLocked instead of
+// ErrCorrupt. The check reads the file with plain reads, without taking the
+// lock, and never writes it.
 func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
-	// A truncated file makes bbolt read past the end of its mmap: SIGBUS,
-	// which SetPanicOnFault turns into a panic we can recover.
+	if err := checkBoltFile(path); err != nil {
+		return nil, err
+	}
+	// What the check cannot see (a damaged page deep in a file whose freelist
+	// is not synced) may still make bbolt read past the end of its mmap:
+	// SIGBUS, which SetPanicOnFault turns into a panic we can recover.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var file *os.File
+	opts := *o
+	opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
+			if file != nil {
+				// Frees the descriptor. On Unix the lock stays held by the
+				// mapping bbolt leaves behind; the check above exists so
+				// that this is not reached for truncated or garbage files.
+				file.Close()
+			}
 			db, err = nil, fmt.Errorf("%w (%v)", ErrCorrupt, r)
 		}
 	}()
-	return bolt.Open(path, 0o600, o)
+	return bolt.Open(path, 0o600, &opts)
+}
+
+// The parts of bbolt's file format (version 2) that checkBoltFile reads.
+// Every page starts with a 16-byte header (id u64, flags u16, count u16,
+// overflow u32); pages 0 and 1 then hold a meta: magic, version, page size,
+// flags (u32 each), root bucket (pgid, sequence), freelist pgid, high-water
+// pgid, txid and an FNV-64a checksum of the meta's bytes before it (u64 each).
+const (
+	boltMagic        = 0xED0CDAED
+	boltVersion      = 2
+	boltPageHeader   = 16
+	boltMetaSize     = 64
+	boltBranchPage   = 0x01
+	boltLeafPage     = 0x02
+	boltFreelistPage = 0x10
+	boltNoFreelist   = ^uint64(0)
+)
+
+type boltMeta struct {
+	pageSize                   uint64
+	root, freelist, pgid, txid uint64
+}
+
+// readBoltMeta parses and validates the meta in the page starting at buf.
+func readBoltMeta(buf []byte) (boltMeta, bool) {
+	if len(buf) < boltPageHeader+boltMetaSize {
+		return boltMeta{}, false
+	}
+	m := buf[boltPageHeader : boltPageHeader+boltMetaSize]
+	ne := binary.NativeEndian // bbolt writes its structs in the machine's byte order
+	if ne.Uint32(m[0:]) != boltMagic || ne.Uint32(m[4:]) != boltVersion {
+		return boltMeta{}, false
+	}
+	h := fnv.New64a()
+	h.Write(m[:56])
+	if h.Sum64() != ne.Uint64(m[56:]) {
+		return boltMeta{}, false
+	}
+	return boltMeta{
+		pageSize: uint64(ne.Uint32(m[8:])), root: ne.Uint64(m[16:]),
+		freelist: ne.Uint64(m[32:]), pgid: ne.Uint64(m[40:]), txid: ne.Uint64(m[48:]),
+	}, true
+}
+
+// checkBoltFile reports ErrCorrupt, with what is wrong, for a file that
+// bolt.Open would panic on or refuse: no valid meta page, a file shorter than
+// its meta says (truncated), or a root or freelist page that is not one. A
+// missing or empty file passes (bbolt creates it), and so does a file that
+// changes while it is read: another process is writing it, and bolt.Open
+// will report the lock.
+func checkBoltFile(path string) error {
+	verdict, snapshot := inspectBoltFile(path)
+	if verdict == "" {
+		return nil
+	}
+	if _, again := inspectBoltFile(path); !bytes.Equal(again, snapshot) {
+		return nil
+	}
+	return fmt.Errorf("%w (%s)", ErrCorrupt, verdict)
+}
+
+// inspectBoltFile returns what is wrong with the file ("" for nothing) and
+// its size and two meta pages, to tell a damaged file from a live one.
+func inspectBoltFile(path string) (verdict string, snapshot []byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil // missing or unreadable: bolt.Open reports it
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return "", nil
+	}
+	size := uint64(fi.Size())
+	page := func(off, n uint64) []byte {
+		buf := make([]byte, n)
+		k, _ := f.ReadAt(buf, int64(off))
+		return buf[:k]
+	}
+	// bbolt finds the page size in meta 0, else by trying meta 1 at each
+	// power of two from 1 KB.
+	first := page(0, 4096)
+	m0, ok0 := readBoltMeta(first)
+	pageSize := m0.pageSize
+	if !ok0 {
+		for off := uint64(1024); off <= 1024<<14 && off+1024 < size; off <<= 1 {
+			if m, ok := readBoltMeta(page(off, 4096)); ok {
+				pageSize = m.pageSize
+				break
+			}
+		}
+	}
+	snapshot = binary.BigEndian.AppendUint64(first, size)
+	if pageSize < 1024 || pageSize&(pageSize-1) != 0 || pageSize > 1<<24 {
+		return "no valid bbolt header: not a chatbot database, or both header pages are damaged", snapshot
+	}
+	second := page(pageSize, 4096)
+	snapshot = append(snapshot, second...)
+	m1, ok1 := readBoltMeta(second)
+	// The meta bbolt uses: the valid one with the higher txid.
+	m, ok := m0, ok0
+	if ok1 && (!ok0 || m1.txid > m0.txid) {
+		m = m1
+	}
+	switch {
+	case !ok:
+		return "no valid bbolt header: both header pages are damaged", snapshot
+	case m.pgid < 4 || m.root < 2 || m.root >= m.pgid:
+		return fmt.Sprintf("header names root page %d of %d pages", m.root, m.pgid), snapshot
+	case m.pgid > size/pageSize:
+		return fmt.Sprintf("file is %d bytes, its header needs %d: truncated", size, m.pgid*pageSize), snapshot
+	}
+	if hdr := page(m.root*pageSize, boltPageHeader); len(hdr) < boltPageHeader ||
+		binary.NativeEndian.Uint16(hdr[8:])&(boltBranchPage|boltLeafPage) == 0 {
+		return fmt.Sprintf("root page %d is not a bucket page", m.root), snapshot
+	}
+	if m.freelist == boltNoFreelist {
+		return "", snapshot // bbolt rebuilds the freelist by walking the tree
+	}
+	if m.freelist < 2 || m.freelist >= m.pgid {
+		return fmt.Sprintf("header names freelist page %d of %d pages", m.freelist, m.pgid), snapshot
+	}
+	return checkFreelist(page, m, pageSize), snapshot
+}
+
+// checkFreelist checks that the freelist page is one and lists only pages
+// that exist; bbolt reads it unchecked when it opens the file.
+func checkFreelist(page func(off, n uint64) []byte, m boltMeta, pageSize uint64) string {
+	ne := binary.NativeEndian
+	hdr := page(m.freelist*pageSize, boltPageHeader+8)
+	if len(hdr) < boltPageHeader+8 || ne.Uint16(hdr[8:])&boltFreelistPage == 0 {
+		return fmt.Sprintf("freelist page %d is not a freelist", m.freelist)
+	}
+	span := (1 + uint64(ne.Uint32(hdr[12:]))) * pageSize // the page and its overflow
+	idx, count := uint64(0), uint64(ne.Uint16(hdr[10:]))
+	if count == 0xFFFF { // the count is the first element
+		idx, count = 1, ne.Uint64(hdr[boltPageHeader:])
+	}
+	if m.freelist*pageSize+span > m.pgid*pageSize || count > (span-boltPageHeader)/8-idx {
+		return fmt.Sprintf("freelist page %d runs past the end of the data", m.freelist)
+	}
+	ids := page(m.freelist*pageSize+boltPageHeader+idx*8, count*8)
+	for i := 0; i+8 <= len(ids); i += 8 {
+		if id := ne.Uint64(ids[i:]); id < 2 || id >= m.pgid {
+			return fmt.Sprintf("freelist lists page %d of %d pages", id, m.pgid)
+		}
+	}
+	return ""
 }
 
 func (s *Store) init() error {
@@ -163,10 +343,11 @@ func (s *Store) init() error {
 		meta := tx.Bucket(bucketMeta)
 		v := meta.Get(keySchema)
 		if v == nil {
-			return meta.Put(keySchema, itob(SchemaVersion))
-		}
-		if got := btoi(v); got > SchemaVersion {
-			return fmt.Errorf("database schema version %d is newer than this binary understands (%d); upgrade chatbot", got, SchemaVersion)
+			if err := meta.Put(keySchema, itob(SchemaVersion)); err != nil {
+				return err
+			}
+		} else if err := checkSchemaVersion(btoi(v)); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -182,11 +363,19 @@ func (s *Store) checkSchema() error {
 		if meta == nil {
 			return fmt.Errorf("%q has no chatbot schema", s.path)
 		}
-		if got := btoi(meta.Get(keySchema)); got > SchemaVersion {
-			return fmt.Errorf("database schema version %d is newer than this binary understands (%d)", got, SchemaVersion)
+		if err := checkSchemaVersion(btoi(meta.Get(keySchema))); err != nil {
+			return fmt.Errorf("%q: %w", s.path, err)
 		}
 		return nil
 	})
+}
+
+func checkSchemaVersion(got uint64) error {
+	if got > SchemaVersion {
+		return fmt.Errorf("%w: schema version %d, this binary understands up to %d; upgrade chatbot (or restore a backup made by this version)",
+			ErrNewerSchema, got, SchemaVersion)
+	}
+	return nil
 }
 
 // update and view recover a bbolt panic on a damaged page as ErrCorrupt so

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,12 +124,16 @@ func TestOpenCorruptFileIsReportedNotOverwritten(t *testing.T) {
 			if err := os.WriteFile(path, content, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Open(dir, Options{})
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Open error = %v, want ErrCorrupt", err)
-			}
-			if !strings.Contains(err.Error(), "restore it from a backup") {
-				t.Fatalf("error %q should say to restore a backup", err)
+			// Twice, and read-only too: a failed Open must release the
+			// file (a leaked lock would make the next one say ErrLocked).
+			for i, ro := range []bool{false, false, true} {
+				_, err := Open(dir, Options{ReadOnly: ro, LockTimeout: 100 * time.Millisecond})
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("Open #%d (read-only %v) error = %v, want ErrCorrupt", i+1, ro, err)
+				}
+				if !strings.Contains(err.Error(), "restore it from a backup") || !strings.Contains(err.Error(), path) {
+					t.Fatalf("error %q should name the file and say to restore a backup", err)
+				}
 			}
 			after, _ := os.ReadFile(path)
 			if !bytes.Equal(after, content) {
@@ -138,9 +143,121 @@ func TestOpenCorruptFileIsReportedNotOverwritten(t *testing.T) {
 	}
 }
 
-func TestEmptyDirOpensAndCheckIsClean(t *testing.T) {
-	s := openTest(t, Options{})
-	if n, err := s.Size(); err != nil || n == 0 {
-		t.Fatalf("Size = %d, %v", n, err)
+// damagedCopies returns a healthy database file and copies of it damaged in
+// the ways checkBoltFile looks for, each with the words its error must say.
+func damagedCopies(t *testing.T) (healthy []byte, damaged map[string]struct {
+	content []byte
+	want    string
+}) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 { // a few pages of data and a freelist with entries
+		if err := s.CreateConfig(newConfig(fmt.Sprint("cfg", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	healthy, err = os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := readBoltMeta(healthy)
+	if m1, ok1 := readBoltMeta(healthy[m.pageSize:]); !ok || !ok1 {
+		t.Fatalf("test file has invalid metas: %v %v", ok, ok1)
+	} else if m1.txid > m.txid {
+		m = m1
+	}
+	ps := m.pageSize
+	edit := func(off uint64, b ...byte) []byte {
+		c := bytes.Clone(healthy)
+		copy(c[off:], b)
+		return c
+	}
+	damaged = map[string]struct {
+		content []byte
+		want    string
+	}{
+		"one byte past the header pages": {healthy[:2*ps+1], "truncated"},
+		"last page cut":                  {healthy[:m.pgid*ps-1], "truncated"},
+		"both headers zeroed":            {edit(0, make([]byte, 2*ps)...), "no valid bbolt header"},
+		"freelist page overwritten":      {edit(m.freelist*ps, make([]byte, ps)...), "is not a freelist"},
+		"root page overwritten":          {edit(m.root*ps, make([]byte, ps)...), "is not a bucket page"},
+		"4 KB of zeros":                  {make([]byte, 4096), "no valid bbolt header"},
+	}
+	return healthy, damaged
+}
+
+// Every damage checkBoltFile knows is ErrCorrupt, saying what is wrong, on
+// every Open, with the file untouched; and the healthy file passes.
+func TestOpenDamagedFiles(t *testing.T) {
+	healthy, damaged := damagedCopies(t)
+	if msg, _ := inspectBoltFile(writeDB(t, healthy)); msg != "" {
+		t.Fatalf("healthy file: %s", msg)
+	}
+	for name, d := range damaged {
+		t.Run(name, func(t *testing.T) {
+			path := writeDB(t, d.content)
+			for i := range 2 {
+				_, err := Open(filepath.Dir(path), Options{LockTimeout: 100 * time.Millisecond})
+				if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), d.want) {
+					t.Fatalf("Open #%d error = %v, want ErrCorrupt saying %q", i+1, err, d.want)
+				}
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, d.content) {
+				t.Fatal("the damaged file was modified")
+			}
+		})
+	}
+}
+
+// A file that another process holds gets ErrLocked, not a verdict on its
+// contents, and the lock check still comes within the timeout.
+func TestOpenHealthyFileHeldElsewhereIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Open(dir, Options{LockTimeout: 100 * time.Millisecond}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open = %v, want ErrLocked", err)
+	}
+}
+
+func writeDB(t *testing.T, content []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySchema, itob(SchemaVersion+1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	before, _ := os.ReadFile(filepath.Join(dir, FileName))
+	want := fmt.Sprintf("schema version %d, this binary understands up to %d; upgrade chatbot", SchemaVersion+1, SchemaVersion)
+	for _, ro := range []bool{false, true} {
+		_, err := Open(dir, Options{ReadOnly: ro, LockTimeout: 100 * time.Millisecond})
+		if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), FileName) {
+			t.Fatalf("Open (read-only %v) = %v, want ErrNewerSchema saying %q and naming the file", ro, err, want)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, FileName)); !bytes.Equal(after, before) {
+		t.Fatal("the newer database was modified")
 	}
 }
