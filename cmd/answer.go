@@ -166,7 +166,7 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, ix *rag.
 	}
 	cfg := chat.Config{
 		Retriever: ix,
-		Extract:   rag.Extract,
+		Extract:   ix.Extract,
 		Memory:    st,
 		LiveChat:  live,
 		Persona:   chat.Persona{BotName: c.BotName, Tone: c.BotTone, Instructions: c.Instructions},

@@ -16,6 +16,16 @@ const extractPassages = 3
 // each group followed by its source. used lists the quoted passages, best
 // first. No passages give an empty answer and no used passages.
 func Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
+	return extract(embed.Terms, query, passages, maxSentences)
+}
+
+// Extract is rag.Extract with the index's stem cache: stemming the
+// passages' sentences was most of the extractive answer's cost.
+func (ix *Index) Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
+	return extract(ix.an.Terms, query, passages, maxSentences)
+}
+
+func extract(terms func(string) []string, query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
 	if len(passages) == 0 {
 		return "", nil
 	}
@@ -23,7 +33,7 @@ func Extract(query string, passages []Passage, maxSentences int) (answer string,
 		maxSentences = 3
 	}
 	qterms := map[string]bool{}
-	for _, t := range embed.Terms(query) {
+	for _, t := range terms(query) {
 		qterms[t] = true
 	}
 	type cand struct {
@@ -35,7 +45,7 @@ func Extract(query string, passages []Passage, maxSentences int) (answer string,
 	for pi, p := range passages[:min(len(passages), extractPassages)] {
 		for si, s := range Sentences(p.Text) {
 			matched := map[string]bool{}
-			for _, t := range embed.Terms(s) {
+			for _, t := range terms(s) {
 				if qterms[t] {
 					matched[t] = true
 				}

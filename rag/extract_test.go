@@ -1,6 +1,7 @@
 package rag
 
 import (
+	"context"
 	"testing"
 )
 
@@ -36,5 +37,24 @@ func TestExtractOneSentence(t *testing.T) {
 func TestExtractNothing(t *testing.T) {
 	if answer, used := Extract("anything", nil, 3); answer != "" || used != nil {
 		t.Fatalf("Extract(nil) = %q, %v", answer, used)
+	}
+}
+
+// The index's Extract (with its stem cache) quotes exactly what Extract
+// does, also the second time, when the stems come from the cache.
+func TestIndexExtractMatchesExtract(t *testing.T) {
+	ix, _, _ := ingested(t)
+	for _, q := range []string{"when will I get my refund", "how do I reset my password?", "delivery"} {
+		ps, err := ix.Search(context.Background(), q, 3)
+		if err != nil || len(ps) == 0 {
+			t.Fatalf("%q: %v, %d passages", q, err, len(ps))
+		}
+		want, wantUsed := Extract(q, ps, 3)
+		for range 2 {
+			got, used := ix.Extract(q, ps, 3)
+			if got != want || len(used) != len(wantUsed) || want == "" {
+				t.Fatalf("%q: index Extract = %q (%d used), want %q (%d used)", q, got, len(used), want, len(wantUsed))
+			}
+		}
 	}
 }
