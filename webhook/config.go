@@ -242,6 +242,9 @@ func apply(c *store.WebhookConfig, in ConfigInput) error {
 		c.OutgoingURL = u
 	}
 	if in.AuthToken != nil {
+		if isMasked(*in.AuthToken) {
+			return apperr.Invalidf("auth_token", "auth_token is the masked value reads return, not a token; send the real token, \"\" to remove it, or leave auth_token out to keep the stored one")
+		}
 		if strings.ContainsAny(*in.AuthToken, "\r\n\x00") || len(*in.AuthToken) > maxHeaderValueLen {
 			return apperr.Invalidf("auth_token", "auth_token must be at most %d bytes without line breaks", maxHeaderValueLen)
 		}
@@ -275,6 +278,9 @@ func apply(c *store.WebhookConfig, in ConfigInput) error {
 		c.ResponseMode = *in.ResponseMode
 	}
 	if in.IncomingSecret != nil {
+		if isMasked(*in.IncomingSecret) {
+			return apperr.Invalidf("incoming_secret", "incoming_secret is the masked value reads return, not a secret; send the real one, \"\" to turn the check off, or leave incoming_secret out to keep the stored one")
+		}
 		if *in.IncomingSecret != "" {
 			if _, err := incomingKey(*in.IncomingSecret); err != nil {
 				return apperr.Invalidf("incoming_secret", "incoming_secret %s", err.Error())
@@ -342,12 +348,20 @@ func validateHeaders(h map[string]string) error {
 			return apperr.Invalidf("custom_headers", "custom header %q is set by chatbot itself or is hop-by-hop; remove it (use auth_token for Authorization)", k)
 		}
 		v := h[k]
+		if isMasked(v) {
+			return apperr.Invalidf("custom_headers", "custom header %q: the value is the masked one reads return; send every header's real value, or leave custom_headers out to keep the stored headers", k)
+		}
 		if len(v) > maxHeaderValueLen || strings.ContainsAny(v, "\r\n\x00") {
 			return apperr.Invalidf("custom_headers", "custom header %q: value must be at most %d bytes without line breaks", k, maxHeaderValueLen)
 		}
 	}
 	return nil
 }
+
+// isMasked reports whether a secret value is what secret.Mask shows on
+// reads ("****" and maybe the last four characters). Sent back on an update
+// it would replace the real secret with its mask.
+func isMasked(v string) bool { return strings.HasPrefix(v, "****") }
 
 // isToken reports whether s is an RFC 9110 token (a valid header name).
 func isToken(s string) bool {

@@ -223,3 +223,53 @@ func TestConfigAPIRequiresAdminToken(t *testing.T) {
 		t.Errorf("near-right and wrong tokens answered differently: %v vs %v", a.body, b.body)
 	}
 }
+
+// Reads mask secrets; an update that sends a mask back must not store the
+// mask as the secret. It is refused, naming the field, and the stored
+// secrets stay as they were.
+func TestConfigUpdateRefusesMaskedSecrets(t *testing.T) {
+	srv, st := newConfigServer(t)
+	if res := adminJSON(t, srv, "POST", "/api/webhook/config", validConfig); res.status != 201 {
+		t.Fatalf("create: %d %v", res.status, res.body)
+	}
+	read := adminJSON(t, srv, "GET", "/api/webhook/config/1", "").body["config"].(map[string]any)
+	maskedHeaders, _ := json.Marshal(read["custom_headers"])
+	if read["auth_token"] != "****wxyz" || !strings.Contains(string(maskedHeaders), `"X-API-Key":"****1234"`) {
+		t.Fatalf("reads are not masked as this test expects: %v %s", read["auth_token"], maskedHeaders)
+	}
+	cases := []struct {
+		name, method, path, body, field, msg string
+	}{
+		{"auth_token as read", "PUT", "/api/webhook/config/1", `{"auth_token":"****wxyz"}`, "auth_token", `send the real token, "" to remove it, or leave auth_token out`},
+		{"short auth_token mask", "PUT", "/api/webhook/config/1", `{"auth_token":"****"}`, "auth_token", "masked value"},
+		{"custom_headers as read", "PUT", "/api/webhook/config/1", `{"custom_headers":` + string(maskedHeaders) + `}`, "custom_headers",
+			`custom header "X-API-Key": the value is the masked one reads return; send every header's real value, or leave custom_headers out`},
+		{"one header masked", "PUT", "/api/webhook/config/1", `{"custom_headers":{"X-API-Key":"new_key_5678","X-Platform":"****"}}`, "custom_headers", `custom header "X-Platform"`},
+		{"incoming_secret mask", "PUT", "/api/webhook/config/1", `{"incoming_secret":"****abcd"}`, "incoming_secret", "leave incoming_secret out"},
+		{"mask on create", "POST", "/api/webhook/config", `{"name":"other","provider":"p","auth_token":"****wxyz"}`, "auth_token", "masked value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := adminJSON(t, srv, c.method, c.path, c.body)
+			msg, _ := res.body["error"].(string)
+			if res.status != 400 || res.body["field"] != c.field || !strings.Contains(msg, c.msg) {
+				t.Fatalf("status %d field %v error %q; want 400 field %s saying %q", res.status, res.body["field"], msg, c.field, c.msg)
+			}
+		})
+	}
+	c, err := st.Config(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthToken != "your_bearer_token_wxyz" || c.CustomHeaders["X-API-Key"] != "your_api_key_1234" || c.CustomHeaders["X-Platform"] != "freshchat" {
+		t.Fatalf("stored secrets changed: auth %q headers %v", c.AuthToken, c.CustomHeaders)
+	}
+	// Real values, and "" for the token, are still accepted.
+	res := adminJSON(t, srv, "PUT", "/api/webhook/config/1", `{"custom_headers":{"X-API-Key":"new_key_5678"},"auth_token":""}`)
+	if res.status != 200 {
+		t.Fatalf("update with real values: %d %v", res.status, res.body)
+	}
+	if c, _ := st.Config(1); c.AuthToken != "" || len(c.CustomHeaders) != 1 || c.CustomHeaders["X-API-Key"] != "new_key_5678" {
+		t.Fatalf("after update: auth %q headers %v", c.AuthToken, c.CustomHeaders)
+	}
+}
