@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/webhook"
 )
 
@@ -47,6 +48,11 @@ type config struct {
 	LiveChatPhrases string
 	LiveChatTimeout time.Duration
 	LiveChatNoAgent string
+	// The texts the user gets when a session opens and when no agent
+	// accepted in time (kept waiting, or closed); empty: the defaults.
+	LiveChatTransferMessage      string
+	LiveChatNoAgentMessage       string
+	LiveChatNoAgentClosedMessage string
 
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
 	AdminToken   string
@@ -152,7 +158,61 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.LiveChatPhrases, "livechat-phrases", e.or("CHATBOT_LIVECHAT_PHRASES", ""), "comma-separated phrases that hand a conversation to a human, replacing the defaults (env CHATBOT_LIVECHAT_PHRASES)")
 	fs.DurationVar(&c.LiveChatTimeout, "livechat-timeout", e.durationOr("CHATBOT_LIVECHAT_TIMEOUT", 5*time.Minute), "how long a live chat waits for an agent before the user is told (env CHATBOT_LIVECHAT_TIMEOUT)")
 	fs.StringVar(&c.LiveChatNoAgent, "livechat-no-agent", e.or("CHATBOT_LIVECHAT_NO_AGENT", "notify"), "when no agent accepts in time: notify (keep waiting) or close (env CHATBOT_LIVECHAT_NO_AGENT)")
+	bindNotice(fs, e, &c.LiveChatTransferMessage, "livechat-transfer-message", "CHATBOT_LIVECHAT_TRANSFER_MESSAGE",
+		livechat.DefaultTransferAnswer, "what the user is told when a live chat opens")
+	bindNotice(fs, e, &c.LiveChatNoAgentMessage, "livechat-no-agent-message", "CHATBOT_LIVECHAT_NO_AGENT_MESSAGE",
+		livechat.DefaultNoAgentMessage, "what the user is told when no agent accepted in time and the chat keeps waiting")
+	bindNotice(fs, e, &c.LiveChatNoAgentClosedMessage, "livechat-no-agent-closed-message", "CHATBOT_LIVECHAT_NO_AGENT_CLOSED_MESSAGE",
+		livechat.DefaultNoAgentClosedMessage, "what the user is told when no agent accepted in time and --livechat-no-agent is close")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
+}
+
+// noticeValue is a flag holding a text sent to users: it refuses a blank
+// or overlong text when parsed, from the command line or the environment.
+type noticeValue struct{ dst *string }
+
+func (v noticeValue) String() string {
+	if v.dst == nil {
+		return ""
+	}
+	return *v.dst
+}
+
+func (v noticeValue) Set(s string) error {
+	if err := livechat.CheckNotice(s); err != nil {
+		return err
+	}
+	*v.dst = s
+	return nil
+}
+
+func (noticeValue) Type() string { return "string" }
+
+// bindNotice registers a notice text flag with its env variable.
+func bindNotice(fs *pflag.FlagSet, e env, dst *string, name, envKey, def, usage string) {
+	*dst = e.or(envKey, def)
+	fs.Var(noticeValue{dst}, name, fmt.Sprintf("%s, at most %d characters (env %s)", usage, livechat.MaxNoticeChars, envKey))
+}
+
+// finishNotices fills in the default texts of a config built in code and
+// checks the rest.
+func (c *config) finishNotices() error {
+	for _, n := range []struct {
+		dst       *string
+		flag, def string
+	}{
+		{&c.LiveChatTransferMessage, "--livechat-transfer-message", livechat.DefaultTransferAnswer},
+		{&c.LiveChatNoAgentMessage, "--livechat-no-agent-message", livechat.DefaultNoAgentMessage},
+		{&c.LiveChatNoAgentClosedMessage, "--livechat-no-agent-closed-message", livechat.DefaultNoAgentClosedMessage},
+	} {
+		if *n.dst == "" {
+			*n.dst = n.def
+		}
+		if err := livechat.CheckNotice(*n.dst); err != nil {
+			return fmt.Errorf("%s %w", n.flag, err)
+		}
+	}
+	return nil
 }
 
 // finish reads the secrets and validates the whole config once.
@@ -215,6 +275,9 @@ func (c *config) finish(e env) error {
 	}
 	if c.LiveChatNoAgent != "notify" && c.LiveChatNoAgent != "close" {
 		return fmt.Errorf("--livechat-no-agent must be notify or close, not %q", c.LiveChatNoAgent)
+	}
+	if err := c.finishNotices(); err != nil {
+		return err
 	}
 	c.trustedProxies = nil
 	for _, s := range splitList(c.TrustedProxies) {

@@ -13,9 +13,12 @@ import (
 // notices and agent messages for delivery; transcript reads conversations.
 func newLiveChat(cfg config, st *store.Store, outbox livechat.Outbox, transcript livechat.Transcript, log *slog.Logger) (*livechat.Manager, error) {
 	return livechat.NewManager(st, outbox, transcript, livechat.Config{
-		Phrases:        splitList(cfg.LiveChatPhrases),
-		NoAgentTimeout: cfg.LiveChatTimeout,
-		NoAgentAction:  cfg.LiveChatNoAgent,
+		Phrases:              splitList(cfg.LiveChatPhrases),
+		NoAgentTimeout:       cfg.LiveChatTimeout,
+		NoAgentAction:        cfg.LiveChatNoAgent,
+		TransferAnswer:       cfg.LiveChatTransferMessage,
+		NoAgentMessage:       cfg.LiveChatNoAgentMessage,
+		NoAgentClosedMessage: cfg.LiveChatNoAgentClosedMessage,
 	}, log.With("component", "livechat"))
 }
 

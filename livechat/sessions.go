@@ -42,6 +42,31 @@ const (
 	NoAgentClose  = "close"  // tell the user, close the session; the bot answers again
 )
 
+// Default texts of the notices an operator is most likely to reword.
+const (
+	DefaultTransferAnswer       = "Connecting you with a human agent. Please wait a moment; an agent will be with you shortly."
+	DefaultNoAgentMessage       = "All our agents are busy right now. Please stay here: an agent will answer as soon as one is free."
+	DefaultNoAgentClosedMessage = "No agent is available right now, so the assistant will keep helping you. Ask for a human again later."
+)
+
+// MaxNoticeChars bounds a configured notice text, in characters: it is
+// one chat message, not a document.
+const MaxNoticeChars = 1000
+
+// CheckNotice reports a notice text that cannot be sent: blank, not UTF-8,
+// or longer than MaxNoticeChars.
+func CheckNotice(text string) error {
+	switch n := utf8.RuneCountInString(text); {
+	case !utf8.ValidString(text):
+		return errors.New("must be valid UTF-8 text")
+	case strings.TrimSpace(text) == "":
+		return errors.New("must not be empty")
+	case n > MaxNoticeChars:
+		return fmt.Errorf("must be at most %d characters, not %d", MaxNoticeChars, n)
+	}
+	return nil
+}
+
 // Config tunes the live chat. The zero value gets the defaults.
 type Config struct {
 	// Phrases that ask for a human (DefaultPhrases when empty) and words
@@ -77,12 +102,12 @@ func (c Config) withDefaults() Config {
 			*s = v
 		}
 	}
-	def(&c.TransferAnswer, "Connecting you with a human agent. Please wait a moment; an agent will be with you shortly.")
+	def(&c.TransferAnswer, DefaultTransferAnswer)
 	def(&c.ConnectedMessage, "Agent {agent} is now connected and will help you from here.")
 	def(&c.TransferredMessage, "You are now connected with Agent {agent}, who will continue helping you.")
 	def(&c.ClosedMessage, "The agent has ended the chat. The assistant will answer your next message.")
-	def(&c.NoAgentMessage, "All our agents are busy right now. Please stay here: an agent will answer as soon as one is free.")
-	def(&c.NoAgentClosedMessage, "No agent is available right now, so the assistant will keep helping you. Ask for a human again later.")
+	def(&c.NoAgentMessage, DefaultNoAgentMessage)
+	def(&c.NoAgentClosedMessage, DefaultNoAgentClosedMessage)
 	def(&c.NoAgentAction, NoAgentNotify)
 	def(&c.BotName, "Assistant")
 	if c.NoAgentTimeout <= 0 {
@@ -110,6 +135,19 @@ func (c Config) Validate() error {
 	}
 	if c.NoAgentTimeout < 0 {
 		return fmt.Errorf("live chat no-agent timeout %s: must not be negative", c.NoAgentTimeout)
+	}
+	// Empty texts get the defaults; any other text must be sendable.
+	for _, t := range []struct{ name, text string }{
+		{"transfer answer", c.TransferAnswer}, {"connected message", c.ConnectedMessage},
+		{"transferred message", c.TransferredMessage}, {"closed message", c.ClosedMessage},
+		{"no-agent message", c.NoAgentMessage}, {"no-agent closed message", c.NoAgentClosedMessage},
+	} {
+		if t.text == "" {
+			continue
+		}
+		if err := CheckNotice(t.text); err != nil {
+			return fmt.Errorf("live chat %s %w", t.name, err)
+		}
 	}
 	return nil
 }

@@ -105,6 +105,23 @@ func TestConfigValidate(t *testing.T) {
 	if err := (Config{NoAgentTimeout: -time.Second}).Validate(); err == nil {
 		t.Fatal("negative timeout accepted")
 	}
+	long := strings.Repeat("ü", MaxNoticeChars+1)
+	for _, tc := range []struct {
+		cfg  Config
+		want string // "" = valid
+	}{
+		{Config{}, ""},
+		{Config{TransferAnswer: "One moment.", NoAgentMessage: strings.Repeat("ü", MaxNoticeChars)}, ""},
+		{Config{TransferAnswer: " \t "}, "live chat transfer answer must not be empty"},
+		{Config{NoAgentMessage: long}, "live chat no-agent message must be at most 1000 characters, not 1001"},
+		{Config{NoAgentClosedMessage: "\xff"}, "live chat no-agent closed message must be valid UTF-8 text"},
+		{Config{ClosedMessage: long}, "live chat closed message must be at most 1000 characters"},
+	} {
+		err := tc.cfg.Validate()
+		if (tc.want == "" && err != nil) || (tc.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.want))) {
+			t.Errorf("Validate(%.40q...) = %v, want %q", tc.cfg.TransferAnswer+tc.cfg.NoAgentMessage, err, tc.want)
+		}
+	}
 }
 
 func TestSessionIDs(t *testing.T) {
