@@ -111,6 +111,11 @@ type Ollama struct {
 	slots  chan struct{}
 	queued atomic.Int64
 
+	// calls counts Chat calls; failed the failed ones, indexed like
+	// LLMFailureReasons.
+	calls  atomic.Uint64
+	failed [len(LLMFailureReasons)]atomic.Uint64
+
 	mu       sync.Mutex
 	open     bool   // breaker state
 	reason   string // why it is open, for /readyz
@@ -335,10 +340,76 @@ func describe(err error, model string) string {
 	return "error: " + err.Error()
 }
 
+// LLMFailureReasons label the failed LLM calls in metrics, in this order:
+// the breaker was open (down), the queue was full (busy), the deadline
+// passed (timeout), the caller went away (canceled), the stream dropped
+// (incomplete), the model said nothing (empty), the model is not pulled
+// (model_not_found), Ollama answered another HTTP error (http_status), it
+// could not be reached (connection), anything else (other).
+var LLMFailureReasons = [...]string{
+	"down", "busy", "timeout", "canceled", "incomplete", "empty", "model_not_found", "http_status", "connection", "other",
+}
+
+// LLMCounts are the Chat calls since start and the failed ones by reason
+// (every reason of LLMFailureReasons is present).
+type LLMCounts struct {
+	Calls    uint64
+	Failures map[string]uint64
+}
+
+// Counts returns the call and failure counters.
+func (o *Ollama) Counts() LLMCounts {
+	c := LLMCounts{Calls: o.calls.Load(), Failures: make(map[string]uint64, len(LLMFailureReasons))}
+	for i, r := range LLMFailureReasons {
+		c.Failures[r] = o.failed[i].Load()
+	}
+	return c
+}
+
+// failureIndex is the index in LLMFailureReasons of err's reason.
+func failureIndex(err error) int {
+	var se api.StatusError
+	var ne net.Error
+	reason := "other"
+	switch {
+	case errors.Is(err, ErrLLMDown):
+		reason = "down"
+	case errors.Is(err, ErrLLMBusy):
+		reason = "busy"
+	case errors.Is(err, context.DeadlineExceeded):
+		reason = "timeout"
+	case errors.Is(err, context.Canceled):
+		reason = "canceled"
+	case errors.Is(err, ErrLLMIncomplete):
+		reason = "incomplete"
+	case errors.Is(err, ErrLLMEmpty):
+		reason = "empty"
+	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
+		reason = "model_not_found"
+	case errors.As(err, &se):
+		reason = "http_status"
+	case errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne):
+		reason = "connection"
+	}
+	for i, r := range LLMFailureReasons {
+		if r == reason {
+			return i
+		}
+	}
+	return len(LLMFailureReasons) - 1
+}
+
 // Chat generates one answer to msgs. It fails fast with ErrLLMDown while
 // the breaker is open and with ErrLLMBusy when the queue is full; it waits
-// for a slot no longer than ctx allows.
-func (o *Ollama) Chat(ctx context.Context, msgs []api.Message) (string, error) {
+// for a slot no longer than ctx allows. Every call and every failure is
+// counted (Counts).
+func (o *Ollama) Chat(ctx context.Context, msgs []api.Message) (text string, err error) {
+	o.calls.Add(1)
+	defer func() {
+		if err != nil {
+			o.failed[failureIndex(err)].Add(1)
+		}
+	}()
 	if !o.Ready() {
 		return "", ErrLLMDown
 	}
@@ -349,7 +420,7 @@ func (o *Ollama) Chat(ctx context.Context, msgs []api.Message) (string, error) {
 	if !o.Ready() { // it may have opened while we queued
 		return "", ErrLLMDown
 	}
-	text, err := o.generate(ctx, msgs)
+	text, err = o.generate(ctx, msgs)
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() == context.Canceled:
 		// The caller went away; that says nothing about Ollama.

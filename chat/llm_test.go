@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/url"
 	"runtime"
 	"strings"
@@ -284,5 +285,82 @@ func TestCheckerDoesNotLeak(t *testing.T) {
 			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
 		}
 		runtime.Gosched()
+	}
+}
+
+// TestChatCounts: every call is counted, and each failure under its reason.
+func TestChatCounts(t *testing.T) {
+	tests := []struct {
+		mode    string
+		timeout time.Duration // 0: no deadline
+		reason  string        // "" for a success
+	}{
+		{mode: "ok"},
+		{mode: "500", reason: "http_status"},
+		{mode: "404", reason: "model_not_found"},
+		{mode: "refuse", reason: "connection"},
+		{mode: "hang", timeout: 50 * time.Millisecond, reason: "timeout"},
+		{mode: "half", reason: "incomplete"},
+		{mode: "empty", reason: "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			f := newFakeOllama(t)
+			f.setMode(tt.mode)
+			u := f.url()
+			if tt.mode == "refuse" {
+				u = refusingURL(t)
+			}
+			o := newTestOllama(t, u, nil)
+			ctx := context.Background()
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			_, err := o.Chat(ctx, hello)
+			if (err == nil) != (tt.reason == "") {
+				t.Fatalf("err = %v", err)
+			}
+			want := map[string]uint64{}
+			for _, r := range LLMFailureReasons {
+				want[r] = 0
+			}
+			if tt.reason != "" {
+				want[tt.reason] = 1
+			}
+			if got := o.Counts(); got.Calls != 1 || !maps.Equal(got.Failures, want) {
+				t.Fatalf("counts = %+v, want 1 call and failures %v", got, want)
+			}
+		})
+	}
+}
+
+// TestChatCountsRefusals: calls refused before reaching Ollama count too.
+func TestChatCountsRefusals(t *testing.T) {
+	f := newFakeOllama(t)
+	o := newTestOllama(t, f.url(), nil)
+	o.MarkDown("test")
+	if _, err := o.Chat(context.Background(), hello); !errors.Is(err, ErrLLMDown) {
+		t.Fatalf("err = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.setMode("hang")
+	o2 := newTestOllama(t, f.url(), func(c *OllamaConfig) { c.MaxGenerations, c.QueueSize = 1, 1 })
+	o2.slots <- struct{}{} // every slot taken
+	o2.queued.Store(1)     // and the queue full
+	if _, err := o2.Chat(ctx, hello); !errors.Is(err, ErrLLMBusy) {
+		t.Fatalf("err = %v", err)
+	}
+	o2.queued.Store(0) // a place in the queue, but the caller is gone
+	if _, err := o2.Chat(ctx, hello); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if c := o.Counts(); c.Calls != 1 || c.Failures["down"] != 1 {
+		t.Errorf("breaker open: %+v", c)
+	}
+	if c := o2.Counts(); c.Calls != 2 || c.Failures["busy"] != 1 || c.Failures["canceled"] != 1 {
+		t.Errorf("queue full, then cancelled while queued: %+v", c)
 	}
 }

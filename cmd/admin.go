@@ -8,9 +8,11 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/admin"
+	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/webhook"
 )
 
 // withLogRing makes log also remember recent warnings and errors for the
@@ -47,8 +49,10 @@ func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 	return h, nil
 }
 
-// collectMetrics adds the knowledge base, the LLM and live chat to /metrics.
+// collectMetrics adds the knowledge base, the LLM, live chat, delivery
+// retries and the incoming webhook's refusals to /metrics.
 func (a *app) collectMetrics(w *admin.PromWriter) {
+	a.collectCounters(w)
 	w.Gauge("chatbot_knowledge_chunks", "Passages in the knowledge base.", float64(a.index.Len()))
 	llm := a.answer.state()
 	up := 0.0
@@ -72,4 +76,38 @@ func (a *app) collectMetrics(w *admin.PromWriter) {
 // CSRF guard for cookie-authenticated requests.
 func (a *app) adminMiddleware(r *mux.Router) http.Handler {
 	return a.admin.Metrics().Middleware(admin.RouteOf(r))(a.admin.Protect(r))
+}
+
+// incomingRefusals names the refusals of POST /api/webhook/incoming.
+var incomingRefusals = []struct {
+	reason, code string
+	count        func(webhook.IncomingStats) uint64
+}{
+	{"unauthorized", "401", func(s webhook.IncomingStats) uint64 { return s.AuthFailures }},
+	{"forbidden", "403", func(s webhook.IncomingStats) uint64 { return s.Forbidden }},
+	{"too_large", "413", func(s webhook.IncomingStats) uint64 { return s.TooLarge }},
+	{"rate_limited", "429", func(s webhook.IncomingStats) uint64 { return s.RateLimited }},
+	{"overloaded", "503", func(s webhook.IncomingStats) uint64 { return s.Overloaded }},
+}
+
+// collectCounters writes the counters kept since start: incoming webhook
+// outcomes, delivery retries, LLM calls and failures (zero with --llm none).
+func (a *app) collectCounters(w *admin.PromWriter) {
+	in := a.incoming.Stats()
+	w.Counter("chatbot_incoming_accepted_total", "Incoming webhook messages accepted for an answer.", float64(in.Accepted))
+	w.Counter("chatbot_incoming_duplicates_total", "Incoming webhook messages dropped as platform retries of one already taken.", float64(in.Duplicates))
+	w.Family("chatbot_incoming_refused_total", "counter", "Incoming webhook requests refused, by reason and HTTP status.")
+	for _, r := range incomingRefusals {
+		w.Sample("chatbot_incoming_refused_total", float64(r.count(in)), "reason", r.reason, "code", r.code)
+	}
+	w.Counter("chatbot_delivery_retries_total", "Failed delivery attempts scheduled to be tried again.", float64(a.worker.Retries()))
+	var llm chat.LLMCounts
+	if a.answer.llm != nil {
+		llm = a.answer.llm.Counts()
+	}
+	w.Counter("chatbot_llm_calls_total", "Calls to the LLM, failed ones included.", float64(llm.Calls))
+	w.Family("chatbot_llm_failures_total", "counter", "Failed LLM calls, by reason (the answer was then extractive).")
+	for _, r := range chat.LLMFailureReasons {
+		w.Sample("chatbot_llm_failures_total", float64(llm.Failures[r]), "reason", r)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatbot/chatbot/store"
@@ -50,6 +51,10 @@ type Worker struct {
 	work   chan store.Delivery
 	done   chan struct{}
 
+	// retries counts failed attempts that left their job queued for
+	// another attempt (Retries).
+	retries atomic.Uint64
+
 	mu         sync.Mutex
 	started    bool
 	stopOnce   sync.Once
@@ -92,6 +97,10 @@ func NewWorker(st *store.Store, sender *Sender, log *slog.Logger, opts WorkerOpt
 		finished: make(chan struct{}),
 	}
 }
+
+// Retries is how many failed attempts since start were scheduled to be
+// tried again (a job delivered at its third attempt counts two).
+func (w *Worker) Retries() uint64 { return w.retries.Load() }
 
 // Notify wakes the dispatcher: call it after queuing a delivery. It never
 // blocks.
@@ -248,6 +257,9 @@ func (w *Worker) deliverOne(d store.Delivery) {
 	if err != nil {
 		w.log.Error("recording a delivery attempt failed", "message_id", id, "err", err)
 		return
+	}
+	if !res.OK() && out.Status == store.StatusPending {
+		w.retries.Add(1)
 	}
 	if res.StatusCode != 0 || !res.Permanent {
 		if w.cb.record(d.Job.ConfigID, res.OK(), w.store.Now()) {
