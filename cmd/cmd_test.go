@@ -97,15 +97,30 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// Every command, the root and the groups that only hold subcommands
+// included, shows an example in its --help.
 func TestEveryCommandHasHelpAndExample(t *testing.T) {
 	root := newRootCommand(mapEnv(nil))
-	for _, c := range allCommands(root) {
-		if c.Runnable() && c.Example == "" {
+	all := allCommands(root)
+	groups := 0
+	for _, c := range all {
+		if !c.Runnable() {
+			groups++
+		}
+		if c.Example == "" {
 			t.Errorf("command %q has no example", c.CommandPath())
 		}
 		if c.Short == "" {
 			t.Errorf("command %q has no short help", c.CommandPath())
 		}
+		args := append(strings.Fields(c.CommandPath())[1:], "--help")
+		out, _, err := run(t, mapEnv(nil), args...)
+		if err != nil || !strings.Contains(out, "Examples:\n"+c.Example) {
+			t.Errorf("chatbot %s: %v; output does not show the example:\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if all[0] != root || groups < 3 { // the root, webhook and docs
+		t.Fatalf("walked %d commands, %d without Run: the root or the groups are missing", len(all), groups)
 	}
 }
 

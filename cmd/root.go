@@ -24,8 +24,12 @@ func Execute() int {
 
 func newRootCommand(e env) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "chatbot",
-		Short:         "Self-hosted customer-support bot answering from your documents",
+		Use:   "chatbot",
+		Short: "Self-hosted customer-support bot answering from your documents",
+		Example: `  chatbot ingest ./docs                  # build the knowledge base
+  chatbot serve --data-dir ./data        # HTTP API, webhooks and admin panel on 127.0.0.1:8080
+  chatbot webhook add --name Freshchat --provider freshchat --url https://example.com/hook
+  chatbot ask "how do I reset my password?"`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// A malformed environment value is an error, as the same flag
