@@ -256,6 +256,10 @@ type safeDialer struct {
 	policy   *AddrPolicy
 	resolver Resolver
 	dialer   net.Dialer
+	// connect opens a connection to an "ip:port" the policy allowed; it is
+	// dialer.DialContext (whose Control checks the IP once more). Tests
+	// replace it to see which IPs are dialed without reaching outside hosts.
+	connect func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 func newSafeDialer(policy *AddrPolicy, resolver Resolver) *safeDialer {
@@ -264,6 +268,7 @@ func newSafeDialer(policy *AddrPolicy, resolver Resolver) *safeDialer {
 	}
 	d := &safeDialer{policy: policy, resolver: resolver}
 	d.dialer.ControlContext = d.control
+	d.connect = d.dialer.DialContext
 	return d
 }
 
@@ -302,7 +307,7 @@ func (d *safeDialer) DialContext(ctx context.Context, network, address string) (
 			errs = append(errs, err)
 			continue
 		}
-		conn, err := d.dialer.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
+		conn, err := d.connect(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
 		if err == nil {
 			return conn, nil
 		}
