@@ -387,8 +387,8 @@ func TestReceiverSleepsPastTimeout(t *testing.T) {
 	h := newHarness(t, rc.srv.URL, harnessOptions{})
 	h.cfg, _ = h.st.UpdateConfig(h.cfg.ID, func(c *store.WebhookConfig) error { c.TimeoutSeconds, c.RetryAttempts = 1, 0; return nil })
 	h.start()
-	job := h.add("c", "x")
 	start := time.Now()
+	job := h.add("c", "x")
 	reports := h.waitFinal(job.MessageID)
 	took := time.Since(start)
 	if len(reports) != 1 || reports[0].Outcome.Status != store.StatusFailed {
@@ -397,8 +397,13 @@ func TestReceiverSleepsPastTimeout(t *testing.T) {
 	if took < time.Second || took > 4*time.Second {
 		t.Errorf("attempt took %v, want about the 1s timeout", took)
 	}
-	if m := h.message(job.MessageID); m.LastError != "no complete answer within 1s (timeout_seconds)" || m.LastHTTPStatus != 0 {
+	m := h.message(job.MessageID)
+	if m.LastError != "no complete answer within 1s (timeout_seconds)" || m.LastHTTPStatus != 0 {
 		t.Errorf("last_error %q http %d", m.LastError, m.LastHTTPStatus)
+	}
+	// The recorded latency is the attempt's own duration: the whole timeout.
+	if m.DeliveryLatencyMS < 1000 || m.DeliveryLatencyMS > took.Milliseconds() {
+		t.Errorf("delivery_latency_ms = %d, want at least the 1000 ms timeout and at most the %v the attempt took", m.DeliveryLatencyMS, took)
 	}
 }
 
