@@ -674,9 +674,11 @@ func TestOrderWithinConversation(t *testing.T) {
 	}
 }
 
-// The process is killed with 100 deliveries pending: the store is closed
+// The process is "killed" with 100 deliveries pending: the store is closed
 // under the workers (nothing more is recorded) while some requests are at
-// the receiver. A new worker on the reopened store delivers the rest.
+// the receiver. A new worker on the reopened store delivers the rest. The
+// same with a real SIGKILL of a served process is
+// cmd/delivery_kill_test.go.
 func TestKilledWith100PendingThenRestarted(t *testing.T) {
 	checkNoLeak(t)
 	killed := make(chan struct{})
