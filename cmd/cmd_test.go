@@ -41,6 +41,29 @@ func startApp(t *testing.T, cfg config) (*app, *bytes.Buffer) {
 // startAppTLS is startApp without the plain-HTTP health wait.
 func startAppTLS(t *testing.T, cfg config) (*app, *bytes.Buffer) {
 	t.Helper()
+	cfg = testConfig(t, cfg)
+	var out bytes.Buffer
+	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), &out)
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return a, &out
+}
+
+// testConfig fills in what a test leaves out (a free loopback port, a temp
+// data directory, quick retries) and finishes cfg as serve would, with
+// cfg.AdminToken as the only environment.
+func testConfig(t *testing.T, cfg config) config {
+	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -57,21 +80,7 @@ func startAppTLS(t *testing.T, cfg config) (*app, *bytes.Buffer) {
 	if err := cfg.finish(mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": cfg.AdminToken})); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), &out)
-	if err != nil {
-		t.Fatalf("newApp: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return a, &out
+	return cfg
 }
 
 func waitHealthy(t *testing.T, base string) {

@@ -2,13 +2,20 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -16,9 +23,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatbot/chatbot/secret"
+	"github.com/chatbot/chatbot/store"
 )
 
 // TestMain lets a test re-run this binary as `chatbot` itself, to check the
@@ -112,4 +123,288 @@ func writeSelfSigned(t *testing.T, dir string) (string, string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return certFile, keyFile
+}
+
+// servedApp is an app that a test starts and stops itself, with its log.
+type servedApp struct {
+	*app
+	out    bytes.Buffer // the one-time admin token notice, written by newApp
+	logs   syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// buildApp builds the app (listening, not yet serving) so a test can look
+// at or adjust it before start; it is stopped at cleanup.
+func buildApp(t *testing.T, cfg config) *servedApp {
+	t.Helper()
+	cfg = testConfig(t, cfg)
+	sa := &servedApp{}
+	a, err := newApp(cfg, slog.New(slog.NewTextHandler(&sa.logs, nil)), &sa.out)
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	sa.app = a
+	t.Cleanup(func() {
+		if sa.done == nil {
+			sa.start() // Run owns the shutdown sequence
+		}
+		if err := sa.stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return sa
+}
+
+func (sa *servedApp) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sa.cancel, sa.done = cancel, make(chan error, 1)
+	go func() { sa.done <- sa.Run(ctx) }()
+}
+
+// stop ends Run's context and returns what Run returned.
+func (sa *servedApp) stop() error {
+	sa.once.Do(func() { sa.cancel(); sa.err = <-sa.done })
+	return sa.err
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// generatedAdminToken finds the token serve printed on its first start.
+func generatedAdminToken(t *testing.T, out string) string {
+	t.Helper()
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, "cba_") {
+			return f
+		}
+	}
+	t.Fatalf("no generated admin token in %q", out)
+	return ""
+}
+
+func postJSON(t *testing.T, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	return resp.StatusCode, m
+}
+
+// The admin token and the incoming tokens are kept only as SHA-256 hashes,
+// and the outgoing secrets only sealed: none of them is anywhere in the
+// data directory's files in the clear (the key file aside).
+func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
+	dir := t.TempDir()
+	sa := buildApp(t, config{DataDir: dir})
+	sa.start()
+	base := "http://" + sa.Addr()
+	waitHealthy(t, base)
+	admin := generatedAdminToken(t, sa.out.String())
+	const (
+		name           = "Stored Only As Hashes"
+		authToken      = "outgoing-auth-PLAINTEXT-7d1e9b"
+		headerValue    = "header-secret-PLAINTEXT-4c2a"
+		incomingSecret = "whsec_aW5jb21pbmctc2VjcmV0LVBMQUlOVEVYVC0wMTIzNDU2" // 36 bytes
+	)
+	status, res := postJSON(t, base+"/api/webhook/config", admin, `{"name":"`+name+`","provider":"freshchat",
+		"outgoing_webhook_url":"https://platform.example/hook","auth_token":"`+authToken+`",
+		"custom_headers":{"X-API-Key":"`+headerValue+`"},"incoming_secret":"`+incomingSecret+`"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create with the generated admin token: %d %v", status, res)
+	}
+	cfg := res["config"].(map[string]any)
+	incoming, signing := cfg["incoming_token"].(string), cfg["signing_secret"].(string)
+	if !strings.HasPrefix(incoming, "cbi_") || !strings.HasPrefix(signing, "whsec_") {
+		t.Fatalf("create response lacks the full tokens: incoming %d chars, signing %d chars", len(incoming), len(signing))
+	}
+	if err := sa.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	db, err := os.ReadFile(filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The searches below can fail: the file holds the hashes of exactly
+	// these tokens, and its plain fields are readable in the raw bytes.
+	for what, s := range map[string]string{
+		"the admin token's hash": secret.Hash(admin), "the incoming token's hash": secret.Hash(incoming), "the config's name": name,
+	} {
+		if !bytes.Contains(db, []byte(s)) {
+			t.Errorf("%s is not in %s: this test does not see the file's contents", what, store.FileName)
+		}
+	}
+	secrets := map[string]string{
+		"admin token": admin, "incoming token": incoming, "auth_token": authToken,
+		"custom header value": headerValue, "signing secret": signing, "incoming secret": incomingSecret,
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		if filepath.Base(f) == secret.KeyFileName {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // a directory (the index), walked by nothing here
+		}
+		for what, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds the %s in the clear", filepath.Base(f), what) // never print the secret itself
+			}
+		}
+	}
+}
+
+// A request in flight when shutdown begins is answered in full, the new
+// connections are refused meanwhile, and Run returns nil once it is done.
+func TestShutdownDrainsARequestInFlight(t *testing.T) {
+	const admin = "admin-token-drain-0123456789"
+	sa := buildApp(t, config{AdminToken: admin})
+	active := make(chan struct{}, 1)
+	sa.server.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateActive { // the request's headers are read
+			select {
+			case active <- struct{}{}:
+			default:
+			}
+		}
+	}
+	shuttingDown := make(chan struct{})
+	sa.server.RegisterOnShutdown(func() { close(shuttingDown) })
+	sa.start()
+
+	conn, err := net.Dial("tcp", sa.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"name":"Drained","provider":"freshchat"}`
+	half := len(body) / 2
+	fmt.Fprintf(conn, "POST /api/webhook/config HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", sa.Addr(), admin, len(body), body[:half])
+	waitFor(t, active, "the request to be read")
+	sa.cancel()
+	waitFor(t, shuttingDown, "shutdown to begin")
+	if c, err := net.Dial("tcp", sa.Addr()); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted after shutdown began")
+	}
+
+	io.WriteString(conn, body[half:])
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the request in flight got no response: %v", err)
+	}
+	var got struct {
+		Config struct{ Name string } `json:"config"`
+	}
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || got.Config.Name != "Drained" || !resp.Close {
+		t.Fatalf("in-flight response: %d name %q close %v; want 201, Drained, Connection: close", resp.StatusCode, got.Config.Name, resp.Close)
+	}
+	if err := sa.stop(); err != nil {
+		t.Fatalf("Run after draining = %v, want nil (exit 0)", err)
+	}
+	logs := sa.logs.String()
+	if strings.Contains(logs, "did not finish in time") || !strings.Contains(logs, "msg=stopped") {
+		t.Fatalf("shutdown was not orderly:\n%s", logs)
+	}
+	// What the drained request wrote is in the store that Run closed.
+	st, err := store.Open(sa.cfg.DataDir, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.ConfigByName("Drained"); err != nil {
+		t.Fatalf("the drained request's config: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// The http.Server that serve builds bounds every phase of a request.
+func TestServerTimeoutsAndHeaderLimit(t *testing.T) {
+	sa := buildApp(t, config{})
+	s := sa.server
+	want := map[string]time.Duration{"ReadHeaderTimeout": 5 * time.Second, "ReadTimeout": 30 * time.Second,
+		"WriteTimeout": max(90*time.Second, sa.cfg.Answer.AnswerTimeout+30*time.Second), "IdleTimeout": 120 * time.Second}
+	got := map[string]time.Duration{"ReadHeaderTimeout": s.ReadHeaderTimeout, "ReadTimeout": s.ReadTimeout,
+		"WriteTimeout": s.WriteTimeout, "IdleTimeout": s.IdleTimeout}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if s.WriteTimeout <= sa.cfg.Answer.AnswerTimeout {
+		t.Errorf("WriteTimeout %v does not leave room for a synchronous answer (%v)", s.WriteTimeout, sa.cfg.Answer.AnswerTimeout)
+	}
+	if s.MaxHeaderBytes != 64<<10 {
+		t.Errorf("MaxHeaderBytes = %d, want %d", s.MaxHeaderBytes, 64<<10)
+	}
+	sa.start()
+	req, _ := http.NewRequest("GET", "http://"+sa.Addr()+"/healthz", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 80<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("80 KB of headers: %d, want 431", resp.StatusCode)
+	}
+}
+
+// A client that sends its headers slowly (slowloris) is cut off after
+// ReadHeaderTimeout, here shortened from serve's 5 s.
+func TestSlowHeadersAreCutOff(t *testing.T) {
+	sa := buildApp(t, config{})
+	sa.server.ReadHeaderTimeout = 200 * time.Millisecond
+	sa.start()
+	conn, err := net.Dial("tcp", sa.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: chatbot\r\nX-Slow: a") // and never the rest
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := conn.Read(make([]byte, 1))
+	if n != 0 || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		t.Fatalf("slow headers: read %d bytes, %v; want the server to close the connection", n, err)
+	}
+	waitHealthy(t, "http://"+sa.Addr()) // the others are still served
 }
