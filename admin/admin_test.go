@@ -24,6 +24,7 @@ import (
 
 	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 )
@@ -490,6 +491,62 @@ func TestWidgetChat(t *testing.T) {
 	e.clock.Add(time.Minute)
 	if r := e.do(nil, "POST", path, map[string]any{"message": "hi"}, ok); r.status != 401 {
 		t.Errorf("disabled widget: %d", r.status)
+	}
+}
+
+// noPassages is a knowledge base that knows nothing.
+type noPassages struct{}
+
+func (noPassages) Search(context.Context, string, int) ([]chat.Passage, error) { return nil, nil }
+
+// TestWidgetHandoffFlagOpensSession: the widget's "Talk to a human" sends
+// the visitor's own, neutral words with handoff: true; the flag alone opens
+// a live-chat session, through the real engine and live chat, and the text
+// reaches the agent unchanged. Without the flag the same words get a bot
+// answer.
+func TestWidgetHandoffFlagOpensSession(t *testing.T) {
+	const neutral = "My parcel 4411 has not arrived yet"
+	var lc *livechat.Manager
+	e := newEnv(t, func(o *Options) {
+		var err error
+		if lc, err = livechat.NewManager(o.Store, o.Store, nil, livechat.Config{TransferAnswer: "An agent will be with you."}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := livechat.NewDetector(nil, nil).Detect(neutral); ok {
+			t.Fatalf("%q asks for a human by itself; the test needs neutral words", neutral)
+		}
+		eng, err := chat.NewEngine(chat.Config{Retriever: noPassages{}, LiveChat: lc,
+			Extract: func(string, []chat.Passage, int) (string, []chat.Passage) { return "", nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Engine = eng
+	})
+	w := createWidget(t, e, []string{"https://shop.example"}, 10)
+	origin := map[string]string{"Origin": "https://shop.example"}
+
+	r := e.do(nil, "POST", "/api/chat?key="+w.Key, map[string]any{"message": neutral, "conversation_id": "conv-no-flag"}, origin)
+	if r.status != 200 || r.body["response_type"] != "no_answer" || r.body["session_id"] != nil {
+		t.Fatalf("without the flag: %d %s", r.status, r.raw)
+	}
+	r = e.do(nil, "POST", "/api/chat?key="+w.Key, map[string]any{"message": neutral, "conversation_id": "conv-handoff-1", "handoff": true}, origin)
+	if r.status != 200 || r.body["response_type"] != "live_chat_transfer" || r.body["answer"] != "An agent will be with you." {
+		t.Fatalf("with the flag: %d %s", r.status, r.raw)
+	}
+	open, err := e.st.OpenLiveChat(WidgetPlatform, "conv-handoff-1")
+	if err != nil {
+		t.Fatalf("no open session for the conversation: %v", err)
+	}
+	if open.ID != r.body["session_id"] || open.State != store.LiveChatWaiting || open.Username != "Website visitor" {
+		t.Fatalf("session %+v, reply %s", open, r.raw)
+	}
+	if _, err := e.st.OpenLiveChat(WidgetPlatform, "conv-no-flag"); err == nil {
+		t.Fatal("the message without the flag opened a session")
+	}
+	// The agent reads the visitor's words in the history, as sent.
+	msgs, _, err := e.st.ListMessages(store.MessageFilter{Platform: WidgetPlatform, ConversationID: "conv-handoff-1", Type: store.MessageIncoming}, 0, 10)
+	if err != nil || len(msgs) != 1 || msgs[0].Text != neutral {
+		t.Fatalf("stored visitor message: %+v %v", msgs, err)
 	}
 }
 

@@ -109,6 +109,8 @@
     state.timers.forEach(function (t) { clearInterval(t); });
     state.timers = [];
     if (state.events) { state.events.close(); state.events = null; }
+    document.body.removeAttribute('data-live');
+    document.body.removeAttribute('data-waiting');
   }
   function route() {
     if ($('nav').hidden) return;
@@ -440,11 +442,17 @@
     add(view, el('section', { class: 'card', 'aria-labelledby': 'd-h' }, el('h2', { id: 'd-h', text: 'Deliveries' }),
       el('h3', { text: 'Failed' }), failed, el('h3', { text: 'Pending (waiting or retrying)' }), pending,
       el('button', { type: 'button', class: 'secondary', text: 'Refresh', onclick: function () { route(); } })));
+    // Bot answers and notices (outgoing) and agents' replies (agent_outgoing)
+    // are both delivered; the API filters one type at a time.
     function load(target, status) {
-      api('GET', '/api/webhook/messages?per_page=100&message_type=outgoing&status=' + status).then(function (res) {
+      Promise.all(['outgoing', 'agent_outgoing'].map(function (type) {
+        return api('GET', '/api/webhook/messages?per_page=100&message_type=' + type + '&status=' + status);
+      })).then(function (all) {
         clear(target);
-        if (!res.ok) { add(target, missing(res) ? notAvailable('The delivery list') : el('p', { class: 'error', text: errText(res) })); return; }
-        var ms = res.data.messages || [];
+        var bad = all.filter(function (r) { return !r.ok; })[0];
+        if (bad) { add(target, missing(bad) ? notAvailable('The delivery list') : el('p', { class: 'error', text: errText(bad) })); return; }
+        var ms = (all[0].data.messages || []).concat(all[1].data.messages || []);
+        ms.sort(function (a, b) { return (b.id || 0) - (a.id || 0); }); // newest first, as the API orders each list
         if (!ms.length) { add(target, el('p', { class: 'muted', text: 'None.' })); return; }
         add(target, messageTable(ms, true, {
           heads: ['Attempts', 'Last error', ''],
@@ -497,17 +505,25 @@
         }
         knownWaiting = ids;
         cue(ids.length);
+        document.body.setAttribute('data-waiting', String(ids.length));
         if (state.section === 'livechat' && state.onLive) state.onLive();
       });
     }
     poll();
     if (window.EventSource) {
       var es = new EventSource('/api/livechat/events');
-      es.onmessage = poll;
-      ['session_opened', 'user_message', 'session_accepted', 'agent_message', 'session_transferred', 'no_agent', 'session_closed', 'reset'].forEach(function (t) { es.addEventListener(t, poll); });
-      es.onerror = function () { es.close(); if (state.events === es) { state.events = null; state.timers.push(setInterval(poll, 5000)); } };
+      // data-live and data-live-event say how the panel follows live chat
+      // (the browser tests read them).
+      var onEvent = function (e) { document.body.setAttribute('data-live-event', e.type); poll(); };
+      es.onopen = function () { document.body.setAttribute('data-live', 'events'); };
+      es.onmessage = onEvent;
+      ['session_opened', 'user_message', 'session_accepted', 'agent_message', 'session_transferred', 'no_agent', 'session_closed', 'reset'].forEach(function (t) { es.addEventListener(t, onEvent); });
+      es.onerror = function () {
+        es.close();
+        if (state.events === es) { state.events = null; document.body.setAttribute('data-live', 'polling'); state.timers.push(setInterval(poll, 5000)); }
+      };
       state.events = es;
-    } else state.timers.push(setInterval(poll, 5000));
+    } else { document.body.setAttribute('data-live', 'polling'); state.timers.push(setInterval(poll, 5000)); }
   }
   function livechat(view) {
     var agent = el('input', { id: 'agent-name', value: state.agent, autocomplete: 'name', onchange: function () { state.agent = agent.value; localStorage.setItem('chatbot.agent', agent.value); } });
@@ -553,7 +569,7 @@
               msg.value = ''; open(id);
             });
           } }, field('Reply', msg), el('button', { type: 'submit', text: 'Send' }),
-            el('button', { type: 'button', class: 'danger', text: 'Close session', onclick: function () {
+            el('button', { type: 'button', id: 'close-session', class: 'danger', text: 'Close session', onclick: function () {
               api('POST', '/api/livechat/sessions/' + encodeURIComponent(id) + '/close').then(function (r) { if (!r.ok) err.textContent = errText(r); else { loadList(); open(id); } });
             } })));
         }
@@ -597,15 +613,22 @@
           var hits = r.data.passages || r.data.results || [];
           if (!hits.length) { add(results, el('p', { class: 'muted', text: 'Nothing relevant found: the bot would offer a human.' })); return; }
           hits.forEach(function (h, i) {
-            var why = h.why || [h.heading ? 'section "' + h.heading + '"' : '', 'fused keyword and meaning score ' + Number(h.score || 0).toFixed(3) + ' (0 to 1)',
-              h.vector_score !== undefined ? 'meaning ' + Number(h.vector_score).toFixed(3) : '', h.lexical_score !== undefined ? 'keywords ' + Number(h.lexical_score).toFixed(3) : ''].filter(Boolean).join(' · ');
+            // The fused score always; the meaning (vector) and keyword
+            // (lexical) scores, 0 to 1, when the server sends them.
+            var why = el('div', { class: 'muted why' }, 'Why: ',
+              h.heading ? 'section "' + h.heading + '" · ' : '',
+              'fused keyword and meaning score ' + score(h.score) + ' (0 to 1)',
+              isScore(h.vector_score) ? el('span', { class: 'score-vector', text: ' · meaning ' + score(h.vector_score) }) : null,
+              isScore(h.lexical_score) ? el('span', { class: 'score-lexical', text: ' · keywords ' + score(h.lexical_score) }) : null,
+              typeof h.why === 'string' && h.why ? ' · ' + h.why : '');
             add(results, el('div', { class: 'card search-hit' },
-              el('strong', { text: (i + 1) + '. ' + (h.title || h.source || 'passage') }), ' ', el('span', { class: 'muted', text: (h.source || '') + ' · score ' + Number(h.score || 0).toFixed(3) }),
-              why ? el('div', { class: 'muted', text: 'Why: ' + why }) : null,
-              el('p', { class: 'text', text: h.text || h.content || h.snippet || '' })));
+              el('strong', { text: (i + 1) + '. ' + (h.title || h.source || 'passage') }), ' ', el('span', { class: 'muted', text: (h.source || '') + ' · score ' + score(h.score) }),
+              why, el('p', { class: 'text', text: h.text || h.content || h.snippet || '' })));
           });
         });
       } }, field('Question', q), el('button', { type: 'submit', text: 'Search' })), results));
+    function isScore(v) { return typeof v === 'number' && isFinite(v); }
+    function score(v) { return isScore(v) ? v.toFixed(3) : '–'; }
     function summary(res) {
       if (!res || typeof res !== 'object') return '';
       var c = res.chunks || res.chunk_count;

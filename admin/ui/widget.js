@@ -145,7 +145,14 @@
   input.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event('submit')); }
   });
-  human.addEventListener('click', function () { ask('I would like to talk to a human.', true); });
+  // "Talk to a human" sends what the visitor has typed, if anything, with
+  // the handoff flag: the flag opens the session, and the agent reads the
+  // visitor's own words (or the server's stock request when there are none).
+  human.addEventListener('click', function () {
+    var t = input.value.trim();
+    input.value = '';
+    ask(t, true);
+  });
 
   // During a live chat the widget asks the server every few seconds for
   // what the agent wrote. The first poll only marks where to start for
