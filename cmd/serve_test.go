@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -407,4 +408,81 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 		t.Fatalf("slow headers: read %d bytes, %v; want the server to close the connection", n, err)
 	}
 	waitHealthy(t, "http://"+sa.Addr()) // the others are still served
+}
+
+// serve refuses, at start, a secret key other than the one the data
+// directory's secrets were sealed with (from CHATBOT_SECRET_KEY or a
+// replaced key file), saying so, instead of failing every later read of a
+// secret; the original key still serves and reads them.
+func TestServeRefusesAnotherSecretKey(t *testing.T) {
+	dir := t.TempDir()
+	const admin = "admin-token-key-check-0123456789"
+	sa := buildApp(t, config{DataDir: dir, AdminToken: admin}) // key A: the generated key file
+	sa.start()
+	base := "http://" + sa.Addr()
+	waitHealthy(t, base)
+	if status, res := postJSON(t, base+"/api/webhook/config", admin, `{"name":"Sealed","provider":"freshchat","auth_token":"sealed-with-key-A-0001"}`); status != 201 {
+		t.Fatalf("create: %d %v", status, res)
+	}
+	if err := sa.stop(); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, secret.KeyFileName)
+	keyA, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyB := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x42}, secret.KeySize))
+	want := fmt.Sprintf("open %q: the secret key does not match the one this data directory's secrets were sealed with "+
+		"(CHATBOT_SECRET_KEY or %s); start with the original key: cannot decrypt stored secret: wrong CHATBOT_SECRET_KEY or damaged data", dir, keyFile)
+
+	// Key B from the environment, in a real process: exit status 1. A
+	// server that starts anyway is killed at the deadline, failing the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	child := exec.CommandContext(ctx, os.Args[0])
+	child.Env = append(os.Environ(), "CHATBOT_TEST_EXEC_ARGS="+strings.Join([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir}, "\x1f"),
+		"CHATBOT_ADMIN_TOKEN="+admin, "CHATBOT_SECRET_KEY="+keyB)
+	out, err := child.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("serve with another CHATBOT_SECRET_KEY: %v, want exit status 1; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "Error: "+want+"\n") || strings.Contains(string(out), "panic") {
+		t.Fatalf("serve with another CHATBOT_SECRET_KEY printed:\n%s\nwant the line: Error: %s", out, want)
+	}
+	if strings.Contains(string(out), keyB) || strings.Contains(string(out), strings.TrimSpace(string(keyA))) {
+		t.Fatal("the output contains a secret key")
+	}
+
+	// Key B in a replaced key file, in-process.
+	if err := os.WriteFile(keyFile, []byte(keyB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, mapEnv(nil), "serve", "--addr", "127.0.0.1:0", "--data-dir", dir); err == nil || err.Error() != want {
+		t.Fatalf("serve with a replaced key file: %v\nwant: %s", err, want)
+	}
+
+	// The original key: serves, and the secret sealed with it reads back.
+	if err := os.WriteFile(keyFile, keyA, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := buildApp(t, config{DataDir: dir, AdminToken: admin})
+	again.start()
+	req, _ := http.NewRequest("GET", "http://"+again.Addr()+"/api/webhook/config/1", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Config struct {
+			AuthToken string `json:"auth_token"`
+		} `json:"config"`
+	}
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || got.Config.AuthToken != "****0001" {
+		t.Fatalf("with the original key: %d auth_token %q", resp.StatusCode, got.Config.AuthToken)
+	}
 }

@@ -37,6 +37,8 @@ var (
 	ErrCorrupt = errors.New("database file is corrupted; restore it from a backup")
 	// ErrNewerSchema means the file was written by a newer chatbot.
 	ErrNewerSchema = errors.New("database was written by a newer chatbot")
+	// ErrWrongKey means the Sealer cannot open the secrets already stored.
+	ErrWrongKey = errors.New("the secret key does not match the one this data directory's secrets were sealed with")
 )
 
 var (
@@ -131,6 +133,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		db.Close()
+		if errors.Is(err, ErrWrongKey) {
+			return nil, fmt.Errorf("open %q: %w", dir, err)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -349,12 +354,12 @@ func (s *Store) init() error {
 		} else if err := checkSchemaVersion(btoi(v)); err != nil {
 			return err
 		}
-		return nil
+		return s.checkKeyTx(tx)
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrWrongKey) {
 		return fmt.Errorf("initialise %q: %w", s.path, err)
 	}
-	return nil
+	return err
 }
 
 func (s *Store) checkSchema() error {
@@ -366,7 +371,7 @@ func (s *Store) checkSchema() error {
 		if err := checkSchemaVersion(btoi(meta.Get(keySchema))); err != nil {
 			return fmt.Errorf("%q: %w", s.path, err)
 		}
-		return nil
+		return s.checkKeyTx(tx)
 	})
 }
 

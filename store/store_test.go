@@ -261,3 +261,96 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal("the newer database was modified")
 	}
 }
+
+func box(t *testing.T, b byte) *secret.Box {
+	t.Helper()
+	bx, err := secret.NewBox(bytes.Repeat([]byte{b}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bx
+}
+
+// wantWrongKey checks the error Open gives for a key that does not match.
+func wantWrongKey(t *testing.T, dir string, err error) {
+	t.Helper()
+	keyFile := filepath.Join(dir, secret.KeyFileName)
+	if !errors.Is(err, ErrWrongKey) || !errors.Is(err, secret.ErrDecrypt) {
+		t.Fatalf("Open with another key = %v, want ErrWrongKey wrapping secret.ErrDecrypt", err)
+	}
+	for _, s := range []string{"CHATBOT_SECRET_KEY or " + keyFile, "start with the original key", dir} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not say %q", err, s)
+		}
+	}
+}
+
+func TestOpenWithAnotherSecretKeyFails(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Sealer: box(t, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // no secrets yet: the check value alone tells
+	before, _ := os.ReadFile(filepath.Join(dir, FileName))
+	for _, ro := range []bool{false, true} {
+		_, err = Open(dir, Options{Sealer: box(t, 2), ReadOnly: ro, LockTimeout: 100 * time.Millisecond})
+		wantWrongKey(t, dir, err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, FileName)); !bytes.Equal(after, before) {
+		t.Fatal("a refused Open modified the file")
+	}
+	// The right key still opens it, and so does a store without a Sealer
+	// (the CLI's read-only look-ups).
+	for _, sealer := range []Sealer{box(t, 1), nil} {
+		s, err := Open(dir, Options{Sealer: sealer})
+		if err != nil {
+			t.Fatalf("Open with the original key (sealer %v): %v", sealer != nil, err)
+		}
+		s.Close()
+	}
+}
+
+// A database from before the check has secrets but no check value: the
+// first config's secret decides, and a wrong key is not recorded as right.
+func TestOpenWithoutKeyCheckTestsAStoredSecret(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Sealer: box(t, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateConfig(newConfig("A")); err != nil {
+		t.Fatal(err)
+	}
+	removeKeyCheck := func(s *Store) {
+		if err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyKeyCheck) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeKeyCheck(s)
+	s.Close()
+	_, err = Open(dir, Options{Sealer: box(t, 2)})
+	wantWrongKey(t, dir, err)
+	s, err = Open(dir, Options{Sealer: box(t, 1)})
+	if err != nil {
+		t.Fatalf("original key: %v", err)
+	}
+	var written bool
+	s.view(func(tx *bolt.Tx) error { written = tx.Bucket(bucketMeta).Get(keyKeyCheck) != nil; return nil })
+	if !written {
+		t.Fatal("Open with the right key did not write the check value")
+	}
+	if c, err := s.Config(1); err != nil || c.AuthToken != "outgoing-token-PLAINTEXT-1" {
+		t.Fatalf("config after the check: %+v, %v", c, err)
+	}
+	s.Close()
+	_, err = Open(dir, Options{Sealer: box(t, 2)})
+	wantWrongKey(t, dir, err)
+}
+
+func TestEmptyDirOpensAndCheckIsClean(t *testing.T) {
+	s := openTest(t, Options{})
+	if n, err := s.Size(); err != nil || n == 0 {
+		t.Fatalf("Size = %d, %v", n, err)
+	}
+}
