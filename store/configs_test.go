@@ -139,14 +139,23 @@ func TestWrongMasterKeyIsAClearError(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+	// Refused at Open, before any config is read (never garbage, never a 500 later).
 	s, err = Open(dir, Options{Sealer: box2})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open with another key succeeded")
+	}
+	if !errors.Is(err, ErrWrongKey) || !errors.Is(err, secret.ErrDecrypt) || !strings.Contains(err.Error(), "CHATBOT_SECRET_KEY") {
+		t.Fatalf("wrong key: error = %v", err)
+	}
+	// The right key still opens it, and the secret reads back.
+	s, err = Open(dir, Options{Sealer: box1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = s.Config(1)
-	if !errors.Is(err, secret.ErrDecrypt) || !strings.Contains(err.Error(), "CHATBOT_SECRET_KEY") {
-		t.Fatalf("wrong key: error = %v", err)
+	if _, err := s.Config(1); err != nil {
+		t.Fatalf("right key: %v", err)
 	}
 }
 
