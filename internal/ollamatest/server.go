@@ -54,12 +54,17 @@ type Server struct {
 }
 
 // Start runs ollama serve, or skips the test when there is no ollama
-// binary. The server is stopped at the test's cleanup.
+// binary (fails instead when CHATBOT_REQUIRE_OLLAMA=1, as CI sets it once
+// it has built the binary). The server is stopped at the test's cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, ok := Binary()
 	if !ok {
-		t.Skip("ollama binary not found on PATH or in $GOPATH/bin; run .ci/ollama.sh to build it (go install github.com/ollama/ollama@v0.6.5)")
+		const why = "ollama binary not found on PATH or in $GOPATH/bin; run .ci/ollama.sh to build it (go install github.com/ollama/ollama@v0.6.5)"
+		if os.Getenv("CHATBOT_REQUIRE_OLLAMA") == "1" {
+			t.Fatal("CHATBOT_REQUIRE_OLLAMA=1: " + why) // CI installed it: a skip would hide a broken test
+		}
+		t.Skip(why)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
