@@ -154,7 +154,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
 	bindAnswer(fs, e, &c.Answer)
 	bindIncoming(fs, e, &c.Incoming)
-	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", 4), "parallel outgoing deliveries; 0 means the default, 4 (env CHATBOT_DELIVERY_WORKERS)")
+	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", webhook.DefaultWorkers), "parallel outgoing deliveries (env CHATBOT_DELIVERY_WORKERS)")
 	fs.StringVar(&c.LiveChatPhrases, "livechat-phrases", e.or("CHATBOT_LIVECHAT_PHRASES", ""), "comma-separated phrases that hand a conversation to a human, replacing the defaults (env CHATBOT_LIVECHAT_PHRASES)")
 	fs.DurationVar(&c.LiveChatTimeout, "livechat-timeout", e.durationOr("CHATBOT_LIVECHAT_TIMEOUT", 5*time.Minute), "how long a live chat waits for an agent before the user is told (env CHATBOT_LIVECHAT_TIMEOUT)")
 	fs.StringVar(&c.LiveChatNoAgent, "livechat-no-agent", e.or("CHATBOT_LIVECHAT_NO_AGENT", "notify"), "when no agent accepts in time: notify (keep waiting) or close (env CHATBOT_LIVECHAT_NO_AGENT)")
