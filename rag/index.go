@@ -176,7 +176,18 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 // decoding the chunks (one goroutine, inside a bbolt read transaction) runs
 // alongside indexing them (this goroutine).
 func (ix *Index) load(ctx context.Context) error {
-	ix.vecs, ix.lex, ix.slots, ix.byID, ix.docs = newVectors(ix.info.Dimension), newLexical(), nil, map[string]int{}, map[uint64][]int{}
+	// Size the tables from the documents' chunk counts: growing them by
+	// doubling while loading 100,000 chunks held both copies at once.
+	docs, err := ix.st.Documents()
+	if err != nil {
+		return fmt.Errorf("load knowledge index: %w", err)
+	}
+	total := 0
+	for _, d := range docs {
+		total += d.Chunks
+	}
+	ix.vecs, ix.lex = newVectors(ix.info.Dimension, total), newLexical()
+	ix.slots, ix.byID, ix.docs = make([]slot, 0, total), make(map[string]int, total), make(map[uint64][]int, len(docs))
 
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -226,7 +237,7 @@ func (ix *Index) load(ctx context.Context) error {
 			ix.addSlot(c, chunkID(c.DocID, c.Seq))
 		}
 	}
-	err := <-readErr
+	err = <-readErr
 	if idxErr != nil {
 		err = idxErr
 	}

@@ -36,7 +36,12 @@ type vectors struct {
 	scale []float32 // per slot: data ~ quant * scale
 }
 
-func newVectors(dim int) *vectors { return &vectors{dim: dim} }
+// newVectors returns an empty index of dim-dimension vectors with room for
+// capacity of them.
+func newVectors(dim, capacity int) *vectors {
+	return &vectors{dim: dim, data: make([]float32, 0, capacity*dim),
+		quant: make([]int8, 0, capacity*dim), scale: make([]float32, 0, capacity)}
+}
 
 // add appends v, normalised to unit length, as the next slot. A zero
 // vector stays zero (it matches nothing).

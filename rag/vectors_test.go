@@ -12,7 +12,7 @@ import (
 func TestVectorsNearestMatchesBruteForce(t *testing.T) {
 	const dim, n = 37, 500 // 37: the loop's tail is exercised
 	rng := rand.New(rand.NewPCG(1, 2))
-	vs := newVectors(dim)
+	vs := newVectors(dim, 0)
 	raw := make([][]float32, n)
 	for i := range raw {
 		raw[i] = make([]float32, dim)
@@ -115,7 +115,7 @@ func TestQuantize(t *testing.T) {
 
 // randomVectors fills a vector index with n random unit vectors of dim.
 func randomVectors(rng *rand.Rand, dim, n int) *vectors {
-	vs := newVectors(dim)
+	vs := newVectors(dim, 0)
 	v := make([]float32, dim)
 	for i := 0; i < n; i++ {
 		for j := range v {

@@ -326,13 +326,18 @@ func (s *Store) Documents() ([]Document, error) {
 
 // EachChunk calls fn with every chunk and its vector, in key order, inside
 // one read transaction (fn must not call the store). The chunk is a copy fn
-// may keep. The file's pages it read are then released from memory
-// (releaseMapped): the caller keeps what it needs.
+// may keep. The file's pages it has read are released from memory as it
+// goes (releaseMapped), so the whole file is never resident at once: the
+// caller keeps what it needs.
 func (s *Store) EachChunk(fn func(Chunk) error) error {
 	err := s.view(func(tx *bolt.Tx) error {
 		defer releaseMapped(s.db, tx)
 		vb := tx.Bucket(bucketVectors)
+		n := 0
 		return tx.Bucket(bucketChunks).ForEach(func(k, v []byte) error {
+			if n++; n%releaseEvery == 0 {
+				releaseMapped(s.db, tx) // k and v stay valid: their pages fault back in
+			}
 			if len(k) != 12 {
 				return fmt.Errorf("chunk key %x: %w", k, ErrCorrupt)
 			}
@@ -356,6 +361,10 @@ func (s *Store) EachChunk(fn func(Chunk) error) error {
 	}
 	return nil
 }
+
+// releaseEvery is how many chunks EachChunk reads between two releases of
+// the file's pages (about 25 MB of a 512-dimension index).
+const releaseEvery = 4096
 
 func encodeVector(v []float32) []byte {
 	b := make([]byte, 4*len(v))
