@@ -98,8 +98,8 @@ func NewWorker(st *store.Store, sender *Sender, log *slog.Logger, opts WorkerOpt
 		store: st, sender: sender, log: log, opts: opts,
 		cb:       newCircuit(opts.CircuitThreshold, opts.CircuitCooldown, opts.CircuitMaxCooldown),
 		notify:   make(chan struct{}, 1),
-		work:     make(chan store.Delivery, opts.Workers),
-		done:     make(chan struct{}, opts.Workers),
+		work:     make(chan store.Delivery, 2*opts.Workers),
+		done:     make(chan struct{}, 2*opts.Workers),
 		finished: make(chan struct{}),
 	}
 }
@@ -179,18 +179,21 @@ func (w *Worker) dispatch(ctx context.Context) {
 	for {
 		func() {
 			defer w.recoverPanic("dispatcher")
-			if free := w.opts.Workers - inflight; free > 0 {
+			// Claim up to twice the pool: a worker that finishes finds its
+			// next job queued instead of waiting for the dispatcher's claim
+			// commit. Sends stay bounded by the Workers goroutines.
+			if free := 2*w.opts.Workers - inflight; free > 0 {
 				claimed, err := w.store.ClaimDeliveries(w.store.Now(), free, w.cb.hold)
 				if err != nil {
 					w.log.Error("claiming deliveries failed", "err", err)
 				}
 				for _, d := range claimed {
 					inflight++
-					w.work <- d // buffered to Workers; inflight never exceeds it
+					w.work <- d // buffered to 2*Workers; inflight never exceeds it
 				}
 			}
 			wait := w.opts.PollInterval
-			if inflight < w.opts.Workers {
+			if inflight < 2*w.opts.Workers {
 				if next, ok, err := w.store.NextDeliveryDue(); err == nil && ok {
 					wait = min(wait, max(next.Sub(w.store.Now()), 0))
 				}
