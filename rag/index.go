@@ -401,10 +401,17 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	out := make([]Passage, 0, len(ranked))
 	for _, r := range ranked {
 		s := ix.slots[r.slot]
-		out = append(out, Passage{
+		p := Passage{
 			ChunkID: s.id, DocID: strconv.FormatUint(s.docID, 10), Title: s.title, Heading: s.heading,
 			Source: s.source, Text: s.text, Score: r.score,
-		})
+		}
+		if mode != ModeLexical {
+			p.VectorScore = math.Max(vecScores[r.slot], 0)
+		}
+		if mode != ModeVector {
+			p.LexicalScore = lexScores.get(r.slot)
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }

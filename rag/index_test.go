@@ -3,6 +3,7 @@ package rag
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -349,5 +350,28 @@ func TestSlotsCompactAfterManyUpdates(t *testing.T) {
 	ps2, _ := ix2.Search(ctx, "zebra refund", 1)
 	if len(ps2) != 1 || ps2[0].Score != ps[0].Score {
 		t.Fatalf("compacted %+v, reloaded %+v", ps, ps2)
+	}
+}
+
+// Each passage carries the two signals behind its score: the fused score
+// is their weighted sum (hybrid), or the one signal of a single mode.
+func TestPassagesCarryTheirComponentScores(t *testing.T) {
+	ix, _, _ := ingested(t)
+	ps, err := ix.Search(context.Background(), "when will I get my refund", 3)
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("search: %v, %d passages", err, len(ps))
+	}
+	for _, p := range ps {
+		want := math.Min(0.5*p.LexicalScore+0.5*p.VectorScore, 1)
+		if p.LexicalScore <= 0 || p.VectorScore <= 0 || math.Abs(p.Score-want) > 1e-9 {
+			t.Errorf("%s: score %v, lexical %v, vector %v; want score = their mean", p.Source, p.Score, p.LexicalScore, p.VectorScore)
+		}
+	}
+	lex, err := ix.SearchLexical(context.Background(), "refund", 3)
+	if err != nil || len(lex) == 0 {
+		t.Fatalf("lexical search: %v, %d passages", err, len(lex))
+	}
+	if p := lex[0]; p.VectorScore != 0 || p.LexicalScore != p.Score {
+		t.Errorf("lexical mode: %+v; want the lexical score alone", p)
 	}
 }

@@ -9,4 +9,9 @@ type Passage struct {
 	Source  string  `json:"source"`  // "docs/billing.md#refunds"
 	Text    string  `json:"text"`
 	Score   float64 `json:"score"` // fused relevance, 0..1, comparable to the threshold
+	// The two signals behind Score, for showing why a passage matched: the
+	// cosine similarity of its vector (after feedback, negative as 0) and
+	// its normalised BM25 score. The one a search mode does not use is 0.
+	VectorScore  float64 `json:"vector_score"`
+	LexicalScore float64 `json:"lexical_score"`
 }
