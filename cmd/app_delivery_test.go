@@ -96,16 +96,8 @@ func TestIncomingAnswerIsDeliveredOnce(t *testing.T) {
 	base := "http://" + a.Addr()
 	call := func(method, path, token, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(data)
+		status, data := apiCall(t, method, base+path, token, body)
+		return status, string(data)
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "shipping.md"), []byte("# Shipping\n\nOrders ship within 2 business days from our Berlin warehouse.\n"), 0o600); err != nil {

@@ -3,8 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,20 +19,7 @@ func TestIncomingThroughRunningServer(t *testing.T) {
 	base := "http://" + a.Addr()
 	do := func(method, path, token, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatalf("%s %s: %q", method, path, data)
-		}
-		return resp.StatusCode, m
+		return apiJSON(t, method, base+path, token, body)
 	}
 	status, created := do("POST", "/api/webhook/config", admin, `{"name":"Freshchat","provider":"freshchat"}`)
 	if status != 201 {

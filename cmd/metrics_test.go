@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -147,18 +146,10 @@ func TestMetricsCountRefusalsRetriesAndLLMCalls(t *testing.T) {
 	post := func(path, token string, body any) (int, map[string]any) {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(string(b)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		data, _ := io.ReadAll(res.Body)
+		status, data := apiCall(t, http.MethodPost, base+path, token, string(b))
 		var m map[string]any
-		_ = json.Unmarshal(data, &m)
-		return res.StatusCode, m
+		_ = json.Unmarshal(data, &m) // refusals of the raw body are checked by status
+		return status, m
 	}
 
 	status, created := post("/api/webhook/config", admin, map[string]any{"name": "Shop", "provider": "custom",
