@@ -3,11 +3,9 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -216,23 +214,9 @@ func e2ePostJSON(t *testing.T, url, token string, in, out any) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body := apiCall(t, http.MethodPost, url, token, string(b))
 	if err := json.Unmarshal(body, out); err != nil {
-		t.Fatalf("POST %s: %d %q: %v", url, resp.StatusCode, body, err)
+		t.Fatalf("POST %s: %d %q: %v", url, status, body, err)
 	}
-	return resp.StatusCode, body
+	return status, body
 }
