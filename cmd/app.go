@@ -54,9 +54,11 @@ type app struct {
 	logs  *admin.LogRing
 	// stops run in order at shutdown, after HTTP has drained.
 	stops []func(context.Context) error
-	// sender and worker deliver outgoing messages (webhook/worker.go).
+	// sender and worker deliver outgoing messages (webhook/worker.go);
+	// policy is the address policy they deliver under (--allow-outgoing).
 	sender *webhook.Sender
 	worker *webhook.Worker
+	policy *webhook.AddrPolicy
 	// livechat hands conversations to human agents.
 	livechat *livechat.Manager
 }
@@ -68,6 +70,7 @@ func (a *app) newDelivery() error {
 	if err != nil {
 		return err
 	}
+	a.policy = policy
 	a.sender = webhook.NewSender(policy, webhook.SenderOptions{UserAgent: "chatbot/" + Version()})
 	a.worker = webhook.NewWorker(a.store, a.sender, a.log, webhook.WorkerOptions{
 		Workers: a.cfg.DeliveryWorkers,
@@ -208,7 +211,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet, http.MethodHead)
 
-	webhook.NewHandler(webhook.NewConfigs(a.store), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
+	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)

@@ -74,11 +74,36 @@ type ConfigView struct {
 // Configs manages webhook configurations. The API handlers and the
 // `chatbot webhook` commands both go through it.
 type Configs struct {
-	store *store.Store
+	store  *store.Store
+	policy *AddrPolicy // when set, outgoing URLs it would refuse are refused when saved
 }
 
 // NewConfigs returns the configuration service over st.
 func NewConfigs(st *store.Store) *Configs { return &Configs{store: st} }
+
+// WithAddrPolicy makes Create and Update refuse an outgoing URL whose host
+// is an address p refuses to deliver to (a literal IP, localhost, a numeric
+// form), so the operator learns it when saving, not from the first failed
+// delivery. Host names are checked where they are resolved, at delivery.
+func (cs *Configs) WithAddrPolicy(p *AddrPolicy) *Configs {
+	cs.policy = p
+	return cs
+}
+
+// checkDestination applies the address policy to an outgoing URL.
+func (cs *Configs) checkDestination(raw string) error {
+	if cs.policy == nil || raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil // ValidateOutgoingURL reported it
+	}
+	if err := cs.policy.CheckURLHost(u.Hostname()); err != nil {
+		return apperr.Invalidf("outgoing_webhook_url", "outgoing_webhook_url: %v", err)
+	}
+	return nil
+}
 
 // Create validates in, stores a new config and returns it with its incoming
 // token and signing secret in full: the only time they are shown.
@@ -96,6 +121,9 @@ func (cs *Configs) Create(in ConfigInput) (ConfigView, error) {
 		return ConfigView{}, apperr.Invalidf("provider", "provider is required (a lower-case slug such as \"freshchat\")")
 	}
 	if err := apply(c, in); err != nil {
+		return ConfigView{}, err
+	}
+	if err := cs.checkDestination(c.OutgoingURL); err != nil {
 		return ConfigView{}, err
 	}
 	token := secret.NewToken("cbi_")
@@ -117,6 +145,11 @@ func (cs *Configs) Update(id uint64, in ConfigInput) (ConfigView, error) {
 	c, err := cs.store.UpdateConfig(id, func(c *store.WebhookConfig) error {
 		if err := apply(c, in); err != nil {
 			return err
+		}
+		if in.OutgoingURL != nil {
+			if err := cs.checkDestination(c.OutgoingURL); err != nil {
+				return err
+			}
 		}
 		if in.RotateIncomingToken {
 			newToken = secret.NewToken("cbi_")

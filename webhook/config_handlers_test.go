@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,13 @@ const testAdminToken = "admin-token-for-tests-0123456789"
 
 func newConfigServer(t *testing.T) (*httptest.Server, *store.Store) {
 	t.Helper()
+	return newConfigServerWith(t, nil)
+}
+
+// newConfigServerWith serves the config API with the address policy p
+// (nil: none).
+func newConfigServerWith(t *testing.T, p *AddrPolicy) (*httptest.Server, *store.Store) {
+	t.Helper()
 	box, _ := secret.NewBox(bytes.Repeat([]byte{3}, 32))
 	st, err := store.Open(t.TempDir(), store.Options{Sealer: box})
 	if err != nil {
@@ -36,7 +44,7 @@ func newConfigServer(t *testing.T) (*httptest.Server, *store.Store) {
 	r.NotFoundHandler = httpapi.NotFound()
 	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	NewHandler(NewConfigs(st), log).Routes(r, httpapi.NewAdminAuth(secret.Hash(testAdminToken)).Require)
+	NewHandler(NewConfigs(st).WithAddrPolicy(p), log).Routes(r, httpapi.NewAdminAuth(secret.Hash(testAdminToken)).Require)
 	srv := httptest.NewServer(httpapi.Logging(log)(r))
 	t.Cleanup(srv.Close)
 	return srv, st
@@ -271,5 +279,53 @@ func TestConfigUpdateRefusesMaskedSecrets(t *testing.T) {
 	}
 	if c, _ := st.Config(1); c.AuthToken != "" || len(c.CustomHeaders) != 1 || c.CustomHeaders["X-API-Key"] != "new_key_5678" {
 		t.Fatalf("after update: auth %q headers %v", c.AuthToken, c.CustomHeaders)
+	}
+}
+
+// With an address policy, an outgoing URL whose host is an address the
+// policy refuses is refused when saved (400 naming the field and the
+// setting to change), on create and on update; host names are left to
+// the check at delivery, and the allow list is honoured.
+func TestConfigRefusesOutgoingURLsThePolicyBlocks(t *testing.T) {
+	policy, err := ParseAllowList("10.1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newConfigServerWith(t, policy)
+	create := func(name, u string) apiResult {
+		return adminJSON(t, srv, "POST", "/api/webhook/config",
+			fmt.Sprintf(`{"name":%q,"provider":"custom","outgoing_webhook_url":%q}`, name, u))
+	}
+	for i, tc := range []struct{ url, want string }{
+		{"http://127.0.0.1:8080/hook", "--allow-outgoing"},
+		{"http://localhost/hook", "--allow-outgoing"},
+		{"http://[::1]/hook", "--allow-outgoing"},
+		{"http://10.0.0.1/hook", "--allow-outgoing"},
+		{"http://192.168.1.1/hook", "--allow-outgoing"},
+		{"http://100.64.0.1/hook", "--allow-outgoing"},
+		{"http://[::ffff:127.0.0.1]/hook", "--allow-outgoing"},
+		{"http://169.254.169.254/latest/meta-data/", "never allowed"},
+		{"http://2130706433/hook", "write the IP address plainly"},
+	} {
+		res := create(fmt.Sprintf("blocked %d", i), tc.url)
+		msg, _ := res.body["error"].(string)
+		if res.status != http.StatusBadRequest || res.body["field"] != "outgoing_webhook_url" || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: %d %v; want 400 on outgoing_webhook_url saying %q", tc.url, res.status, res.body, tc.want)
+		}
+	}
+	for i, u := range []string{"https://platform.example/hook", "http://10.1.2.3/hook", ""} {
+		if res := create(fmt.Sprintf("allowed %d", i), u); res.status != http.StatusCreated {
+			t.Errorf("%q: %d %v; want 201", u, res.status, res.body)
+		}
+	}
+	created := create("moved later", "https://platform.example/hook")
+	id := int(created.body["config"].(map[string]any)["id"].(float64))
+	res := adminJSON(t, srv, "PUT", fmt.Sprintf("/api/webhook/config/%d", id), `{"outgoing_webhook_url":"http://127.0.0.1/hook"}`)
+	if res.status != http.StatusBadRequest || res.body["field"] != "outgoing_webhook_url" {
+		t.Errorf("update to loopback: %d %v; want 400", res.status, res.body)
+	}
+	// Changing another field of a config leaves its stored URL alone.
+	if res := adminJSON(t, srv, "PUT", fmt.Sprintf("/api/webhook/config/%d", id), `{"retry_attempts":2}`); res.status != http.StatusOK {
+		t.Errorf("update of retries: %d %v", res.status, res.body)
 	}
 }

@@ -212,6 +212,28 @@ func (p *AddrPolicy) Check(host string, ip netip.Addr, hostAllowed bool) error {
 	return nil
 }
 
+// CheckURLHost decides, before any connection, whether an outgoing URL's
+// host (url.Hostname: no brackets) can be delivered to: an IP literal or
+// localhost that Check would refuse, or a numeric form, is refused now.
+// Other host names are allowed here; Check runs on the addresses they
+// resolve to when delivering.
+func (p *AddrPolicy) CheckURLHost(host string) error {
+	if p.HostAllowed(host) {
+		return nil
+	}
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if numericHost(h) {
+		return &BlockedError{Host: host, Class: "numeric"}
+	}
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return p.Check(host, netip.AddrFrom4([4]byte{127, 0, 0, 1}), false)
+	}
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return p.Check(host, ip, false)
+	}
+	return nil
+}
+
 // HostAllowed reports whether host is named on the allow list.
 func (p *AddrPolicy) HostAllowed(host string) bool {
 	return p.hosts[strings.TrimSuffix(strings.ToLower(host), ".")]
