@@ -246,13 +246,7 @@ func TestOllamaFailuresFallBackToExtractive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			f := newFakeOllama(t)
-			f.setMode(tt.mode)
-			u := f.url()
-			if tt.mode == "refuse" {
-				u = refusingURL(t)
-			}
-			o := newTestOllama(t, u, nil)
+			o := faultyOllama(t, tt.mode)
 			timeout := time.Second
 			e, _ := newTestEngine(t, engineOpts{llm: o, timeout: timeout})
 			start := time.Now()

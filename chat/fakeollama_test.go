@@ -158,3 +158,16 @@ func refusingURL(t *testing.T) *url.URL {
 	ln.Close()
 	return &url.URL{Scheme: "http", Host: addr}
 }
+
+// faultyOllama is a client of a fake Ollama in the given fault mode
+// ("refuse": an address that refuses connections).
+func faultyOllama(t *testing.T, mode string) *Ollama {
+	t.Helper()
+	f := newFakeOllama(t)
+	f.setMode(mode)
+	u := f.url()
+	if mode == "refuse" {
+		u = refusingURL(t)
+	}
+	return newTestOllama(t, u, nil)
+}

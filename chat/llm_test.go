@@ -305,13 +305,7 @@ func TestChatCounts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			f := newFakeOllama(t)
-			f.setMode(tt.mode)
-			u := f.url()
-			if tt.mode == "refuse" {
-				u = refusingURL(t)
-			}
-			o := newTestOllama(t, u, nil)
+			o := faultyOllama(t, tt.mode)
 			ctx := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
