@@ -179,9 +179,7 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if file != nil {
-				// Frees the descriptor. On Unix the lock stays held by the
-				// mapping bbolt leaves behind; the check above exists so
-				// that this is not reached for truncated or garbage files.
+				unlockFile(file) // the leaked mapping would keep the lock held
 				file.Close()
 			}
 			db, err = nil, fmt.Errorf("%w (%v)", ErrCorrupt, r)
