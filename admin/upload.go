@@ -12,10 +12,12 @@ import (
 
 	"github.com/chatbot/chatbot/apperr"
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/rag"
 )
 
-// UploadTypes are the file extensions the knowledge base takes from the panel.
-var UploadTypes = []string{".md", ".markdown", ".txt", ".html", ".htm"}
+// UploadTypes are the file extensions the knowledge base takes from the
+// panel: the ones ingest reads, from the one list in rag.
+var UploadTypes = rag.Extensions()
 
 // upload takes one file (multipart field "file") for the knowledge base:
 // over the size limit is 413, a type it cannot index is 415, both before

@@ -36,7 +36,7 @@ func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 		return a.index.PutUpload(ctx, name, data)
 	}
 	opts.Reingest = func(ctx context.Context, id uint64) (any, error) {
-		return a.index.Reingest(ctx, id)
+		return a.index.Reingest(ctx, id, a.ingestAccess)
 	}
 	if a.cfg.MetricsToken != "" {
 		opts.MetricsTokenHash = secret.Hash(a.cfg.MetricsToken)

@@ -61,6 +61,9 @@ type app struct {
 	policy *webhook.AddrPolicy
 	// livechat hands conversations to human agents.
 	livechat *livechat.Manager
+	// ingestAccess is what the ingest API and re-ingest may read: only
+	// below --knowledge-root, never the data directory.
+	ingestAccess rag.Access
 }
 
 // newDelivery builds the outgoing delivery worker; Run starts it and the
@@ -103,6 +106,13 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	if err := a.newDelivery(); err != nil {
 		st.Close()
 		return nil, err
+	}
+	if a.ingestAccess, err = rag.ServerAccess(cfg.KnowledgeRoots, cfg.DataDir); err != nil {
+		a.abort()
+		return nil, err
+	}
+	if len(cfg.KnowledgeRoots) == 0 {
+		log.Info("no --knowledge-root: the ingest API reads no files; uploads in the admin panel still work")
 	}
 	if a.index, err = openServeIndex(cfg, st); err != nil {
 		a.abort()
@@ -213,7 +223,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 
 	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify), a.log).Routes(r, admin.Require)
-	rag.NewHandler(a.index, a.log).Routes(r, admin.Require)
+	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin.Require)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
 	a.admin.Routes(r)
 

@@ -90,7 +90,7 @@ func TestIncomingAnswerIsDeliveredOnce(t *testing.T) {
 	defer recv.Close()
 
 	const admin = "admin-token-0123456789abcdef"
-	cfg := config{AdminToken: admin, AllowOutgoing: "127.0.0.0/8", Embedder: "builtin"}
+	cfg := config{AdminToken: admin, AllowOutgoing: "127.0.0.0/8", Embedder: "builtin", KnowledgeRoots: []string{os.TempDir()}}
 	cfg.Answer.LLM = "none"
 	a, _ := startApp(t, cfg)
 	base := "http://" + a.Addr()

@@ -42,7 +42,10 @@ type config struct {
 	Embedder   string
 	EmbedModel string
 	OllamaHost string
-	Incoming   incomingFlags
+	// KnowledgeRoots are the folders the ingest API may read (none: it
+	// reads no files; uploads still work).
+	KnowledgeRoots []string
+	Incoming       incomingFlags
 	// Live chat: phrases that ask for a human (comma-separated; empty: the
 	// defaults), how long a session waits for an agent, and what then.
 	LiveChatPhrases string
@@ -152,6 +155,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.Embedder, "embedder", e.or("CHATBOT_EMBEDDER", "auto"),
 		"embeddings: builtin (no model), ollama, or auto (the index's own; for a new index Ollama when reachable, else builtin) (env CHATBOT_EMBEDDER)")
 	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
+	bindKnowledgeRoots(fs, e, &c.KnowledgeRoots)
 	bindAnswer(fs, e, &c.Answer)
 	bindIncoming(fs, e, &c.Incoming)
 	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", webhook.DefaultWorkers), "parallel outgoing deliveries (env CHATBOT_DELIVERY_WORKERS)")

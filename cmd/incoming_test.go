@@ -13,7 +13,7 @@ import (
 // against a running app: create an integration, send a message, list it.
 func TestIncomingThroughRunningServer(t *testing.T) {
 	const admin = "admin-token-0123456789abcdef"
-	cfg := config{AdminToken: admin, Embedder: "builtin"}
+	cfg := config{AdminToken: admin, Embedder: "builtin", KnowledgeRoots: []string{os.TempDir()}}
 	cfg.Answer.LLM = "none" // deterministic: the extractive answer, whatever runs on this machine
 	a, _ := startApp(t, cfg)
 	base := "http://" + a.Addr()

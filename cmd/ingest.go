@@ -23,6 +23,7 @@ func newIngestCommand(e env) *cobra.Command {
 		reindex bool
 		maxMB   int
 		server  string
+		follow  bool
 	)
 	c := &cobra.Command{
 		Use:   "ingest PATH...",
@@ -30,11 +31,14 @@ func newIngestCommand(e env) *cobra.Command {
 		Long: `Ingest files and folders (recursively) into the knowledge base in the data
 directory. Unchanged files are skipped by content hash, changed files replace
 their old chunks, --prune removes documents whose files are gone. Hidden files,
-binaries and unsupported types are skipped and listed in the summary.
+binaries, unsupported types and files without an extension (unless named
+themselves) are skipped and listed in the summary. A symbolic link that leads
+out of a folder given is skipped (and listed) unless --follow-symlinks; the
+data directory is never read.
 
 While 'chatbot serve' runs on the same data directory, ingest goes through its
 API (POST /api/knowledge/ingest; set CHATBOT_ADMIN_TOKEN): the server reads
-the files, so give paths it can read.`,
+the files, and only below its --knowledge-root folders, so give paths there.`,
 		Example: `  chatbot ingest ./docs
   chatbot ingest ./docs ./faq.md --prune
   chatbot ingest ./docs --reindex --embedder ollama`,
@@ -44,11 +48,17 @@ the files, so give paths it can read.`,
 				return fmt.Errorf("--max-file-size must be a positive number of MB, not %d", maxMB)
 			}
 			opts.MaxFileSize = int64(maxMB) << 20
+			if server != "" && follow {
+				return errFollowRemote
+			}
 			if server != "" {
 				return ingestRemote(cmd, e, serverTarget{dataDir: k.dataDir, server: server}, args, opts, reindex)
 			}
 			st, ix, err := openKnowledge(cmd.Context(), e, k, rag.Options{Reindex: reindex})
 			if errors.Is(err, store.ErrLocked) {
+				if follow {
+					return errFollowRemote
+				}
 				return ingestRemote(cmd, e, serverTarget{dataDir: k.dataDir}, args, opts, reindex)
 			}
 			if err != nil {
@@ -58,6 +68,7 @@ the files, so give paths it can read.`,
 			out := cmd.OutOrStdout()
 			p := newProgress(out, isTerminal(out))
 			opts.Progress = p.event
+			opts.Access = rag.LocalAccess(k.dataDir, follow)
 			sum, err := ix.Ingest(cmd.Context(), args, opts)
 			p.finish()
 			printSummary(out, sum, ix.Info().Provider+"/"+ix.Info().Model)
@@ -72,8 +83,14 @@ the files, so give paths it can read.`,
 	f.IntVar(&opts.Chunk.Overlap, "chunk-overlap", 150, "characters repeated between consecutive chunks of a section")
 	f.StringVar(&server, "server", e.or("CHATBOT_SERVER", ""), "URL of a running chatbot server to ingest through (env CHATBOT_SERVER); default: the local data directory, or the server holding it")
 	f.IntVar(&maxMB, "max-file-size", rag.DefaultMaxFileSize>>20, "skip files larger than this many MB")
+	f.BoolVar(&follow, "follow-symlinks", false, "follow symbolic links that lead out of the folders given (local ingest only; the data directory is never read)")
 	return c
 }
+
+// errFollowRemote refuses --follow-symlinks through a server, which reads
+// only below its knowledge roots whatever the client asks.
+var errFollowRemote = errors.New("--follow-symlinks applies to a local ingest only: a running server reads only below its --knowledge-root folders; " +
+	"put the documents (not links to them) there, or stop `chatbot serve` and ingest locally")
 
 // ingestRemote asks the running server to ingest the paths (made absolute:
 // the server reads them).

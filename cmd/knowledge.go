@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -107,4 +110,54 @@ func openKnowledge(ctx context.Context, e env, k knowledgeFlags, opts rag.Option
 		return nil, nil, err
 	}
 	return st, ix, nil
+}
+
+// rootsValue is the repeatable --knowledge-root flag. Each value may also
+// list several folders separated as in PATH (':' on Unix), as
+// CHATBOT_KNOWLEDGE_ROOTS does; the first value given replaces the
+// environment's, so flags win over the environment.
+type rootsValue struct {
+	dst *[]string
+	set bool
+}
+
+func (v *rootsValue) String() string {
+	if v.dst == nil {
+		return ""
+	}
+	return strings.Join(*v.dst, string(os.PathListSeparator))
+}
+
+func (v *rootsValue) Set(s string) error {
+	dirs := splitRoots(s)
+	if len(dirs) == 0 {
+		return fmt.Errorf("name a folder")
+	}
+	if !v.set {
+		*v.dst, v.set = nil, true
+	}
+	*v.dst = append(*v.dst, dirs...)
+	return nil
+}
+
+// splitRoots splits a PATH-like list of folders, dropping empty entries (an
+// empty one would otherwise mean the working directory).
+func splitRoots(s string) []string {
+	var dirs []string
+	for _, d := range filepath.SplitList(s) {
+		if d = strings.TrimSpace(d); d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+func (*rootsValue) Type() string { return "dir" }
+
+// bindKnowledgeRoots registers --knowledge-root, the folders the server's
+// ingest API may read.
+func bindKnowledgeRoots(fs *pflag.FlagSet, e env, dst *[]string) {
+	*dst = splitRoots(e("CHATBOT_KNOWLEDGE_ROOTS"))
+	fs.Var(&rootsValue{dst: dst}, "knowledge-root",
+		"folder the ingest API may read below (repeatable; default none: the API then takes only uploads; never the data directory) (env CHATBOT_KNOWLEDGE_ROOTS, ':'-separated)")
 }

@@ -233,7 +233,7 @@ func TestEvalCommand(t *testing.T) {
 
 func TestIngestGoesThroughRunningServer(t *testing.T) {
 	const token = "admin-token-0123456789abcdef"
-	a, _ := startApp(t, config{AdminToken: token, Embedder: "builtin"})
+	a, _ := startApp(t, config{AdminToken: token, Embedder: "builtin", KnowledgeRoots: []string{os.TempDir()}})
 	docs := writeTestDocs(t)
 	e := mapEnv(map[string]string{"CHATBOT_DATA_DIR": a.cfg.DataDir, "CHATBOT_ADMIN_TOKEN": token})
 	out, _, err := run(t, e, "ingest", docs)

@@ -136,7 +136,7 @@ func TestMetricsCountRefusalsRetriesAndLLMCalls(t *testing.T) {
 		"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--embedder", "builtin",
 		"--llm", "ollama", "--ollama-host", ollama.URL, "--chat-model", "llama3.2",
 		"--rate-per-minute", "5", "--max-message-bytes", "200", "--allow-outgoing", "127.0.0.0/8",
-		"--retry-base", "10ms", "--retry-cap", "50ms", "--livechat-transfer-message", transfer)
+		"--retry-base", "10ms", "--retry-cap", "50ms", "--livechat-transfer-message", transfer, "--knowledge-root", os.TempDir())
 	cfg.AdminToken = admin
 	a, _ := startApp(t, cfg)
 	if got := a.livechat.Config().NoAgentMessage; got != "Everyone is busy; stay with us." {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/gorilla/mux"
@@ -17,18 +18,22 @@ import (
 // Handler serves the knowledge-base API of a running server, so that
 // documents can be ingested and managed while `serve` holds the data
 // directory. Paths in ingest requests are read by the server, from its
-// own file system: the API is for the operator (admin token), on the
-// machine that runs the bot.
+// own file system, and only as access allows: below the knowledge roots
+// the operator configured, never in the data directory. Whatever is read
+// is quoted to anyone who asks the bot, so an admin token must not be
+// enough to read /etc/shadow or the key that encrypts the stored secrets.
 type Handler struct {
-	ix  *Index
-	log *slog.Logger
+	ix     *Index
+	log    *slog.Logger
+	access Access
 	// ingesting allows one ingest at a time; another gets 409.
 	ingesting sync.Mutex
 }
 
-// NewHandler returns the knowledge-base API over ix.
-func NewHandler(ix *Index, log *slog.Logger) *Handler {
-	return &Handler{ix: ix, log: log}
+// NewHandler returns the knowledge-base API over ix, reading files for
+// ingest as access (ServerAccess) allows.
+func NewHandler(ix *Index, log *slog.Logger, access Access) *Handler {
+	return &Handler{ix: ix, log: log, access: access}
 }
 
 // Routes mounts the API on r; admin wraps every route (they all need the
@@ -43,6 +48,10 @@ func (h *Handler) Routes(r *mux.Router, admin func(http.Handler) http.Handler) {
 }
 
 const maxRequestBytes = 64 << 10
+
+// noRootsMessage answers an ingest request to a server with no knowledge root.
+const noRootsMessage = "this server reads no files for ingest: no knowledge root is set; start chatbot serve with " +
+	"--knowledge-root DIR (repeatable; env CHATBOT_KNOWLEDGE_ROOTS) naming the folders it may read, or upload the files in the admin panel"
 
 // IngestRequest is the body of POST /api/knowledge/ingest.
 type IngestRequest struct {
@@ -73,6 +82,10 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, r, h.log, apperr.Invalidf("chunk_size", "chunk_size, chunk_overlap and max_file_mb must not be negative"))
 		return
 	}
+	if len(h.access.Roots()) == 0 {
+		httpapi.Error(w, r, h.log, apperr.New(apperr.Forbidden, "%s", noRootsMessage))
+		return
+	}
 	if !h.ingesting.TryLock() {
 		httpapi.Error(w, r, h.log, apperr.New(apperr.Conflict, "an ingest is already running; try again when it has finished"))
 		return
@@ -80,9 +93,15 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 	defer h.ingesting.Unlock()
 	sum, err := h.ix.Ingest(r.Context(), req.Paths, IngestOptions{
 		Chunk: ChunkOptions{Size: req.ChunkSize, Overlap: req.ChunkOverlap}, Prune: req.Prune, MaxFileSize: int64(req.MaxFileMB) << 20,
+		Access: h.access,
 	})
-	if errors.Is(err, ErrNoPath) {
-		httpapi.Error(w, r, h.log, apperr.Invalidf("paths", "%s (paths are read on the server)", err.Error()))
+	if ae := (*ArgError)(nil); errors.As(err, &ae) {
+		// One answer whether the path exists or not, is outside the roots
+		// or in the data directory: the answer must not be a way to learn
+		// which paths exist on the server. The log keeps the cause.
+		h.log.WarnContext(r.Context(), "ingest refused a path", "index", ae.Index, "path", ae.Path, "err", ae.Err)
+		httpapi.Error(w, r, h.log, apperr.Invalidf("paths", "paths[%d] is refused: the server reads only files and folders that exist below its knowledge roots (%s), never its data directory",
+			ae.Index, strings.Join(h.access.Roots(), ", ")))
 		return
 	}
 	if err != nil {

@@ -20,13 +20,22 @@ import (
 
 const testToken = "test-admin-token-0123456789"
 
-func newTestServer(t *testing.T) (*httptest.Server, *Index) {
+// newTestServer serves the knowledge API over a new store in dataDir (a
+// new temporary folder when ""), reading files below roots.
+func newTestServer(t *testing.T, dataDir string, roots ...string) (*httptest.Server, *Index) {
 	t.Helper()
-	st := openStore(t, t.TempDir())
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	st := openStore(t, dataDir)
 	ix := openIndex(t, st, newTestEmbedder(), Options{})
+	access, err := ServerAccess(roots, dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	NewHandler(ix, log).Routes(r, httpapi.NewAdminAuth(secret.Hash(testToken)).Require)
+	NewHandler(ix, log, access).Routes(r, httpapi.NewAdminAuth(secret.Hash(testToken)).Require)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv, ix
@@ -54,8 +63,8 @@ func apiCall(t *testing.T, srv *httptest.Server, method, path, token, body strin
 }
 
 func TestKnowledgeAPI(t *testing.T) {
-	srv, ix := newTestServer(t)
 	dir := writeDocs(t, supportDocs)
+	srv, ix := newTestServer(t, "", filepath.Dir(dir))
 	body, _ := json.Marshal(IngestRequest{Paths: []string{dir}})
 
 	if code, _ := apiCall(t, srv, "POST", "/api/knowledge/ingest", "", string(body)); code != http.StatusUnauthorized {
@@ -93,7 +102,7 @@ func TestKnowledgeAPI(t *testing.T) {
 }
 
 func TestKnowledgeAPIBadRequests(t *testing.T) {
-	srv, _ := newTestServer(t)
+	srv, _ := newTestServer(t, "", t.TempDir())
 	missing := filepath.Join(t.TempDir(), "nope")
 	for _, c := range []struct {
 		method, path, body string

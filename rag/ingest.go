@@ -29,8 +29,12 @@ type IngestOptions struct {
 	Prune bool
 	// Progress, when set, is called for every file (from the calling goroutine).
 	Progress func(Event)
-	// ReadFile reads a file (default os.ReadFile); tests inject failures.
+	// ReadFile reads a file by its path as named (default: through the
+	// argument's root, see Access); tests inject failures.
 	ReadFile func(path string) ([]byte, error)
+	// Access says what may be read: the zero value is the local CLI's
+	// (each folder given is a root; no data directory to protect).
+	Access Access
 }
 
 // Event reports ingest progress.
@@ -92,11 +96,17 @@ type found struct {
 	path   string // absolute, the document's identity
 	source string // shown to users: relative to the argument's parent
 	size   int64
+	real   string // path with symbolic links resolved, read through scope
+	scope  *scope
 }
 
-// Ingest indexes the files under paths (files or folders, recursively).
-// Hidden files, unsupported types, binaries, empty files and files over the
-// size limit are skipped and reported. Unchanged files (same content hash)
+// Ingest indexes the files under paths (files or folders, recursively),
+// as far as opts.Access lets it read: an argument it may not read fails
+// the run with an *ArgError before anything is indexed.
+// Hidden files, unsupported types (files without an extension among them,
+// unless named as an argument), symbolic links leading out of the roots,
+// binaries, empty files and files over the size limit are skipped and
+// reported. Unchanged files (same content hash)
 // cost nothing; changed ones replace their chunks. Each document is
 // written in one transaction, so a failure (Ollama down, ctx cancelled)
 // stops the run with an error naming the file, and leaves every document
@@ -106,9 +116,6 @@ func (ix *Index) Ingest(ctx context.Context, paths []string, opts IngestOptions)
 	if opts.MaxFileSize <= 0 {
 		opts.MaxFileSize = DefaultMaxFileSize
 	}
-	if opts.ReadFile == nil {
-		opts.ReadFile = os.ReadFile
-	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(Event) {}
@@ -117,18 +124,26 @@ func (ix *Index) Ingest(ctx context.Context, paths []string, opts IngestOptions)
 	if len(paths) == 0 {
 		return sum, fmt.Errorf("nothing to ingest: give files or folders")
 	}
-	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return sum, fmt.Errorf("%q: %w", p, ErrNoPath)
-			}
-			return sum, fmt.Errorf("%q: %w", p, err)
+	deny := dataDirFiles(opts.Access.dataDir)
+	args := make([]argument, 0, len(paths))
+	// Registered before the workers' wait below, so it runs after it: the
+	// roots stay open while any file is read.
+	defer func() {
+		for _, a := range args {
+			a.scope.close()
 		}
+	}()
+	for i, p := range paths {
+		arg, err := opts.Access.resolveArg(p, deny)
+		if err != nil {
+			return sum, &ArgError{Index: i, Path: p, Err: err}
+		}
+		args = append(args, arg)
 	}
 	var files []found
 	seen := map[string]bool{}
-	for _, p := range paths {
-		for _, f := range walk(p, &sum) {
+	for _, arg := range args {
+		for _, f := range walk(arg, &sum) {
 			if !seen[f.path] { // the same file named twice
 				seen[f.path] = true
 				files = append(files, f)
@@ -287,8 +302,17 @@ func (ix *Index) prepareFile(ctx context.Context, f found, opts IngestOptions) f
 	if f.size > opts.MaxFileSize {
 		return fileResult{skip: tooBig}
 	}
-	format, _, _ := FormatOf(f.path)
-	b, err := opts.ReadFile(f.path)
+	format, _, _ := formatOfNamed(f.path) // walk kept only readable types
+	var b []byte
+	var err error
+	if opts.ReadFile != nil {
+		b, err = opts.ReadFile(f.path)
+	} else {
+		b, err = f.scope.readFile(f.real, opts.MaxFileSize)
+	}
+	if errors.Is(err, errInDataDir) {
+		return fileResult{skip: err.Error()}
+	}
 	if err != nil {
 		return fileResult{skip: "unreadable: " + unwrapPathError(err)}
 	}
@@ -391,17 +415,15 @@ func (ix *Index) prune(ctx context.Context, sum *Summary) error {
 	return nil
 }
 
-// walk lists the supported files under root, following symbolic links
-// once (a link back to a folder already walked is a loop, reported as
-// skipped), skipping hidden entries, unsupported types and non-regular
-// files. Files are returned sorted by path.
-func walk(root string, sum *Summary) []found {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		sum.Skipped = append(sum.Skipped, Skipped{Path: root, Reason: err.Error()})
-		return nil
-	}
-	base := filepath.Dir(abs)
+// walk lists the supported files under an argument, skipping hidden
+// entries, unsupported types, non-regular files and symbolic links that
+// lead out of the argument's scope (or into the data directory); links
+// inside it are followed once (a link back to a folder already walked is a
+// loop, reported as skipped). A file named as the argument itself is taken
+// without an extension. Files are returned sorted by path.
+func walk(arg argument, sum *Summary) []found {
+	base := filepath.Dir(arg.abs)
+	s := arg.scope
 	var out []found
 	visited := map[string]bool{}
 	rel := func(p string) string {
@@ -411,53 +433,70 @@ func walk(root string, sum *Summary) []found {
 		}
 		return filepath.ToSlash(r)
 	}
-	var visit func(path string, top bool)
-	visit = func(path string, top bool) {
-		name := filepath.Base(path)
-		if !top && strings.HasPrefix(name, ".") {
-			sum.Skipped = append(sum.Skipped, Skipped{Path: rel(path), Reason: "hidden"})
+	skip := func(p, reason string) { sum.Skipped = append(sum.Skipped, Skipped{Path: rel(p), Reason: reason}) }
+	// visit handles the entry named (the path shown and kept) whose
+	// resolved path is real.
+	var visit func(named, real string, top bool)
+	visit = func(named, real string, top bool) {
+		if reason, ok := s.allowed(real); !ok {
+			skip(named, reason)
 			return
 		}
-		fi, err := os.Stat(path) // follows links
+		fi, err := s.stat(real)
 		if err != nil {
-			reason := "unreadable: " + unwrapPathError(err)
-			if errors.Is(err, syscall.ELOOP) {
-				reason = "symbolic link loop"
-			}
-			sum.Skipped = append(sum.Skipped, Skipped{Path: rel(path), Reason: reason})
+			skip(named, "unreadable: "+unwrapPathError(err))
 			return
 		}
 		if fi.IsDir() {
-			real, err := filepath.EvalSymlinks(path)
-			if err != nil {
-				sum.Skipped = append(sum.Skipped, Skipped{Path: rel(path), Reason: "unreadable: " + unwrapPathError(err)})
-				return
-			}
 			if visited[real] {
-				sum.Skipped = append(sum.Skipped, Skipped{Path: rel(path), Reason: "symbolic link loop (folder already visited)"})
+				skip(named, "symbolic link loop (folder already visited)")
 				return
 			}
 			visited[real] = true
-			entries, err := os.ReadDir(path)
+			entries, err := s.readDir(real)
 			if err != nil {
-				sum.Skipped = append(sum.Skipped, Skipped{Path: rel(path), Reason: "unreadable folder: " + unwrapPathError(err)})
+				skip(named, "unreadable folder: "+unwrapPathError(err))
 			}
 			for _, e := range entries {
-				visit(filepath.Join(path, e.Name()), false)
+				child, childReal := filepath.Join(named, e.Name()), filepath.Join(real, e.Name())
+				if strings.HasPrefix(e.Name(), ".") {
+					skip(child, "hidden")
+					continue
+				}
+				if e.Type()&fs.ModeSymlink != 0 {
+					if childReal, err = filepath.EvalSymlinks(childReal); err != nil {
+						skip(child, linkError(err))
+						continue
+					}
+				}
+				visit(child, childReal, false)
 			}
 			return
 		}
 		if !fi.Mode().IsRegular() {
-			sum.Skipped = append(sum.Skipped, Skipped{Path: rel(path), Reason: "not a regular file"})
+			skip(named, "not a regular file")
 			return
 		}
-		if _, reason, ok := FormatOf(name); !ok {
-			sum.Skipped = append(sum.Skipped, Skipped{Path: rel(path), Reason: reason})
+		formatOf := FormatOf
+		if top { // named explicitly: a file without an extension is text
+			formatOf = formatOfNamed
+		}
+		if _, reason, ok := formatOf(filepath.Base(named)); !ok {
+			skip(named, reason)
 			return
 		}
-		out = append(out, found{path: path, source: rel(path), size: fi.Size()})
+		out = append(out, found{path: named, source: rel(named), size: fi.Size(), real: real, scope: s})
 	}
-	visit(abs, true)
+	visit(arg.abs, arg.real, true)
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out
+}
+
+// linkError says why a symbolic link could not be resolved.
+func linkError(err error) string {
+	// EvalSymlinks reports a loop as "too many links", not as ELOOP.
+	if errors.Is(err, syscall.ELOOP) || strings.Contains(err.Error(), "too many links") {
+		return "symbolic link loop"
+	}
+	return "unreadable: " + unwrapPathError(err)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -34,21 +35,50 @@ const (
 	FormatHTML     Format = "html"
 )
 
+// formats maps the file extensions ingest and upload read to their format:
+// the one list both use.
+var formats = map[string]Format{
+	".md": FormatMarkdown, ".markdown": FormatMarkdown, ".mdown": FormatMarkdown, ".mkd": FormatMarkdown,
+	".txt": FormatText, ".text": FormatText,
+	".html": FormatHTML, ".htm": FormatHTML, ".xhtml": FormatHTML,
+}
+
+// Extensions lists the file extensions the knowledge base reads, sorted.
+func Extensions() []string {
+	out := make([]string, 0, len(formats))
+	for ext := range formats {
+		out = append(out, ext)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // FormatOf returns the format for a file name, and false for unsupported
-// types (with a reason).
+// types (with a reason). A name without an extension is unsupported: in a
+// folder that is a LICENSE, a key or a database as often as a text; such a
+// file is read only when named explicitly (formatOfNamed).
 func FormatOf(name string) (Format, string, bool) {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".md", ".markdown", ".mdown", ".mkd":
-		return FormatMarkdown, "", true
-	case ".txt", ".text", "":
-		return FormatText, "", true
-	case ".html", ".htm", ".xhtml":
-		return FormatHTML, "", true
+	ext := strings.ToLower(filepath.Ext(name))
+	if f, ok := formats[ext]; ok {
+		return f, "", true
+	}
+	switch ext {
+	case "":
+		return "", "no file extension (name the file itself to ingest it as text)", false
 	case ".pdf":
 		return "", "PDF is not supported (no maintained pure-Go text extractor); convert it to text first, e.g. pdftotext", false
 	default:
-		return "", "unsupported file type " + strings.ToLower(filepath.Ext(name)), false
+		return "", "unsupported file type " + ext, false
 	}
+}
+
+// formatOfNamed is FormatOf for a file named explicitly (an ingest
+// argument, a document read again): without an extension it is text.
+func formatOfNamed(name string) (Format, string, bool) {
+	if filepath.Ext(name) == "" {
+		return FormatText, "", true
+	}
+	return FormatOf(name)
 }
 
 // ErrBinary means the content looks like a binary file, not text.

@@ -29,15 +29,23 @@ func TestDecode(t *testing.T) {
 
 func TestFormatOf(t *testing.T) {
 	for name, want := range map[string]Format{"a.md": FormatMarkdown, "B.MARKDOWN": FormatMarkdown, "c.txt": FormatText,
-		"README": FormatText, "d.html": FormatHTML, "e.htm": FormatHTML} {
+		"d.html": FormatHTML, "e.htm": FormatHTML} {
 		if got, _, ok := FormatOf(name); !ok || got != want {
 			t.Errorf("FormatOf(%q) = %q, %v", name, got, ok)
 		}
 	}
-	for _, name := range []string{"a.png", "b.pdf", "c.docx", "d.exe"} {
+	// A name without an extension (README, secret.key's cousins such as
+	// id_rsa, a database) is text only when named explicitly; issue 13.
+	for _, name := range []string{"a.png", "b.pdf", "c.docx", "d.exe", "README", "id_rsa"} {
 		if _, reason, ok := FormatOf(name); ok || reason == "" {
 			t.Errorf("FormatOf(%q) accepted", name)
 		}
+	}
+	if f, _, ok := formatOfNamed("/docs/README"); !ok || f != FormatText {
+		t.Errorf("formatOfNamed(README) = %q, %v", f, ok)
+	}
+	if _, _, ok := formatOfNamed("/docs/x.png"); ok {
+		t.Errorf("formatOfNamed(x.png) accepted")
 	}
 }
 

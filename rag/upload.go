@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -42,8 +41,11 @@ func (ix *Index) PutUpload(ctx context.Context, name string, data []byte) (store
 }
 
 // Reingest reads document id again from its file and indexes it even when
-// the content hash is unchanged (after a chunking change, say).
-func (ix *Index) Reingest(ctx context.Context, id uint64) (store.Document, error) {
+// the content hash is unchanged (after a chunking change, say). The file
+// is read as access allows, as a new ingest of it would be: on the server
+// only below a knowledge root, so a document indexed from elsewhere before
+// roots existed cannot be read again.
+func (ix *Index) Reingest(ctx context.Context, id uint64, access Access) (store.Document, error) {
 	doc, err := ix.st.Document(id)
 	if err != nil {
 		return store.Document{}, err
@@ -51,16 +53,33 @@ func (ix *Index) Reingest(ctx context.Context, id uint64) (store.Document, error
 	if IsUpload(doc.Path) {
 		return store.Document{}, apperr.New(apperr.Conflict, "document %d was uploaded, so there is no file to read again; upload it again instead", id)
 	}
-	format, reason, ok := FormatOf(doc.Path)
+	format, reason, ok := formatOfNamed(doc.Path)
 	if !ok {
 		return store.Document{}, apperr.New(apperr.Unsupported, "%s: %s", doc.Path, reason)
 	}
-	data, err := os.ReadFile(doc.Path)
-	if errors.Is(err, os.ErrNotExist) {
+	arg, err := access.resolveArg(doc.Path, dataDirFiles(access.dataDir))
+	switch {
+	case errors.Is(err, ErrNoPath):
 		return store.Document{}, apperr.New(apperr.Conflict, "the file of document %d is gone; remove the document or ingest it from its new place", id)
+	case errors.Is(err, ErrNoRoots), errors.Is(err, ErrRefused):
+		return store.Document{}, apperr.New(apperr.Forbidden, "the file of document %d cannot be read again: it is gone, or not below a knowledge root "+
+			"(the server reads only below --knowledge-root folders, never its data directory); upload it instead", id)
+	case err != nil:
+		return store.Document{}, fmt.Errorf("re-ingest document %d: %w", id, err)
+	}
+	defer arg.scope.close()
+	if arg.info.IsDir() {
+		return store.Document{}, apperr.New(apperr.Conflict, "the file of document %d is now a folder; ingest the folder instead", id)
+	}
+	data, err := arg.scope.readFile(arg.real, DefaultMaxFileSize)
+	if errors.Is(err, errInDataDir) {
+		return store.Document{}, apperr.New(apperr.Forbidden, "the file of document %d is in the data directory, which is never ingested", id)
 	}
 	if err != nil {
 		return store.Document{}, fmt.Errorf("re-ingest document %d: %w", id, err)
+	}
+	if int64(len(data)) > DefaultMaxFileSize {
+		return store.Document{}, apperr.New(apperr.TooLarge, "the file of document %d is larger than %d MB; ingest it with a higher --max-file-size", id, DefaultMaxFileSize>>20)
 	}
 	source := doc.Source
 	if source == "" {

@@ -64,7 +64,7 @@ func TestReingestReadsTheFileAgain(t *testing.T) {
 	if err := os.WriteFile(path, []byte("# Setup\n\nPlug the router in and press reset.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := ix.Reingest(ctx, docs[0].ID)
+	doc, err := ix.Reingest(ctx, docs[0].ID, Access{})
 	if err != nil || doc.ID != docs[0].ID || doc.Source != "docs/guide/setup.md" {
 		t.Fatalf("reingest: %+v, %v", doc, err)
 	}
@@ -77,13 +77,13 @@ func TestReingestReadsTheFileAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ix.Reingest(ctx, upload.ID); err == nil || !strings.Contains(err.Error(), "upload it again") {
+	if _, err := ix.Reingest(ctx, upload.ID, Access{}); err == nil || !strings.Contains(err.Error(), "upload it again") {
 		t.Fatalf("reingest of an upload: %v", err)
 	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ix.Reingest(ctx, doc.ID); err == nil || !strings.Contains(err.Error(), "is gone") {
+	if _, err := ix.Reingest(ctx, doc.ID, Access{}); err == nil || !strings.Contains(err.Error(), "is gone") {
 		t.Fatalf("reingest of a deleted file: %v", err)
 	}
 }
