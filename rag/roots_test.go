@@ -25,7 +25,7 @@ type jail struct {
 	top, data, root, outside string
 }
 
-func newJail(t *testing.T) jail {
+func newJail(t testing.TB) jail {
 	t.Helper()
 	top, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
