@@ -435,17 +435,20 @@ func walk(arg argument, sum *Summary) []found {
 	}
 	skip := func(p, reason string) { sum.Skipped = append(sum.Skipped, Skipped{Path: rel(p), Reason: reason}) }
 	// visit handles the entry named (the path shown and kept) whose
-	// resolved path is real.
-	var visit func(named, real string, top bool)
-	visit = func(named, real string, top bool) {
+	// resolved path is real; fi is its information when the folder listing
+	// gave it (not a link), else nil.
+	var visit func(named, real string, fi fs.FileInfo, top bool)
+	visit = func(named, real string, fi fs.FileInfo, top bool) {
 		if reason, ok := s.allowed(real); !ok {
 			skip(named, reason)
 			return
 		}
-		fi, err := s.stat(real)
-		if err != nil {
-			skip(named, "unreadable: "+unwrapPathError(err))
-			return
+		if fi == nil { // a link, or the argument: stat it through its root
+			var err error
+			if fi, err = s.stat(real); err != nil {
+				skip(named, "unreadable: "+unwrapPathError(err))
+				return
+			}
 		}
 		if fi.IsDir() {
 			if visited[real] {
@@ -463,13 +466,20 @@ func walk(arg argument, sum *Summary) []found {
 					skip(child, "hidden")
 					continue
 				}
+				var info fs.FileInfo
 				if e.Type()&fs.ModeSymlink != 0 {
 					if childReal, err = filepath.EvalSymlinks(childReal); err != nil {
 						skip(child, linkError(err))
 						continue
 					}
+				} else if info, err = e.Info(); err != nil {
+					// Not a link: the listing's own information (an lstat),
+					// cheaper than a stat through the root per file; the
+					// read still goes through the root.
+					skip(child, "unreadable: "+unwrapPathError(err))
+					continue
 				}
-				visit(child, childReal, false)
+				visit(child, childReal, info, false)
 			}
 			return
 		}
@@ -487,7 +497,7 @@ func walk(arg argument, sum *Summary) []found {
 		}
 		out = append(out, found{path: named, source: rel(named), size: fi.Size(), real: real, scope: s})
 	}
-	visit(arg.abs, arg.real, true)
+	visit(arg.abs, arg.real, nil, true)
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out
 }
