@@ -21,8 +21,10 @@ func newServeCommand(e env) *cobra.Command {
 and the admin panel. It stops on SIGINT or SIGTERM after finishing in-flight work.
 
 On first start without CHATBOT_ADMIN_TOKEN it generates an admin token and
-prints it once.`,
+prints it once. The ingest API reads files only below the --knowledge-root
+folders (none by default: then only uploads), never the data directory.`,
 		Example: `  chatbot serve
+  chatbot serve --knowledge-root /srv/docs
   chatbot serve --addr :8080 --data-dir /var/lib/chatbot
   CHATBOT_ADMIN_TOKEN=$(cat token) chatbot serve --log-format json`,
 		Args: cobra.NoArgs,

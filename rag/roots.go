@@ -82,9 +82,6 @@ func LocalAccess(dataDir string, followSymlinks bool) Access {
 // Roots returns the resolved knowledge roots (for messages).
 func (a Access) Roots() []string { return a.roots }
 
-// Server reports whether reads are confined to knowledge roots.
-func (a Access) Server() bool { return a.server }
-
 // resolveDir resolves dir's symbolic links; a directory that does not
 // exist yet is kept as its absolute path, which is what it will be.
 func resolveDir(dir string) string {
