@@ -161,7 +161,7 @@ func refusingURL(t *testing.T) *url.URL {
 
 // faultyOllama is a client of a fake Ollama in the given fault mode
 // ("refuse": an address that refuses connections).
-func faultyOllama(t *testing.T, mode string) *Ollama {
+func faultyOllama(t *testing.T, mode string) *Client {
 	t.Helper()
 	f := newFakeOllama(t)
 	f.setMode(mode)

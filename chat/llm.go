@@ -2,332 +2,248 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"github.com/chatbot/chatbot/llm"
 )
 
 // Errors of the LLM client. The engine answers extractively on any of them;
 // the reason ends up in Reply.Fallback.
 var (
-	// ErrLLMDown means the circuit breaker is open: recent calls failed and
-	// a background check has not yet seen Ollama come back.
-	ErrLLMDown = errors.New("llm unavailable")
-	// ErrLLMBusy means every generation slot and queue place is taken.
-	ErrLLMBusy = errors.New("llm busy: generation queue full")
-	// ErrLLMIncomplete means the stream ended before Ollama said it was done.
+	// ErrLLMDown means every host's circuit breaker is open: recent calls
+	// failed and a background check has not yet seen one come back.
+	ErrLLMDown = llm.ErrDown
+	// ErrLLMBusy means every generation slot and queue place is taken (or
+	// every host asked us to slow down).
+	ErrLLMBusy = llm.ErrBusy
+	// ErrLLMIncomplete means the stream ended before the server said it was done.
 	ErrLLMIncomplete = errors.New("llm stream ended before the answer was complete")
 	// ErrLLMEmpty means the model produced only whitespace.
 	ErrLLMEmpty = errors.New("llm returned an empty answer")
 )
 
-// DefaultOllamaHost is where Ollama listens when OLLAMA_HOST is unset.
-const DefaultOllamaHost = "http://127.0.0.1:11434"
+// HTTPError is an LLM server's refusal, whatever its API: the status, the
+// server's own message, and for 429 how long it asked us to wait.
+type HTTPError struct {
+	Status     int
+	Message    string
+	RetryAfter time.Duration
+	// KeySource names where the API key came from ("CHATBOT_LLM_API_KEY",
+	// a file), for a 401 the operator can act on.
+	KeySource string
+}
 
-// OllamaURL parses an OLLAMA_HOST value the way the ollama CLI does:
-// "host", "host:port", "scheme://host[:port][/path]"; empty means
-// DefaultOllamaHost. Without a scheme the port defaults to 11434.
-func OllamaURL(host string) (*url.URL, error) {
-	s := strings.TrimSpace(host)
-	if s == "" {
-		s = DefaultOllamaHost
-	}
-	scheme, hostport, ok := strings.Cut(s, "://")
-	defaultPort := "11434"
+func (e *HTTPError) Error() string {
 	switch {
-	case !ok:
-		scheme, hostport = "http", s
-	case scheme == "http":
-		defaultPort = "80"
-	case scheme == "https":
-		defaultPort = "443"
-	default:
-		return nil, fmt.Errorf("ollama host %q: scheme must be http or https", host)
-	}
-	hostport, path, _ := strings.Cut(hostport, "/")
-	h, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		h, port = strings.Trim(hostport, "[]"), defaultPort
-	}
-	if h == "" || h == "0.0.0.0" || h == "::" {
-		h = "127.0.0.1" // a listen-on-all address is reached on loopback
-	}
-	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-		return nil, fmt.Errorf("ollama host %q: bad port %q", host, port)
-	}
-	u := &url.URL{Scheme: scheme, Host: net.JoinHostPort(h, port)}
-	if path != "" {
-		u.Path = "/" + path
-	}
-	return u, nil
-}
-
-// OllamaConfig configures the Ollama chat client.
-type OllamaConfig struct {
-	BaseURL    *url.URL // from OllamaURL
-	ChatModel  string   // e.g. llama3.2
-	EmbedModel string   // only checked for presence in Probe
-	// HTTPClient defaults to one with a 3 s dial timeout and no overall
-	// timeout: every call carries the answer's deadline in its context.
-	HTTPClient *http.Client
-	// MaxGenerations bounds concurrent generations (default 1); QueueSize
-	// bounds the callers waiting for a slot (default 4×MaxGenerations).
-	// Past it Chat fails at once with ErrLLMBusy.
-	MaxGenerations int
-	QueueSize      int
-	// NumPredict caps the tokens generated per answer (default 512); it is
-	// always sent, since a model may otherwise never stop.
-	NumPredict  int
-	Temperature float64 // default 0.2
-	// FailureThreshold is how many consecutive failures open the breaker
-	// (default 3). Refused connections and a missing model open it at once.
-	FailureThreshold int
-	// RecheckInterval is how often a background check probes an open
-	// breaker (default 5 s).
-	RecheckInterval time.Duration
-	// ProbeTimeout bounds one background probe (default 3 s).
-	ProbeTimeout time.Duration
-	// MaxAnswerBytes caps the collected answer (default 16 KB).
-	MaxAnswerBytes int
-}
-
-// Ollama is the chat LLM: generation through Ollama's /api/chat with a
-// bounded number of concurrent generations, a wait queue, and a circuit
-// breaker that stops sending work to an Ollama that is down and probes it
-// in the background until it returns.
-type Ollama struct {
-	cfg    OllamaConfig
-	client *api.Client
-	slots  chan struct{}
-	queued atomic.Int64
-
-	// calls counts Chat calls; failed the failed ones, indexed like
-	// LLMFailureReasons.
-	calls  atomic.Uint64
-	failed [len(LLMFailureReasons)]atomic.Uint64
-
-	mu       sync.Mutex
-	open     bool   // breaker state
-	reason   string // why it is open, for /readyz
-	since    time.Time
-	failures int // consecutive
-
-	stop      chan struct{}
-	done      chan struct{}
-	startOnce sync.Once
-	stopOnce  sync.Once
-}
-
-// NewOllama returns a client; call Start to run the background checker and
-// Close to stop it.
-func NewOllama(cfg OllamaConfig) (*Ollama, error) {
-	if cfg.BaseURL == nil {
-		u, err := OllamaURL("")
-		if err != nil {
-			return nil, err
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		src := e.KeySource
+		if src == "" {
+			src = "no API key was configured (set CHATBOT_LLM_API_KEY or CHATBOT_LLM_API_KEY_FILE)"
+		} else {
+			src = "check the API key from " + src
 		}
-		cfg.BaseURL = u
+		return fmt.Sprintf("HTTP %d: the server refused the API key: %s; %s", e.Status, e.Message, src)
+	case e.Message == "":
+		return fmt.Sprintf("HTTP %d", e.Status)
 	}
-	if cfg.ChatModel == "" {
-		return nil, errors.New("ollama: chat model name is empty")
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     90 * time.Second,
-		}}
-	}
+	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
+}
+
+// Tool is a function the model may call, described by a JSON schema.
+type Tool struct {
+	Name        string
+	Description string
+	Parameters  json.RawMessage // JSON schema of the arguments (an object)
+}
+
+// ToolCall is the model's call of a Tool.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments json.RawMessage // a JSON object
+}
+
+// Generation is a model's whole answer: text, tool calls, or both.
+type Generation struct {
+	Text      string
+	ToolCalls []ToolCall
+}
+
+// backend is one host speaking one API (Ollama's native one, or
+// OpenAI's). The Client spreads calls over several of one kind.
+type backend interface {
+	// generate streams one answer; emit (never nil) gets each piece of
+	// text as it arrives. It returns ErrLLMIncomplete when the stream ends
+	// without the server saying it is done.
+	generate(ctx context.Context, msgs []api.Message, tools []Tool, emit func(string)) (Generation, error)
+	// probe checks that the server answers and serves the model.
+	probe(ctx context.Context) error
+	// status is the start-up report of this host.
+	status(ctx context.Context) Status
+	// describe turns an error of this backend into a short reason.
+	describe(err error) string
+}
+
+// tuning is what every backend's client shares.
+type tuning struct {
+	mode             string // "ollama" or "openai"
+	model            string
+	maxGenerations   int
+	queueSize        int
+	numPredict       int
+	temperature      float64
+	failureThreshold int
+	recheck          time.Duration
+	probeTimeout     time.Duration
+	maxAnswerBytes   int
+}
+
+func (t *tuning) defaults() {
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
 		}
 	}
-	def(&cfg.MaxGenerations, 1)
-	def(&cfg.QueueSize, 4*cfg.MaxGenerations)
-	def(&cfg.NumPredict, 512)
-	def(&cfg.FailureThreshold, 3)
-	def(&cfg.MaxAnswerBytes, 16<<10)
-	if cfg.Temperature == 0 {
-		cfg.Temperature = 0.2
+	def(&t.maxGenerations, 1)
+	def(&t.numPredict, 512)
+	def(&t.failureThreshold, 3)
+	def(&t.maxAnswerBytes, 16<<10)
+	if t.temperature == 0 {
+		t.temperature = 0.2
 	}
-	if cfg.RecheckInterval <= 0 {
-		cfg.RecheckInterval = 5 * time.Second
+	if t.recheck <= 0 {
+		t.recheck = 5 * time.Second
 	}
-	if cfg.ProbeTimeout <= 0 {
-		cfg.ProbeTimeout = 3 * time.Second
+	if t.probeTimeout <= 0 {
+		t.probeTimeout = 3 * time.Second
 	}
-	return &Ollama{
-		cfg:    cfg,
-		client: api.NewClient(cfg.BaseURL, cfg.HTTPClient),
-		slots:  make(chan struct{}, cfg.MaxGenerations),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-	}, nil
+}
+
+// Client is the chat LLM: generation through one or more hosts of one
+// backend, each call on the healthy host with the fewest generations in
+// flight (llm.Pool), with a bounded wait queue, a circuit breaker per host
+// and a retry on another host for a generation that failed before its
+// first token. NewOllama and NewOpenAI build one.
+type Client struct {
+	cfg      tuning
+	backends []backend
+	pool     *llm.Pool
+
+	// calls counts Chat calls; failed the failed ones, indexed like
+	// LLMFailureReasons. retries counts second attempts on another host.
+	calls   atomic.Uint64
+	retries atomic.Uint64
+	failed  [len(LLMFailureReasons)]atomic.Uint64
+}
+
+func newClient(t tuning, urls []string, backends []backend) (*Client, error) {
+	t.defaults()
+	if t.model == "" {
+		return nil, fmt.Errorf("%s: chat model name is empty", t.mode)
+	}
+	if t.queueSize <= 0 {
+		t.queueSize = 4 * t.maxGenerations * len(backends)
+	}
+	c := &Client{cfg: t, backends: backends}
+	pool, err := llm.New(llm.Config{
+		URLs: urls, Limit: t.maxGenerations, QueueSize: t.queueSize,
+		FailureThreshold: t.failureThreshold, RecheckInterval: t.recheck, ProbeTimeout: t.probeTimeout,
+		Probe:    func(ctx context.Context, i int) error { return backends[i].probe(ctx) },
+		Describe: backends[0].describe,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.pool = pool
+	return c, nil
 }
 
 // Model is the chat model's name.
-func (o *Ollama) Model() string { return o.cfg.ChatModel }
+func (c *Client) Model() string { return c.cfg.model }
 
-// Ready reports whether the breaker is closed, i.e. whether a call is
-// worth trying.
-func (o *Ollama) Ready() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return !o.open
-}
+// Mode is the backend: "ollama" or "openai".
+func (c *Client) Mode() string { return c.cfg.mode }
 
-// LLMState is the breaker's state for /readyz.
+// Ready reports whether some host's breaker is closed, i.e. whether a call
+// is worth trying.
+func (c *Client) Ready() bool { return c.pool.Ready() }
+
+// LLMState is the client's state for /readyz and the admin panel.
 type LLMState struct {
-	Mode   string    `json:"mode"`  // "ollama" or "none"
-	State  string    `json:"state"` // "ok", "down" or "disabled"
-	Model  string    `json:"model,omitempty"`
-	Reason string    `json:"reason,omitempty"`
-	Since  time.Time `json:"since,omitzero"`
-	Queued int64     `json:"queued"`
+	Mode   string          `json:"mode"`  // "ollama", "openai" or "none"
+	State  string          `json:"state"` // "ok", "down" or "disabled"
+	Model  string          `json:"model,omitempty"`
+	Reason string          `json:"reason,omitempty"`
+	Since  time.Time       `json:"since,omitzero"`
+	Queued int64           `json:"queued"`
+	Hosts  []llm.HostStats `json:"hosts,omitempty"`
 }
 
-// State returns the breaker's state.
-func (o *Ollama) State() LLMState {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	s := LLMState{Mode: "ollama", State: "ok", Model: o.cfg.ChatModel, Queued: o.queued.Load()}
-	if o.open {
-		s.State, s.Reason, s.Since = "down", o.reason, o.since
+// State returns the overall state ("down" only when every host is) and
+// each host's.
+func (c *Client) State() LLMState {
+	s := LLMState{Mode: c.cfg.mode, State: "ok", Model: c.cfg.model, Queued: int64(c.pool.Queued()), Hosts: c.pool.Stats()}
+	if !c.pool.Ready() {
+		s.State = "down"
+		s.Reason, s.Since = c.pool.Reason()
 	}
 	return s
 }
 
-// Start runs the background checker that probes an open breaker every
-// RecheckInterval (not at once: an Ollama that answers probes but hangs on
-// generation would otherwise cost users a timeout each). It is idempotent;
-// Close stops it.
-func (o *Ollama) Start() {
-	o.startOnce.Do(func() { go o.checker() })
-}
+// Hosts returns each host's state and counters.
+func (c *Client) Hosts() []llm.HostStats { return c.pool.Stats() }
+
+// Start runs the background checker that probes open hosts every
+// RecheckInterval. It is idempotent; Close stops it.
+func (c *Client) Start() { c.pool.Start() }
 
 // Close stops the background checker and waits for it (if started). It is
 // idempotent.
-func (o *Ollama) Close(ctx context.Context) error {
-	o.stopOnce.Do(func() { close(o.stop) })
-	// Claim the start: if Start never ran, a later Start is now a no-op
-	// and there is nothing to wait for.
-	started := true
-	o.startOnce.Do(func() { started = false; close(o.done) })
-	if !started {
-		return nil
-	}
-	select {
-	case <-o.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop ollama checker: %w", ctx.Err())
-	}
-}
+func (c *Client) Close(ctx context.Context) error { return c.pool.Close(ctx) }
 
-func (o *Ollama) checker() {
-	defer close(o.done)
-	t := time.NewTicker(o.cfg.RecheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-o.stop:
-			return
-		case <-t.C:
-		}
-		if o.Ready() {
-			continue
-		}
-		o.recheck()
-	}
-}
+// recheck probes the open hosts once (the checker's step; tests call it).
+func (c *Client) recheck() { c.pool.Recheck() }
 
-// recheck probes once and closes the breaker when Ollama answers and has
-// the model. It recovers a panic so a bad response never kills the checker.
-func (o *Ollama) recheck() {
-	defer func() { _ = recover() }()
-	ctx, cancel := context.WithTimeout(context.Background(), o.cfg.ProbeTimeout)
-	defer cancel()
-	go func() { // a Close does not wait for a slow probe
-		select {
-		case <-o.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if _, err := o.client.Show(ctx, &api.ShowRequest{Model: o.cfg.ChatModel}); err != nil {
-		o.mu.Lock()
-		o.reason = describe(err, o.cfg.ChatModel)
-		o.mu.Unlock()
-		return
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.open, o.reason = false, ""
-	// Half-open: the first failure after a recovery opens it again, so
-	// a server that answers probes but cannot generate costs one timeout.
-	o.failures = o.cfg.FailureThreshold - 1
-}
+// MarkDown opens every host's breaker, e.g. when the start-up probe found
+// none; the background checker closes each when it appears.
+func (c *Client) MarkDown(reason string) { c.pool.MarkDown(-1, reason) }
 
-// MarkDown opens the breaker, e.g. when the start-up probe found no
-// Ollama; the background checker closes it when Ollama appears.
-func (o *Ollama) MarkDown(reason string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.trip(reason)
-}
-
-func (o *Ollama) trip(reason string) {
-	if !o.open {
-		o.open, o.since = true, time.Now()
-	}
-	o.reason = reason
-}
-
-func (o *Ollama) record(err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err == nil {
-		o.failures = 0
-		return
-	}
-	o.failures++
-	if o.failures >= o.cfg.FailureThreshold || isDown(err) {
-		o.trip(describe(err, o.cfg.ChatModel))
-	}
-}
+// MarkHostDown opens host i's breaker.
+func (c *Client) MarkHostDown(i int, reason string) { c.pool.MarkDown(i, reason) }
 
 // isDown tells failures that will not heal by retrying at once: nothing
-// listens, or the model is not there.
+// listens, the model is not there, the key is refused.
 func isDown(err error) bool {
-	var se api.StatusError
-	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
-		return true
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Status == http.StatusNotFound || he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden
 	}
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// describe turns an Ollama error into a short operator-facing reason.
-func describe(err error, model string) string {
-	var se api.StatusError
+// describe turns an error into a short operator-facing reason; model
+// names the model for a 404.
+func describe(err error, model, pullHint string) string {
+	var he *HTTPError
 	switch {
-	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
-		return fmt.Sprintf("model %q not found; run: ollama pull %s", model, model)
-	case errors.As(err, &se):
-		return fmt.Sprintf("ollama answered HTTP %d", se.StatusCode)
+	case errors.As(err, &he) && he.Status == http.StatusNotFound:
+		return fmt.Sprintf("model %q not found; %s", model, pullHint)
+	case errors.As(err, &he) && (he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden):
+		return he.Error()
+	case errors.As(err, &he):
+		return fmt.Sprintf("server answered HTTP %d", he.Status)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused (is ollama serve running?)"
+		return "connection refused (is the server running?)"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
 	case errors.Is(err, ErrLLMIncomplete):
@@ -341,34 +257,39 @@ func describe(err error, model string) string {
 }
 
 // LLMFailureReasons label the failed LLM calls in metrics, in this order:
-// the breaker was open (down), the queue was full (busy), the deadline
+// the breakers were open (down), the queue was full (busy), the deadline
 // passed (timeout), the caller went away (canceled), the stream dropped
-// (incomplete), the model said nothing (empty), the model is not pulled
-// (model_not_found), Ollama answered another HTTP error (http_status), it
-// could not be reached (connection), anything else (other).
+// (incomplete), the model said nothing (empty), the model is not there
+// (model_not_found), the server answered another HTTP error (http_status),
+// it could not be reached (connection), it asked us to slow down
+// (rate_limited), it refused the API key (unauthorized), anything else
+// (other).
 var LLMFailureReasons = [...]string{
-	"down", "busy", "timeout", "canceled", "incomplete", "empty", "model_not_found", "http_status", "connection", "other",
+	"down", "busy", "timeout", "canceled", "incomplete", "empty", "model_not_found", "http_status", "connection",
+	"rate_limited", "unauthorized", "other",
 }
 
 // LLMCounts are the Chat calls since start and the failed ones by reason
-// (every reason of LLMFailureReasons is present).
+// (every reason of LLMFailureReasons is present); Retries are the calls
+// tried a second time on another host.
 type LLMCounts struct {
 	Calls    uint64
+	Retries  uint64
 	Failures map[string]uint64
 }
 
 // Counts returns the call and failure counters.
-func (o *Ollama) Counts() LLMCounts {
-	c := LLMCounts{Calls: o.calls.Load(), Failures: make(map[string]uint64, len(LLMFailureReasons))}
+func (c *Client) Counts() LLMCounts {
+	out := LLMCounts{Calls: c.calls.Load(), Retries: c.retries.Load(), Failures: make(map[string]uint64, len(LLMFailureReasons))}
 	for i, r := range LLMFailureReasons {
-		c.Failures[r] = o.failed[i].Load()
+		out.Failures[r] = c.failed[i].Load()
 	}
-	return c
+	return out
 }
 
 // failureIndex is the index in LLMFailureReasons of err's reason.
 func failureIndex(err error) int {
-	var se api.StatusError
+	var he *HTTPError
 	var ne net.Error
 	reason := "other"
 	switch {
@@ -384,9 +305,13 @@ func failureIndex(err error) int {
 		reason = "incomplete"
 	case errors.Is(err, ErrLLMEmpty):
 		reason = "empty"
-	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
+	case errors.As(err, &he) && he.Status == http.StatusNotFound:
 		reason = "model_not_found"
-	case errors.As(err, &se):
+	case errors.As(err, &he) && he.Status == http.StatusTooManyRequests:
+		reason = "rate_limited"
+	case errors.As(err, &he) && (he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden):
+		reason = "unauthorized"
+	case errors.As(err, &he):
 		reason = "http_status"
 	case errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &ne):
 		reason = "connection"
@@ -400,100 +325,110 @@ func failureIndex(err error) int {
 }
 
 // Chat generates one answer to msgs. It fails fast with ErrLLMDown while
-// the breaker is open and with ErrLLMBusy when the queue is full; it waits
-// for a slot no longer than ctx allows. Every call and every failure is
-// counted (Counts).
-func (o *Ollama) Chat(ctx context.Context, msgs []api.Message) (text string, err error) {
-	o.calls.Add(1)
+// every breaker is open and with ErrLLMBusy when the queue is full; it
+// waits for a slot no longer than ctx allows. Every call and every failure
+// is counted (Counts).
+func (c *Client) Chat(ctx context.Context, msgs []api.Message) (string, error) {
+	g, err := c.ChatTools(ctx, msgs, nil, nil)
+	return g.Text, err
+}
+
+// ChatStream is Chat that also hands emit each piece of the answer as the
+// model writes it. A retry on another host happens only before the first
+// piece, so emit never sees two answers.
+func (c *Client) ChatStream(ctx context.Context, msgs []api.Message, emit func(string)) (string, error) {
+	g, err := c.ChatTools(ctx, msgs, nil, emit)
+	return g.Text, err
+}
+
+// ChatTools generates one answer that may call tools; the answer may then
+// have no text. emit may be nil.
+func (c *Client) ChatTools(ctx context.Context, msgs []api.Message, tools []Tool, emit func(string)) (g Generation, err error) {
+	c.calls.Add(1)
 	defer func() {
 		if err != nil {
-			o.failed[failureIndex(err)].Add(1)
+			c.failed[failureIndex(err)].Add(1)
 		}
 	}()
-	if !o.Ready() {
-		return "", ErrLLMDown
+	if !c.pool.Ready() {
+		return Generation{}, ErrLLMDown
 	}
-	if err := o.acquire(ctx); err != nil {
-		return "", err
+	exclude := -1
+	var first error
+	for {
+		i, aerr := c.pool.Acquire(ctx, exclude)
+		if aerr != nil {
+			if first != nil && ctx.Err() == nil {
+				return Generation{}, first // nowhere to retry: the original failure
+			}
+			return Generation{}, aerr
+		}
+		started := false
+		t0 := time.Now()
+		g, err = c.backends[i].generate(ctx, msgs, tools, func(s string) {
+			started = true
+			if emit != nil {
+				emit(s)
+			}
+		})
+		if err == nil && strings.TrimSpace(g.Text) == "" && len(g.ToolCalls) == 0 {
+			err = ErrLLMEmpty
+		}
+		c.pool.Release(i, c.outcome(ctx, i, err, time.Since(t0)))
+		if err == nil {
+			return g, nil
+		}
+		// One retry elsewhere, while nothing reached the caller and the
+		// failure was the host's, not the deadline's or the model's.
+		if first != nil || started || ctx.Err() != nil || errors.Is(err, ErrLLMEmpty) || !c.pool.Healthy(i) {
+			return Generation{}, err
+		}
+		c.retries.Add(1)
+		first, exclude = err, i
 	}
-	defer func() { <-o.slots }()
-	if !o.Ready() { // it may have opened while we queued
-		return "", ErrLLMDown
-	}
-	text, err = o.generate(ctx, msgs)
+}
+
+// outcome classifies a call's result for host i's breaker.
+func (c *Client) outcome(ctx context.Context, i int, err error, d time.Duration) llm.Outcome {
+	var he *HTTPError
 	switch {
+	case err == nil:
+		return llm.Outcome{Latency: d}
 	case errors.Is(err, context.Canceled) && ctx.Err() == context.Canceled:
-		// The caller went away; that says nothing about Ollama.
+		return llm.Outcome{Err: err, Ignore: true} // the caller went away; that says nothing about the host
 	case errors.Is(err, ErrLLMEmpty):
-		o.record(nil) // Ollama works; the model just said nothing
-	default:
-		o.record(err)
-	}
-	return text, err
-}
-
-func (o *Ollama) acquire(ctx context.Context) error {
-	select {
-	case o.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	if o.queued.Add(1) > int64(o.cfg.QueueSize) {
-		o.queued.Add(-1)
-		return ErrLLMBusy
-	}
-	defer o.queued.Add(-1)
-	select {
-	case o.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for a generation slot: %w", ctx.Err())
-	}
-}
-
-func (o *Ollama) generate(ctx context.Context, msgs []api.Message) (string, error) {
-	stream := true
-	req := &api.ChatRequest{
-		Model:    o.cfg.ChatModel,
-		Messages: msgs,
-		Stream:   &stream,
-		Options: map[string]any{
-			"num_predict": o.cfg.NumPredict,
-			"temperature": o.cfg.Temperature,
-		},
-	}
-	var b strings.Builder
-	done := false
-	errFull := errors.New("answer is long enough")
-	err := o.client.Chat(ctx, req, func(r api.ChatResponse) error {
-		if b.Len()+len(r.Message.Content) > o.cfg.MaxAnswerBytes {
-			return errFull
+		return llm.Outcome{Err: err, Ignore: true} // the host works; the model just said nothing
+	case errors.As(err, &he) && he.Status == http.StatusTooManyRequests:
+		ra := he.RetryAfter
+		if ra <= 0 {
+			ra = time.Second
 		}
-		b.WriteString(r.Message.Content)
-		done = done || r.Done
-		return nil
-	})
-	switch {
-	case errors.Is(err, errFull):
-		// Keep what fits; the cap is ours, not a failure of Ollama.
-	case err != nil:
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
-		}
-		return "", fmt.Errorf("ollama chat with %s: %w", o.cfg.ChatModel, err)
-	case !done:
-		// The api client ends quietly when the connection drops mid-stream.
-		return "", fmt.Errorf("ollama chat with %s: %w", o.cfg.ChatModel, ErrLLMIncomplete)
+		return llm.Outcome{Err: err, RetryAfter: min(ra, 5*time.Minute)}
 	}
-	text := strings.TrimSpace(b.String())
-	if text == "" {
-		return "", ErrLLMEmpty
-	}
-	return text, nil
+	return llm.Outcome{Err: err, Down: isDown(err), Reason: c.backends[i].describe(err)}
 }
 
-// Status is what the start-up report says about Ollama.
+// collect gathers a streamed answer: text up to maxBytes (the rest is
+// dropped, the cap is ours, not a failure of the server) and tool calls.
+type collect struct {
+	b        strings.Builder
+	maxBytes int
+	full     bool
+}
+
+// add appends s if it fits and reports whether there was room.
+func (c *collect) add(s string) bool {
+	if c.full || c.b.Len()+len(s) > c.maxBytes {
+		c.full = true
+		return false
+	}
+	c.b.WriteString(s)
+	return true
+}
+
+// Status is what the start-up report says about one host.
 type Status struct {
+	Mode              string // "ollama" or "openai"
 	URL               string
 	Reachable         bool
 	Version           string
@@ -504,11 +439,12 @@ type Status struct {
 	EmbedModelPresent bool
 }
 
-// Missing returns the `ollama pull` commands for the models that are not
-// there (none when Ollama is unreachable: that is a different problem).
+// Missing returns the commands that fetch the models that are not there
+// (none when the server is unreachable: that is a different problem, and
+// none for an OpenAI-compatible server, whose models are its own affair).
 func (s Status) Missing() []string {
 	var cmds []string
-	if !s.Reachable {
+	if !s.Reachable || s.Mode == "openai" {
 		return nil
 	}
 	if s.ChatModel != "" && !s.ChatModelPresent {
@@ -520,32 +456,30 @@ func (s Status) Missing() []string {
 	return cmds
 }
 
-// Probe asks Ollama for its version and model list.
-func (o *Ollama) Probe(ctx context.Context) Status {
-	st := Status{URL: o.cfg.BaseURL.String(), ChatModel: o.cfg.ChatModel, EmbedModel: o.cfg.EmbedModel}
-	list, err := o.client.List(ctx)
-	if err != nil {
-		st.Err = describe(err, o.cfg.ChatModel)
-		return st
+// Probe reports on the first host that answers (the first host when none
+// does).
+func (c *Client) Probe(ctx context.Context) Status {
+	all := c.ProbeHosts(ctx)
+	for _, s := range all {
+		if s.Reachable {
+			return s
+		}
 	}
-	st.Reachable = true
-	if v, err := o.client.Version(ctx); err == nil {
-		st.Version = v
-	}
-	for _, m := range list.Models {
-		st.ChatModelPresent = st.ChatModelPresent || sameModel(m, o.cfg.ChatModel)
-		st.EmbedModelPresent = st.EmbedModelPresent || sameModel(m, o.cfg.EmbedModel)
-	}
-	return st
+	return all[0]
 }
 
-// sameModel matches "llama3.2" to "llama3.2:latest" as Ollama does.
-func sameModel(m api.ListModelResponse, name string) bool {
-	if name == "" {
-		return false
+// ProbeHosts asks every host, concurrently, for its version and models.
+func (c *Client) ProbeHosts(ctx context.Context) []Status {
+	out := make([]Status, len(c.backends))
+	done := make(chan struct{}, len(c.backends))
+	for i, b := range c.backends {
+		go func() {
+			out[i] = b.status(ctx)
+			done <- struct{}{}
+		}()
 	}
-	if !strings.Contains(name, ":") {
-		name += ":latest"
+	for range c.backends {
+		<-done
 	}
-	return m.Name == name || m.Model == name
+	return out
 }

@@ -40,7 +40,7 @@ func TestOllamaURL(t *testing.T) {
 	}
 }
 
-func newTestOllama(t *testing.T, u *url.URL, tweak func(*OllamaConfig)) *Ollama {
+func newTestOllama(t *testing.T, u *url.URL, tweak func(*OllamaConfig)) *Client {
 	t.Helper()
 	cfg := OllamaConfig{BaseURL: u, ChatModel: "llama3.2", EmbedModel: "nomic-embed-text",
 		MaxGenerations: 2, NumPredict: 64, RecheckInterval: time.Hour}
@@ -342,12 +342,20 @@ func TestChatCountsRefusals(t *testing.T) {
 	cancel()
 	f.setMode("hang")
 	o2 := newTestOllama(t, f.url(), func(c *OllamaConfig) { c.MaxGenerations, c.QueueSize = 1, 1 })
-	o2.slots <- struct{}{} // every slot taken
-	o2.queued.Store(1)     // and the queue full
+	if _, err := o2.pool.Acquire(context.Background(), -1); err != nil { // every slot taken
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithCancel(context.Background())
+	waited := make(chan error, 1)
+	go func() { _, err := o2.pool.Acquire(wctx, -1); waited <- err }() // and the queue full
+	for o2.pool.Queued() != 1 {
+		runtime.Gosched()
+	}
 	if _, err := o2.Chat(ctx, hello); !errors.Is(err, ErrLLMBusy) {
 		t.Fatalf("err = %v", err)
 	}
-	o2.queued.Store(0) // a place in the queue, but the caller is gone
+	wcancel() // a place in the queue, but the caller is gone
+	<-waited
 	if _, err := o2.Chat(ctx, hello); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}

@@ -113,7 +113,7 @@ func (c *answerConfig) finish() error {
 type answering struct {
 	engine *chat.Engine
 	index  *rag.Index
-	llm    *chat.Ollama // nil with --llm none
+	llm    *chat.Client // nil with --llm none
 }
 
 // state is the LLM's state for /readyz.
