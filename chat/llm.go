@@ -32,32 +32,8 @@ var (
 	ErrLLMEmpty = errors.New("llm returned an empty answer")
 )
 
-// HTTPError is an LLM server's refusal, whatever its API: the status, the
-// server's own message, and for 429 how long it asked us to wait.
-type HTTPError struct {
-	Status     int
-	Message    string
-	RetryAfter time.Duration
-	// KeySource names where the API key came from ("CHATBOT_LLM_API_KEY",
-	// a file), for a 401 the operator can act on.
-	KeySource string
-}
-
-func (e *HTTPError) Error() string {
-	switch {
-	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
-		src := e.KeySource
-		if src == "" {
-			src = "no API key was configured (set CHATBOT_LLM_API_KEY or CHATBOT_LLM_API_KEY_FILE)"
-		} else {
-			src = "check the API key from " + src
-		}
-		return fmt.Sprintf("HTTP %d: the server refused the API key: %s; %s", e.Status, e.Message, src)
-	case e.Message == "":
-		return fmt.Sprintf("HTTP %d", e.Status)
-	}
-	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
-}
+// HTTPError is an LLM server's refusal, whatever its API (llm.HTTPError).
+type HTTPError = llm.HTTPError
 
 // Tool is a function the model may call, described by a JSON schema.
 type Tool struct {
