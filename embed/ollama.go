@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"github.com/chatbot/chatbot/llm"
 )
 
 // DefaultOllamaModel is the embedding model used when none is configured.
@@ -25,12 +28,16 @@ var ErrModelMissing = errors.New("embedding model not available in Ollama")
 // ErrUnreachable means Ollama could not be reached at all.
 var ErrUnreachable = errors.New("ollama is not reachable")
 
-// Ollama embeds texts with an Ollama server's /api/embed endpoint, in
-// batches. Its dimension is learnt from the first answer (or Probe).
+// Ollama embeds texts with the /api/embed endpoint of one or more Ollama
+// servers, in batches: each batch goes to the healthy server with the
+// fewest calls in flight (llm.Pool), and a batch that fails on one server
+// is sent once to another. Its dimension is learnt from the first answer
+// (or Probe).
 type Ollama struct {
-	client *api.Client
-	model  string
-	batch  int
+	clients []*api.Client
+	pool    *llm.Pool
+	model   string
+	batch   int
 
 	mu  sync.Mutex
 	dim int
@@ -40,14 +47,27 @@ type Ollama struct {
 // (api.ClientFromEnvironment reads OLLAMA_HOST as Ollama's own tools do).
 // An empty model means DefaultOllamaModel; batch <= 0 means DefaultOllamaBatch.
 func NewOllama(client *api.Client, model string, batch int) *Ollama {
+	return NewOllamaHosts([]*api.Client{client}, []string{"ollama"}, model, batch)
+}
+
+// NewOllamaHosts is NewOllama over several servers; names label them in
+// the pool's statistics. A server that fails is skipped for 5 s, then
+// tried again by the next batch.
+func NewOllamaHosts(clients []*api.Client, names []string, model string, batch int) *Ollama {
 	if model == "" {
 		model = DefaultOllamaModel
 	}
 	if batch <= 0 {
 		batch = DefaultOllamaBatch
 	}
-	return &Ollama{client: client, model: model, batch: batch}
+	// No probe: an embedder has no lifecycle to run a checker in; the
+	// pool lets a batch try a failed host again after RecheckInterval.
+	pool, _ := llm.New(llm.Config{URLs: names, Limit: 1 << 20, FailureThreshold: 1, RecheckInterval: 5 * time.Second})
+	return &Ollama{clients: clients, pool: pool, model: model, batch: batch}
 }
+
+// Hosts returns each server's state and counters.
+func (o *Ollama) Hosts() []llm.HostStats { return o.pool.Stats() }
 
 // Info reports provider "ollama", the model and the dimension (0 until the
 // first successful call).
@@ -77,9 +97,17 @@ func (o *Ollama) Embed(ctx context.Context, texts []string) ([][]float32, error)
 	out := make([][]float32, 0, len(texts))
 	for start := 0; start < len(texts); start += o.batch {
 		end := min(start+o.batch, len(texts))
-		resp, err := o.client.Embed(ctx, &api.EmbedRequest{Model: o.model, Input: texts[start:end]})
+		var resp *api.EmbedResponse
+		err := spread(ctx, o.pool, func(i int) error {
+			var err error
+			resp, err = o.clients[i].Embed(ctx, &api.EmbedRequest{Model: o.model, Input: texts[start:end]})
+			if err != nil {
+				return o.explain(err)
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, o.explain(err)
+			return nil, err
 		}
 		if len(resp.Embeddings) != end-start {
 			return nil, fmt.Errorf("ollama %s returned %d embeddings for %d texts", o.model, len(resp.Embeddings), end-start)
