@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/llm"
 	"github.com/chatbot/chatbot/secret"
 )
 
@@ -310,4 +311,49 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// LLMHosts is one backend's servers for /metrics: kind is "chat" or
+// "embed", hosts their state (llm.Pool.Stats).
+type LLMHosts struct {
+	Kind  string
+	Hosts []llm.HostStats
+}
+
+// WriteLLMHosts writes the per-server series of the language-model
+// backends: health, calls in flight and the limit, calls, errors and the
+// latency of successful calls (a summary without quantiles: sum and count).
+func WriteLLMHosts(w *PromWriter, backends []LLMHosts) {
+	type series struct {
+		name, typ, help string
+		value           func(llm.HostStats) float64
+	}
+	all := []series{
+		{"chatbot_llm_host_up", "gauge", "1 when a language-model server is taken into use, 0 while its breaker is open or it asked us to wait (HTTP 429).",
+			func(h llm.HostStats) float64 {
+				if h.State == "ok" {
+					return 1
+				}
+				return 0
+			}},
+		{"chatbot_llm_host_in_flight", "gauge", "Calls in flight on a language-model server.", func(h llm.HostStats) float64 { return float64(h.InFlight) }},
+		{"chatbot_llm_host_limit", "gauge", "Generations a language-model server is given at once.", func(h llm.HostStats) float64 { return float64(h.Limit) }},
+		{"chatbot_llm_host_calls_total", "counter", "Calls sent to a language-model server.", func(h llm.HostStats) float64 { return float64(h.Calls) }},
+		{"chatbot_llm_host_errors_total", "counter", "Calls that failed on a language-model server (counted against its breaker).", func(h llm.HostStats) float64 { return float64(h.Errors) }},
+	}
+	for _, s := range all {
+		w.Family(s.name, s.typ, s.help)
+		for _, b := range backends {
+			for _, h := range b.Hosts {
+				w.Sample(s.name, s.value(h), "kind", b.Kind, "host", h.URL)
+			}
+		}
+	}
+	w.Family("chatbot_llm_host_latency_seconds", "summary", "Latency of the successful calls to a language-model server (a whole generation for chat).")
+	for _, b := range backends {
+		for _, h := range b.Hosts {
+			w.Sample("chatbot_llm_host_latency_seconds_sum", h.LatencySeconds, "kind", b.Kind, "host", h.URL)
+			w.Sample("chatbot_llm_host_latency_seconds_count", float64(h.LatencyCount), "kind", b.Kind, "host", h.URL)
+		}
+	}
 }

@@ -61,6 +61,7 @@ func (a *app) collectMetrics(w *admin.PromWriter) {
 	}
 	w.Gauge("chatbot_llm_up", "1 when the LLM answers, 0 when it is down or disabled (answers are then extractive).", up)
 	w.Gauge("chatbot_llm_queued", "Answers waiting for a generation slot.", float64(llm.Queued))
+	admin.WriteLLMHosts(w, a.llmHosts())
 	w.Family("chatbot_livechat_sessions", "gauge", "Live-chat sessions waiting for or talking to an agent.")
 	for _, state := range []string{store.LiveChatWaiting, store.LiveChatActive} {
 		sessions, err := a.livechat.Sessions(state)
@@ -106,8 +107,24 @@ func (a *app) collectCounters(w *admin.PromWriter) {
 		llm = a.answer.llm.Counts()
 	}
 	w.Counter("chatbot_llm_calls_total", "Calls to the LLM, failed ones included.", float64(llm.Calls))
+	w.Counter("chatbot_llm_retries_total", "LLM calls tried a second time on another server after failing before their first token.", float64(llm.Retries))
 	w.Family("chatbot_llm_failures_total", "counter", "Failed LLM calls, by reason (the answer was then extractive).")
 	for _, r := range chat.LLMFailureReasons {
 		w.Sample("chatbot_llm_failures_total", float64(llm.Failures[r]), "reason", r)
 	}
+}
+
+// llmHosts is the per-server state of the chat client and of the
+// embedder, when they talk to servers.
+func (a *app) llmHosts() []admin.LLMHosts {
+	var out []admin.LLMHosts
+	if a.answer.llm != nil {
+		out = append(out, admin.LLMHosts{Kind: "chat", Hosts: a.answer.llm.Hosts()})
+	}
+	if a.embedder != nil {
+		if h := a.embedder.Hosts(); len(h) > 0 {
+			out = append(out, admin.LLMHosts{Kind: "embed", Hosts: h})
+		}
+	}
+	return out
 }

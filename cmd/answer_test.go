@@ -106,7 +106,10 @@ func TestAnswerFlagsRejected(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--llm", "gpt"}, "--llm must be auto, ollama or none"},
+		{[]string{"--llm", "gpt"}, "--llm must be auto, ollama, openai or none"},
+		{[]string{"--llm", "openai"}, "--llm openai needs the server's URL: --llm-url"},
+		{[]string{"--llm", "openai", "--llm-url", "ftp://x"}, `--llm-url: "ftp://x" is not an http(s) URL`},
+		{[]string{"--ollama-host", "a:1", "--ollama-host", "http://a:1"}, `"http://a:1" is listed twice`},
 		{[]string{"--answer-timeout", "1ms"}, "--answer-timeout"},
 		{[]string{"--max-generations", "-1"}, "--max-generations"},
 		{[]string{"--max-answer-tokens", "1"}, "--max-answer-tokens"},

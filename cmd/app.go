@@ -20,6 +20,7 @@ import (
 	"github.com/chatbot/chatbot/admin"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
+	"github.com/chatbot/chatbot/llm"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
@@ -39,13 +40,16 @@ type serverRecord struct {
 // app is the running service: the store, the HTTP server and the workers,
 // started by newApp and stopped in order by Run when its context ends.
 type app struct {
-	cfg    config
-	log    *slog.Logger
-	store  *store.Store
-	index  *rag.Index // the knowledge base
-	answer *answering // the conversation engine
-	ln     net.Listener
-	server *http.Server
+	cfg   config
+	log   *slog.Logger
+	store *store.Store
+	index *rag.Index // the knowledge base
+	// embedder is the index's embedder when it talks to model servers
+	// (its per-server state goes to /metrics); nil for the built-in one.
+	embedder interface{ Hosts() []llm.HostStats }
+	answer   *answering // the conversation engine
+	ln       net.Listener
+	server   *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
 	// admin is the panel, the widget and /metrics; logs keeps recent
@@ -114,7 +118,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	if len(cfg.KnowledgeRoots) == 0 {
 		log.Info("no --knowledge-root: the ingest API reads no files; uploads in the admin panel still work")
 	}
-	if a.index, err = openServeIndex(cfg, st); err != nil {
+	if a.index, a.embedder, err = openServeIndex(cfg, st); err != nil {
 		a.abort()
 		return nil, err
 	}
@@ -282,21 +286,24 @@ func (a *app) Run(ctx context.Context) error {
 	return nil
 }
 
-// openServeIndex loads the knowledge base with the configured embedder.
-func openServeIndex(cfg config, st *store.Store) (*rag.Index, error) {
+// openServeIndex loads the knowledge base with the configured embedder,
+// and returns that embedder too when it talks to model servers.
+func openServeIndex(cfg config, st *store.Store) (*rag.Index, interface{ Hosts() []llm.HostStats }, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	emb, err := indexEmbedder(ctx, cfg.OllamaHost, st, knowledgeFlags{embedder: cfg.Embedder, embedModel: cfg.EmbedModel})
+	emb, err := indexEmbedder(ctx, cfg.OllamaHost, st, knowledgeFlags{embedder: cfg.Embedder, embedModel: cfg.EmbedModel,
+		openai: cfg.Answer.openaiServers()})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ix, err := rag.Open(ctx, st, emb, rag.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
+		return nil, nil, fmt.Errorf("knowledge base: %w", err)
 	}
 	// Loading decoded every chunk record; hand that garbage back to the OS
 	// now rather than carry it as resident memory (about 100 ms at 100,000
 	// chunks, once).
 	debug.FreeOSMemory()
-	return ix, nil
+	hosts, _ := emb.(interface{ Hosts() []llm.HostStats })
+	return ix, hosts, nil
 }

@@ -43,6 +43,10 @@ directory, ask searches through its API and answers extractively.`,
 			if err := ac.finish(); err != nil {
 				return err
 			}
+			if err := ac.finishKey(e); err != nil {
+				return err
+			}
+			k.openai = ac.openaiServers()
 			if _, err := parseLevel(logLevel); err != nil {
 				return err
 			}
@@ -54,7 +58,7 @@ directory, ask searches through its API and answers extractively.`,
 				return err
 			}
 			defer st.Close()
-			emb, err := indexEmbedder(cmd.Context(), ac.ollamaURL.String(), st, k)
+			emb, err := indexEmbedder(cmd.Context(), ac.ollamaHosts(), st, k)
 			if err != nil {
 				return err
 			}

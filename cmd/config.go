@@ -37,8 +37,8 @@ type config struct {
 	ShutdownTimeout time.Duration
 	Answer          answerConfig // the conversation engine and Ollama (answer.go)
 
-	// Knowledge base: the embedder (auto, builtin, ollama), its Ollama
-	// model, and OLLAMA_HOST.
+	// Knowledge base: the embedder (auto, builtin, ollama, openai), its
+	// model, and the Ollama servers (OLLAMA_HOST, comma-separated).
 	Embedder   string
 	EmbedModel string
 	OllamaHost string
@@ -153,8 +153,8 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.DurationVar(&c.RetryBase, "retry-base", e.durationOr("CHATBOT_RETRY_BASE", time.Second), "first retry delay of outgoing deliveries (env CHATBOT_RETRY_BASE)")
 	fs.DurationVar(&c.RetryCap, "retry-cap", e.durationOr("CHATBOT_RETRY_CAP", 10*time.Minute), "longest retry delay of outgoing deliveries (env CHATBOT_RETRY_CAP)")
 	fs.StringVar(&c.Embedder, "embedder", e.or("CHATBOT_EMBEDDER", "auto"),
-		"embeddings: builtin (no model), ollama, or auto (the index's own; for a new index Ollama when reachable, else builtin) (env CHATBOT_EMBEDDER)")
-	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "Ollama embedding model (env CHATBOT_EMBED_MODEL)")
+		"embeddings: builtin (no model), ollama, openai (the --llm-url servers), or auto (the index's own; for a new index the LLM servers' when they embed, else builtin) (env CHATBOT_EMBEDDER)")
+	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "embedding model (env CHATBOT_EMBED_MODEL)")
 	bindKnowledgeRoots(fs, e, &c.KnowledgeRoots)
 	bindAnswer(fs, e, &c.Answer)
 	bindIncoming(fs, e, &c.Incoming)
@@ -261,7 +261,10 @@ func (c *config) finish(e env) error {
 	if err := c.Answer.finish(); err != nil {
 		return err
 	}
-	c.OllamaHost = c.Answer.ollamaURL.String() // one Ollama for answers and embeddings
+	if err := c.Answer.finishKey(e); err != nil {
+		return err
+	}
+	c.OllamaHost = c.Answer.ollamaHosts() // the same Ollama servers for answers and embeddings
 	if c.DeliveryWorkers < 0 || c.DeliveryWorkers > 256 {
 		return fmt.Errorf("--delivery-workers must be between 1 and 256, not %d", c.DeliveryWorkers)
 	}

@@ -56,6 +56,9 @@ The data directory is not touched.`,
 				return err
 			}
 			defer st.Close()
+			if k.openai, err = openaiFromEnv(e); err != nil {
+				return err
+			}
 			emb, err := chooseEmbedder(cmd.Context(), e("OLLAMA_HOST"), st, k)
 			if err != nil {
 				return err
