@@ -184,6 +184,22 @@
       var e = d.embedder || {};
       k.textContent = 'language model' + (o.model ? ': ' + o.model : '') + (o.reason ? ' (' + o.reason + ')' : '') +
         (e.provider ? ' · embeddings: ' + e.provider + (e.model ? ' ' + e.model : '') : '');
+      // One row per model server: several Ollama hosts or OpenAI-compatible servers.
+      var hosts = o.hosts || [];
+      if (hosts.length) {
+        add(card, [el('h3', { text: 'Language-model servers (' + o.mode + ')' }), el('table', { id: 'llm-hosts' },
+          el('thead', null, el('tr', null, ['server', 'state', 'in flight / limit', 'calls', 'errors', 'mean latency'].map(function (h) { return el('th', { text: h }); }))),
+          el('tbody', null, hosts.map(function (h) {
+            return el('tr', null, [
+              el('td', { text: h.url }),
+              el('td', { text: h.state + (h.reason ? ' (' + h.reason + ')' : '') }),
+              el('td', { text: h.in_flight + ' / ' + h.limit }),
+              el('td', { text: h.calls }),
+              el('td', { text: h.errors }),
+              el('td', { text: h.latency_count ? Math.round(h.mean_latency_ms) + ' ms' : '–' })
+            ]);
+          })))]);
+      }
     });
   }
   function barChart(series) {
