@@ -193,3 +193,26 @@ func (s *Server) create(name, modelfile string) {
 		s.t.Fatalf("ollama create %s: %v\n%s\n%s", name, err, out, s.Log())
 	}
 }
+
+// StartMany runs n servers, each with the tiny models (as Start and
+// CreateModels), for tests of load spread and fail-over across hosts. Each
+// has its own port, home and model directory, so one can be stopped and
+// restarted alone.
+func StartMany(t testing.TB, n int) []*Server {
+	t.Helper()
+	out := make([]*Server, n)
+	for i := range out {
+		out[i] = Start(t)
+		out[i].CreateModels()
+	}
+	return out
+}
+
+// HostList is the servers' URLs, comma-separated, as OLLAMA_HOST takes them.
+func HostList(servers []*Server) string {
+	urls := make([]string, len(servers))
+	for i, s := range servers {
+		urls[i] = s.URL
+	}
+	return strings.Join(urls, ",")
+}
