@@ -16,7 +16,7 @@ import (
 // fakeOllama is an httptest server speaking the part of Ollama's HTTP API
 // we use, with a switchable failure mode.
 type fakeOllama struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -29,7 +29,7 @@ type fakeOllama struct {
 	release  chan struct{} // closed at cleanup: frees hanging handlers
 }
 
-func newFakeOllama(t *testing.T) *fakeOllama {
+func newFakeOllama(t testing.TB) *fakeOllama {
 	t.Helper()
 	f := &fakeOllama{t: t, mode: "ok", answer: "You can get a refund within 30 days [1].",
 		models: []string{"llama3.2:latest"}, release: make(chan struct{})}

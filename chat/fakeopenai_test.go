@@ -22,7 +22,7 @@ import (
 // Retry-After, 401, a first token that never comes, a stream cut without
 // its end, tool calls.
 type fakeOpenAI struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -35,7 +35,7 @@ type fakeOpenAI struct {
 	release  chan struct{}
 }
 
-func newFakeOpenAI(t *testing.T) *fakeOpenAI {
+func newFakeOpenAI(t testing.TB) *fakeOpenAI {
 	t.Helper()
 	f := &fakeOpenAI{t: t, mode: "ok", answer: "You can get a refund within 30 days [1].",
 		models: []string{"llama3.2"}, release: make(chan struct{})}
