@@ -366,3 +366,24 @@ func TestChatCountsRefusals(t *testing.T) {
 		t.Errorf("queue full, then cancelled while queued: %+v", c)
 	}
 }
+
+// Reading the stream costs kilobytes, not the 8 MB line buffer per call
+// api.Client.Chat allocates (40 MB over these 5 calls before).
+func TestOllamaStreamAllocatesLittle(t *testing.T) {
+	f := newFakeOllama(t)
+	o := newTestOllama(t, f.url(), nil)
+	if _, err := o.Chat(context.Background(), hello); err != nil { // warm: connections, pools
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 5 {
+		if _, err := o.Chat(context.Background(), hello); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Fatalf("5 generations allocated %d bytes (server side included)", n)
+	}
+}
