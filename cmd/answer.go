@@ -416,6 +416,7 @@ func (k knownDim) Hosts() []llm.HostStats {
 // says "degraded" then. /healthz stays the cheap liveness check.
 func (a *app) readyz(w http.ResponseWriter, _ *http.Request) {
 	llm := a.answer.state()
+	llm.Hosts = nil // the servers' addresses are for the admin (/api/llm/hosts), not for anyone
 	status := "ready"
 	if llm.State == "down" {
 		status = "degraded"
@@ -428,4 +429,14 @@ func (a *app) readyz(w http.ResponseWriter, _ *http.Request) {
 		"chunks":       a.answer.index.Len(),
 		"answer_limit": a.cfg.Answer.AnswerTimeout.String(),
 	})
+}
+
+// llmHostsAPI is GET /api/llm/hosts (admin): the LLM's state with each
+// server's, and the embedder's servers, for the admin overview.
+func (a *app) llmHostsAPI(w http.ResponseWriter, _ *http.Request) {
+	var embedHosts []llm.HostStats
+	if a.embedder != nil {
+		embedHosts = a.embedder.Hosts()
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "llm": a.answer.state(), "embed_hosts": embedHosts})
 }

@@ -224,6 +224,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/llm/hosts", admin.Require(http.HandlerFunc(a.llmHostsAPI))).Methods(http.MethodGet)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify), a.log).Routes(r, admin.Require)

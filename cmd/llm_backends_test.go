@@ -41,8 +41,14 @@ func TestSeveralOllamaHosts(t *testing.T) {
 	cfg.Answer = answerConfig{LLM: llmAuto, OllamaHost: down + "," + up.URL}
 	a, _ := startApp(t, cfg)
 	base := "http://" + a.Addr()
-	rd := readyz(t, base)
-	if rd.Status != "ready" || rd.LLM.State != "ok" || len(rd.LLM.Hosts) != 2 ||
+	if rd := readyz(t, base); rd.Status != "ready" || rd.LLM.State != "ok" || len(rd.LLM.Hosts) != 0 {
+		t.Fatalf("readyz = %+v (the servers are for the admin only)", rd)
+	}
+	if status, _ := apiCall(t, http.MethodGet, base+"/api/llm/hosts", "wrong-token-0123456789", ""); status != http.StatusUnauthorized {
+		t.Fatalf("/api/llm/hosts without the admin token: %d", status)
+	}
+	rd := llmHosts(t, base, cfg.AdminToken)
+	if len(rd.LLM.Hosts) != 2 ||
 		rd.LLM.Hosts[0].URL != down || rd.LLM.Hosts[0].State != "down" || !strings.Contains(rd.LLM.Hosts[0].Reason, "connection refused") ||
 		rd.LLM.Hosts[1].URL != up.URL || rd.LLM.Hosts[1].State != "ok" || rd.LLM.Hosts[1].Limit != 1 {
 		t.Fatalf("readyz = %+v", rd)
@@ -151,7 +157,7 @@ func TestServeWithOpenAICompatibleServer(t *testing.T) {
 	if err != nil || r.Type != chat.TypeRAG || r.Answer != "Vouchers last twelve months [1]." || len(r.Sources) != 1 {
 		t.Fatalf("answer = %+v, %v", r, err)
 	}
-	rd := readyz(t, "http://"+a.Addr())
+	rd := llmHosts(t, "http://"+a.Addr(), cfg.AdminToken)
 	if rd.LLM.Mode != "openai" || rd.LLM.State != "ok" || rd.LLM.Model != "qwen2.5-7b" || len(rd.LLM.Hosts) != 1 || rd.LLM.Hosts[0].Calls != 1 {
 		t.Fatalf("readyz = %+v", rd)
 	}
@@ -173,4 +179,15 @@ func TestServeOpenAIRequiredButDown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--llm openai: the server at "+down+"/v1 did not answer") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// llmHosts reads GET /api/llm/hosts with the admin token.
+func llmHosts(t *testing.T, base, token string) readyzBody {
+	t.Helper()
+	status, body := apiCall(t, http.MethodGet, base+"/api/llm/hosts", token, "")
+	var out readyzBody
+	if status != http.StatusOK || json.Unmarshal(body, &out) != nil {
+		t.Fatalf("/api/llm/hosts: %d %s", status, body)
+	}
+	return out
 }

@@ -176,8 +176,11 @@ func TestTwoOllamaHostsEndToEnd(t *testing.T) {
 	}
 	t.Logf("host killed after 15 of 60 answers: %d fell back to extractive, %d retried on the other host; %s",
 		fellBack, both.answer.llm.Counts().Retries, l3)
-	if rd := readyz(t, "http://"+both.Addr()); rd.Status != "ready" || rd.LLM.State != "ok" || rd.LLM.Hosts[1].State != "down" {
+	if rd := readyz(t, "http://"+both.Addr()); rd.Status != "ready" || rd.LLM.State != "ok" {
 		t.Fatalf("readyz with one host down = %+v", rd)
+	}
+	if hs := llmHosts(t, "http://"+both.Addr(), "admin-token-0123456789abcdef").LLM.Hosts; len(hs) != 2 || hs[1].State != "down" || hs[0].State != "ok" {
+		t.Fatalf("/api/llm/hosts with one host down = %+v", hs)
 	}
 
 	// It comes back: the background check takes it in again, and it gets

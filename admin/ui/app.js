@@ -184,8 +184,11 @@
       var e = d.embedder || {};
       k.textContent = 'language model' + (o.model ? ': ' + o.model : '') + (o.reason ? ' (' + o.reason + ')' : '') +
         (e.provider ? ' · embeddings: ' + e.provider + (e.model ? ' ' + e.model : '') : '');
-      // One row per model server: several Ollama hosts or OpenAI-compatible servers.
-      var hosts = o.hosts || [];
+    });
+    // One row per model server: several Ollama hosts or OpenAI-compatible servers.
+    api('GET', '/api/llm/hosts').then(function (res) {
+      if (!res.ok) return;
+      var o = (res.data || {}).llm || {}, hosts = o.hosts || [];
       if (hosts.length) {
         add(card, [el('h3', { text: 'Language-model servers (' + o.mode + ')' }), el('table', { id: 'llm-hosts' },
           el('thead', null, el('tr', null, ['server', 'state', 'in flight / limit', 'calls', 'errors', 'mean latency'].map(function (h) { return el('th', { text: h }); }))),
