@@ -20,7 +20,7 @@ type fakeOllama struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
-	mode     string // ok, 500, 404, hang, half, empty, leak
+	mode     string // ok, 500, 404, hang, half, empty, leak, tools
 	answer   string
 	rewrite  string // answer to question-rewrite requests; "" = answer
 	models   []string
@@ -138,6 +138,12 @@ func (f *fakeOllama) chat(w http.ResponseWriter, r *http.Request) {
 		chunk("", true)
 	case "leak":
 		chunk(req.Messages[0].Content, true)
+	case "tools": // Ollama sends a call whole, in one line
+		args := api.NewToolCallFunctionArguments()
+		args.Set("order_id", "A-17")
+		_ = json.NewEncoder(w).Encode(api.ChatResponse{Model: req.Model, Message: api.Message{Role: "assistant",
+			ToolCalls: []api.ToolCall{{ID: "call_1", Function: api.ToolCallFunction{Name: "lookup_order", Arguments: args}}}}})
+		chunk("", true)
 	default:
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		words := strings.SplitAfter(answer, " ")

@@ -347,8 +347,8 @@ func (c *Client) ChatTools(ctx context.Context, msgs []api.Message, tools []Tool
 				emit(s)
 			}
 		})
-		if err == nil && strings.TrimSpace(g.Text) == "" && len(g.ToolCalls) == 0 {
-			err = ErrLLMEmpty
+		if err == nil && strings.TrimSpace(g.Text) == "" && (len(g.ToolCalls) == 0 || len(tools) == 0) {
+			err = ErrLLMEmpty // a call of a tool nobody offered is no answer either
 		}
 		c.pool.Release(i, c.outcome(ctx, i, err, time.Since(t0)))
 		if err == nil {

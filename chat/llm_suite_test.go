@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"net/url"
@@ -338,6 +339,50 @@ func TestSuiteEngine(t *testing.T) {
 			if r := ask(t, e, "c1", "refund voucher validity"); r.Type != TypeExtractive || r.Fallback != fb.fallback {
 				t.Fatalf("%s: reply = %+v", fb.mode, r)
 			}
+		}
+	})
+}
+
+// Tool calls come back in one form from either backend, and the tools are
+// sent in the request.
+func TestSuiteToolCalls(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k llmKind) {
+		s := k.server(t)
+		s.setMode("tools")
+		c := k.client(t, []*url.URL{s.url()}, knobs{})
+		tools := []Tool{{Name: "lookup_order", Description: "Finds an order by its id.",
+			Parameters: json.RawMessage(`{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]}`)}}
+		g, err := c.ChatTools(context.Background(), hello, tools, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var args map[string]any
+		if len(g.ToolCalls) != 1 || g.ToolCalls[0].Name != "lookup_order" || g.ToolCalls[0].ID != "call_1" ||
+			json.Unmarshal(g.ToolCalls[0].Arguments, &args) != nil || args["order_id"] != "A-17" || g.Text != "" {
+			t.Fatalf("generation = %+v", g)
+		}
+		var sent string
+		switch f := s.impl.(type) {
+		case *fakeOllama:
+			r := f.chatRequests()[0]
+			if len(r.Tools) == 1 {
+				sent = r.Tools[0].Function.Name + " " + strings.Join(r.Tools[0].Function.Parameters.Required, ",")
+			}
+		case *fakeOpenAI:
+			r := f.chatRequests()[0]
+			if len(r.Tools) == 1 {
+				b, _ := json.Marshal(r.Tools[0].Function.Parameters)
+				var p struct{ Required []string }
+				json.Unmarshal(b, &p)
+				sent = r.Tools[0].Function.Name + " " + strings.Join(p.Required, ",")
+			}
+		}
+		if sent != "lookup_order order_id" {
+			t.Fatalf("tools sent: %q", sent)
+		}
+		// Without tools offered, a call and no text is an empty answer.
+		if _, err := c.Chat(context.Background(), hello); !errors.Is(err, ErrLLMEmpty) {
+			t.Fatalf("plain Chat answered by a tool call: err = %v", err)
 		}
 	})
 }
