@@ -638,6 +638,46 @@ func (s *Store) OutgoingMessage(id uint64) (*Message, error) {
 	return m, err
 }
 
+// ErrConfigDeleted is the last error of the deliveries a config's deletion
+// failed.
+var ErrConfigDeleted = errors.New("integration deleted")
+
+// failConfigDeliveriesTx marks every queued delivery of config id failed
+// with reason and removes its job, so no worker claims it afterwards. A job
+// in flight at the time is removed too: its attempt's result finds no job
+// and is not recorded (RecordDeliveryAttempt reports ErrNotFound).
+func failConfigDeliveriesTx(tx *bolt.Tx, id uint64, now time.Time, reason string) error {
+	var ids []uint64
+	err := tx.Bucket(bucketDeliveryJobs).ForEach(func(k, v []byte) error {
+		var j DeliveryJob
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("decode delivery job %d: %w", btoi(k), err)
+		}
+		if j.ConfigID == id {
+			ids = append(ids, j.MessageID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, mid := range ids {
+		_, err := updateMessageTx(tx, mid, now, func(m *Message) error {
+			if m.Status == StatusPending {
+				m.Status, m.LastError = StatusFailed, reason
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := unqueueTx(tx, mid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // hasOutgoingURL reports whether messages of config id are delivered by
 // webhook. A config deleted meanwhile still gets its job, which fails
 // visibly in the delivery history.

@@ -263,6 +263,12 @@ func (w *Worker) deliverOne(d store.Delivery) {
 		RetryAfter: res.RetryAfter, Permanent: res.Permanent, MaxAttempts: maxAttempts,
 	}, w.opts.Retry)
 	recorded = true
+	if errors.Is(err, store.ErrNotFound) {
+		// Its integration was deleted while it was in flight: the message
+		// is already failed ("integration deleted").
+		w.log.Info("delivery attempt not recorded: its job is gone", "message_id", id, "config_id", d.Job.ConfigID)
+		return
+	}
 	if err != nil {
 		w.log.Error("recording a delivery attempt failed", "message_id", id, "err", err)
 		return
