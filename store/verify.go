@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -34,7 +35,9 @@ func verifyFile(path string, lockTimeout time.Duration, limit int64) error {
 	defer db.Close()
 	s := &Store{db: db, path: path}
 	if err := s.Check(); err != nil {
-		return fmt.Errorf("%w (page check: %v)", ErrCorrupt, err)
+		// bbolt reports a page it could not even read as a recovered
+		// "panic: assertion failed"; the operator needs the assertion.
+		return fmt.Errorf("%w (page check: %s)", ErrCorrupt, strings.TrimPrefix(err.Error(), "panic: "))
 	}
 	return nil
 }
