@@ -77,7 +77,7 @@ func TestServeRefusesADamagedDatabase(t *testing.T) {
 		name, want string
 		content    []byte
 	}{
-		{"8 KB of noise at page 3", "database file is corrupted; restore it from a backup (page check: ", damaged},
+		{"8 KB of noise at page 3", "database file is corrupted; restore it from a backup (page ", damaged},
 		{"0 bytes", "database file is corrupted; restore it from a backup (file is empty (0 bytes), not a database)", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

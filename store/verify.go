@@ -9,12 +9,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// DefaultCheckLimit bounds the time Open spends checking a file. bbolt's
-// full check reads every page and is CPU-bound: measured on 2 busy cores
-// (load 16-18), 1.0-1.9 s for the 617 MB database of 100,000 chunks and
-// 3.3-6.2 s for a 1.1 GB one of 1.2 million keys. Up to 2 GB (about 10 s
-// at that pace) every start checks the whole file; above, Open relies on
-// openBolt's header and freelist checks alone.
+// DefaultCheckLimit bounds the time Open spends checking a file. The page
+// walk reads the file once in order; bbolt's full check is CPU-bound.
+// Measured on 2 cores at load 16-19: the 617 MB database of 100,000 chunks
+// takes 2.1 s to walk from a cold cache (0.08 s warm) and 0.4-1.4 s to walk
+// and check warm; a 1.1 GB file of 1.2 million keys 4.5 s cold (0.5 s warm)
+// and 1.9-2.8 s warm. Up to 2 GB every start checks the whole file; above,
+// Open relies on openBolt's header and freelist checks alone.
 const DefaultCheckLimit = 2 << 30
 
 // verifyFile runs bbolt's consistency check over an existing database
@@ -28,11 +29,20 @@ func verifyFile(path string, lockTimeout time.Duration, limit int64) error {
 	if err != nil || limit < 0 || fi.Size() > limit {
 		return nil // missing, or too big to read in full at every start
 	}
+	// The read-only handle takes the file lock (shared) first: a file that
+	// another process is writing is ErrLocked, never judged half-written.
 	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	verdict, err := walkBoltPages(path)
+	if err != nil {
+		return fmt.Errorf("%w (%v)", ErrCorrupt, err)
+	}
+	if verdict != "" {
+		return fmt.Errorf("%w (%s)", ErrCorrupt, verdict)
+	}
 	s := &Store{db: db, path: path}
 	if err := s.Check(); err != nil {
 		// bbolt reports a page it could not even read as a recovered
