@@ -357,3 +357,39 @@ func WriteLLMHosts(w *PromWriter, backends []LLMHosts) {
 		}
 	}
 }
+
+// Breaker is one integration's delivery circuit breaker, as /metrics shows
+// it (the webhook worker's BreakerStatus, without importing webhook).
+type Breaker struct {
+	ConfigID            uint64
+	State               string // "closed", "open" or "half-open"
+	ConsecutiveFailures int
+	NextAttemptAt       time.Time // zero when closed
+}
+
+// breakerStateValue encodes a breaker state as a gauge value.
+var breakerStateValue = map[string]float64{"closed": 0, "open": 1, "half-open": 2}
+
+// WriteBreakers writes the delivery circuit breakers: one series per
+// integration in each family, so their number is bounded by the
+// integrations configured.
+func WriteBreakers(w *PromWriter, list []Breaker) {
+	w.Family("chatbot_delivery_breaker_state", "gauge",
+		"Delivery circuit breaker by integration: 0 closed (deliveries flow), 1 open (held until the next attempt), 2 half-open (one probe in flight).")
+	for _, b := range list {
+		w.Sample("chatbot_delivery_breaker_state", breakerStateValue[b.State], "config", strconv.FormatUint(b.ConfigID, 10))
+	}
+	w.Family("chatbot_delivery_breaker_consecutive_failures", "gauge", "Delivery attempts that failed in a row, by integration.")
+	for _, b := range list {
+		w.Sample("chatbot_delivery_breaker_consecutive_failures", float64(b.ConsecutiveFailures), "config", strconv.FormatUint(b.ConfigID, 10))
+	}
+	w.Family("chatbot_delivery_breaker_next_attempt_timestamp_seconds", "gauge",
+		"When a held integration's next delivery may go (Unix time); 0 when its breaker is closed.")
+	for _, b := range list {
+		v := 0.0
+		if !b.NextAttemptAt.IsZero() {
+			v = float64(b.NextAttemptAt.Unix())
+		}
+		w.Sample("chatbot_delivery_breaker_next_attempt_timestamp_seconds", v, "config", strconv.FormatUint(b.ConfigID, 10))
+	}
+}

@@ -46,6 +46,7 @@ func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 		return nil, err
 	}
 	h.Metrics().AddCollector(a.collectMetrics)
+	h.Metrics().AddCollector(a.collectBreakers)
 	return h, nil
 }
 

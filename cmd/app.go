@@ -227,7 +227,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	r.Handle("/api/llm/hosts", admin.Require(http.HandlerFunc(a.llmHostsAPI))).Methods(http.MethodGet)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
-	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify), a.log).Routes(r, admin.Require)
+	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin.Require)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
 	a.admin.Routes(r)

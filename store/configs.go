@@ -291,11 +291,17 @@ func (s *Store) UpdateConfig(id uint64, change func(c *WebhookConfig) error) (*W
 	return updated, err
 }
 
-// DeleteConfig removes a config and its index entries.
+// DeleteConfig removes a config and its index entries. Its queued
+// deliveries fail in the same transaction ("integration deleted"): nothing
+// is left to deliver them to, and leaving them pending hid that until the
+// next start.
 func (s *Store) DeleteConfig(id uint64) error {
 	return s.update(func(tx *bolt.Tx) error {
 		c, err := s.getConfig(tx, id)
 		if err != nil {
+			return err
+		}
+		if err := failConfigDeliveriesTx(tx, id, s.now().UTC(), ErrConfigDeleted.Error()); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketConfigNames).Delete(nameKey(c.Name)); err != nil {

@@ -354,10 +354,11 @@ func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
 
 // ClaimDeliveries takes up to limit jobs that are due at now and at the
 // head of their conversation, and marks them in flight. hold, when not nil,
-// may hold back a config's jobs (a tripped circuit): a job whose config is
-// held until a later time is rescheduled then, without counting an attempt.
+// may hold back a config's jobs (a tripped circuit): a job held until a
+// later time is rescheduled then, without counting an attempt. hold gets
+// the message id so the circuit knows which job is its probe.
 // A job whose message is gone or no longer pending is dropped.
-func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID uint64, now time.Time) time.Time) ([]Delivery, error) {
+func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID, messageID uint64, now time.Time) time.Time) ([]Delivery, error) {
 	var out []Delivery
 	// hold has side effects (it grants a tripped config's one probe), and
 	// batch may run the function twice: ask once per job, reuse the answer.
@@ -366,7 +367,7 @@ func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID uin
 		if t, ok := held[job.MessageID]; ok {
 			return t
 		}
-		t := hold(job.ConfigID, now)
+		t := hold(job.ConfigID, job.MessageID, now)
 		held[job.MessageID] = t
 		return t
 	}
@@ -420,6 +421,32 @@ func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID uin
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// ReleaseDeliveries makes the waiting jobs among ids due at now when they
+// were due later: the circuit that held them back closed, so they need not
+// wait out its cooldown. Jobs in flight, gone or already due are left as
+// they are. It returns how many were moved.
+func (s *Store) ReleaseDeliveries(ids []uint64, now time.Time) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		for _, id := range ids {
+			ix, ok := getIndexTx(tx, id)
+			if !ok || ix.due == nil || !dueTime(ix.due).After(now) {
+				continue
+			}
+			if err := setDueTx(tx, id, ix, &now); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release held deliveries: %w", err)
+	}
+	return n, nil
 }
 
 // RecordDeliveryAttempt stores the outcome of one attempt of message id's
@@ -636,6 +663,46 @@ func (s *Store) OutgoingMessage(id uint64) (*Message, error) {
 		return err
 	})
 	return m, err
+}
+
+// ErrConfigDeleted is the last error of the deliveries a config's deletion
+// failed.
+var ErrConfigDeleted = errors.New("integration deleted")
+
+// failConfigDeliveriesTx marks every queued delivery of config id failed
+// with reason and removes its job, so no worker claims it afterwards. A job
+// in flight at the time is removed too: its attempt's result finds no job
+// and is not recorded (RecordDeliveryAttempt reports ErrNotFound).
+func failConfigDeliveriesTx(tx *bolt.Tx, id uint64, now time.Time, reason string) error {
+	var ids []uint64
+	err := tx.Bucket(bucketDeliveryJobs).ForEach(func(k, v []byte) error {
+		var j DeliveryJob
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("decode delivery job %d: %w", btoi(k), err)
+		}
+		if j.ConfigID == id {
+			ids = append(ids, j.MessageID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, mid := range ids {
+		_, err := updateMessageTx(tx, mid, now, func(m *Message) error {
+			if m.Status == StatusPending {
+				m.Status, m.LastError = StatusFailed, reason
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := unqueueTx(tx, mid); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hasOutgoingURL reports whether messages of config id are delivered by

@@ -286,7 +286,7 @@ func TestClaimHoldsAConfig(t *testing.T) {
 	free := addOutgoing(t, s, 2, "a", "1")
 	now := clock.Now()
 	until := now.Add(time.Minute)
-	ds, err := s.ClaimDeliveries(now, 10, func(configID uint64, _ time.Time) time.Time {
+	ds, err := s.ClaimDeliveries(now, 10, func(configID, _ uint64, _ time.Time) time.Time {
 		if configID == 1 {
 			return until
 		}

@@ -129,7 +129,7 @@ func TestBatchedWritesAreIdempotentOnRerun(t *testing.T) {
 		asked := map[uint64]int{}
 		var ds []Delivery
 		err := inRerunBatch(t, s, func() (err error) {
-			ds, err = s.ClaimDeliveries(clock.Now(), 10, func(configID uint64, _ time.Time) time.Time {
+			ds, err = s.ClaimDeliveries(clock.Now(), 10, func(configID, _ uint64, _ time.Time) time.Time {
 				asked[configID]++ // a side effect, like granting a circuit's probe
 				return time.Time{}
 			})

@@ -73,6 +73,17 @@ type Options struct {
 	// Sealer encrypts secrets at rest. Nil stores them in the clear, which
 	// only tests that do not care about secrets should do.
 	Sealer Sealer
+	// CheckLimit is the largest file whose every page Open checks before
+	// opening it for writing (default DefaultCheckLimit); a larger file
+	// gets the header and freelist checks only. Negative: never.
+	CheckLimit int64
+}
+
+func (o Options) checkLimit() int64 {
+	if o.CheckLimit == 0 {
+		return DefaultCheckLimit
+	}
+	return o.CheckLimit
 }
 
 // Sealer encrypts and decrypts secret fields; aad binds a ciphertext to its
@@ -110,20 +121,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("data directory %q is a file, not a directory", dir)
 	}
 	path := filepath.Join(dir, FileName)
+	if !opts.ReadOnly {
+		// Only a file that passes bbolt's full check is opened for writing:
+		// opening a damaged one read-write rewrites its meta pages.
+		if err := verifyFile(path, opts.LockTimeout, opts.checkLimit()); err != nil {
+			return nil, openError(dir, path, err)
+		}
+	}
 	db, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, ReadOnly: opts.ReadOnly})
 	if err != nil {
-		switch {
-		case errors.Is(err, bolterrors.ErrTimeout):
-			return nil, fmt.Errorf("open %q: %w (stop the other one, or use another --data-dir)", dir, ErrLocked)
-		case errors.Is(err, ErrCorrupt): // from openBolt, saying what is wrong
-			return nil, fmt.Errorf("open %q: %w", path, err)
-		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
-			errors.Is(err, bolterrors.ErrVersionMismatch):
-			return nil, fmt.Errorf("open %q: %w (%v)", path, ErrCorrupt, err)
-		case errors.Is(err, os.ErrPermission):
-			return nil, fmt.Errorf("open %q: permission denied (check the owner and mode of the data directory)", path)
-		}
-		return nil, fmt.Errorf("open %q: %w", path, err)
+		return nil, openError(dir, path, err)
 	}
 	s := &Store{db: db, sealer: opts.Sealer, now: opts.Now, path: path}
 	if opts.ReadOnly {
@@ -139,6 +146,22 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openError says what an error of openBolt means for the operator.
+func openError(dir, path string, err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return fmt.Errorf("open %q: %w (stop the other one, or use another --data-dir)", dir, ErrLocked)
+	case errors.Is(err, ErrCorrupt): // from openBolt or verifyFile, saying what is wrong
+		return fmt.Errorf("open %q: %w", path, err)
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
+		errors.Is(err, bolterrors.ErrVersionMismatch):
+		return fmt.Errorf("open %q: %w (%v)", path, ErrCorrupt, err)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("open %q: permission denied (check the owner and mode of the data directory)", path)
+	}
+	return fmt.Errorf("open %q: %w", path, err)
 }
 
 // PrepareDir makes sure dir is a directory we can create, with a message
@@ -232,8 +255,8 @@ func readBoltMeta(buf []byte) (boltMeta, bool) {
 
 // checkBoltFile reports ErrCorrupt, with what is wrong, for a file that
 // bolt.Open would panic on or refuse: no valid meta page, a file shorter than
-// its meta says (truncated), or a root or freelist page that is not one. A
-// missing or empty file passes (bbolt creates it), and so does a file that
+// its meta says (truncated), an empty file, or a root or freelist page that
+// is not one. A missing file passes (bbolt creates it), and so does a file that
 // changes while it is read: another process is writing it, and bolt.Open
 // will report the lock.
 func checkBoltFile(path string) error {
@@ -256,8 +279,13 @@ func inspectBoltFile(path string) (verdict string, snapshot []byte) {
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
+	if err != nil {
 		return "", nil
+	}
+	if fi.Size() == 0 {
+		// bbolt would silently write a new database into it: every
+		// configuration and message gone without a word.
+		return "file is empty (0 bytes), not a database", nil
 	}
 	size := uint64(fi.Size())
 	page := func(off, n uint64) []byte {

@@ -13,9 +13,29 @@ import (
 // Deliveries is the delivery service behind the API and the CLI:
 // redelivering a failed message and sending a test payload.
 type Deliveries struct {
-	store  *store.Store
-	sender *Sender
-	notify func()
+	store    *store.Store
+	sender   *Sender
+	notify   func()
+	breakers func() ([]BreakerStatus, error)
+}
+
+// WithBreakers makes Breakers report fn's list (the worker's Breakers).
+func (d *Deliveries) WithBreakers(fn func() ([]BreakerStatus, error)) *Deliveries {
+	d.breakers = fn
+	return d
+}
+
+// Breakers is the delivery circuit breaker of every integration; empty
+// when no worker runs in this process.
+func (d *Deliveries) Breakers() ([]BreakerStatus, error) {
+	if d.breakers == nil {
+		return []BreakerStatus{}, nil
+	}
+	list, err := d.breakers()
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Internal, err, "delivery circuit breakers: storage error")
+	}
+	return list, nil
 }
 
 // NewDeliveries returns the service; notify (may be nil) wakes the worker

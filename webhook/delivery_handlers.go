@@ -20,11 +20,29 @@ func NewDeliveryHandler(d *Deliveries, log *slog.Logger) *DeliveryHandler {
 	return &DeliveryHandler{deliveries: d, log: log}
 }
 
-// Routes mounts POST /api/webhook/messages/{id}/redeliver and
-// POST /api/webhook/config/{id}/test, both behind admin.
+// Routes mounts POST /api/webhook/messages/{id}/redeliver,
+// POST /api/webhook/config/{id}/test and GET /api/webhook/breakers, all
+// behind admin.
 func (h *DeliveryHandler) Routes(r *mux.Router, admin func(http.Handler) http.Handler) {
 	r.Handle("/api/webhook/messages/{id}/redeliver", admin(http.HandlerFunc(h.redeliver))).Methods(http.MethodPost)
 	r.Handle("/api/webhook/config/{id}/test", admin(http.HandlerFunc(h.test))).Methods(http.MethodPost)
+	r.Handle("/api/webhook/breakers", admin(http.HandlerFunc(h.listBreakers))).Methods(http.MethodGet)
+}
+
+type breakerList struct {
+	Success  bool            `json:"success"`
+	Breakers []BreakerStatus `json:"breakers"`
+}
+
+// listBreakers answers the state of every integration's delivery circuit
+// breaker: the admin panel shows it beside each integration.
+func (h *DeliveryHandler) listBreakers(w http.ResponseWriter, r *http.Request) {
+	list, err := h.deliveries.Breakers()
+	if err != nil {
+		httpapi.Error(w, r, h.log, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, breakerList{Success: true, Breakers: list})
 }
 
 type redeliverAnswer struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,8 +26,9 @@ type WorkerOptions struct {
 	PollInterval time.Duration     // longest sleep without a wake-up (default 1s)
 	// A config whose deliveries failed CircuitThreshold times in a row
 	// (default 5) is held: one probe per cooldown, which starts at
-	// CircuitCooldown (default 30s) and doubles up to CircuitMaxCooldown
-	// (default 10m). Other configs keep flowing.
+	// CircuitCooldown (default 30s, never more than Retry.Cap) and doubles
+	// after each failed probe up to CircuitMaxCooldown (default 10m).
+	// Other configs keep flowing.
 	CircuitThreshold   int
 	CircuitCooldown    time.Duration
 	CircuitMaxCooldown time.Duration
@@ -96,7 +98,9 @@ func NewWorker(st *store.Store, sender *Sender, log *slog.Logger, opts WorkerOpt
 	}
 	return &Worker{
 		store: st, sender: sender, log: log, opts: opts,
-		cb:       newCircuit(opts.CircuitThreshold, opts.CircuitCooldown, opts.CircuitMaxCooldown),
+		// An operator who capped retries at 2 s expects a platform that is
+		// back to get its messages within seconds, not after 30.
+		cb:       newCircuit(opts.CircuitThreshold, min(opts.CircuitCooldown, opts.Retry.Cap), opts.CircuitMaxCooldown),
 		notify:   make(chan struct{}, 1),
 		work:     make(chan store.Delivery, 2*opts.Workers),
 		done:     make(chan struct{}, 2*opts.Workers),
@@ -176,16 +180,32 @@ func (w *Worker) dispatch(ctx context.Context) {
 	inflight := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var failing storeBackoff // claims failing on storage: wait longer each time
 	for {
 		func() {
 			defer w.recoverPanic("dispatcher")
+			if wait := failing.remaining(time.Now()); wait > 0 {
+				timer.Reset(wait) // woken early (a notify, a finished send): keep backing off
+				return
+			}
 			// Claim up to twice the pool: a worker that finishes finds its
 			// next job queued instead of waiting for the dispatcher's claim
 			// commit. Sends stay bounded by the Workers goroutines.
 			if free := 2*w.opts.Workers - inflight; free > 0 {
 				claimed, err := w.store.ClaimDeliveries(w.store.Now(), free, w.cb.hold)
 				if err != nil {
-					w.log.Error("claiming deliveries failed", "err", err)
+					// The due index may still say "due now" (a damaged page
+					// elsewhere): without a back-off this loop spun at full
+					// CPU, logging tens of thousands of lines a second.
+					wait := failing.fail(time.Now())
+					w.log.Error("claiming deliveries failed; backing off", "err", err,
+						"retry_in", wait.String(), "consecutive_failures", failing.failures)
+					timer.Reset(wait)
+					return
+				}
+				if failing.failures > 0 {
+					w.log.Info("claiming deliveries works again", "after_failures", failing.failures)
+					failing = storeBackoff{}
 				}
 				for _, d := range claimed {
 					inflight++
@@ -263,6 +283,12 @@ func (w *Worker) deliverOne(d store.Delivery) {
 		RetryAfter: res.RetryAfter, Permanent: res.Permanent, MaxAttempts: maxAttempts,
 	}, w.opts.Retry)
 	recorded = true
+	if errors.Is(err, store.ErrNotFound) {
+		// Its integration was deleted while it was in flight: the message
+		// is already failed ("integration deleted").
+		w.log.Info("delivery attempt not recorded: its job is gone", "message_id", id, "config_id", d.Job.ConfigID)
+		return
+	}
 	if err != nil {
 		w.log.Error("recording a delivery attempt failed", "message_id", id, "err", err)
 		return
@@ -271,10 +297,7 @@ func (w *Worker) deliverOne(d store.Delivery) {
 		w.retries.Add(1)
 	}
 	if res.StatusCode != 0 || !res.Permanent {
-		if w.cb.record(d.Job.ConfigID, res.OK(), w.store.Now()) {
-			w.log.Warn("deliveries to a platform keep failing; slowing down", "config_id", d.Job.ConfigID,
-				"consecutive_failures", w.opts.CircuitThreshold)
-		}
+		w.recordCircuit(d.Job, res.OK())
 	}
 	level := slog.LevelDebug
 	if out.Status == store.StatusFailed {
@@ -316,63 +339,51 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// circuit holds back a config whose deliveries keep failing.
-type circuit struct {
-	mu        sync.Mutex
-	threshold int
-	base, cap time.Duration
-	configs   map[uint64]*breaker
+// recordCircuit feeds an attempt's result to the circuit breaker. When a
+// success closes it, the jobs it held back are made due at once instead of
+// waiting out a cooldown the platform no longer needs.
+func (w *Worker) recordCircuit(job store.DeliveryJob, ok bool) {
+	now := w.store.Now()
+	opened, released := w.cb.record(job.ConfigID, job.MessageID, ok, now)
+	if opened {
+		w.log.Warn("deliveries to a platform keep failing; slowing down", "config_id", job.ConfigID,
+			"consecutive_failures", w.opts.CircuitThreshold, "cooldown", w.cb.base.String())
+	}
+	if len(released) == 0 {
+		return
+	}
+	if _, err := w.store.ReleaseDeliveries(released, now); err != nil {
+		w.log.Error("releasing deliveries held by the circuit breaker failed; they wait for their scheduled time",
+			"config_id", job.ConfigID, "err", err)
+		return
+	}
+	w.log.Info("deliveries to a platform work again", "config_id", job.ConfigID, "released", len(released))
+	w.Notify()
 }
 
-type breaker struct {
-	failures  int
-	cooldown  time.Duration
-	openUntil time.Time
-}
-
-func newCircuit(threshold int, base, cap time.Duration) *circuit {
-	return &circuit{threshold: threshold, base: base, cap: cap, configs: map[uint64]*breaker{}}
-}
-
-// hold returns when configID's jobs may next be attempted, or the zero
-// time when one may go now. While the circuit is open, one probe goes
-// through per cooldown.
-func (c *circuit) hold(configID uint64, now time.Time) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b := c.configs[configID]
-	if b == nil || b.failures < c.threshold {
-		return time.Time{}
+// Breakers is the circuit breaker of every integration, by config id:
+// closed ones too, so /metrics has one series per integration.
+func (w *Worker) Breakers() ([]BreakerStatus, error) {
+	cfgs, err := w.store.Configs()
+	if err != nil {
+		return nil, fmt.Errorf("list webhook configs: %w", err)
 	}
-	if now.Before(b.openUntil) {
-		return b.openUntil
+	tripped := map[uint64]BreakerStatus{}
+	for _, b := range w.cb.status(w.store.Now()) {
+		tripped[b.ConfigID] = b
 	}
-	b.openUntil = now.Add(b.cooldown) // this one is the probe; the rest wait
-	return time.Time{}
-}
-
-// record notes an attempt; it reports whether the circuit just opened.
-func (c *circuit) record(configID uint64, ok bool, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ok {
-		delete(c.configs, configID)
-		return false
+	out := make([]BreakerStatus, 0, len(cfgs))
+	for _, c := range cfgs {
+		b, ok := tripped[c.ID]
+		if !ok {
+			b = BreakerStatus{ConfigID: c.ID, State: BreakerClosed}
+		}
+		delete(tripped, c.ID)
+		out = append(out, b)
 	}
-	b := c.configs[configID]
-	if b == nil {
-		b = &breaker{}
-		c.configs[configID] = b
+	for id := range tripped {
+		w.cb.forget(id) // deleted configs
 	}
-	b.failures++
-	switch {
-	case b.failures < c.threshold:
-		return false
-	case b.failures == c.threshold:
-		b.cooldown = c.base
-	default:
-		b.cooldown = min(2*b.cooldown, c.cap)
-	}
-	b.openUntil = now.Add(b.cooldown)
-	return b.failures == c.threshold
+	sort.Slice(out, func(i, j int) bool { return out[i].ConfigID < out[j].ConfigID })
+	return out, nil
 }

@@ -359,6 +359,10 @@ func TestAdminPanelAndWidget(t *testing.T) {
 			t.Fatalf("integration name not shown as text: %v", err)
 		}
 		noScriptRan(t, ctx, "integration name")
+		// The delivery circuit breaker beside it (GET /api/webhook/breakers).
+		if err := waitJS(ctx, `!!document.querySelector('#integrations-table td.breaker .pill.closed') && document.querySelector('#integrations-table td.breaker').textContent === 'closed'`); err != nil {
+			t.Errorf("integration's delivery breaker not shown as closed: %v", err)
+		}
 		if n := evalString(t, ctx, `String(document.querySelectorAll('#view img[src="x"], #view b').length)`); n != "0" {
 			t.Errorf("markup from the integration name became %s elements", n)
 		}

@@ -296,17 +296,20 @@
       el('div', null, submit, cancel), formErr);
     add(view, el('section', { class: 'card', 'aria-labelledby': 'int-h' }, el('h2', { id: 'int-h', text: 'Webhook integrations' }), list, out, title, form));
     function load() {
-      api('GET', '/api/webhook/config').then(function (res) {
+      Promise.all([api('GET', '/api/webhook/config'), api('GET', '/api/webhook/breakers')]).then(function (both) {
+        var res = both[0], breakers = {};
+        if (both[1].ok) (both[1].data.breakers || []).forEach(function (b) { breakers[b.config_id] = b; });
         clear(list);
         if (!res.ok) { add(list, missing(res) ? notAvailable('Webhook configuration') : el('p', { class: 'error', text: errText(res) })); return; }
         var cs = res.data.configs || [];
         if (!cs.length) { add(list, el('p', { class: 'muted', text: 'No integrations yet. Create one below.' })); return; }
         add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'integrations-table' },
-          el('thead', null, el('tr', null, ['Name', 'Provider', 'Outgoing URL', 'Incoming token', 'Status', 'Actions'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('thead', null, el('tr', null, ['Name', 'Provider', 'Outgoing URL', 'Incoming token', 'Status', 'Deliveries', 'Actions'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
           el('tbody', null, cs.map(function (c) {
             var result = el('div', { role: 'status', class: 'muted' });
             return el('tr', null, el('td', { text: c.name }), el('td', { text: c.provider }), el('td', { class: 'text mono', text: c.outgoing_webhook_url || '' }),
               el('td', { class: 'mono', text: c.incoming_token }), el('td', null, pill(c.is_active ? 'active' : 'disabled')),
+              breakerCell(breakers[c.id]),
               el('td', null,
                 el('button', { type: 'button', class: 'secondary', text: 'Edit', 'aria-label': 'Edit ' + c.name, onclick: function () {
                   f.id.value = c.id; f.name.value = c.name; f.provider.value = c.provider; f.url.value = c.outgoing_webhook_url || '';
@@ -334,6 +337,16 @@
     }
     load();
     widgetsCard(view);
+  }
+  // breakerCell shows an integration's delivery circuit breaker: closed,
+  // or open / half-open with its failures and when deliveries resume.
+  function breakerCell(b) {
+    if (!b) return el('td', { class: 'muted', text: '' });
+    var td = el('td', { class: 'breaker' }, pill(b.state));
+    if (b.state !== 'closed') {
+      add(td, el('div', { class: 'muted', text: b.consecutive_failures + ' failed in a row; next attempt ' + fmtTime(b.next_attempt_at) }));
+    }
+    return td;
   }
   function parseHeaders(text) {
     var h = {};
