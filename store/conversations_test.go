@@ -25,7 +25,7 @@ func openConversationStore(t *testing.T) *Store {
 
 func TestConversationNotFound(t *testing.T) {
 	s := openConversationStore(t)
-	_, err := s.Conversation("freshchat", "c1")
+	_, err := s.Conversation(ConvRef{Platform: "freshchat", ConversationID: "c1"})
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
@@ -33,12 +33,12 @@ func TestConversationNotFound(t *testing.T) {
 
 func TestAppendTurnsKeepsOrderAndClock(t *testing.T) {
 	s := openConversationStore(t)
-	if _, err := s.AppendTurns("freshchat", "c1", 100, 0,
+	if _, err := s.AppendTurns(ConvRef{Platform: "freshchat", ConversationID: "c1"}, 100, 0,
 		Turn{Role: RoleUser, Text: "hi", Tokens: 1},
 		Turn{Role: RoleAssistant, Text: "hello", ResponseType: "general", Tokens: 2}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.Conversation("freshchat", "c1")
+	c, err := s.Conversation(ConvRef{Platform: "freshchat", ConversationID: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestAppendTurnsBudget(t *testing.T) {
 			var c Conversation
 			var err error
 			for i, n := range tt.tokens {
-				c, err = s.AppendTurns("p", "c", tt.budget, tt.maxTurns, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: n})
+				c, err = s.AppendTurns(ConvRef{Platform: "p", ConversationID: "c"}, tt.budget, tt.maxTurns, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: n})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -99,12 +99,12 @@ func TestConversationKeysDoNotCollide(t *testing.T) {
 	s := openConversationStore(t)
 	pairs := [][2]string{{"ab", "c"}, {"a", "bc"}, {"a\x00", "b"}, {"a", "\x00b"}, {"", "abc"}}
 	for i, p := range pairs {
-		if _, err := s.AppendTurns(p[0], p[1], 0, 0, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: 1}); err != nil {
+		if _, err := s.AppendTurns(ConvRef{Platform: p[0], ConversationID: p[1]}, 0, 0, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i, p := range pairs {
-		c, err := s.Conversation(p[0], p[1])
+		c, err := s.Conversation(ConvRef{Platform: p[0], ConversationID: p[1]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,23 +116,23 @@ func TestConversationKeysDoNotCollide(t *testing.T) {
 
 func TestDeleteConversation(t *testing.T) {
 	s := openConversationStore(t)
-	if _, err := s.AppendTurns("p", "c", 0, 0, Turn{Role: RoleUser, Text: "x", Tokens: 1}); err != nil {
+	if _, err := s.AppendTurns(ConvRef{Platform: "p", ConversationID: "c"}, 0, 0, Turn{Role: RoleUser, Text: "x", Tokens: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteConversation("p", "c"); err != nil {
+	if err := s.DeleteConversation(ConvRef{Platform: "p", ConversationID: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Conversation("p", "c"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Conversation(ConvRef{Platform: "p", ConversationID: "c"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
-	if err := s.DeleteConversation("p", "c"); err != nil {
+	if err := s.DeleteConversation(ConvRef{Platform: "p", ConversationID: "c"}); err != nil {
 		t.Fatalf("second delete: %v", err)
 	}
 }
 
 func TestAppendTurnsRequiresTurns(t *testing.T) {
 	s := openConversationStore(t)
-	if _, err := s.AppendTurns("p", "c", 0, 0); err == nil {
+	if _, err := s.AppendTurns(ConvRef{Platform: "p", ConversationID: "c"}, 0, 0); err == nil {
 		t.Fatal("no error for zero turns")
 	}
 }

@@ -127,7 +127,7 @@ func TestWriteSchema1Fixture(t *testing.T) {
 	// Memories: with messages of one config, of two, of none; the CLI's.
 	turn := func(platform, conv, text string) {
 		t.Helper()
-		_, err := s.AppendTurns(platform, conv, 0, 0, Turn{Role: RoleUser, Text: text, Tokens: 3}, Turn{Role: RoleAssistant, Text: "ok", Tokens: 1})
+		_, err := s.AppendTurns(ConvRef{Platform: platform, ConversationID: conv}, 0, 0, Turn{Role: RoleUser, Text: text, Tokens: 3}, Turn{Role: RoleAssistant, Text: "ok", Tokens: 1})
 		must(err)
 	}
 	turn("zendesk", "conv-a", "How do I reset my password?")
