@@ -127,7 +127,11 @@ func (s *Store) ConversationMessages(ref ConvRef, limit int) ([]Message, error) 
 	var out []Message
 	err := s.view(func(tx *bolt.Tx) error {
 		prefix := ref.key()
-		c := tx.Bucket(bucketConvMessages).Cursor()
+		b := tx.Bucket(bucketConvMessages)
+		if b == nil { // a schema-1 file opened read-only: not migrated yet
+			return nil
+		}
+		c := b.Cursor()
 		k, _ := c.Seek(append(clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
 		if k == nil {
 			k, _ = c.Last()

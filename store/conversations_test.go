@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 	"time"
 )
 
@@ -134,5 +136,47 @@ func TestAppendTurnsRequiresTurns(t *testing.T) {
 	s := openConversationStore(t)
 	if _, err := s.AppendTurns(ConvRef{Platform: "p", ConversationID: "c"}, 0, 0); err == nil {
 		t.Fatal("no error for zero turns")
+	}
+}
+
+// Every kind of scope keys its own conversations: a config, a widget with
+// the same number, and a provider-only (fallback) scope whose name holds the
+// bytes of the others' tags never share a memory or a transcript.
+func TestConvRefKeysDoNotCollide(t *testing.T) {
+	s := openConversationStore(t)
+	refs := []ConvRef{
+		{ConfigID: 1, ConversationID: "c"},
+		{WidgetID: 1, ConversationID: "c"},
+		{ConfigID: 2, ConversationID: "c"},
+		{ConfigID: 1, ConversationID: "c\x00"},
+		{Platform: "zendesk", ConversationID: "c"},
+		{Platform: "c\x00\x00\x00\x00\x00\x00\x00\x01", ConversationID: "c"},
+		{Platform: "", ConversationID: "\x01c"},
+		{Platform: "\x01", ConversationID: "c"},
+		{ConfigID: 1, Platform: "zendesk", ConversationID: "d"}, // the platform is not part of a config's key
+	}
+	for i, r := range refs {
+		if _, err := s.AppendTurns(r, 0, 0, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.update(func(tx *bolt.Tx) error {
+			m := &Message{Type: MessageIncoming, ConfigID: r.ConfigID, WidgetID: r.WidgetID, Platform: r.Platform, ConversationID: r.ConversationID, Text: fmt.Sprint(i)}
+			return insertMessageTx(tx, m, s.now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range refs {
+		c, err := s.Conversation(r)
+		if err != nil || len(c.Turns) != 1 || c.Turns[0].Text != fmt.Sprint(i) {
+			t.Fatalf("%s: %+v, %v", r, c.Turns, err)
+		}
+		msgs, err := s.ConversationMessages(r, 10)
+		if err != nil || len(msgs) != 1 || msgs[0].Text != fmt.Sprint(i) {
+			t.Fatalf("messages of %s: %+v, %v", r, msgs, err)
+		}
+	}
+	if c, err := s.Conversation(ConvRef{ConfigID: 1, Platform: "chatwoot", ConversationID: "d"}); err != nil || c.Turns[0].Text != "8" {
+		t.Fatalf("a config's conversation changed with the platform name: %+v, %v", c, err)
 	}
 }
