@@ -236,3 +236,31 @@ func TestLiveChatSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Sessions of one conversation id through two integrations are two
+// sessions, and a session cannot be moved to another integration's
+// conversation (the open index would then route that one's users into it).
+func TestLiveChatPerIntegration(t *testing.T) {
+	s, _ := openLiveChatStore(t)
+	a, err := s.CreateLiveChat(&LiveChatSession{ID: "live_a", ConfigID: 1, Platform: "zendesk", ConversationID: "42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateLiveChat(&LiveChatSession{ID: "live_b", ConfigID: 2, Platform: "zendesk", ConversationID: "42"}); err != nil {
+		t.Fatalf("integration 2's conversation 42 is taken by integration 1's session: %v", err)
+	}
+	for config, want := range map[uint64]string{1: "live_a", 2: "live_b"} {
+		if l, err := s.OpenLiveChat(ConvRef{ConfigID: config, ConversationID: "42"}); err != nil || l.ID != want {
+			t.Fatalf("config %d: %+v, %v", config, l, err)
+		}
+	}
+	if _, err := s.OpenLiveChat(ConvRef{Platform: "zendesk", ConversationID: "42"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the provider name alone finds a session: %v", err)
+	}
+	if _, err := s.UpdateLiveChat(a.ID, func(l *LiveChatSession) error { l.ConfigID = 3; return nil }); !errors.Is(err, ErrConflict) {
+		t.Fatalf("moving a session to another integration: err = %v, want ErrConflict", err)
+	}
+	if l, err := s.OpenLiveChat(ConvRef{ConfigID: 3, ConversationID: "42"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("config 3 got a session: %+v, %v", l, err)
+	}
+}
