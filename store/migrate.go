@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Schema history:
@@ -134,6 +137,29 @@ func (sc scopes) providerOnly(platform, conv string) ConvRef {
 
 func legacyConvKey(platform, conv string) string { return platform + "\x00" + conv }
 
+// replaceBucketTx swaps the contents of bucket name for entries, written
+// in key order. Every migrated bucket is rewritten whole, and bbolt keeps a
+// transaction's changes to a leaf in one growing node until commit:
+// deleting keys one by one, or inserting them out of order, moves the rest
+// of that node each time (quadratic in the bucket's size), while dropping
+// the bucket and appending sorted keys is linear.
+func replaceBucketTx(tx *bolt.Tx, name []byte, entries map[string][]byte) error {
+	if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+		return fmt.Errorf("drop bucket %s: %w", name, err)
+	}
+	b, err := tx.CreateBucket(name)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", name, err)
+	}
+	keys := slices.Sorted(maps.Keys(entries))
+	for _, k := range keys {
+		if err := b.Put([]byte(k), entries[k]); err != nil {
+			return fmt.Errorf("put into bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 func migrate1to2(tx *bolt.Tx) (Migration2, error) {
 	var res Migration2
 	sc, err := loadScopes(tx)
@@ -159,6 +185,7 @@ func migrate1to2(tx *bolt.Tx) (Migration2, error) {
 func migrateMessages(tx *bolt.Tx, sc scopes, res *Migration2) (map[string]map[string]ConvRef, error) {
 	b := tx.Bucket(bucketMessages)
 	convScopes := map[string]map[string]ConvRef{}
+	index := map[string][]byte{} // bucketConvMessages
 	var rewrite []*Message
 	err := b.ForEach(func(k, v []byte) error {
 		var m Message
@@ -177,9 +204,15 @@ func migrateMessages(tx *bolt.Tx, sc scopes, res *Migration2) (map[string]map[st
 			ref := m.Ref()
 			convScopes[lk][string(ref.scopeKey())] = ref
 		}
-		return indexConvMessageTx(tx, &m)
+		if m.ConversationID != "" {
+			index[string(append(m.Ref().key(), itob(m.ID)...))] = []byte{}
+		}
+		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := replaceBucketTx(tx, bucketConvMessages, index); err != nil {
 		return nil, err
 	}
 	for _, m := range rewrite {
@@ -199,11 +232,11 @@ func migrateMessages(tx *bolt.Tx, sc scopes, res *Migration2) (map[string]map[st
 // Two entries that land on one key (a config whose provider was changed)
 // keep the newer.
 func migrateDedupe(tx *bolt.Tx, res *Migration2) error {
-	d, byTime := tx.Bucket(bucketDedupe), tx.Bucket(bucketDedupeByTime)
-	type entry struct{ oldKey, newKey, val []byte }
+	d := tx.Bucket(bucketDedupe)
+	type entry struct{ newKey, val []byte }
 	var entries []entry
 	err := d.ForEach(func(k, v []byte) error {
-		e := entry{oldKey: clone(k), val: clone(v)}
+		e := entry{val: clone(v)}
 		if len(v) == 16 {
 			m, err := getMessageTx(tx, btoi(v[:8]))
 			if err != nil && !errors.Is(err, ErrNotFound) {
@@ -221,9 +254,6 @@ func migrateDedupe(tx *bolt.Tx, res *Migration2) error {
 	}
 	kept := map[string][]byte{} // new key -> value
 	for _, e := range entries {
-		if err := d.Delete(e.oldKey); err != nil {
-			return err
-		}
 		if e.newKey == nil {
 			res.DedupeDropped++
 			continue
@@ -234,29 +264,17 @@ func migrateDedupe(tx *bolt.Tx, res *Migration2) error {
 		}
 		kept[string(e.newKey)] = e.val
 	}
-	for k, v := range kept {
-		if err := d.Put([]byte(k), v); err != nil {
-			return err
-		}
-	}
 	res.Dedupe = len(kept)
-	// The time index: every entry is rewritten from the kept ones, so one
-	// whose entry went is not left pointing at a schema-1 key.
-	var stale [][]byte
-	if err := byTime.ForEach(func(k, _ []byte) error { stale = append(stale, clone(k)); return nil }); err != nil {
+	// The time index is rebuilt from the kept entries, so none is left
+	// pointing at a schema-1 key.
+	byTime := make(map[string][]byte, len(kept))
+	for k, v := range kept {
+		byTime[string(v[8:])+string(v[:8])] = []byte(k)
+	}
+	if err := replaceBucketTx(tx, bucketDedupe, kept); err != nil {
 		return err
 	}
-	for _, k := range stale {
-		if err := byTime.Delete(k); err != nil {
-			return err
-		}
-	}
-	for k, v := range kept {
-		if err := byTime.Put(append(clone(v[8:]), v[:8]...), []byte(k)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return replaceBucketTx(tx, bucketDedupeByTime, byTime)
 }
 
 // migrateConversations re-keys each memory by the integration its
@@ -264,31 +282,24 @@ func migrateDedupe(tx *bolt.Tx, res *Migration2) error {
 // fallback when that is not one integration.
 func migrateConversations(tx *bolt.Tx, sc scopes, convScopes map[string]map[string]ConvRef, res *Migration2) error {
 	b := tx.Bucket(bucketConversations)
-	type entry struct {
-		oldKey []byte
-		c      Conversation
-	}
-	var entries []entry
+	var entries []Conversation
 	err := b.ForEach(func(k, v []byte) error {
-		e := entry{oldKey: clone(k)}
-		if err := json.Unmarshal(v, &e.c); err != nil {
+		var c Conversation
+		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("decode conversation %q: %w", k, err)
 		}
-		entries = append(entries, e)
+		entries = append(entries, c)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	kept := map[string]Conversation{}
-	for _, e := range entries {
-		if err := b.Delete(e.oldKey); err != nil {
-			return err
-		}
-		ref := ConvRef{Platform: e.c.Platform, ConversationID: e.c.ConversationID}
-		switch seen := convScopes[legacyConvKey(e.c.Platform, e.c.ConversationID)]; len(seen) {
+	for _, c := range entries {
+		ref := ConvRef{Platform: c.Platform, ConversationID: c.ConversationID}
+		switch seen := convScopes[legacyConvKey(c.Platform, c.ConversationID)]; len(seen) {
 		case 0:
-			ref = sc.providerOnly(e.c.Platform, e.c.ConversationID)
+			ref = sc.providerOnly(c.Platform, c.ConversationID)
 		case 1:
 			for _, r := range seen {
 				ref.ConfigID, ref.WidgetID = r.ConfigID, r.WidgetID
@@ -299,39 +310,28 @@ func migrateConversations(tx *bolt.Tx, sc scopes, convScopes map[string]map[stri
 		} else {
 			res.Conversations++
 		}
-		e.c.ConfigID, e.c.WidgetID = ref.ConfigID, ref.WidgetID
+		c.ConfigID, c.WidgetID = ref.ConfigID, ref.WidgetID
 		key := string(ref.key())
-		if cur, ok := kept[key]; ok && cur.UpdatedAt.After(e.c.UpdatedAt) {
+		if cur, ok := kept[key]; ok && cur.UpdatedAt.After(c.UpdatedAt) {
 			continue
 		}
-		kept[key] = e.c
+		kept[key] = c
 	}
+	out := make(map[string][]byte, len(kept))
 	for k, c := range kept {
 		data, err := json.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("encode conversation %q: %w", c.ConversationID, err)
 		}
-		if err := b.Put([]byte(k), data); err != nil {
-			return err
-		}
+		out[k] = data
 	}
-	return nil
+	return replaceBucketTx(tx, bucketConversations, out)
 }
 
 // migrateLiveChats gives widget sessions their widget id and re-keys the
 // open-session index by integration. Of two open sessions that land on one
 // key the newer stays indexed; the older can still be closed by its id.
 func migrateLiveChats(tx *bolt.Tx, sc scopes, res *Migration2) error {
-	open := tx.Bucket(bucketLiveChatOpen)
-	var stale [][]byte
-	if err := open.ForEach(func(k, _ []byte) error { stale = append(stale, clone(k)); return nil }); err != nil {
-		return err
-	}
-	for _, k := range stale {
-		if err := open.Delete(k); err != nil {
-			return err
-		}
-	}
 	var sessions []*LiveChatSession
 	err := tx.Bucket(bucketLiveChats).ForEach(func(k, v []byte) error {
 		var l LiveChatSession
@@ -370,10 +370,9 @@ func migrateLiveChats(tx *bolt.Tx, sc scopes, res *Migration2) error {
 			newest[key] = l
 		}
 	}
+	open := make(map[string][]byte, len(newest))
 	for k, l := range newest {
-		if err := open.Put([]byte(k), []byte(l.ID)); err != nil {
-			return err
-		}
+		open[k] = []byte(l.ID)
 	}
-	return nil
+	return replaceBucketTx(tx, bucketLiveChatOpen, open)
 }
