@@ -38,11 +38,12 @@ const legacyWidgetPlatform = "widget"
 // meta bucket under keyMigrated.
 type Migration2 struct {
 	At time.Time `json:"at"`
-	// Re-keyed dedupe entries; dropped ones had lost their message.
+	// Re-keyed dedupe entries; dropped ones had lost their message, or met
+	// a newer entry on the same key.
 	Dedupe        int `json:"dedupe"`
 	DedupeDropped int `json:"dedupe_dropped"`
 	// Memories moved to one integration, and those left under the
-	// provider-only fallback key (see fallback below).
+	// provider-only fallback key (see scopes).
 	Conversations         int `json:"conversations"`
 	ConversationsFallback int `json:"conversations_fallback"`
 	// Sessions re-keyed to their integration, and those on the fallback.
