@@ -29,7 +29,7 @@ type Answerer interface {
 // ConversationReader lists a conversation's stored messages, oldest first;
 // the widget reads the agent's replies from it.
 type ConversationReader interface {
-	ConversationMessages(platform, conversationID string) ([]store.Message, error)
+	ConversationMessages(ref store.ConvRef) ([]store.Message, error)
 }
 
 // IngestFunc adds an uploaded document to the knowledge base and returns

@@ -62,12 +62,12 @@ type fakeConversations struct {
 	msgs []store.Message
 }
 
-func (f *fakeConversations) ConversationMessages(platform, conv string) ([]store.Message, error) {
+func (f *fakeConversations) ConversationMessages(ref store.ConvRef) ([]store.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []store.Message
 	for _, m := range f.msgs {
-		if m.Platform == platform && m.ConversationID == conv {
+		if m.Ref().Key() == ref.Key() {
 			out = append(out, m)
 		}
 	}
@@ -533,14 +533,14 @@ func TestWidgetHandoffFlagOpensSession(t *testing.T) {
 	if r.status != 200 || r.body["response_type"] != "live_chat_transfer" || r.body["answer"] != "An agent will be with you." {
 		t.Fatalf("with the flag: %d %s", r.status, r.raw)
 	}
-	open, err := e.st.OpenLiveChat(WidgetPlatform, "conv-handoff-1")
+	open, err := e.st.OpenLiveChat(store.ConvRef{WidgetID: w.ID, ConversationID: "conv-handoff-1"})
 	if err != nil {
 		t.Fatalf("no open session for the conversation: %v", err)
 	}
 	if open.ID != r.body["session_id"] || open.State != store.LiveChatWaiting || open.Username != "Website visitor" {
 		t.Fatalf("session %+v, reply %s", open, r.raw)
 	}
-	if _, err := e.st.OpenLiveChat(WidgetPlatform, "conv-no-flag"); err == nil {
+	if _, err := e.st.OpenLiveChat(store.ConvRef{WidgetID: w.ID, ConversationID: "conv-no-flag"}); err == nil {
 		t.Fatal("the message without the flag opened a session")
 	}
 	// The agent reads the visitor's words in the history, as sent.
@@ -755,11 +755,12 @@ func TestWidgetPollsAgentReplies(t *testing.T) {
 	w := createWidget(t, e, []string{"https://a.example"}, 10)
 	const conv = "w_conversation1"
 	e.convs.msgs = []store.Message{
-		{ID: 1, Type: store.MessageIncoming, Platform: WidgetPlatform, ConversationID: conv, Text: "human please"},
-		{ID: 2, Type: store.MessageOutgoing, SenderType: "system", Platform: WidgetPlatform, ConversationID: conv, Text: "An agent will join."},
-		{ID: 3, Type: store.MessageOutgoing, SenderType: "bot", Platform: WidgetPlatform, ConversationID: conv, Text: "bot answer"},
-		{ID: 4, Type: store.MessageAgentOutgoing, Sender: "Sarah", Platform: WidgetPlatform, ConversationID: conv, Text: "<b>Hi</b>"},
+		{ID: 1, Type: store.MessageIncoming, WidgetID: w.ID, Platform: WidgetPlatform, ConversationID: conv, Text: "human please"},
+		{ID: 2, Type: store.MessageOutgoing, SenderType: "system", WidgetID: w.ID, Platform: WidgetPlatform, ConversationID: conv, Text: "An agent will join."},
+		{ID: 3, Type: store.MessageOutgoing, SenderType: "bot", WidgetID: w.ID, Platform: WidgetPlatform, ConversationID: conv, Text: "bot answer"},
+		{ID: 4, Type: store.MessageAgentOutgoing, Sender: "Sarah", WidgetID: w.ID, Platform: WidgetPlatform, ConversationID: conv, Text: "<b>Hi</b>"},
 		{ID: 5, Type: store.MessageAgentOutgoing, Sender: "Sarah", Platform: "zendesk", ConversationID: conv, Text: "other platform"},
+		{ID: 6, Type: store.MessageAgentOutgoing, Sender: "Sam", WidgetID: w.ID + 1, Platform: WidgetPlatform, ConversationID: conv, Text: "another widget's"},
 	}
 	ok := map[string]string{"Origin": "https://a.example"}
 	path := "/api/chat/messages?key=" + w.Key + "&conversation_id=" + conv

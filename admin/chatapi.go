@@ -126,7 +126,9 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 	// The visitor's message goes into the message history first, like a
 	// platform's: operators see widget chats, and agents see them in the
 	// live-chat transcript.
-	visitor := &store.Message{Platform: WidgetPlatform, ConversationID: in.ConversationID,
+	// The conversation is the widget's own (WidgetID): a visitor of another
+	// site sending the same conversation_id reaches another conversation.
+	visitor := &store.Message{WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: in.ConversationID,
 		UserID: "visitor_" + in.ConversationID, Username: "Website visitor", Text: in.Message}
 	stored, err := h.st.InsertIncoming(visitor, time.Hour)
 	if err != nil {
@@ -136,7 +138,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	start := h.now()
 	reply, err := h.opts.Engine.Answer(r.Context(), chat.Request{
-		Platform: WidgetPlatform, ConversationID: in.ConversationID,
+		WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: in.ConversationID,
 		UserID: visitor.UserID, Username: visitor.Username,
 		Text: in.Message, Handoff: in.Handoff,
 	})
@@ -173,7 +175,7 @@ func (h *Handler) recordReply(in *store.Message, reply chat.Reply, took time.Dur
 	for i, src := range reply.Sources {
 		sources[i] = store.MessageSource{Title: src.Title, Source: src.Source, Score: src.Score}
 	}
-	out := &store.Message{Type: store.MessageOutgoing, Platform: in.Platform, ConversationID: in.ConversationID,
+	out := &store.Message{Type: store.MessageOutgoing, WidgetID: in.WidgetID, Platform: in.Platform, ConversationID: in.ConversationID,
 		UserID: in.UserID, Username: in.Username, Text: reply.Answer, ResponseType: string(reply.Type),
 		Sources: sources, SessionID: reply.SessionID, Sender: "Assistant", SenderType: "bot", LatencyMS: took.Milliseconds()}
 	return h.st.InsertReply(in.ID, out, false)
@@ -226,7 +228,7 @@ func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, apperr.New(apperr.Unavailable, "live chat is not available"))
 		return
 	}
-	msgs, err := h.opts.Conversations.ConversationMessages(WidgetPlatform, conv)
+	msgs, err := h.opts.Conversations.ConversationMessages(store.ConvRef{WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: conv})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -4,7 +4,11 @@
 // reply. The webhook, the widget and `chatbot ask` all go through it.
 package chat
 
-import "time"
+import (
+	"time"
+
+	"github.com/chatbot/chatbot/store"
+)
 
 // ResponseType says how a reply was produced.
 type ResponseType string
@@ -20,13 +24,23 @@ const (
 
 // Request is one user message in a conversation.
 type Request struct {
-	Platform       string
+	// ConfigID or WidgetID is the integration the message came through.
+	// With ConversationID it names the conversation (Ref): the same id of
+	// another integration, of the same provider too, is another one.
+	ConfigID       uint64
+	WidgetID       uint64
+	Platform       string // the provider; names the conversation only with no integration ("cli")
 	ConversationID string
 	UserID         string
 	Username       string
 	Text           string
 	// Handoff is the platform's explicit "talk to a human" flag.
 	Handoff bool
+}
+
+// Ref is the conversation of the request.
+func (r Request) Ref() store.ConvRef {
+	return store.ConvRef{ConfigID: r.ConfigID, WidgetID: r.WidgetID, Platform: r.Platform, ConversationID: r.ConversationID}
 }
 
 // Source is a passage an answer cites.

@@ -49,8 +49,8 @@ type LiveChat interface {
 
 // Memory keeps the recent turns of each conversation; *store.Store is it.
 type Memory interface {
-	Conversation(platform, conversationID string) (store.Conversation, error)
-	AppendTurns(platform, conversationID string, budget, maxTurns int, turns ...store.Turn) (store.Conversation, error)
+	Conversation(ref store.ConvRef) (store.Conversation, error)
+	AppendTurns(ref store.ConvRef, budget, maxTurns int, turns ...store.Turn) (store.Conversation, error)
 }
 
 // Fallback reasons, in Reply.Fallback.
@@ -162,7 +162,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 
-	unlock, err := e.locks.lock(ctx, req.Platform+"\x00"+req.ConversationID)
+	unlock, err := e.locks.lock(ctx, req.Ref().Key())
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
 			return e.done(start, Reply{Answer: canned(replySlow, text), Type: TypeNoAnswer, Fallback: FallbackQueueAhead}), nil
@@ -378,7 +378,7 @@ func (e *Engine) history(req Request) []store.Turn {
 	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return nil
 	}
-	c, err := e.cfg.Memory.Conversation(req.Platform, req.ConversationID)
+	c, err := e.cfg.Memory.Conversation(req.Ref())
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			e.log.Warn("cannot read conversation memory; answering without it", "err", err)
@@ -393,7 +393,7 @@ func (e *Engine) remember(req Request, text, topic string, r Reply) {
 		return
 	}
 	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(r.Answer, e.cfg.MaxTurnChars)
-	_, err := e.cfg.Memory.AppendTurns(req.Platform, req.ConversationID, e.cfg.HistoryTokens, e.cfg.HistoryTurns,
+	_, err := e.cfg.Memory.AppendTurns(req.Ref(), e.cfg.HistoryTokens, e.cfg.HistoryTurns,
 		store.Turn{Role: store.RoleUser, Text: user, Query: truncate(topic, e.cfg.MaxTurnChars), Tokens: estimateTokens(user)},
 		store.Turn{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)})
 	if err != nil {

@@ -358,7 +358,7 @@ func TestFollowUpChainKeepsTopic(t *testing.T) {
 	if q[1] != "and when is it paid? refund" || q[2] != "and how long is it valid? paid refund" || rep.Type != TypeExtractive {
 		t.Fatalf("queries = %q, reply %+v", q, rep)
 	}
-	c, _ := mem.Conversation("freshchat", "c1")
+	c, _ := mem.Conversation(store.ConvRef{Platform: "freshchat", ConversationID: "c1"})
 	if c.Turns[0].Query != "How do I get a refund?" || c.Turns[2].Query != "and when is it paid? refund" || c.Turns[3].Query != "" {
 		t.Fatalf("stored turns = %+v", c.Turns)
 	}
@@ -490,7 +490,7 @@ func TestLongConversationStaysBounded(t *testing.T) {
 			t.Fatalf("turn %d: %+v", i, rep)
 		}
 	}
-	c, err := mem.Conversation("freshchat", "long")
+	c, err := mem.Conversation(store.ConvRef{Platform: "freshchat", ConversationID: "long"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +534,7 @@ func TestSameConversationIsSerialised(t *testing.T) {
 		r, err := e.Answer(context.Background(), Request{Platform: "p", ConversationID: "c", Text: "refund voucher second"})
 		second <- result{r, err}
 	}()
-	for e.locks.waiting("p\x00c") != 1 { // the second waits its turn
+	for e.locks.waiting(Request{Platform: "p", ConversationID: "c"}.Ref().Key()) != 1 { // the second waits its turn
 		runtime.Gosched()
 	}
 	if n := len(llm.requests()); n != 1 {
@@ -551,7 +551,7 @@ func TestSameConversationIsSerialised(t *testing.T) {
 	if len(calls[1]) != 4 || calls[1][1].Content != "refund voucher first" || calls[1][2].Content != "answer to refund voucher first [1]" {
 		t.Fatalf("second prompt did not see the first exchange: %+v", calls[1])
 	}
-	c, err := mem.Conversation("p", "c")
+	c, err := mem.Conversation(store.ConvRef{Platform: "p", ConversationID: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,7 +594,7 @@ func TestLiveChatIsConsultedFirst(t *testing.T) {
 	if len(r.seen()) != 0 || len(llm.requests()) != 0 {
 		t.Fatal("the bot answered a message live chat handled")
 	}
-	if _, err := mem.Conversation("freshchat", "c1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := mem.Conversation(store.ConvRef{Platform: "freshchat", ConversationID: "c1"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("memory written for a live-chat message: %v", err)
 	}
 

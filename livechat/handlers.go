@@ -196,7 +196,7 @@ func (m *Manager) TranscriptOf(l *store.LiveChatSession) ([]TranscriptEntry, err
 	if m.transcript == nil {
 		return out, nil
 	}
-	msgs, err := m.transcript.ConversationMessages(l.Platform, l.ConversationID)
+	msgs, err := m.transcript.ConversationMessages(l.Ref())
 	if err != nil {
 		return nil, err
 	}

@@ -33,12 +33,12 @@ func (c *conversations) AddOutgoingForDelivery(m *store.Message) (store.Delivery
 	return store.DeliveryJob{MessageID: m.ID, ConfigID: m.ConfigID, ConversationID: m.ConversationID}, nil
 }
 
-func (c *conversations) ConversationMessages(platform, conv string) ([]store.Message, error) {
+func (c *conversations) ConversationMessages(ref store.ConvRef) ([]store.Message, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []store.Message
 	for _, m := range c.msgs {
-		if m.Platform == platform && m.ConversationID == conv {
+		if m.Ref().Key() == ref.Key() {
 			out = append(out, m)
 		}
 	}

@@ -33,7 +33,11 @@ func (m *Manager) Route(ctx context.Context, req chat.Request) (chat.Reply, bool
 	if req.ConversationID == "" {
 		return chat.Reply{}, false, nil // nothing to hold a session by
 	}
-	if _, err := m.store.OpenLiveChat(req.Platform, req.ConversationID); err == nil {
+	// Sessions are found by the integration and the conversation id: a
+	// conversation id sent through another integration (of the same
+	// provider too) is another conversation, so it can neither open a
+	// session on this one nor be routed into it.
+	if _, err := m.store.OpenLiveChat(req.Ref()); err == nil {
 		if reply, ok, err := m.toAgent(ctx, req); ok || err != nil {
 			return reply, ok, err
 		}
@@ -54,7 +58,7 @@ func (m *Manager) Route(ctx context.Context, req chat.Request) (chat.Reply, bool
 func (m *Manager) toAgent(ctx context.Context, req chat.Request) (chat.Reply, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, err := m.store.UpdateOpenLiveChat(req.Platform, req.ConversationID, func(l *store.LiveChatSession) error {
+	l, err := m.store.UpdateOpenLiveChat(req.Ref(), func(l *store.LiveChatSession) error {
 		l.UserMessages++
 		l.MessageCount++
 		l.LastMessageAt = m.store.Now().UTC()
@@ -75,7 +79,7 @@ func (m *Manager) toAgent(ctx context.Context, req chat.Request) (chat.Reply, bo
 func (m *Manager) open(ctx context.Context, req chat.Request) (chat.Reply, bool, error) {
 	m.mu.Lock()
 	l, err := m.store.CreateLiveChat(&store.LiveChatSession{
-		ID: NewSessionID(), ConfigID: m.configID(req), Platform: req.Platform,
+		ID: NewSessionID(), ConfigID: req.ConfigID, WidgetID: req.WidgetID, Platform: req.Platform,
 		ConversationID: req.ConversationID, UserID: req.UserID, Username: req.Username,
 	})
 	if errors.Is(err, store.ErrConflict) && l != nil {
@@ -101,25 +105,6 @@ func (m *Manager) open(ctx context.Context, req chat.Request) (chat.Reply, bool,
 		m.log.InfoContext(ctx, "live chat opened", "session_id", l.ID, "platform", l.Platform, "notice_id", msg.ID)
 	}
 	return chat.Reply{Type: chat.TypeLiveChatTransfer, Answer: m.cfg.TransferAnswer, SessionID: l.ID}, true, nil
-}
-
-// configID is the integration the conversation came through: the one of
-// its newest incoming message. Notices of a conversation no integration
-// carries (the widget, `chatbot ask`) get 0.
-func (m *Manager) configID(req chat.Request) uint64 {
-	if m.transcript == nil {
-		return 0
-	}
-	msgs, err := m.transcript.ConversationMessages(req.Platform, req.ConversationID)
-	if err != nil {
-		return 0
-	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Type == store.MessageIncoming && msgs[i].ConfigID != 0 {
-			return msgs[i].ConfigID
-		}
-	}
-	return 0
 }
 
 func senderName(req chat.Request) string {

@@ -13,13 +13,13 @@ import (
 )
 
 func req(text string) chat.Request {
-	return chat.Request{Platform: "freshchat", ConversationID: "conv_456", UserID: "external_user_123", Username: "John Doe", Text: text}
+	return chat.Request{ConfigID: 7, Platform: "freshchat", ConversationID: "conv_456", UserID: "external_user_123", Username: "John Doe", Text: text}
 }
 
 // ask stores the incoming message like the webhook does, then routes it.
 func (f *fixture) ask(t *testing.T, r chat.Request) (chat.Reply, bool) {
 	t.Helper()
-	f.convs.incoming(7, r.Platform, r.ConversationID, r.UserID, r.Text)
+	f.convs.incoming(r.ConfigID, r.Platform, r.ConversationID, r.UserID, r.Text)
 	reply, ok, err := f.m.Route(context.Background(), r)
 	if err != nil {
 		t.Fatalf("Route(%q): %v", r.Text, err)

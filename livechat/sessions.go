@@ -31,9 +31,9 @@ type Outbox interface {
 }
 
 // Transcript reads a conversation's stored messages (incoming, outgoing and
-// agent_outgoing), oldest first.
+// agent_outgoing), oldest first: those of its integration only.
 type Transcript interface {
-	ConversationMessages(platform, conversationID string) ([]store.Message, error)
+	ConversationMessages(ref store.ConvRef) ([]store.Message, error)
 }
 
 // No-agent timeout actions.
@@ -170,8 +170,7 @@ type Manager struct {
 }
 
 // NewManager returns a manager over st. outbox delivers notices and agent
-// messages; transcript reads conversations (nil: transcripts are empty and
-// notices go out without a config id).
+// messages; transcript reads conversations (nil: transcripts are empty).
 func NewManager(st *store.Store, outbox Outbox, transcript Transcript, cfg Config, log *slog.Logger) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -449,7 +448,7 @@ func (m *Manager) checkSafely(ctx context.Context) {
 // notify stores a message to the user of session l and queues its delivery.
 func (m *Manager) notify(l *store.LiveChatSession, typ, sender, senderType, text string, rt chat.ResponseType) (*store.Message, error) {
 	msg := &store.Message{
-		Type: typ, ConfigID: l.ConfigID, Platform: l.Platform, ConversationID: l.ConversationID,
+		Type: typ, ConfigID: l.ConfigID, WidgetID: l.WidgetID, Platform: l.Platform, ConversationID: l.ConversationID,
 		UserID: l.UserID, Username: l.Username, Text: text, ResponseType: string(rt),
 		SessionID: l.ID, Sender: sender, SenderType: senderType,
 	}

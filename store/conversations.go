@@ -1,16 +1,23 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-var bucketConversations = []byte("conversations") // conversationKey -> Conversation JSON
+var (
+	bucketConversations = []byte("conversations") // ConvRef.key() -> Conversation JSON
+	// bucketConvMessages lists each conversation's messages, so a
+	// transcript is read by its integration and id, not by the provider.
+	bucketConvMessages = []byte("conversation_messages") // ConvRef.key() || message id(8) -> empty
+)
 
 // Conversation roles.
 const (
@@ -28,9 +35,11 @@ type Turn struct {
 	At           time.Time `json:"at"`
 }
 
-// Conversation is the remembered recent history of one conversation on one
-// platform, oldest turn first.
+// Conversation is the remembered recent history of one conversation of one
+// integration, oldest turn first.
 type Conversation struct {
+	ConfigID       uint64    `json:"config_id,omitempty"`
+	WidgetID       uint64    `json:"widget_id,omitempty"`
 	Platform       string    `json:"platform"`
 	ConversationID string    `json:"conversation_id"`
 	Turns          []Turn    `json:"turns"`
@@ -38,25 +47,124 @@ type Conversation struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-// conversationKey is length-prefixed so that no pair of (platform, id)
-// strings, whatever bytes they hold, maps to the key of another pair.
-func conversationKey(platform, conversationID string) []byte {
-	k := binary.AppendUvarint(nil, uint64(len(platform)))
-	k = append(k, platform...)
-	return append(k, conversationID...)
+// ConvRef names one conversation: the integration it came through and its
+// id there. Two integrations of one provider (two Zendesk brands, a staging
+// and a production Chatwoot) may each have a conversation "42" of a
+// different person, so every key built from a conversation (its memory, its
+// live-chat session, its transcript) starts with the integration, never
+// with the provider name alone.
+type ConvRef struct {
+	ConfigID uint64 // the webhook integration; or
+	WidgetID uint64 // the website widget; with neither,
+	// Platform names the caller ("cli" for `chatbot ask`). It is part of the
+	// key only when there is no integration: a provider name alone never
+	// reaches another integration's conversations.
+	Platform       string
+	ConversationID string
 }
 
-// Conversation returns the memory of (platform, conversationID), or an
-// error wrapping ErrNotFound when nothing has been said in it yet.
-func (s *Store) Conversation(platform, conversationID string) (Conversation, error) {
+// scopeKey is the integration part of every key: 'c' || config id,
+// 'w' || widget id, or 'p' || uvarint(len) || platform. The tag and the
+// fixed or length-prefixed width make it self-delimiting, so no scope's key
+// is the prefix of another's.
+func (r ConvRef) scopeKey() []byte {
+	switch {
+	case r.ConfigID != 0:
+		return append([]byte{'c'}, itob(r.ConfigID)...)
+	case r.WidgetID != 0:
+		return append([]byte{'w'}, itob(r.WidgetID)...)
+	}
+	k := binary.AppendUvarint([]byte{'p'}, uint64(len(r.Platform)))
+	return append(k, r.Platform...)
+}
+
+// key is scopeKey || uvarint(len) || conversation id; length-prefixed so
+// that a key followed by a message id is never another conversation's.
+func (r ConvRef) key() []byte {
+	k := binary.AppendUvarint(r.scopeKey(), uint64(len(r.ConversationID)))
+	return append(k, r.ConversationID...)
+}
+
+// Key identifies the conversation, for maps of its in-memory state (the
+// engine's per-conversation order).
+func (r ConvRef) Key() string { return string(r.key()) }
+
+// String names the conversation in errors and logs.
+func (r ConvRef) String() string {
+	switch {
+	case r.ConfigID != 0:
+		return fmt.Sprintf("conversation %q of integration %d", r.ConversationID, r.ConfigID)
+	case r.WidgetID != 0:
+		return fmt.Sprintf("conversation %q of widget %d", r.ConversationID, r.WidgetID)
+	}
+	return fmt.Sprintf("conversation %q on %q", r.ConversationID, r.Platform)
+}
+
+// Ref is the conversation the message belongs to.
+func (m *Message) Ref() ConvRef {
+	return ConvRef{ConfigID: m.ConfigID, WidgetID: m.WidgetID, Platform: m.Platform, ConversationID: m.ConversationID}
+}
+
+// indexConvMessageTx lists message id under its conversation (none for a
+// message without one).
+func indexConvMessageTx(tx *bolt.Tx, m *Message) error {
+	if m.ConversationID == "" {
+		return nil
+	}
+	return tx.Bucket(bucketConvMessages).Put(append(m.Ref().key(), itob(m.ID)...), []byte{})
+}
+
+func unindexConvMessageTx(tx *bolt.Tx, m *Message) error {
+	if m.ConversationID == "" {
+		return nil
+	}
+	return tx.Bucket(bucketConvMessages).Delete(append(m.Ref().key(), itob(m.ID)...))
+}
+
+// ConversationMessages returns the newest limit messages of the
+// conversation (incoming, outgoing and agent_outgoing), oldest first.
+func (s *Store) ConversationMessages(ref ConvRef, limit int) ([]Message, error) {
+	var out []Message
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := ref.key()
+		b := tx.Bucket(bucketConvMessages)
+		if b == nil { // a schema-1 file opened read-only: not migrated yet
+			return nil
+		}
+		c := b.Cursor()
+		k, _ := c.Seek(append(clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && len(out) < limit && len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+			m, err := getMessageTx(tx, btoi(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, *m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("messages of %s: %w", ref, err)
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// Conversation returns the memory of ref, or an error wrapping ErrNotFound
+// when nothing has been said in it yet.
+func (s *Store) Conversation(ref ConvRef) (Conversation, error) {
 	var c Conversation
 	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketConversations).Get(conversationKey(platform, conversationID))
+		v := tx.Bucket(bucketConversations).Get(ref.key())
 		if v == nil {
-			return fmt.Errorf("conversation %q on %q: %w", conversationID, platform, ErrNotFound)
+			return fmt.Errorf("%s: %w", ref, ErrNotFound)
 		}
 		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("decode conversation %q on %q: %w", conversationID, platform, err)
+			return fmt.Errorf("decode %s: %w", ref, err)
 		}
 		return nil
 	})
@@ -68,7 +176,7 @@ func (s *Store) Conversation(platform, conversationID string) (Conversation, err
 // Turn.Tokens) and number at most maxTurns. The newest turn is always kept.
 // Turns with a zero time get the store's clock. It returns the memory as
 // stored.
-func (s *Store) AppendTurns(platform, conversationID string, budget, maxTurns int, turns ...Turn) (Conversation, error) {
+func (s *Store) AppendTurns(ref ConvRef, budget, maxTurns int, turns ...Turn) (Conversation, error) {
 	if len(turns) == 0 {
 		return Conversation{}, errors.New("append turns: no turns given")
 	}
@@ -76,14 +184,14 @@ func (s *Store) AppendTurns(platform, conversationID string, budget, maxTurns in
 	err := s.batch(func(tx *bolt.Tx) error {
 		c = Conversation{} // batch may run this twice: start from the stored state
 		b := tx.Bucket(bucketConversations)
-		key := conversationKey(platform, conversationID)
+		key := ref.key()
 		if v := b.Get(key); v != nil {
 			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("decode conversation %q on %q: %w", conversationID, platform, err)
+				return fmt.Errorf("decode %s: %w", ref, err)
 			}
 		}
 		now := s.now()
-		c.Platform, c.ConversationID, c.UpdatedAt = platform, conversationID, now
+		c.ConfigID, c.WidgetID, c.Platform, c.ConversationID, c.UpdatedAt = ref.ConfigID, ref.WidgetID, ref.Platform, ref.ConversationID, now
 		for _, t := range turns {
 			if t.At.IsZero() {
 				t.At = now
@@ -94,7 +202,7 @@ func (s *Store) AppendTurns(platform, conversationID string, budget, maxTurns in
 		c.Turns = trimTurns(c.Turns, budget, maxTurns)
 		data, err := json.Marshal(c)
 		if err != nil {
-			return fmt.Errorf("encode conversation %q on %q: %w", conversationID, platform, err)
+			return fmt.Errorf("encode %s: %w", ref, err)
 		}
 		return b.Put(key, data)
 	})
@@ -121,10 +229,10 @@ func trimTurns(turns []Turn, budget, maxTurns int) []Turn {
 	return append([]Turn(nil), turns[start:]...)
 }
 
-// DeleteConversation forgets the memory of (platform, conversationID). It
-// is not an error when there is none.
-func (s *Store) DeleteConversation(platform, conversationID string) error {
+// DeleteConversation forgets the memory of ref. It is not an error when
+// there is none.
+func (s *Store) DeleteConversation(ref ConvRef) error {
 	return s.update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketConversations).Delete(conversationKey(platform, conversationID))
+		return tx.Bucket(bucketConversations).Delete(ref.key())
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 	"time"
 )
 
@@ -25,7 +27,7 @@ func openConversationStore(t *testing.T) *Store {
 
 func TestConversationNotFound(t *testing.T) {
 	s := openConversationStore(t)
-	_, err := s.Conversation("freshchat", "c1")
+	_, err := s.Conversation(ConvRef{Platform: "freshchat", ConversationID: "c1"})
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
@@ -33,12 +35,12 @@ func TestConversationNotFound(t *testing.T) {
 
 func TestAppendTurnsKeepsOrderAndClock(t *testing.T) {
 	s := openConversationStore(t)
-	if _, err := s.AppendTurns("freshchat", "c1", 100, 0,
+	if _, err := s.AppendTurns(ConvRef{Platform: "freshchat", ConversationID: "c1"}, 100, 0,
 		Turn{Role: RoleUser, Text: "hi", Tokens: 1},
 		Turn{Role: RoleAssistant, Text: "hello", ResponseType: "general", Tokens: 2}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.Conversation("freshchat", "c1")
+	c, err := s.Conversation(ConvRef{Platform: "freshchat", ConversationID: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func TestAppendTurnsBudget(t *testing.T) {
 			var c Conversation
 			var err error
 			for i, n := range tt.tokens {
-				c, err = s.AppendTurns("p", "c", tt.budget, tt.maxTurns, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: n})
+				c, err = s.AppendTurns(ConvRef{Platform: "p", ConversationID: "c"}, tt.budget, tt.maxTurns, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: n})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -99,12 +101,12 @@ func TestConversationKeysDoNotCollide(t *testing.T) {
 	s := openConversationStore(t)
 	pairs := [][2]string{{"ab", "c"}, {"a", "bc"}, {"a\x00", "b"}, {"a", "\x00b"}, {"", "abc"}}
 	for i, p := range pairs {
-		if _, err := s.AppendTurns(p[0], p[1], 0, 0, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: 1}); err != nil {
+		if _, err := s.AppendTurns(ConvRef{Platform: p[0], ConversationID: p[1]}, 0, 0, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i, p := range pairs {
-		c, err := s.Conversation(p[0], p[1])
+		c, err := s.Conversation(ConvRef{Platform: p[0], ConversationID: p[1]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,23 +118,65 @@ func TestConversationKeysDoNotCollide(t *testing.T) {
 
 func TestDeleteConversation(t *testing.T) {
 	s := openConversationStore(t)
-	if _, err := s.AppendTurns("p", "c", 0, 0, Turn{Role: RoleUser, Text: "x", Tokens: 1}); err != nil {
+	if _, err := s.AppendTurns(ConvRef{Platform: "p", ConversationID: "c"}, 0, 0, Turn{Role: RoleUser, Text: "x", Tokens: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteConversation("p", "c"); err != nil {
+	if err := s.DeleteConversation(ConvRef{Platform: "p", ConversationID: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Conversation("p", "c"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Conversation(ConvRef{Platform: "p", ConversationID: "c"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
-	if err := s.DeleteConversation("p", "c"); err != nil {
+	if err := s.DeleteConversation(ConvRef{Platform: "p", ConversationID: "c"}); err != nil {
 		t.Fatalf("second delete: %v", err)
 	}
 }
 
 func TestAppendTurnsRequiresTurns(t *testing.T) {
 	s := openConversationStore(t)
-	if _, err := s.AppendTurns("p", "c", 0, 0); err == nil {
+	if _, err := s.AppendTurns(ConvRef{Platform: "p", ConversationID: "c"}, 0, 0); err == nil {
 		t.Fatal("no error for zero turns")
+	}
+}
+
+// Every kind of scope keys its own conversations: a config, a widget with
+// the same number, and a provider-only (fallback) scope whose name holds the
+// bytes of the others' tags never share a memory or a transcript.
+func TestConvRefKeysDoNotCollide(t *testing.T) {
+	s := openConversationStore(t)
+	refs := []ConvRef{
+		{ConfigID: 1, ConversationID: "c"},
+		{WidgetID: 1, ConversationID: "c"},
+		{ConfigID: 2, ConversationID: "c"},
+		{ConfigID: 1, ConversationID: "c\x00"},
+		{Platform: "zendesk", ConversationID: "c"},
+		{Platform: "c\x00\x00\x00\x00\x00\x00\x00\x01", ConversationID: "c"},
+		{Platform: "", ConversationID: "\x01c"},
+		{Platform: "\x01", ConversationID: "c"},
+		{ConfigID: 1, Platform: "zendesk", ConversationID: "d"}, // the platform is not part of a config's key
+	}
+	for i, r := range refs {
+		if _, err := s.AppendTurns(r, 0, 0, Turn{Role: RoleUser, Text: fmt.Sprint(i), Tokens: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.update(func(tx *bolt.Tx) error {
+			m := &Message{Type: MessageIncoming, ConfigID: r.ConfigID, WidgetID: r.WidgetID, Platform: r.Platform, ConversationID: r.ConversationID, Text: fmt.Sprint(i)}
+			return insertMessageTx(tx, m, s.now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range refs {
+		c, err := s.Conversation(r)
+		if err != nil || len(c.Turns) != 1 || c.Turns[0].Text != fmt.Sprint(i) {
+			t.Fatalf("%s: %+v, %v", r, c.Turns, err)
+		}
+		msgs, err := s.ConversationMessages(r, 10)
+		if err != nil || len(msgs) != 1 || msgs[0].Text != fmt.Sprint(i) {
+			t.Fatalf("messages of %s: %+v, %v", r, msgs, err)
+		}
+	}
+	if c, err := s.Conversation(ConvRef{ConfigID: 1, Platform: "chatwoot", ConversationID: "d"}); err != nil || c.Turns[0].Text != "8" {
+		t.Fatalf("a config's conversation changed with the platform name: %+v, %v", c, err)
 	}
 }

@@ -96,11 +96,11 @@ func TestBatchedWritesAreIdempotentOnRerun(t *testing.T) {
 		s := openDeliveryStore(t, t.TempDir(), clock.Now)
 		var c Conversation
 		err := inRerunBatch(t, s, func() (err error) {
-			c, err = s.AppendTurns("freshchat", "c", 0, 0, Turn{Role: RoleUser, Text: "q", Tokens: 1},
+			c, err = s.AppendTurns(ConvRef{Platform: "freshchat", ConversationID: "c"}, 0, 0, Turn{Role: RoleUser, Text: "q", Tokens: 1},
 				Turn{Role: RoleAssistant, Text: "a", Tokens: 1})
 			return err
 		})
-		stored, _ := s.Conversation("freshchat", "c")
+		stored, _ := s.Conversation(ConvRef{Platform: "freshchat", ConversationID: "c"})
 		if err != nil || len(c.Turns) != 2 || c.TotalTurns != 2 || len(stored.Turns) != 2 || stored.TotalTurns != 2 {
 			t.Fatalf("returned %d turns (total %d), stored %d (total %d), %v; want 2 each",
 				len(c.Turns), c.TotalTurns, len(stored.Turns), stored.TotalTurns, err)

@@ -11,7 +11,7 @@ import (
 
 var (
 	bucketLiveChats    = []byte("livechat_sessions") // session id -> LiveChatSession JSON
-	bucketLiveChatOpen = []byte("livechat_open")     // platform NUL conversation -> id of its open session
+	bucketLiveChatOpen = []byte("livechat_open")     // ConvRef.key() -> id of its open session
 )
 
 // Live-chat session states. A session goes waiting -> active -> closed, or
@@ -24,9 +24,13 @@ const (
 
 // LiveChatSession is one hand-over of a conversation to a human agent.
 type LiveChatSession struct {
-	ID             string `json:"id"` // live_<random>
-	State          string `json:"state"`
-	ConfigID       uint64 `json:"config_id,omitempty"` // the integration its notices go out through
+	ID    string `json:"id"` // live_<random>
+	State string `json:"state"`
+	// ConfigID (or WidgetID) is the integration the conversation came
+	// through: the session holds that integration's conversation only, and
+	// its notices and the agent's replies go out through it.
+	ConfigID       uint64 `json:"config_id,omitempty"`
+	WidgetID       uint64 `json:"widget_id,omitempty"`
 	Platform       string `json:"platform"`
 	ConversationID string `json:"conversation_id"`
 	UserID         string `json:"user_id"`
@@ -49,8 +53,9 @@ type LiveChatSession struct {
 // Open reports whether the session still holds its conversation.
 func (l *LiveChatSession) Open() bool { return l.State == LiveChatWaiting || l.State == LiveChatActive }
 
-func liveChatOpenKey(platform, conversationID string) []byte {
-	return []byte(platform + "\x00" + conversationID)
+// Ref is the conversation the session holds.
+func (l *LiveChatSession) Ref() ConvRef {
+	return ConvRef{ConfigID: l.ConfigID, WidgetID: l.WidgetID, Platform: l.Platform, ConversationID: l.ConversationID}
 }
 
 func getLiveChatTx(tx *bolt.Tx, id string) (*LiveChatSession, error) {
@@ -74,7 +79,7 @@ func putLiveChatTx(tx *bolt.Tx, l *LiveChatSession) error {
 		return fmt.Errorf("put live chat session %q: %w", l.ID, err)
 	}
 	open := tx.Bucket(bucketLiveChatOpen)
-	key := liveChatOpenKey(l.Platform, l.ConversationID)
+	key := l.Ref().key()
 	if l.Open() {
 		return open.Put(key, []byte(l.ID))
 	}
@@ -91,13 +96,13 @@ func putLiveChatTx(tx *bolt.Tx, l *LiveChatSession) error {
 func (s *Store) CreateLiveChat(l *LiveChatSession) (*LiveChatSession, error) {
 	var out *LiveChatSession
 	err := s.update(func(tx *bolt.Tx) error {
-		if id := tx.Bucket(bucketLiveChatOpen).Get(liveChatOpenKey(l.Platform, l.ConversationID)); id != nil {
+		if id := tx.Bucket(bucketLiveChatOpen).Get(l.Ref().key()); id != nil {
 			cur, err := getLiveChatTx(tx, string(id))
 			if err != nil {
 				return err
 			}
 			out = cur
-			return fmt.Errorf("conversation %q already has live chat session %q: %w", l.ConversationID, cur.ID, ErrConflict)
+			return fmt.Errorf("%s already has live chat session %q: %w", l.Ref(), cur.ID, ErrConflict)
 		}
 		if tx.Bucket(bucketLiveChats).Get([]byte(l.ID)) != nil {
 			return fmt.Errorf("live chat session id %q: %w", l.ID, ErrConflict)
@@ -125,13 +130,14 @@ func (s *Store) LiveChat(id string) (*LiveChatSession, error) {
 }
 
 // OpenLiveChat returns the conversation's open (waiting or active) session,
-// or ErrNotFound.
-func (s *Store) OpenLiveChat(platform, conversationID string) (*LiveChatSession, error) {
+// or ErrNotFound. The same conversation id of another integration is
+// another conversation.
+func (s *Store) OpenLiveChat(ref ConvRef) (*LiveChatSession, error) {
 	var l *LiveChatSession
 	err := s.view(func(tx *bolt.Tx) (err error) {
-		id := tx.Bucket(bucketLiveChatOpen).Get(liveChatOpenKey(platform, conversationID))
+		id := tx.Bucket(bucketLiveChatOpen).Get(ref.key())
 		if id == nil {
-			return fmt.Errorf("open live chat session for conversation %q: %w", conversationID, ErrNotFound)
+			return fmt.Errorf("open live chat session for %s: %w", ref, ErrNotFound)
 		}
 		l, err = getLiveChatTx(tx, string(id))
 		return err
@@ -151,9 +157,12 @@ func (s *Store) UpdateLiveChat(id string, change func(l *LiveChatSession) error)
 		if err != nil {
 			return err
 		}
-		wasOpen := l.Open()
+		wasOpen, ref := l.Open(), l.Ref()
 		if err := change(l); err != nil {
 			return err
+		}
+		if l.Ref() != ref {
+			return fmt.Errorf("live chat session %q: its conversation and integration cannot change: %w", id, ErrConflict)
 		}
 		if !wasOpen && l.Open() {
 			return fmt.Errorf("live chat session %q is closed and cannot be reopened: %w", id, ErrConflict)
@@ -172,12 +181,12 @@ func (s *Store) UpdateLiveChat(id string, change func(l *LiveChatSession) error)
 // one transaction, or returns ErrNotFound when it has none. The engine uses
 // it to count a user's message so that the message and a concurrent close
 // are ordered by bbolt's single writer: one of them commits first.
-func (s *Store) UpdateOpenLiveChat(platform, conversationID string, change func(l *LiveChatSession) error) (*LiveChatSession, error) {
+func (s *Store) UpdateOpenLiveChat(ref ConvRef, change func(l *LiveChatSession) error) (*LiveChatSession, error) {
 	var out *LiveChatSession
 	err := s.update(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketLiveChatOpen).Get(liveChatOpenKey(platform, conversationID))
+		id := tx.Bucket(bucketLiveChatOpen).Get(ref.key())
 		if id == nil {
-			return fmt.Errorf("open live chat session for conversation %q: %w", conversationID, ErrNotFound)
+			return fmt.Errorf("open live chat session for %s: %w", ref, ErrNotFound)
 		}
 		l, err := getLiveChatTx(tx, string(id))
 		if err != nil {

@@ -88,7 +88,7 @@ func TestUpdateLiveChatLifecycle(t *testing.T) {
 	if l.State != LiveChatActive || l.Agent != "Sarah" || !l.UpdatedAt.Equal(clock.Now()) {
 		t.Fatalf("after accept: %+v", l)
 	}
-	open, err := s.OpenLiveChat("p", "c")
+	open, err := s.OpenLiveChat(ConvRef{Platform: "p", ConversationID: "c"})
 	if err != nil || open.ID != "live_a" {
 		t.Fatalf("OpenLiveChat = %+v, %v", open, err)
 	}
@@ -96,7 +96,7 @@ func TestUpdateLiveChatLifecycle(t *testing.T) {
 	if _, err := s.UpdateLiveChat("live_a", func(l *LiveChatSession) error { l.State = LiveChatClosed; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.OpenLiveChat("p", "c"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.OpenLiveChat(ConvRef{Platform: "p", ConversationID: "c"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("closed session still open: %v", err)
 	}
 	// Closed is final.
@@ -123,17 +123,17 @@ func TestUpdateLiveChatLifecycle(t *testing.T) {
 func TestUpdateOpenLiveChat(t *testing.T) {
 	s, _ := openLiveChatStore(t)
 	inc := func(l *LiveChatSession) error { l.UserMessages++; return nil }
-	if _, err := s.UpdateOpenLiveChat("p", "c", inc); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateOpenLiveChat(ConvRef{Platform: "p", ConversationID: "c"}, inc); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("no session: err = %v, want ErrNotFound", err)
 	}
 	if _, err := s.CreateLiveChat(&LiveChatSession{ID: "live_a", Platform: "p", ConversationID: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := s.UpdateOpenLiveChat("p", "c", inc)
+	l, err := s.UpdateOpenLiveChat(ConvRef{Platform: "p", ConversationID: "c"}, inc)
 	if err != nil || l.UserMessages != 1 || l.ID != "live_a" {
 		t.Fatalf("got %+v, %v", l, err)
 	}
-	if _, err := s.UpdateOpenLiveChat("p", "c", func(l *LiveChatSession) error { l.State = LiveChatClosed; return nil }); !errors.Is(err, ErrConflict) {
+	if _, err := s.UpdateOpenLiveChat(ConvRef{Platform: "p", ConversationID: "c"}, func(l *LiveChatSession) error { l.State = LiveChatClosed; return nil }); !errors.Is(err, ErrConflict) {
 		t.Fatalf("closing through UpdateOpenLiveChat: err = %v, want ErrConflict", err)
 	}
 }
@@ -228,11 +228,39 @@ func TestLiveChatSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	l, err := s.OpenLiveChat("p", "c")
+	l, err := s.OpenLiveChat(ConvRef{Platform: "p", ConversationID: "c"})
 	if err != nil || l.ID != "live_a" || l.Username != "John" || l.State != LiveChatWaiting {
 		t.Fatalf("after reopen: %+v, %v", l, err)
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Sessions of one conversation id through two integrations are two
+// sessions, and a session cannot be moved to another integration's
+// conversation (the open index would then route that one's users into it).
+func TestLiveChatPerIntegration(t *testing.T) {
+	s, _ := openLiveChatStore(t)
+	a, err := s.CreateLiveChat(&LiveChatSession{ID: "live_a", ConfigID: 1, Platform: "zendesk", ConversationID: "42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateLiveChat(&LiveChatSession{ID: "live_b", ConfigID: 2, Platform: "zendesk", ConversationID: "42"}); err != nil {
+		t.Fatalf("integration 2's conversation 42 is taken by integration 1's session: %v", err)
+	}
+	for config, want := range map[uint64]string{1: "live_a", 2: "live_b"} {
+		if l, err := s.OpenLiveChat(ConvRef{ConfigID: config, ConversationID: "42"}); err != nil || l.ID != want {
+			t.Fatalf("config %d: %+v, %v", config, l, err)
+		}
+	}
+	if _, err := s.OpenLiveChat(ConvRef{Platform: "zendesk", ConversationID: "42"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the provider name alone finds a session: %v", err)
+	}
+	if _, err := s.UpdateLiveChat(a.ID, func(l *LiveChatSession) error { l.ConfigID = 3; return nil }); !errors.Is(err, ErrConflict) {
+		t.Fatalf("moving a session to another integration: err = %v, want ErrConflict", err)
+	}
+	if l, err := s.OpenLiveChat(ConvRef{ConfigID: 3, ConversationID: "42"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("config 3 got a session: %+v, %v", l, err)
 	}
 }

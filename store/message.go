@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -33,10 +34,13 @@ type MessageSource struct {
 // Message is one stored message, incoming or outgoing, with the outcome of
 // its delivery when it is outgoing.
 type Message struct {
-	ID                uint64          `json:"id"`
-	Type              string          `json:"message_type"`
-	Status            string          `json:"status"`
-	ConfigID          uint64          `json:"config_id"`
+	ID       uint64 `json:"id"`
+	Type     string `json:"message_type"`
+	Status   string `json:"status"`
+	ConfigID uint64 `json:"config_id"`
+	// WidgetID is the website widget a widget conversation's message
+	// belongs to (ConfigID is then 0): a widget is its own integration.
+	WidgetID          uint64          `json:"widget_id,omitempty"`
 	Platform          string          `json:"platform"`
 	ConversationID    string          `json:"conversation_id"`
 	UserID            string          `json:"user_id"`
@@ -113,7 +117,7 @@ func updateMessageTx(tx *bolt.Tx, id uint64, now time.Time, change func(m *Messa
 	if err != nil {
 		return nil, err
 	}
-	before := indexFieldsOf(m)
+	before, beforeRef := indexFieldsOf(m), *m
 	if err := change(m); err != nil {
 		return nil, err
 	}
@@ -130,6 +134,14 @@ func updateMessageTx(tx *bolt.Tx, id uint64, now time.Time, change func(m *Messa
 			return nil, err
 		}
 		if err := indexMessageTx(tx, id, after); err != nil {
+			return nil, err
+		}
+	}
+	if !bytes.Equal(beforeRef.Ref().key(), m.Ref().key()) {
+		if err := unindexConvMessageTx(tx, &beforeRef); err != nil {
+			return nil, err
+		}
+		if err := indexConvMessageTx(tx, m); err != nil {
 			return nil, err
 		}
 	}

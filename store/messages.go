@@ -25,8 +25,8 @@ import (
 // field as uvarint(len) || bytes. That is self-delimiting, so a combo is
 // never the prefix of another combo's keys.
 //
-// Dedupe of platform retries: bucketDedupe maps (platform, message id) to
-// the incoming message and the time it arrived; bucketDedupeByTime orders
+// Dedupe of platform retries: bucketDedupe maps (integration, message id)
+// to the incoming message and the time it arrived; bucketDedupeByTime orders
 // the same entries by time so expired ones are pruned oldest first.
 var (
 	bucketMessageIndex  = []byte("message_index")    // combo || id(8) -> empty
@@ -127,6 +127,9 @@ func insertMessageTx(tx *bolt.Tx, m *Message, now time.Time) error {
 	if err := b.Put(itob(id), data); err != nil {
 		return err
 	}
+	if err := indexConvMessageTx(tx, m); err != nil {
+		return fmt.Errorf("index message %d by conversation: %w", id, err)
+	}
 	return indexMessageTx(tx, id, indexFieldsOf(m))
 }
 
@@ -145,21 +148,24 @@ type IncomingResult struct {
 	// Message is the stored incoming message: the new one, or on a
 	// duplicate the first one.
 	Message *Message
-	// Duplicate is true when (platform, message id) was seen within the
+	// Duplicate is true when (integration, message id) was seen within the
 	// retention period; nothing new was stored.
 	Duplicate bool
 	// Response is the first message's stored answer, when it has one.
 	Response *Message
 }
 
-func dedupeKey(platform, messageID string) []byte {
-	k := binary.AppendUvarint(nil, uint64(len(platform)))
-	k = append(k, platform...)
-	return append(k, messageID...)
+// dedupeKey is the integration's scope key (ConvRef.scopeKey) followed by
+// the platform's message id. It is the integration, not the provider: two
+// Zendesk brands number their messages independently, and a message id one
+// of them sends must never find the other's message (and answer with its
+// text and user).
+func dedupeKey(ref ConvRef, messageID string) []byte {
+	return append(ref.scopeKey(), messageID...)
 }
 
 // InsertIncoming stores m as a received incoming message, unless its
-// (platform, message id) was stored within retention: then it returns the
+// (integration, message id) was stored within retention: then it returns the
 // first message (and its answer, if stored) marked Duplicate. Check and
 // insert happen in one transaction, so of two concurrent deliveries of the
 // same id exactly one is new. Without a PlatformMessageID there is no
@@ -173,7 +179,7 @@ func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingRes
 		}
 		var dkey []byte
 		if m.PlatformMessageID != "" {
-			dkey = dedupeKey(m.Platform, m.PlatformMessageID)
+			dkey = dedupeKey(m.Ref(), m.PlatformMessageID)
 			first, resp, ok, err := dedupeHitTx(tx, dkey, now.Add(-retention))
 			if err != nil {
 				return err
@@ -205,17 +211,18 @@ func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingRes
 	return res, nil
 }
 
-// IncomingByPlatformID returns the incoming message stored for (platform,
-// message id) and its answer, if any, or ErrNotFound.
-func (s *Store) IncomingByPlatformID(platform, messageID string, retention time.Duration) (IncomingResult, error) {
+// IncomingByPlatformID returns the incoming message stored for the
+// integration of ref (its conversation id is not used: message ids are the
+// integration's) and message id, and its answer, if any, or ErrNotFound.
+func (s *Store) IncomingByPlatformID(ref ConvRef, messageID string, retention time.Duration) (IncomingResult, error) {
 	var res IncomingResult
 	err := s.view(func(tx *bolt.Tx) error {
-		first, resp, ok, err := dedupeHitTx(tx, dedupeKey(platform, messageID), s.now().UTC().Add(-retention))
+		first, resp, ok, err := dedupeHitTx(tx, dedupeKey(ref, messageID), s.now().UTC().Add(-retention))
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("incoming message %q of %s: %w", messageID, platform, ErrNotFound)
+			return fmt.Errorf("incoming message %q of %s: %w", messageID, ref, ErrNotFound)
 		}
 		res = IncomingResult{Message: first, Duplicate: true, Response: resp}
 		return nil

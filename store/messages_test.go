@@ -41,8 +41,11 @@ func TestInsertIncomingDedupe(t *testing.T) {
 	if err != nil || !dup.Duplicate || dup.Message.ID != 1 || dup.Response != nil {
 		t.Fatalf("duplicate = %+v, %v", dup, err)
 	}
-	// Same id on another platform, and no id at all: both new.
-	other, _ := s.InsertIncoming(incoming("zendesk", "c1", "m-1"), week)
+	// Same id through another integration (of the same provider, too), and
+	// no id at all: both new.
+	otherIntegration := incoming("freshchat", "c1", "m-1")
+	otherIntegration.ConfigID = 2
+	other, _ := s.InsertIncoming(otherIntegration, week)
 	noID1, _ := s.InsertIncoming(incoming("freshchat", "c1", ""), week)
 	noID2, _ := s.InsertIncoming(incoming("freshchat", "c1", ""), week)
 	if other.Duplicate || noID1.Duplicate || noID2.Duplicate || other.Message.ID != 2 || noID2.Message.ID != 4 {
@@ -59,11 +62,11 @@ func TestInsertIncomingDedupe(t *testing.T) {
 	if err != nil || !dup.Duplicate || dup.Response == nil || dup.Response.ID != 5 || dup.Message.ResponseID != 5 || dup.Message.ResponseType != "extractive" {
 		t.Fatalf("duplicate after reply = %+v, %v", dup, err)
 	}
-	byID, err := s.IncomingByPlatformID("freshchat", "m-1", week)
+	byID, err := s.IncomingByPlatformID(ConvRef{ConfigID: 1}, "m-1", week)
 	if err != nil || byID.Message.ID != 1 || byID.Response.ID != 5 {
 		t.Fatalf("IncomingByPlatformID = %+v, %v", byID, err)
 	}
-	if _, err := s.IncomingByPlatformID("freshchat", "nope", week); err == nil {
+	if _, err := s.IncomingByPlatformID(ConvRef{ConfigID: 1}, "nope", week); err == nil {
 		t.Fatal("unknown id found")
 	}
 	var job DeliveryJob

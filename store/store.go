@@ -24,8 +24,8 @@ import (
 const FileName = "chatbot.db"
 
 // SchemaVersion is the layout this code reads and writes. Open refuses a
-// newer one and migrates older ones (none yet).
-const SchemaVersion = 1
+// newer one and migrates older ones (migrate.go).
+const SchemaVersion = 2
 
 // Sentinel errors; check them with errors.Is.
 var (
@@ -378,6 +378,9 @@ func (s *Store) init() error {
 				return err
 			}
 		} else if err := checkSchemaVersion(btoi(v)); err != nil {
+			return err
+		}
+		if err := migrateTx(tx, s.now()); err != nil {
 			return err
 		}
 		return s.checkKeyTx(tx)

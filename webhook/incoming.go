@@ -45,7 +45,7 @@ const (
 // defaults.
 type IncomingOptions struct {
 	MaxMessageBytes int           // message text limit in bytes (413 past it)
-	RatePerMinute   int           // requests per minute per platform (429 past it)
+	RatePerMinute   int           // requests per minute per integration (429 past it)
 	DedupeRetention time.Duration // how long a platform message id is remembered
 	MaxConcurrent   int           // answers produced at once
 	MaxQueued       int           // answers waiting for a slot (default 8 × MaxConcurrent); past it 503
@@ -203,19 +203,22 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Parsed, platform check included, before the platform's budget is
+	// Parsed, platform check included, before the integration's budget is
 	// counted: only a request that passed authentication, the signature
 	// and the platform check spends a token. Forged requests, a platform
 	// mismatch (403) and invalid bodies (400, 413) leave the budget alone;
-	// parsing a body that is already capped is cheap.
+	// parsing a body that is already capped is cheap. The budget is the
+	// integration's (config id), not the provider's: one Zendesk brand's
+	// burst must not starve another's.
 	msg, err := parseIncoming(body, cfg, in.opts.MaxMessageBytes)
 	if err != nil {
 		in.fail(w, r, err)
 		return
 	}
-	if ok, wait := in.platformRate.take(cfg.Provider); !ok {
+	if ok, wait := in.platformRate.take(strconv.FormatUint(cfg.ID, 10)); !ok {
 		in.fail(w, r, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: wait,
-			Message: "rate limit of " + strconv.Itoa(in.opts.RatePerMinute) + " requests per minute for platform " + cfg.Provider + " reached; retry later"})
+			Message: "rate limit of " + strconv.Itoa(in.opts.RatePerMinute) + " requests per minute for integration " +
+				strconv.FormatUint(cfg.ID, 10) + " (" + cfg.Provider + ") reached; retry later"})
 		return
 	}
 	in.log.DebugContext(r.Context(), "incoming webhook accepted", "request_id", httpapi.RequestID(r.Context()),
@@ -268,7 +271,7 @@ func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.We
 	async := cfg.ResponseMode == "async"
 	var c *claim
 	if msg.PlatformMessageID != "" {
-		key := msg.Platform + "\x00" + msg.PlatformMessageID
+		key := inflightKey(msg)
 		var owner bool
 		if c, owner = in.inflight.claim(key); !owner {
 			in.duplicateInFlight(w, r, c, msg, async)
@@ -358,7 +361,7 @@ func (in *Incoming) ResumeAsync() (int, error) {
 		var c *claim
 		if m.PlatformMessageID != "" {
 			var owner bool
-			if c, owner = in.inflight.claim(m.Platform + "\x00" + m.PlatformMessageID); !owner {
+			if c, owner = in.inflight.claim(inflightKey(m)); !owner {
 				continue
 			}
 		}
@@ -425,7 +428,7 @@ func (in *Incoming) answerLater(cfg *store.WebhookConfig, msg *store.Message, c 
 // outgoing message, or nil when the reply needs none of ours (live chat).
 func (in *Incoming) process(ctx context.Context, cfg *store.WebhookConfig, msg *store.Message) (*store.Message, chat.Reply, error) {
 	start := in.opts.Now()
-	reply, err := in.answerer.Answer(ctx, chat.Request{Platform: msg.Platform, ConversationID: msg.ConversationID,
+	reply, err := in.answerer.Answer(ctx, chat.Request{ConfigID: msg.ConfigID, Platform: msg.Platform, ConversationID: msg.ConversationID,
 		UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -479,7 +482,7 @@ func (in *Incoming) duplicateInFlight(w http.ResponseWriter, r *http.Request, c 
 	case <-r.Context().Done():
 		return // the client is gone
 	}
-	res, err := in.store.IncomingByPlatformID(msg.Platform, msg.PlatformMessageID, in.opts.DedupeRetention)
+	res, err := in.store.IncomingByPlatformID(msg.Ref(), msg.PlatformMessageID, in.opts.DedupeRetention)
 	if err != nil || (!async && !handled(res.Message)) {
 		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: 1,
 			Message: "the first delivery of this message_id is still being processed or failed; retry later"})
@@ -519,6 +522,13 @@ func sourcesOf(src []chat.Source) []store.MessageSource {
 
 func sourcesOfStored(src []store.MessageSource) []store.MessageSource {
 	return append(make([]store.MessageSource, 0, len(src)), src...)
+}
+
+// inflightKey is the integration (config id) and the platform's message id,
+// as the store dedupes: the same id through another integration is another
+// message and must not wait for, or answer with, this one.
+func inflightKey(m *store.Message) string {
+	return strconv.FormatUint(m.ConfigID, 10) + "\x00" + m.PlatformMessageID
 }
 
 // inflight tracks platform message ids being handled in this process, so

@@ -34,7 +34,7 @@ func TestIncomingAnswersAndRecords(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("response\n got %s\nwant %s", got, want)
 	}
-	if calls := h.answerer.recorded(); len(calls) != 1 || calls[0] != (chat.Request{Platform: "freshchat",
+	if calls := h.answerer.recorded(); len(calls) != 1 || calls[0] != (chat.Request{ConfigID: 1, Platform: "freshchat",
 		ConversationID: "conv_456", UserID: "external_user_123", Username: "John Doe", Text: "Hello, I need help with my account"}) {
 		t.Fatalf("engine calls = %+v", calls)
 	}
