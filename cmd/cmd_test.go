@@ -207,7 +207,7 @@ func TestServeFailsFastOnBusyPortAndLockedDir(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "another chatbot process") {
 		t.Fatalf("locked dir: %v", err)
 	}
-	if time.Since(start) > 2*time.Second {
+	if time.Since(start) > 10*time.Second { // a hang on the lock, not scheduling noise
 		t.Fatalf("locked dir took %v", time.Since(start))
 	}
 }

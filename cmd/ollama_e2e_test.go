@@ -140,7 +140,7 @@ func TestOllamaEndToEnd(t *testing.T) {
 	if r.Type != chat.TypeExtractive || r.Fallback != chat.FallbackDown {
 		t.Fatalf("ollama down, breaker open: %+v", r)
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 10*time.Second { // the answer deadline, not scheduling noise
 		t.Fatalf("answer with the breaker open took %v", d)
 	}
 	if w := webhookE2E("w2", "How do I reset my password?"); w.Type != string(chat.TypeExtractive) || w.Answer == "" || len(w.Sources) == 0 {

@@ -69,8 +69,8 @@ func TestOpenLockedFailsFast(t *testing.T) {
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Open error = %v, want ErrLocked", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("second Open took %v, want under 2s", d)
+	if d := time.Since(start); d > 10*time.Second { // a hang, not scheduling noise
+		t.Fatalf("second Open took %v, want it to fail fast", d)
 	}
 	if !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "another chatbot") {
 		t.Fatalf("error %q should name the directory and say another chatbot runs", err)
