@@ -47,6 +47,8 @@ func newRootCommand(e env) *cobra.Command {
 		newAskCommand(e),
 		newEvalCommand(e),
 		newBenchCommand(e),
+		newBackupCommand(e),
+		newRestoreCommand(e),
 	)
 	return root
 }

@@ -398,3 +398,30 @@ func SaveSnapshot(path string, sealer Sealer, write func(w io.Writer) error) (Sn
 	}
 	return info, nil
 }
+
+// CopySnapshot copies the backup in src to dst with key in its header (a
+// backup streamed by a server, which never sends its key, gets the key the
+// CLI wrapped). The source's checksum is checked as it is copied and a new
+// one written; on error what dst received must be thrown away.
+func CopySnapshot(dst io.Writer, src io.Reader, key *secret.WrappedKey) (SnapshotInfo, error) {
+	sr, err := NewSnapshotReader(src)
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	h := sr.Header()
+	h.Key = key
+	cw := &countingWriter{w: dst, h: sha256.New()}
+	if err := writeHeader(cw, h); err != nil {
+		return SnapshotInfo{}, err
+	}
+	if _, err := sr.CopyDB(cw); err != nil {
+		return SnapshotInfo{}, err
+	}
+	info := SnapshotInfo{SnapshotHeader: h, SHA256: hex.EncodeToString(cw.h.Sum(nil))}
+	t, _ := json.Marshal(snapshotTrailer{SHA256: info.SHA256})
+	if _, err := dst.Write(append(t, '\n')); err != nil {
+		return info, fmt.Errorf("snapshot: write the trailer: %w", err)
+	}
+	info.Bytes = cw.n + int64(len(t)) + 1
+	return info, nil
+}
