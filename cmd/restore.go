@@ -186,7 +186,7 @@ func installRestore(staging, dir, stamp string, key []byte, writeKey bool) error
 			return fmt.Errorf("keep the old key: %w", err)
 		}
 		tmp := filepath.Join(staging, secret.KeyFileName)
-		if err := writeSynced(tmp, []byte(base64.StdEncoding.EncodeToString(key)+"\n")); err != nil {
+		if err := writeSynced(tmp, []byte(base64Key(key))); err != nil {
 			return err
 		}
 		if err := os.Rename(tmp, keyPath); err != nil {
@@ -242,3 +242,6 @@ func printRestored(cmd *cobra.Command, dir, file string, info store.SnapshotInfo
 	fmt.Fprintf(w, "\n  start it: chatbot serve --data-dir %s\n", dir)
 	return nil
 }
+
+// base64Key is the form secret.key holds a key in.
+func base64Key(key []byte) string { return base64.StdEncoding.EncodeToString(key) + "\n" }
