@@ -190,9 +190,11 @@ func bindBackup(fs *pflag.FlagSet, e env, c *config) {
 
 // finishBackup reads the backup passphrase and checks the backup flags.
 func (c *config) finishBackup(e env) error {
-	var err error
-	if c.BackupPassphrase, err = e.lookup("CHATBOT_BACKUP_PASSPHRASE"); err != nil {
-		return err
+	if c.BackupPassphrase == "" { // else set in code
+		var err error
+		if c.BackupPassphrase, err = e.lookup("CHATBOT_BACKUP_PASSPHRASE"); err != nil {
+			return err
+		}
 	}
 	if c.BackupEvery < 0 {
 		return fmt.Errorf("--backup-every must be 0 (off) or a positive duration such as 24h, not %s", c.BackupEvery)

@@ -322,9 +322,13 @@ func VerifySnapshotFile(path, tmpDir string, sealer Sealer) (SnapshotInfo, error
 	return info, nil
 }
 
+// backupTimeFormat is the time in backup file names: sortable, no colons
+// (Windows, scp), milliseconds so that close schedules do not collide.
+const backupTimeFormat = "20060102T150405.000Z"
+
 // BackupFileName names a scheduled backup by its time, so names sort by age.
 func BackupFileName(t time.Time) string {
-	return "chatbot-" + t.UTC().Format("20060102T150405Z") + ".backup"
+	return "chatbot-" + t.UTC().Format(backupTimeFormat) + ".backup"
 }
 
 // IsBackupFileName reports whether name is one BackupFileName made.
@@ -332,7 +336,7 @@ func IsBackupFileName(name string) bool {
 	if !strings.HasPrefix(name, "chatbot-") || !strings.HasSuffix(name, ".backup") {
 		return false
 	}
-	_, err := time.Parse("20060102T150405Z", strings.TrimSuffix(strings.TrimPrefix(name, "chatbot-"), ".backup"))
+	_, err := time.Parse(backupTimeFormat, strings.TrimSuffix(strings.TrimPrefix(name, "chatbot-"), ".backup"))
 	return err == nil
 }
 

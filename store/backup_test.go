@@ -252,11 +252,11 @@ func TestSaveSnapshotNeverLeavesPartialUnderTheName(t *testing.T) {
 }
 
 func TestBackupFileNames(t *testing.T) {
-	n := BackupFileName(time.Date(2026, 12, 6, 17, 4, 5, 0, time.UTC))
-	if n != "chatbot-20261206T170405Z.backup" || !IsBackupFileName(n) {
+	n := BackupFileName(time.Date(2026, 12, 6, 17, 4, 5, 120e6, time.UTC))
+	if n != "chatbot-20261206T170405.120Z.backup" || !IsBackupFileName(n) {
 		t.Fatalf("name %q", n)
 	}
-	for _, bad := range []string{"chatbot.db", "chatbot-x.backup", "chatbot-20261206T170405Z.backup.partial-1"} {
+	for _, bad := range []string{"chatbot.db", "chatbot-x.backup", "chatbot-20261206T170405.120Z.backup.partial-1", "chatbot-20261206T170405Z.backup"} {
 		if IsBackupFileName(bad) {
 			t.Errorf("%q taken for a backup", bad)
 		}
