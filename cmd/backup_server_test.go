@@ -101,19 +101,20 @@ func TestScheduledBackupRunKeepsNewestAndReports(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", line, metrics)
 		}
 	}
-	// A failing run is counted and shown, and the last good one is kept.
-	if err := os.Chmod(backupDir, 0o500); err != nil {
+	// A failing run (the directory is gone, a file in its place) is counted
+	// and shown, and the last good one is kept.
+	if err := os.RemoveAll(backupDir); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Chmod(backupDir, 0o700)
-	if os.Getuid() != 0 {
-		s := b.runOnce(context.Background())
-		if s.Error == "" || s.Failures != 1 || s.LastGood.IsZero() {
-			t.Fatalf("failed run = %+v", s)
-		}
-		if m := scrapeBackups(b); !strings.Contains(m, "chatbot_backup_last_success 0\n") || !strings.Contains(m, "chatbot_backup_failures_total 1\n") {
-			t.Fatalf("metrics after a failure:\n%s", m)
-		}
+	if err := os.WriteFile(backupDir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := b.runOnce(context.Background())
+	if s.Error == "" || s.Failures != 1 || s.LastGood.IsZero() {
+		t.Fatalf("failed run = %+v", s)
+	}
+	if m := scrapeBackups(b); !strings.Contains(m, "chatbot_backup_last_success 0\n") || !strings.Contains(m, "chatbot_backup_failures_total 1\n") {
+		t.Fatalf("metrics after a failure:\n%s", m)
 	}
 }
 
