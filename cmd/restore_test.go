@@ -18,12 +18,18 @@ const testPassphrase = "a long backup passphrase"
 // holds one integration with secrets, and returns it.
 func seedDataDir(t *testing.T) string {
 	t.Helper()
+	return seedDataDirURL(t, "https://example.com/hook")
+}
+
+// seedDataDirURL is seedDataDir with the integration's outgoing URL.
+func seedDataDirURL(t *testing.T, outgoing string) string {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := openStoreForCLI(mapEnv(nil), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &store.WebhookConfig{Name: "Zendesk", Provider: "zendesk", OutgoingURL: "https://example.com/hook",
+	c := &store.WebhookConfig{Name: "Zendesk", Provider: "zendesk", OutgoingURL: outgoing,
 		AuthToken: "zd-secret-token", IsActive: true, SigningSecret: secret.NewSigningSecret(), IncomingTokenHash: "h"}
 	if err := st.CreateConfig(c); err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ func newRootCommand(e env) *cobra.Command {
 		newBenchCommand(e),
 		newBackupCommand(e),
 		newRestoreCommand(e),
+		newDoctorCommand(e),
 	)
 	return root
 }
