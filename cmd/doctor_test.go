@@ -250,3 +250,19 @@ func TestDoctorWarnsAndAsksTheRunningServer(t *testing.T) {
 		t.Fatalf("with a running server: %v\n%s", err, out)
 	}
 }
+
+func TestHealthcheck(t *testing.T) {
+	cfg := config{AdminToken: backupAdmin, Embedder: "builtin"}
+	cfg.Answer.LLM = "none"
+	a, _ := startOwnApp(t, cfg)
+	out, _, err := run(t, mapEnv(nil), "healthcheck", "--addr", a.Addr())
+	if err != nil || out != "ready\n" {
+		t.Fatalf("healthcheck = %q, %v", out, err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	if _, _, err := run(t, mapEnv(nil), "healthcheck", "--addr", closed); err == nil || !strings.Contains(err.Error(), "not healthy") {
+		t.Fatalf("healthcheck of nothing: %v", err)
+	}
+}

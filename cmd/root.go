@@ -50,6 +50,7 @@ func newRootCommand(e env) *cobra.Command {
 		newBackupCommand(e),
 		newRestoreCommand(e),
 		newDoctorCommand(e),
+		newHealthcheckCommand(e),
 	)
 	return root
 }
