@@ -223,6 +223,8 @@ func pcts(ds []time.Duration) string {
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	p := func(q float64) time.Duration { return s[min(len(s)-1, int(q*float64(len(s))))].Round(100 * time.Microsecond) }
+	p := func(q float64) time.Duration {
+		return s[min(len(s)-1, int(q*float64(len(s))))].Round(100 * time.Microsecond)
+	}
 	return fmt.Sprintf("n=%d p50 %s p95 %s p99 %s max %s", len(s), p(0.5), p(0.95), p(0.99), s[len(s)-1].Round(100*time.Microsecond))
 }
