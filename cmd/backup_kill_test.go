@@ -60,3 +60,28 @@ func TestBackupKilledMidwayLeavesNoFileUnderItsName(t *testing.T) {
 		t.Fatalf("the next backup to the same name: %v", err)
 	}
 }
+
+// A server that cuts the stream half-way (its snapshot failed) makes the
+// backup fail, saying so, with nothing left behind.
+func TestBackupStreamCutByTheServer(t *testing.T) {
+	src := seedDataDir(t)
+	snapshot, _ := backupOf(t, src, nil)
+	data, err := os.ReadFile(snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(data[:len(data)/2])
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // what serveHTTP does when WriteSnapshot fails
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "cut.backup")
+	_, _, err = run(t, mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": backupAdmin}), "backup", "--out", out, "--server", srv.URL, "--data-dir", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "the stream broke after") {
+		t.Fatalf("err = %v, want the broken stream named", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Fatalf("left behind: %v", entries)
+	}
+}
