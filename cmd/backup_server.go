@@ -121,9 +121,11 @@ func (b *backups) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	b.removePartials()
+	first := b.firstDelay(time.Now())
+	b.log.Info("scheduled backups", "every", b.every, "dir", b.dir, "keep", b.keep, "next_in", first.Round(time.Second))
 	go func() {
 		defer close(b.done)
-		t := time.NewTicker(b.every)
+		t := time.NewTimer(first)
 		defer t.Stop()
 		for {
 			select {
@@ -131,9 +133,28 @@ func (b *backups) start() {
 				return
 			case <-t.C:
 				b.runOnce(ctx)
+				t.Reset(b.every)
 			}
 		}
 	}()
+}
+
+// firstDelay is how long after a start the first backup is due: one period
+// after the newest backup in the directory, at once when that is overdue or
+// there is none. A server restarted more often than --backup-every (daily
+// upgrades) still takes its backups.
+func (b *backups) firstDelay(now time.Time) time.Duration {
+	entries, _ := os.ReadDir(b.dir)
+	var newest time.Time
+	for _, e := range entries {
+		if t, ok := store.BackupFileTime(e.Name()); ok && t.After(newest) {
+			newest = t
+		}
+	}
+	if newest.IsZero() {
+		return 0
+	}
+	return min(max(newest.Add(b.every).Sub(now), 0), b.every)
 }
 
 // stop ends the scheduler, cutting short a backup in progress (its

@@ -161,3 +161,32 @@ func scrapeBackups(b *backups) string {
 	m.WriteTo(&buf)
 	return buf.String()
 }
+
+// The first scheduled backup after a start is due one period after the
+// newest one on disk, so restarts do not postpone backups for ever.
+func TestScheduledBackupFirstDelay(t *testing.T) {
+	dir := t.TempDir()
+	b := &backups{dir: dir, every: 24 * time.Hour}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	if d := b.firstDelay(now); d != 0 {
+		t.Fatalf("no backups yet: first in %s, want at once", d)
+	}
+	touch := func(at time.Time) {
+		if err := os.WriteFile(filepath.Join(dir, store.BackupFileName(at)), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch(now.Add(-30 * time.Hour))
+	if d := b.firstDelay(now); d != 0 {
+		t.Fatalf("overdue: first in %s, want at once", d)
+	}
+	touch(now.Add(-time.Hour))
+	os.WriteFile(filepath.Join(dir, "chatbot-29991231T000000.000Z.backup.partial-1"), nil, 0o600) // not a backup
+	if d := b.firstDelay(now); d != 23*time.Hour {
+		t.Fatalf("newest 1h ago: first in %s, want 23h", d)
+	}
+	touch(now.Add(time.Hour)) // a clock that went back: never more than a period
+	if d := b.firstDelay(now); d != 24*time.Hour {
+		t.Fatalf("newest in the future: first in %s, want 24h", d)
+	}
+}

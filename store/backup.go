@@ -348,11 +348,17 @@ func BackupFileName(t time.Time) string {
 
 // IsBackupFileName reports whether name is one BackupFileName made.
 func IsBackupFileName(name string) bool {
+	_, ok := BackupFileTime(name)
+	return ok
+}
+
+// BackupFileTime is the time in a name BackupFileName made.
+func BackupFileTime(name string) (time.Time, bool) {
 	if !strings.HasPrefix(name, "chatbot-") || !strings.HasSuffix(name, ".backup") {
-		return false
+		return time.Time{}, false
 	}
-	_, err := time.Parse(backupTimeFormat, strings.TrimSuffix(strings.TrimPrefix(name, "chatbot-"), ".backup"))
-	return err == nil
+	t, err := time.Parse(backupTimeFormat, strings.TrimSuffix(strings.TrimPrefix(name, "chatbot-"), ".backup"))
+	return t, err == nil
 }
 
 // CheckKey opens the database in dir read-only with sealer and reports
