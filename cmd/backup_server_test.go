@@ -190,3 +190,34 @@ func TestScheduledBackupFirstDelay(t *testing.T) {
 		t.Fatalf("newest in the future: first in %s, want 24h", d)
 	}
 }
+
+// Shutdown cuts a scheduled backup short: its context ends, the copy stops
+// at the next write, and nothing is left in the directory.
+func TestScheduledBackupStopsWithItsContext(t *testing.T) {
+	dataDir, backupDir := t.TempDir(), t.TempDir()
+	st, err := store.Open(dataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := newBackups(config{DataDir: dataDir, BackupDir: backupDir, BackupEvery: time.Hour, BackupKeep: 2}, st, nil, nil,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := b.runOnce(ctx)
+	if !strings.Contains(s.Error, context.Canceled.Error()) || s.Failures != 1 {
+		t.Fatalf("cancelled run = %+v", s)
+	}
+	if entries, _ := os.ReadDir(backupDir); len(entries) != 0 {
+		t.Fatalf("a cancelled backup left %v", entries)
+	}
+	// A started scheduler (its first backup due at once: none on disk) stops
+	// and is waited for, whether that backup finished or was cut short.
+	b.start()
+	if err := b.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
