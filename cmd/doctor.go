@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -282,7 +283,7 @@ func (d *doctor) checkRunningServer(ctx context.Context) {
 }
 
 func (d *doctor) checkAnswering(ctx context.Context) {
-	useOllama := d.cfg.Answer.LLM != llmNone
+	useOllama := d.cfg.Answer.LLM == llmAuto || d.cfg.Answer.LLM == llmOllama
 	embedModel := ""
 	if d.st != nil {
 		if info, err := d.st.KnowledgeIndexInfo(); err == nil && info.Provider == "ollama" {
@@ -292,11 +293,33 @@ func (d *doctor) checkAnswering(ctx context.Context) {
 	if d.cfg.Embedder == "ollama" {
 		useOllama, embedModel = true, d.cfg.EmbedModel
 	}
+	if d.cfg.Answer.LLM == llmOpenAI {
+		d.add("answering", checkSkip, "an OpenAI-compatible server (--llm-url) answers; doctor does not probe it", "serve refuses to start when it is unreachable: look at its log")
+	}
 	if !useOllama {
-		d.add("answering", checkOK, "built-in extractive answers and embeddings (--llm none); Ollama not used", "")
+		if d.cfg.Answer.LLM == llmNone {
+			d.add("answering", checkOK, "built-in extractive answers and embeddings (--llm none); Ollama not used", "")
+		}
 		return
 	}
-	o, err := chat.NewOllama(chat.OllamaConfig{BaseURL: d.cfg.Answer.ollamaURL, ChatModel: d.cfg.Answer.ChatModel, EmbedModel: embedModel})
+	// auto answers extractively without Ollama: a missing Ollama is then a
+	// warning, unless the knowledge base's embeddings need it.
+	status := checkFail
+	if d.cfg.Answer.LLM == llmAuto && embedModel == "" {
+		status = checkWarn
+	}
+	chatModel := d.cfg.Answer.ChatModel
+	if d.cfg.Answer.LLM == llmOpenAI {
+		chatModel = "" // only the embeddings come from Ollama
+	}
+	for _, u := range d.cfg.Answer.ollamaURLs {
+		d.probeOllama(ctx, u, chatModel, embedModel, status)
+	}
+}
+
+// probeOllama checks one Ollama server and its models.
+func (d *doctor) probeOllama(ctx context.Context, u *url.URL, chatModel, embedModel, status string) {
+	o, err := chat.NewOllama(chat.OllamaConfig{BaseURL: u, ChatModel: cmp.Or(chatModel, embedModel, "none"), EmbedModel: embedModel})
 	if err != nil {
 		d.add("answering", checkFail, err.Error(), "fix --ollama-host / OLLAMA_HOST or --chat-model")
 		return
@@ -304,9 +327,8 @@ func (d *doctor) checkAnswering(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	s := o.Probe(cctx)
-	status := checkFail
-	if d.cfg.Answer.LLM == llmAuto && embedModel == "" {
-		status = checkWarn // auto answers extractively without Ollama
+	if chatModel == "" {
+		s.ChatModel = "" // not needed from Ollama: Missing leaves it out
 	}
 	if !s.Reachable {
 		d.add("answering", status, "Ollama at "+s.URL+" is not reachable: "+s.Err,
@@ -317,7 +339,7 @@ func (d *doctor) checkAnswering(ctx context.Context) {
 		d.add("answering", status, "Ollama "+s.Version+" at "+s.URL+" lacks a model", strings.Join(missing, " && "))
 		return
 	}
-	d.add("answering", checkOK, fmt.Sprintf("Ollama %s at %s with %s", s.Version, s.URL, strings.TrimSuffix(s.ChatModel+", "+embedModel, ", ")), "")
+	d.add("answering", checkOK, fmt.Sprintf("Ollama %s at %s with %s", s.Version, s.URL, strings.Trim(chatModel+", "+embedModel, ", ")), "")
 }
 
 func (d *doctor) checkIntegrations(ctx context.Context) {

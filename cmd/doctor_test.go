@@ -178,6 +178,12 @@ func TestDoctorBrokenSetups(t *testing.T) {
 			ln.Close()
 			s.set("--ollama-host", addr)
 		}, "[FAIL] answering     Ollama at http://127.0.0.1", "start it (systemctl start ollama"},
+		{"one Ollama of two down", func(t *testing.T, s *doctorSetup) {
+			ln, _ := net.Listen("tcp", "127.0.0.1:0")
+			addr := ln.Addr().String()
+			ln.Close()
+			s.set("--ollama-host", ollamaWithModels(t, "llama3.2:latest")+","+addr)
+		}, "[FAIL] answering     Ollama at http://" + "127.0.0.1:", "start it (systemctl start ollama"},
 		{"model not pulled", func(t *testing.T, s *doctorSetup) {
 			s.set("--ollama-host", ollamaWithModels(t, "mistral:latest"))
 		}, "lacks a model", "ollama pull llama3.2"},
