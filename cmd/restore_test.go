@@ -217,3 +217,37 @@ func TestBackupRefusals(t *testing.T) {
 		t.Fatalf("left behind: %v", entries)
 	}
 }
+
+// A backup of a database from the previous schema restores, and the server
+// started on it migrates it: older is fine, only newer is refused.
+func TestRestoreOlderSchemaBackupMigratesOnStart(t *testing.T) {
+	src := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("..", "store", "testdata", "schema1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, store.FileName), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	if err := os.WriteFile(keyFile, []byte(secretKeyB64(7)), 0o600); err != nil { // the fixture's key
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "schema1.backup")
+	if _, _, err := run(t, mapEnv(map[string]string{"CHATBOT_SECRET_KEY": secretKeyB64(7)}), "backup", "--out", out, "--data-dir", src); err != nil {
+		t.Fatalf("backup of a schema-1 database: %v", err)
+	}
+	dst := filepath.Join(t.TempDir(), "restored")
+	said, _, err := run(t, mapEnv(nil), "restore", out, "--data-dir", dst, "--key-file", keyFile)
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if !strings.Contains(said, "(schema version 1,") || !strings.Contains(said, "3 integrations") {
+		t.Fatalf("restore said %q", said)
+	}
+	a, _ := startOwnApp(t, config{DataDir: dst, AdminToken: backupAdmin, Embedder: "builtin"})
+	configs, err := a.store.Configs()
+	if err != nil || len(configs) != 3 {
+		t.Fatalf("configs after the migration: %d, %v", len(configs), err)
+	}
+}
