@@ -51,6 +51,9 @@ type Options struct {
 	// Reingest indexes a stored document again from its source; nil
 	// answers 503.
 	Reingest func(ctx context.Context, id uint64) (any, error)
+	// BackupStatus reports the scheduled backups on the overview; nil
+	// leaves them out.
+	BackupStatus func() any
 	// Logs is the ring of recent warnings and errors shown in the panel.
 	Logs *LogRing
 	// Metrics collects request metrics; nil creates one.

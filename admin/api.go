@@ -100,6 +100,7 @@ type overviewView struct {
 	DatabaseBytes  int64               `json:"database_bytes"`
 	AdminSessions  int                 `json:"admin_sessions"`
 	RecentProblems int                 `json:"recent_problems"`
+	Backup         any                 `json:"backup,omitempty"`
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
@@ -119,8 +120,12 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	var backup any
+	if h.opts.BackupStatus != nil {
+		backup = h.opts.BackupStatus()
+	}
 	httpapi.WriteJSON(w, http.StatusOK, overviewView{
-		Success: true, Window: "24h", Messages: stats,
+		Success: true, Window: "24h", Messages: stats, Backup: backup,
 		Integrations: keys["webhook_configs"], Widgets: keys["widgets"], QueueDepth: keys["delivery_jobs"],
 		DatabaseBytes: size, AdminSessions: h.sessions.count(),
 		RecentProblems: len(h.opts.Logs.Records(slog.LevelWarn, "", 0)),

@@ -38,6 +38,7 @@ func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 	opts.Reingest = func(ctx context.Context, id uint64) (any, error) {
 		return a.index.Reingest(ctx, id, a.ingestAccess)
 	}
+	opts.BackupStatus = a.backups.status
 	if a.cfg.MetricsToken != "" {
 		opts.MetricsTokenHash = secret.Hash(a.cfg.MetricsToken)
 	}

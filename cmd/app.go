@@ -68,6 +68,8 @@ type app struct {
 	// ingestAccess is what the ingest API and re-ingest may read: only
 	// below --knowledge-root, never the data directory.
 	ingestAccess rag.Access
+	// backups streams GET /api/backup and takes scheduled backups.
+	backups *backups
 }
 
 // newDelivery builds the outgoing delivery worker; Run starts it and the
@@ -108,6 +110,10 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	log, ring := withLogRing(log)
 	a := &app{cfg: cfg, log: log, store: st, logs: ring}
 	if err := a.newDelivery(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if a.backups, err = newBackups(cfg, st, box, key, log); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -178,6 +184,9 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	a.stops = []func(context.Context) error{
 		a.incoming.Close, startLiveChat(a.server, a.livechat, log), a.answer.close, a.worker.Stop,
 	}
+	a.admin.Metrics().AddCollector(a.backups.collect)
+	a.backups.start()
+	a.stops = append(a.stops, a.backups.stop) // before the store closes
 	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
 		log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
 	}
@@ -230,6 +239,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin.Require)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
+	r.Handle("/api/backup", admin.Require(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 
 	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(a.adminMiddleware(r)))

@@ -57,6 +57,15 @@ type config struct {
 	LiveChatNoAgentMessage       string
 	LiveChatNoAgentClosedMessage string
 
+	// Scheduled backups: how often (0: never), where (default
+	// <data-dir>/backups), how many to keep, and the passphrase that wraps
+	// the secret key into each (CHATBOT_BACKUP_PASSPHRASE[_FILE]; empty:
+	// backups without the key).
+	BackupEvery      time.Duration
+	BackupDir        string
+	BackupKeep       int
+	BackupPassphrase string
+
 	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
 	AdminToken   string
 	SecretKey    string
@@ -169,6 +178,31 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	bindNotice(fs, e, &c.LiveChatNoAgentClosedMessage, "livechat-no-agent-closed-message", "CHATBOT_LIVECHAT_NO_AGENT_CLOSED_MESSAGE",
 		livechat.DefaultNoAgentClosedMessage, "what the user is told when no agent accepted in time and --livechat-no-agent is close")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
+	bindBackup(fs, e, c)
+}
+
+// bindBackup registers the scheduled-backup flags of serve.
+func bindBackup(fs *pflag.FlagSet, e env, c *config) {
+	fs.DurationVar(&c.BackupEvery, "backup-every", e.durationOr("CHATBOT_BACKUP_EVERY", 0), "take a checked backup this often, e.g. 24h; 0 never (env CHATBOT_BACKUP_EVERY)")
+	fs.StringVar(&c.BackupDir, "backup-dir", e.or("CHATBOT_BACKUP_DIR", ""), "directory of scheduled backups; default <data-dir>/backups, better another disk (env CHATBOT_BACKUP_DIR)")
+	fs.IntVar(&c.BackupKeep, "backup-keep", e.intOr("CHATBOT_BACKUP_KEEP", 7), "how many scheduled backups to keep, newest first; 0 keeps all (env CHATBOT_BACKUP_KEEP)")
+}
+
+// finishBackup reads the backup passphrase and checks the backup flags.
+func (c *config) finishBackup(e env) error {
+	if c.BackupPassphrase == "" { // else set in code
+		var err error
+		if c.BackupPassphrase, err = e.lookup("CHATBOT_BACKUP_PASSPHRASE"); err != nil {
+			return err
+		}
+	}
+	if c.BackupEvery < 0 {
+		return fmt.Errorf("--backup-every must be 0 (off) or a positive duration such as 24h, not %s", c.BackupEvery)
+	}
+	if c.BackupKeep < 0 {
+		return fmt.Errorf("--backup-keep must be 0 (keep all) or more, not %d", c.BackupKeep)
+	}
+	return nil
 }
 
 // noticeValue is a flag holding a text sent to users: it refuses a blank
@@ -284,6 +318,9 @@ func (c *config) finish(e env) error {
 		return fmt.Errorf("--livechat-no-agent must be notify or close, not %q", c.LiveChatNoAgent)
 	}
 	if err := c.finishNotices(); err != nil {
+		return err
+	}
+	if err := c.finishBackup(e); err != nil {
 		return err
 	}
 	c.trustedProxies = nil

@@ -47,6 +47,10 @@ func newRootCommand(e env) *cobra.Command {
 		newAskCommand(e),
 		newEvalCommand(e),
 		newBenchCommand(e),
+		newBackupCommand(e),
+		newRestoreCommand(e),
+		newDoctorCommand(e),
+		newHealthcheckCommand(e),
 	)
 	return root
 }

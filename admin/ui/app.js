@@ -131,6 +131,13 @@
 
   // ---- Overview -----------------------------------------------------------
   function stat(k, v, id) { return el('div', { class: 'stat', id: id }, el('div', { class: 'v', text: v }), el('div', { class: 'k', text: k })); }
+  // backupText says when the last scheduled backup was good, or why not.
+  function backupText(b) {
+    if (!b || !b.enabled) return 'not scheduled (serve --backup-every 24h)';
+    if (b.error) return 'FAILED ' + b.time + ': ' + b.error;
+    if (!b.last_success) return 'none yet (every ' + b.every + ')';
+    return b.last_success + ', ' + Math.round(b.bytes / 1048576 * 10) / 10 + ' MB, checked' + (b.with_key ? ', with key' : ', without key');
+  }
   function overview(view) {
     var card = el('section', { class: 'card', 'aria-labelledby': 'ov-h' }, el('h2', { id: 'ov-h', text: 'Overview (last 24 hours)' }));
     var grid = el('div', { class: 'grid' });
@@ -151,7 +158,8 @@
         stat('delivery success rate', m.delivery_success_rate < 0 ? 'no deliveries' : Math.round(m.delivery_success_rate * 1000) / 10 + ' %'),
         stat('deliveries queued', d.delivery_queue_depth),
         stat('integrations', d.integrations),
-        stat('warnings and errors (recent)', d.recent_problems)
+        stat('warnings and errors (recent)', d.recent_problems),
+        stat('last backup', backupText(d.backup), 'stat-backup')
       ]);
       add(chart, barChart(m.series || []));
       var rows = Object.keys(m.incoming_by_platform || {}).sort().map(function (p) {
