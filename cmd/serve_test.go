@@ -287,15 +287,19 @@ func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
 func TestShutdownDrainsARequestInFlight(t *testing.T) {
 	const admin = "admin-token-drain-0123456789"
 	sa := buildApp(t, config{AdminToken: admin})
-	active := make(chan struct{}, 1)
-	sa.server.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateActive { // the request's headers are read
-			select {
-			case active <- struct{}{}:
-			default:
-			}
+	// Wait until the handler runs, not only until the headers are read:
+	// net/http drops a request whose handler has not started when
+	// shutdown begins (and start() probes the server on connections of
+	// its own), so an earlier signal made this test race the server.
+	inHandler := make(chan struct{})
+	var once sync.Once
+	next := sa.server.Handler
+	sa.server.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/webhook/config" {
+			once.Do(func() { close(inHandler) })
 		}
-	}
+		next.ServeHTTP(w, r)
+	})
 	shuttingDown := make(chan struct{})
 	sa.server.RegisterOnShutdown(func() { close(shuttingDown) })
 	sa.start()
@@ -309,7 +313,7 @@ func TestShutdownDrainsARequestInFlight(t *testing.T) {
 	half := len(body) / 2
 	fmt.Fprintf(conn, "POST /api/webhook/config HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
 		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", sa.Addr(), admin, len(body), body[:half])
-	waitFor(t, active, "the request to be read")
+	waitFor(t, inHandler, "the request's handler to start")
 	sa.cancel()
 	waitFor(t, shuttingDown, "shutdown to begin")
 	if c, err := net.Dial("tcp", sa.Addr()); err == nil {
