@@ -151,6 +151,7 @@ func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []sto
 	if old := ix.docs[docID]; len(old) > 0 {
 		for _, s := range old {
 			delete(ix.byID, ix.slots[s].id)
+			ix.langs[ix.slots[s].lang]--
 			ix.lex.remove(s)
 			ix.vecs.clear(s)
 			ix.slots[s] = slot{}

@@ -99,6 +99,9 @@ type Index struct {
 	byID  map[string]int // chunk id -> slot
 	docs  map[uint64][]int
 	dead  int // removed slots not yet compacted away
+	// langs counts the live chunks per language: a question is analysed
+	// in one of its documents' languages (see docLangs).
+	langs map[embed.Lang]int
 }
 
 type slot struct {
@@ -108,6 +111,7 @@ type slot struct {
 	heading string
 	source  string
 	text    string
+	lang    embed.Lang
 }
 
 // prober is an embedder that learns its dimension on first contact (Ollama).
@@ -188,6 +192,7 @@ func (ix *Index) load(ctx context.Context) error {
 	}
 	ix.vecs, ix.lex = newVectors(ix.info.Dimension, total), newLexical()
 	ix.slots, ix.byID, ix.docs = make([]slot, 0, total), make(map[string]int, total), make(map[uint64][]int, len(docs))
+	ix.langs = map[embed.Lang]int{}
 
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -255,7 +260,9 @@ func chunkID(doc uint64, seq uint32) string {
 func (ix *Index) addSlot(c store.Chunk, id string) {
 	n := len(ix.slots)
 	ix.vecs.add(c.Vector)
-	ix.slots = append(ix.slots, slot{id: id, docID: c.DocID, title: c.Title, heading: c.Heading, source: c.Source, text: c.Text})
+	lang := embed.Detect(c.Text)
+	ix.langs[lang]++
+	ix.slots = append(ix.slots, slot{id: id, docID: c.DocID, title: c.Title, heading: c.Heading, source: c.Source, text: c.Text, lang: lang})
 	ix.byID[id] = n
 	ix.docs[c.DocID] = append(ix.docs[c.DocID], n)
 	ix.lex.add(n, strings.Fields(c.Terms))
@@ -306,7 +313,13 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 		k = DefaultK
 	}
 	k = min(k, maxK)
-	terms := uniqueTerms(ix.an.Terms(q), maxQueryTerms)
+	// The question is analysed in the language of the documents it is
+	// most likely about: detection on a short question alone often guesses
+	// a language none of them is in.
+	ix.mu.RLock()
+	lang := embed.DetectAmong(q, ix.docLangs())
+	ix.mu.RUnlock()
+	terms := uniqueTerms(ix.an.TermsIn(q, lang), maxQueryTerms)
 
 	var qv []float32
 	_, weighted := ix.emb.(queryEmbedder)
@@ -324,7 +337,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	defer ix.mu.RUnlock()
 	if mode != ModeLexical && weighted {
 		var err error
-		if qv, err = ix.embedQuery(ctx, q); err != nil {
+		if qv, err = ix.embedQuery(ctx, q, lang); err != nil {
 			return nil, err
 		}
 	}
@@ -416,16 +429,41 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	return out, nil
 }
 
-// queryEmbedder embeds a query with per-term weights (the built-in
-// embedder weighs words by the index's inverse document frequency).
+// queryEmbedder embeds a query in a given language with per-term weights
+// (the built-in embedder weighs words by the index's inverse document
+// frequency).
 type queryEmbedder interface {
-	EmbedQuery(ctx context.Context, query string, weight func(stem string) float64) ([]float32, error)
+	EmbedQueryIn(ctx context.Context, query string, lang embed.Lang, weight func(stem string) float64) ([]float32, error)
+}
+
+// minLangShare is the share of the chunks a language needs before a
+// question may be taken for it: below it the few chunks are as likely to
+// be detection errors (a product name, a quotation) as the knowledge
+// base's language.
+const minLangShare = 0.1
+
+// docLangs returns the languages of at least minLangShare of the live
+// chunks, commonest first; called with ix.mu held.
+func (ix *Index) docLangs() []embed.Lang {
+	out := make([]embed.Lang, 0, len(ix.langs))
+	for l, n := range ix.langs {
+		if n > 0 && float64(n) >= minLangShare*float64(len(ix.byID)) {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if ix.langs[out[i]] != ix.langs[out[j]] {
+			return ix.langs[out[i]] > ix.langs[out[j]]
+		}
+		return out[i] < out[j]
+	})
+	return out
 }
 
 // embedQuery embeds the question with the index's IDF weights; called
 // with ix.mu held for reading (the weights read the lexical index).
-func (ix *Index) embedQuery(ctx context.Context, q string) ([]float32, error) {
-	v, err := ix.emb.(queryEmbedder).EmbedQuery(ctx, q, ix.lex.idfOf)
+func (ix *Index) embedQuery(ctx context.Context, q string, lang embed.Lang) ([]float32, error) {
+	v, err := ix.emb.(queryEmbedder).EmbedQueryIn(ctx, q, lang, ix.lex.idfOf)
 	if err != nil {
 		return nil, fmt.Errorf("embed the question: %w", err)
 	}
