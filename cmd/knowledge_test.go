@@ -71,7 +71,7 @@ func TestIngestAskAndDocsCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "> To reset your password, click Forgot password on the login page.\n  (Account > Reset your password, docs/account.md#reset-your-password)\n\nSources:\n  1. docs/account.md#reset-your-password (score "
+	want := "> To reset your password, click Forgot password on the login page.\n  (Account > Reset your password)\n\nSources:\n  1. docs/account.md#reset-your-password (score "
 	if !strings.HasPrefix(out, want) {
 		t.Fatalf("ask output:\n%s\nwant prefix:\n%s", out, want)
 	}
