@@ -100,6 +100,9 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 			sb.WriteString("> ")
 			used = append(used, passages[c.passage])
 			last = c.passage
+		} else if isListItem(c.text) || isListItem(chosen[i-1].text) {
+			// List items stay list items, one per line of the quote.
+			sb.WriteString("\n> ")
 		} else {
 			sb.WriteByte(' ')
 		}
@@ -110,6 +113,9 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 	}
 	return sb.String(), used
 }
+
+// isListItem reports whether a sentence is a list item ("- x", "1. x").
+func isListItem(s string) bool { return listItemAt([]rune(s), 0) }
 
 // sourceLine is the citation under a quote: "(Title > Heading)", with the
 // source appended only when it is a web address.

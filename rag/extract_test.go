@@ -106,3 +106,18 @@ func TestExtractDedupesIdenticalPassages(t *testing.T) {
 		t.Fatalf("answer:\n%s\nwant:\n%s\nused %+v", answer, want, used)
 	}
 }
+
+// List items are quoted one per line, as list items, not run together
+// into one line; the paragraph after a list is a sentence of its own.
+func TestExtractKeepsListItems(t *testing.T) {
+	ps := []Passage{{Title: "Account", Source: "a.md", Score: 0.6,
+		Text: "Sign-in help for your password:\n\n- Forgot password? Use the reset link.\n- Locked out after five tries?\n- Use SSO\n\nThat is all."}}
+	answer, _ := Extract("forgot password locked", ps, 3)
+	want := "> Sign-in help for your password:\n> - Forgot password?\n> - Locked out after five tries?\n  (Account)"
+	if answer != want {
+		t.Fatalf("answer:\n%s\nwant:\n%s", answer, want)
+	}
+	if got := Sentences("- Use SSO\n\nThat is all."); len(got) != 2 || got[0] != "- Use SSO" || got[1] != "That is all." {
+		t.Fatalf("Sentences = %q", got)
+	}
+}
