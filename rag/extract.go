@@ -47,6 +47,7 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 		score        float64
 	}
 	passages = distinctPassages(passages, extractPassages)
+	cue := cueOf(query)
 	var cands []cand
 	for pi, p := range passages {
 		for si, s := range Sentences(p.Text) {
@@ -62,6 +63,9 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 			score := float64(len(matched))
 			if len(qterms) > 0 {
 				score /= float64(len(qterms))
+			}
+			if len(matched) > 0 && carriesCue(cue, s) {
+				score += cueBonus
 			}
 			// Prefer better passages and earlier sentences on ties.
 			score += 0.1*p.Score - 0.01*float64(pi) - 0.001*float64(si)
