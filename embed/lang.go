@@ -2,6 +2,7 @@ package embed
 
 import (
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/abadojack/whatlanggo"
 )
@@ -36,6 +37,21 @@ var latinLangs = map[whatlanggo.Lang]Lang{
 	whatlanggo.Hun: Hungarian,
 }
 
+// detectBytes is how much of a text detection reads.
+const detectBytes = 240
+
+// latinStopLangs maps each stop word of a Latin-script language to the
+// languages it is a stop word of (built once, read-only).
+var latinStopLangs = func() map[string][]Lang {
+	m := map[string][]Lang{}
+	for _, l := range latinOrder {
+		for w := range stopLists[l] {
+			m[w] = append(m[w], l)
+		}
+	}
+	return m
+}()
+
 // minDetectLetters is the fewest letters from which the trigram detector
 // is asked at all: below it ("refund?") its guess is noise, and English,
 // the analyser that changes unknown words least, is the safer default.
@@ -55,9 +71,22 @@ func DetectAmong(text string, langs []Lang) Lang {
 	if len(langs) == 1 {
 		return langs[0]
 	}
+	// The start of a chunk tells its language as well as all of it, and
+	// detection runs for every chunk at every start-up.
+	if len(text) > detectBytes {
+		cut := detectBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
 	var arabic, cyrillic, cjk, latin int
 	for _, r := range text {
 		switch {
+		case r < 0x80:
+			if 'a' <= r|0x20 && r|0x20 <= 'z' {
+				latin++
+			}
 		case unicode.Is(unicode.Arabic, r):
 			arabic++
 		case unicode.Is(unicode.Cyrillic, r):
@@ -94,13 +123,15 @@ func DetectAmong(text string, langs []Lang) Lang {
 		}
 		return best
 	}
-	// Function words first: the surest sign of a language in a short
-	// text. On a tie, trigram statistics choose among the tied languages;
-	// with no function word at all they must be confident to be believed.
+	// Function words decide: the surest sign of a language in a short
+	// text. On a tie, trigram statistics choose among the tied languages.
+	// Text without any (a product table, part numbers) is left to the
+	// default: trigram detection alone was unreliable on it and cost a
+	// millisecond per chunk.
 	votes, top := stopWordVotes(text, allowed)
 	cands := map[whatlanggo.Lang]bool{}
 	for wlang, l := range latinLangs {
-		if allowed(l) && (top == 0 || votes[l] == top) {
+		if top > 0 && allowed(l) && votes[l] == top {
 			cands[wlang] = true
 		}
 	}
@@ -109,12 +140,11 @@ func DetectAmong(text string, langs []Lang) Lang {
 			return latinLangs[wlang]
 		}
 	}
-	if len(cands) == 0 {
-		return firstLatin(langs)
-	}
-	info := whatlanggo.DetectWithOptions(text, whatlanggo.Options{Whitelist: cands})
-	if l, ok := latinLangs[info.Lang]; ok && cands[info.Lang] && (top > 0 || info.IsReliable()) {
-		return l
+	if len(cands) > 0 {
+		info := whatlanggo.DetectWithOptions(text, whatlanggo.Options{Whitelist: cands})
+		if l, ok := latinLangs[info.Lang]; ok && cands[info.Lang] {
+			return l
+		}
 	}
 	if allowed(English) {
 		return English
@@ -128,8 +158,8 @@ func stopWordVotes(text string, allowed func(Lang) bool) (map[Lang]int, int) {
 	votes := map[Lang]int{}
 	top := 0
 	for _, w := range Words(text) {
-		for _, l := range latinLangs {
-			if allowed(l) && IsStopWordIn(w, l) {
+		for _, l := range latinStopLangs[w] {
+			if allowed(l) {
 				votes[l]++
 				top = max(top, votes[l])
 			}

@@ -196,7 +196,9 @@ func (ix *Index) load(ctx context.Context) error {
 
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan []store.Chunk, 4)
+	// The reader also detects each chunk's language: it is the costliest
+	// part of indexing a chunk after the vector, and runs on the other core.
+	chunks := make(chan []loadedChunk, 4)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
@@ -205,15 +207,15 @@ func (ix *Index) load(ctx context.Context) error {
 				readErr <- fmt.Errorf("read chunks: %v", r)
 			}
 		}()
-		var group []store.Chunk
+		var group []loadedChunk
 		err := ix.st.EachChunk(func(c store.Chunk) error {
-			group = append(group, c)
+			group = append(group, loadedChunk{c, embed.Detect(c.Text)})
 			if len(group) < 1024 {
 				return nil
 			}
 			select {
 			case chunks <- group:
-				group = make([]store.Chunk, 0, 1024)
+				group = make([]loadedChunk, 0, 1024)
 				return nil
 			case <-lctx.Done():
 				return lctx.Err()
@@ -233,13 +235,14 @@ func (ix *Index) load(ctx context.Context) error {
 		if idxErr != nil {
 			continue // drain so the reader finishes
 		}
-		for _, c := range group {
+		for _, lc := range group {
+			c := lc.Chunk
 			if len(c.Vector) != ix.info.Dimension {
 				idxErr = fmt.Errorf("chunk %d-%d has %d dimensions, the index %d: %w", c.DocID, c.Seq, len(c.Vector), ix.info.Dimension, ErrEmbedderMismatch)
 				cancel()
 				break
 			}
-			ix.addSlot(c, chunkID(c.DocID, c.Seq))
+			ix.addSlot(c, chunkID(c.DocID, c.Seq), lc.lang)
 		}
 	}
 	err = <-readErr
@@ -256,11 +259,17 @@ func chunkID(doc uint64, seq uint32) string {
 	return strconv.FormatUint(doc, 10) + "-" + strconv.FormatUint(uint64(seq), 10)
 }
 
-// addSlot records a chunk in the slot table and both indexes.
-func (ix *Index) addSlot(c store.Chunk, id string) {
+// loadedChunk is a chunk read from the store with its detected language.
+type loadedChunk struct {
+	store.Chunk
+	lang embed.Lang
+}
+
+// addSlot records a chunk (in language lang) in the slot table and both
+// indexes.
+func (ix *Index) addSlot(c store.Chunk, id string, lang embed.Lang) {
 	n := len(ix.slots)
 	ix.vecs.add(c.Vector)
-	lang := embed.Detect(c.Text)
 	ix.langs[lang]++
 	ix.slots = append(ix.slots, slot{id: id, docID: c.DocID, title: c.Title, heading: c.Heading, source: c.Source, text: c.Text, lang: lang})
 	ix.byID[id] = n
