@@ -57,7 +57,7 @@ func TestIngestAskAndDocsCommands(t *testing.T) {
 		t.Fatalf("ingest: %v\n%s", err, out)
 	}
 	for _, want := range []string{"ingesting 2 files", "docs/account.md: added, 1 chunks", "3 files: 2 added, 0 updated, 0 unchanged, 1 skipped",
-		"builtin/hash-v1", "skipped docs/logo.png: unsupported file type .png"} {
+		"builtin/hash-v2", "skipped docs/logo.png: unsupported file type .png"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("ingest output lacks %q:\n%s", want, out)
 		}
@@ -71,7 +71,7 @@ func TestIngestAskAndDocsCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "> To reset your password, click Forgot password on the login page.\n  (Account > Reset your password, docs/account.md#reset-your-password)\n\nSources:\n  1. docs/account.md#reset-your-password (score "
+	want := "> To reset your password, click Forgot password on the login page.\n  (Account > Reset your password)\n\nSources:\n  1. docs/account.md#reset-your-password (score "
 	if !strings.HasPrefix(out, want) {
 		t.Fatalf("ask output:\n%s\nwant prefix:\n%s", out, want)
 	}
@@ -92,7 +92,7 @@ func TestIngestAskAndDocsCommands(t *testing.T) {
 	}
 
 	out, _, err = run(t, e, "docs", "list")
-	if err != nil || !strings.Contains(out, "Account") || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v1 (dimension 512)") {
+	if err != nil || !strings.Contains(out, "Account") || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v2 (dimension 512)") {
 		t.Fatalf("docs list: %v\n%s", err, out)
 	}
 	out, _, err = run(t, e, "docs", "remove", filepath.Join(docs, "billing.md"))
@@ -181,7 +181,7 @@ func TestIngestAnotherEmbedderNeedsReindex(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := run(t, e, "ingest", docs, "--embedder", "ollama")
-	if err == nil || !strings.Contains(err.Error(), "--reindex") || !strings.Contains(err.Error(), "builtin/hash-v1") {
+	if err == nil || !strings.Contains(err.Error(), "--reindex") || !strings.Contains(err.Error(), "builtin/hash-v2") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, _, err := run(t, e, "ingest", docs, "--embedder", "ollama", "--embed-model", "missing-model", "--reindex"); err == nil ||
@@ -211,7 +211,7 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatalf("eval: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"indexing 4 documents with builtin/hash-v1",
+		"indexing 4 documents with builtin/hash-v2",
 		"lexical  queries 2  nDCG@10 1.0000  recall@10 1.0000  MRR@10 1.0000",
 		"hybrid   queries 2  nDCG@10 1.0000  recall@10 1.0000  MRR@10 1.0000",
 	} {
@@ -248,7 +248,7 @@ func TestIngestGoesThroughRunningServer(t *testing.T) {
 		t.Fatalf("ask through server: %v\n%s", err, out)
 	}
 	out, _, err = run(t, e, "docs", "list")
-	if err != nil || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v1") {
+	if err != nil || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v2") {
 		t.Fatalf("docs list through server: %v\n%s", err, out)
 	}
 	out, _, err = run(t, e, "docs", "remove", filepath.Join(docs, "billing.md"))

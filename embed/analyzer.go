@@ -10,39 +10,51 @@ const maxCachedStems = 1 << 18
 // Safe for concurrent use.
 type Analyzer struct {
 	mu    sync.RWMutex
-	stems map[string]string
+	stems map[stemKey]string
+}
+
+type stemKey struct {
+	lang Lang
+	word string
 }
 
 // NewAnalyzer returns an analyzer with an empty cache.
-func NewAnalyzer() *Analyzer { return &Analyzer{stems: map[string]string{}} }
+func NewAnalyzer() *Analyzer { return &Analyzer{stems: map[stemKey]string{}} }
 
-// Stem is Stem with the cache.
-func (a *Analyzer) Stem(w string) string {
+// Stem is the English Stem with the cache.
+func (a *Analyzer) Stem(w string) string { return a.StemIn(w, English) }
+
+// StemIn is StemIn with the cache.
+func (a *Analyzer) StemIn(w string, lang Lang) string {
+	k := stemKey{lang, w}
 	a.mu.RLock()
-	s, ok := a.stems[w]
+	s, ok := a.stems[k]
 	a.mu.RUnlock()
 	if ok {
 		return s
 	}
-	s = Stem(w)
+	s = StemIn(w, lang)
 	a.mu.Lock()
 	if len(a.stems) >= maxCachedStems {
-		a.stems = map[string]string{}
+		a.stems = map[stemKey]string{}
 	}
-	a.stems[w] = s
+	a.stems[k] = s
 	a.mu.Unlock()
 	return s
 }
 
-// Terms is Terms with the cache.
-func (a *Analyzer) Terms(text string) []string {
+// Terms is Terms with the cache: analysed in the language Detect finds.
+func (a *Analyzer) Terms(text string) []string { return a.TermsIn(text, Detect(text)) }
+
+// TermsIn is TermsIn with the cache.
+func (a *Analyzer) TermsIn(text string, lang Lang) []string {
 	words := Words(text)
 	out := words[:0]
 	for _, w := range words {
-		if IsStopWord(w) {
+		if IsStopWordIn(w, lang) {
 			continue
 		}
-		out = append(out, a.Stem(w))
+		out = append(out, a.StemIn(w, lang))
 	}
 	return out
 }

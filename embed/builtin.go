@@ -16,7 +16,9 @@ const (
 	builtinProvider = "builtin"
 	// builtinModel names the feature set; change it whenever the features
 	// change so that old indexes are refused instead of silently mixed.
-	builtinModel = "hash-v1"
+	// v2: text is analysed in its own language (stop words, stemmer,
+	// Arabic normalisation, CJK bigrams) instead of always as English.
+	builtinModel = "hash-v2"
 	builtinDim   = 512
 )
 
@@ -32,7 +34,7 @@ type Builtin struct {
 // NewBuiltin returns the built-in embedder.
 func NewBuiltin() *Builtin { return &Builtin{dim: builtinDim, an: NewAnalyzer()} }
 
-// Info reports provider "builtin", model "hash-v1".
+// Info reports provider "builtin", model "hash-v2".
 func (b *Builtin) Info() Info {
 	return Info{Provider: builtinProvider, Model: builtinModel, Dimension: b.dim}
 }
@@ -47,7 +49,7 @@ func (b *Builtin) Embed(ctx context.Context, texts []string) ([][]float32, error
 				return nil, err
 			}
 		}
-		v, err := b.vector(t, nil)
+		v, err := b.vector(t, Detect(t), nil)
 		if err != nil {
 			return nil, fmt.Errorf("embed text %d: %w", i, err)
 		}
@@ -72,10 +74,19 @@ func (b *Builtin) EmbedQuery(ctx context.Context, query string, weight func(stem
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return b.vector(query, weight)
+	return b.vector(query, Detect(query), weight)
 }
 
-func (b *Builtin) vector(text string, weight func(string) float64) ([]float32, error) {
+// EmbedQueryIn is EmbedQuery with the query's language given (e.g.
+// detected among the languages of the index's documents).
+func (b *Builtin) EmbedQueryIn(ctx context.Context, query string, lang Lang, weight func(stem string) float64) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return b.vector(query, lang, weight)
+}
+
+func (b *Builtin) vector(text string, lang Lang, weight func(string) float64) ([]float32, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, ErrEmptyText
 	}
@@ -89,11 +100,11 @@ func (b *Builtin) vector(text string, weight func(string) float64) ([]float32, e
 	}
 	prev := ""
 	for _, w := range Words(text) {
-		if IsStopWord(w) {
+		if IsStopWordIn(w, lang) {
 			prev = ""
 			continue
 		}
-		st := b.an.Stem(w)
+		st := b.an.StemIn(w, lang)
 		q := 1.0
 		if weight != nil {
 			q = weight(st)

@@ -169,7 +169,7 @@ func Sentences(text string) []string {
 		case '.', '!', '?', '。', '！', '？':
 			end = i+1 == len(r) || unicode.IsSpace(r[i+1]) || r[i] > 127
 		case '\n':
-			end = listItemAt(r, i+1)
+			end = listItemAt(r, i+1) || paragraphBreakAt(r, i+1)
 		}
 		if end {
 			if s := strings.TrimSpace(string(r[start : i+1])); s != "" {
@@ -182,6 +182,16 @@ func Sentences(text string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// paragraphBreakAt reports whether only blanks stand between r[i] and the
+// next newline: an empty line ends a sentence (a list's last item and the
+// paragraph after it are two).
+func paragraphBreakAt(r []rune, i int) bool {
+	for i < len(r) && (r[i] == ' ' || r[i] == '\t') {
+		i++
+	}
+	return i < len(r) && r[i] == '\n'
 }
 
 // listItemAt reports whether a list item or table row starts at r[i].

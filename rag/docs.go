@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -146,11 +147,16 @@ func (ix *Index) Remove(ctx context.Context, id uint64) error {
 
 // replaceInMemory swaps the chunks of a document in the in-memory indexes.
 func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []store.Chunk) error {
+	langs := make([]embed.Lang, len(chunks)) // detected before searches are held up
+	for i, c := range chunks {
+		langs[i] = embed.Detect(c.Text)
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if old := ix.docs[docID]; len(old) > 0 {
 		for _, s := range old {
 			delete(ix.byID, ix.slots[s].id)
+			ix.langs[ix.slots[s].lang]--
 			ix.lex.remove(s)
 			ix.vecs.clear(s)
 			ix.slots[s] = slot{}
@@ -161,8 +167,8 @@ func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []sto
 	if ix.dead > 1024 && ix.dead > len(ix.byID) {
 		ix.compactSlots()
 	}
-	for _, c := range chunks {
-		ix.addSlot(c, chunkID(c.DocID, c.Seq))
+	for i, c := range chunks {
+		ix.addSlot(c, chunkID(c.DocID, c.Seq), langs[i])
 	}
 	return nil
 }

@@ -13,7 +13,12 @@ const extractPassages = 3
 // Extract is the extractive answerer used when no LLM is available: the
 // maxSentences sentences of the best passages that share the most terms
 // with the query, quoted in their original order and grouped by passage,
-// each group followed by its source. used lists the quoted passages, best
+// each group followed by its source as a customer can follow it (title and
+// heading, and the page's URL when the source is one; never a file path:
+// paths stay in used, for the admin panel and the API's sources). A
+// sentence that is only the document's title or a heading is never quoted,
+// and a passage whose text repeats an earlier one (a document ingested
+// under two paths) is read once. used lists the quoted passages, best
 // first. No passages give an empty answer and no used passages.
 func Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
 	return extract(embed.Terms, query, passages, maxSentences)
@@ -41,9 +46,14 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 		text         string
 		score        float64
 	}
+	passages = distinctPassages(passages, extractPassages)
+	cue := cueOf(query)
 	var cands []cand
-	for pi, p := range passages[:min(len(passages), extractPassages)] {
+	for pi, p := range passages {
 		for si, s := range Sentences(p.Text) {
+			if s = dropHeadingLines(s, p); s == "" {
+				continue
+			}
 			matched := map[string]bool{}
 			for _, t := range terms(s) {
 				if qterms[t] {
@@ -53,6 +63,9 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 			score := float64(len(matched))
 			if len(qterms) > 0 {
 				score /= float64(len(qterms))
+			}
+			if len(matched) > 0 && carriesCue(cue, s) {
+				score += cueBonus
 			}
 			// Prefer better passages and earlier sentences on ties.
 			score += 0.1*p.Score - 0.01*float64(pi) - 0.001*float64(si)
@@ -91,6 +104,9 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 			sb.WriteString("> ")
 			used = append(used, passages[c.passage])
 			last = c.passage
+		} else if isListItem(c.text) || isListItem(chosen[i-1].text) {
+			// List items stay list items, one per line of the quote.
+			sb.WriteString("\n> ")
 		} else {
 			sb.WriteByte(' ')
 		}
@@ -102,6 +118,11 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 	return sb.String(), used
 }
 
+// isListItem reports whether a sentence is a list item ("- x", "1. x").
+func isListItem(s string) bool { return listItemAt([]rune(s), 0) }
+
+// sourceLine is the citation under a quote: "(Title > Heading)", with the
+// source appended only when it is a web address.
 func sourceLine(p Passage) string {
 	label := p.Title
 	if p.Heading != "" && p.Heading != p.Title {
@@ -111,8 +132,80 @@ func sourceLine(p Passage) string {
 			label = p.Heading
 		}
 	}
-	if label == "" {
-		return "\n  (" + p.Source + ")"
+	url := ""
+	if isWebAddress(p.Source) {
+		url = p.Source
 	}
-	return "\n  (" + label + ", " + p.Source + ")"
+	switch {
+	case label != "" && url != "":
+		return "\n  (" + label + ", " + url + ")"
+	case label != "":
+		return "\n  (" + label + ")"
+	case url != "":
+		return "\n  (" + url + ")"
+	}
+	return ""
+}
+
+// isWebAddress reports whether a source is an http(s) URL (a crawled page)
+// rather than a path on the machine that ran the ingest.
+func isWebAddress(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://")
+}
+
+// distinctPassages returns the first n passages whose texts differ.
+func distinctPassages(ps []Passage, n int) []Passage {
+	out := make([]Passage, 0, n)
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if len(out) == n {
+			break
+		}
+		key := strings.Join(strings.Fields(p.Text), " ")
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, p)
+	}
+	return out
+}
+
+// dropHeadingLines removes the lines at the start of a sentence that are
+// only the title or a heading; "" when nothing else is left.
+func dropHeadingLines(s string, p Passage) string {
+	for {
+		line, rest, more := strings.Cut(s, "\n")
+		if !isHeadingLine(line, p) {
+			return s
+		}
+		if !more {
+			return ""
+		}
+		s = strings.TrimSpace(rest)
+	}
+}
+
+// isHeadingLine reports whether a sentence is only the passage's title or
+// one of its headings (chunk text can start with the title line: "Shipping
+// and delivery" is no answer to "do you ship to the USA?").
+func isHeadingLine(s string, p Passage) bool {
+	norm := func(x string) string {
+		x = strings.TrimLeft(strings.TrimSpace(x), "#> ")
+		return strings.ToLower(strings.TrimRight(x, ".:!?"))
+	}
+	n := norm(s)
+	if n == "" {
+		return true
+	}
+	if n == norm(p.Title) {
+		return true
+	}
+	for _, h := range strings.Split(p.Heading, " > ") {
+		if n == norm(h) {
+			return true
+		}
+	}
+	return false
 }

@@ -99,6 +99,9 @@ type Index struct {
 	byID  map[string]int // chunk id -> slot
 	docs  map[uint64][]int
 	dead  int // removed slots not yet compacted away
+	// langs counts the live chunks per language: a question is analysed
+	// in one of its documents' languages (see docLangs).
+	langs map[embed.Lang]int
 }
 
 type slot struct {
@@ -108,6 +111,7 @@ type slot struct {
 	heading string
 	source  string
 	text    string
+	lang    embed.Lang
 }
 
 // prober is an embedder that learns its dimension on first contact (Ollama).
@@ -188,10 +192,13 @@ func (ix *Index) load(ctx context.Context) error {
 	}
 	ix.vecs, ix.lex = newVectors(ix.info.Dimension, total), newLexical()
 	ix.slots, ix.byID, ix.docs = make([]slot, 0, total), make(map[string]int, total), make(map[uint64][]int, len(docs))
+	ix.langs = map[embed.Lang]int{}
 
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan []store.Chunk, 4)
+	// The reader also detects each chunk's language: it is the costliest
+	// part of indexing a chunk after the vector, and runs on the other core.
+	chunks := make(chan []loadedChunk, 4)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
@@ -200,15 +207,15 @@ func (ix *Index) load(ctx context.Context) error {
 				readErr <- fmt.Errorf("read chunks: %v", r)
 			}
 		}()
-		var group []store.Chunk
+		var group []loadedChunk
 		err := ix.st.EachChunk(func(c store.Chunk) error {
-			group = append(group, c)
+			group = append(group, loadedChunk{c, embed.Detect(c.Text)})
 			if len(group) < 1024 {
 				return nil
 			}
 			select {
 			case chunks <- group:
-				group = make([]store.Chunk, 0, 1024)
+				group = make([]loadedChunk, 0, 1024)
 				return nil
 			case <-lctx.Done():
 				return lctx.Err()
@@ -228,13 +235,14 @@ func (ix *Index) load(ctx context.Context) error {
 		if idxErr != nil {
 			continue // drain so the reader finishes
 		}
-		for _, c := range group {
+		for _, lc := range group {
+			c := lc.Chunk
 			if len(c.Vector) != ix.info.Dimension {
 				idxErr = fmt.Errorf("chunk %d-%d has %d dimensions, the index %d: %w", c.DocID, c.Seq, len(c.Vector), ix.info.Dimension, ErrEmbedderMismatch)
 				cancel()
 				break
 			}
-			ix.addSlot(c, chunkID(c.DocID, c.Seq))
+			ix.addSlot(c, chunkID(c.DocID, c.Seq), lc.lang)
 		}
 	}
 	err = <-readErr
@@ -251,11 +259,19 @@ func chunkID(doc uint64, seq uint32) string {
 	return strconv.FormatUint(doc, 10) + "-" + strconv.FormatUint(uint64(seq), 10)
 }
 
-// addSlot records a chunk in the slot table and both indexes.
-func (ix *Index) addSlot(c store.Chunk, id string) {
+// loadedChunk is a chunk read from the store with its detected language.
+type loadedChunk struct {
+	store.Chunk
+	lang embed.Lang
+}
+
+// addSlot records a chunk (in language lang) in the slot table and both
+// indexes.
+func (ix *Index) addSlot(c store.Chunk, id string, lang embed.Lang) {
 	n := len(ix.slots)
 	ix.vecs.add(c.Vector)
-	ix.slots = append(ix.slots, slot{id: id, docID: c.DocID, title: c.Title, heading: c.Heading, source: c.Source, text: c.Text})
+	ix.langs[lang]++
+	ix.slots = append(ix.slots, slot{id: id, docID: c.DocID, title: c.Title, heading: c.Heading, source: c.Source, text: c.Text, lang: lang})
 	ix.byID[id] = n
 	ix.docs[c.DocID] = append(ix.docs[c.DocID], n)
 	ix.lex.add(n, strings.Fields(c.Terms))
@@ -306,7 +322,13 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 		k = DefaultK
 	}
 	k = min(k, maxK)
-	terms := uniqueTerms(ix.an.Terms(q), maxQueryTerms)
+	// The question is analysed in the language of the documents it is
+	// most likely about: detection on a short question alone often guesses
+	// a language none of them is in.
+	ix.mu.RLock()
+	lang := embed.DetectAmong(q, ix.docLangs())
+	ix.mu.RUnlock()
+	terms := uniqueTerms(ix.an.TermsIn(q, lang), maxQueryTerms)
 
 	var qv []float32
 	_, weighted := ix.emb.(queryEmbedder)
@@ -324,7 +346,7 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	defer ix.mu.RUnlock()
 	if mode != ModeLexical && weighted {
 		var err error
-		if qv, err = ix.embedQuery(ctx, q); err != nil {
+		if qv, err = ix.embedQuery(ctx, q, lang); err != nil {
 			return nil, err
 		}
 	}
@@ -416,16 +438,41 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	return out, nil
 }
 
-// queryEmbedder embeds a query with per-term weights (the built-in
-// embedder weighs words by the index's inverse document frequency).
+// queryEmbedder embeds a query in a given language with per-term weights
+// (the built-in embedder weighs words by the index's inverse document
+// frequency).
 type queryEmbedder interface {
-	EmbedQuery(ctx context.Context, query string, weight func(stem string) float64) ([]float32, error)
+	EmbedQueryIn(ctx context.Context, query string, lang embed.Lang, weight func(stem string) float64) ([]float32, error)
+}
+
+// minLangShare is the share of the chunks a language needs before a
+// question may be taken for it: below it the few chunks are as likely to
+// be detection errors (a product name, a quotation) as the knowledge
+// base's language.
+const minLangShare = 0.1
+
+// docLangs returns the languages of at least minLangShare of the live
+// chunks, commonest first; called with ix.mu held.
+func (ix *Index) docLangs() []embed.Lang {
+	out := make([]embed.Lang, 0, len(ix.langs))
+	for l, n := range ix.langs {
+		if n > 0 && float64(n) >= minLangShare*float64(len(ix.byID)) {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if ix.langs[out[i]] != ix.langs[out[j]] {
+			return ix.langs[out[i]] > ix.langs[out[j]]
+		}
+		return out[i] < out[j]
+	})
+	return out
 }
 
 // embedQuery embeds the question with the index's IDF weights; called
 // with ix.mu held for reading (the weights read the lexical index).
-func (ix *Index) embedQuery(ctx context.Context, q string) ([]float32, error) {
-	v, err := ix.emb.(queryEmbedder).EmbedQuery(ctx, q, ix.lex.idfOf)
+func (ix *Index) embedQuery(ctx context.Context, q string, lang embed.Lang) ([]float32, error) {
+	v, err := ix.emb.(queryEmbedder).EmbedQueryIn(ctx, q, lang, ix.lex.idfOf)
 	if err != nil {
 		return nil, fmt.Errorf("embed the question: %w", err)
 	}
