@@ -405,3 +405,18 @@ func TestWantsStream(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWantsStream: any Accept header is read without panicking, and only
+// one naming text/event-stream opts in.
+func FuzzWantsStream(f *testing.F) {
+	for _, s := range []string{"text/event-stream", "application/json, text/event-stream;q=0.9", "*/*", "text/event-stream;", `text/event-stream; a="`, ",,,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, accept string) {
+		r := httptest.NewRequest("POST", "/api/chat", nil)
+		r.Header["Accept"] = []string{accept}
+		if wantsStream(r) && !strings.Contains(strings.ToLower(accept), "text/event-stream") {
+			t.Fatalf("Accept %q opted in", accept)
+		}
+	})
+}
