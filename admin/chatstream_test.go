@@ -242,6 +242,12 @@ func TestWidgetChatStreamsTheAnswer(t *testing.T) {
 	if want := strings.Replace(plain.raw, "conv-plain-1", "conv-stream-1", 1); done+"\n" != want {
 		t.Fatalf("done event data\n%s\nwant the plain body\n%s", done, want)
 	}
+	// And the two stored records are the same answer.
+	sm, pm := storedAnswer(t, e, "conv-stream-1"), storedAnswer(t, e, "conv-plain-1")
+	if sm.Text != pm.Text || sm.ResponseType != pm.ResponseType || sm.Status != pm.Status || sm.SenderType != pm.SenderType ||
+		len(sm.Sources) != 1 || len(pm.Sources) != 1 || sm.Sources[0] != pm.Sources[0] {
+		t.Fatalf("stored after streaming %+v\nstored plain %+v", sm, pm)
+	}
 }
 
 // The model drops the stream midway: the engine's fallback stands, the
