@@ -137,7 +137,8 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := h.now()
-	reply, err := h.opts.Engine.Answer(r.Context(), chat.Request{
+	ctx, stream := h.openChatStream(w, r) // nil unless the request accepts text/event-stream
+	reply, err := h.opts.Engine.Answer(ctx, chat.Request{
 		WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: in.ConversationID,
 		UserID: visitor.UserID, Username: visitor.Username,
 		Text: in.Message, Handoff: in.Handoff,
@@ -150,7 +151,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		if _, ok := apperr.As(err); !ok {
 			err = apperr.Wrap(apperr.Unavailable, err, "the assistant could not answer; try again")
 		}
-		h.fail(w, r, err)
+		h.failChat(w, r, stream, err)
 		return
 	}
 	h.widgets.count("answered")
@@ -158,7 +159,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 	if sources == nil {
 		sources = []chat.Source{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, chatOutput{
+	h.writeChat(w, stream, chatOutput{
 		Success: true, ConversationID: in.ConversationID, Answer: reply.Answer,
 		ResponseType: string(reply.Type), Sources: sources, SessionID: reply.SessionID,
 	})

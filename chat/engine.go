@@ -330,7 +330,7 @@ func (e *Engine) generate(ctx context.Context, text string, history []store.Turn
 		defer cancel()
 	}
 	t0 := e.cfg.Now()
-	out, err := e.cfg.LLM.Chat(gctx, chatMessages(e.cfg.Persona, history, text, passages))
+	out, err := e.chatLLM(gctx, chatMessages(e.cfg.Persona, history, text, passages))
 	r := Reply{Generation: e.cfg.Now().Sub(t0)}
 	if err != nil {
 		r.Fallback = fallbackReason(err)

@@ -84,8 +84,15 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// startServer runs `chatbot serve` on a free loopback port until cleanup.
+// startServer runs `chatbot serve` on a free loopback port until cleanup,
+// with the built-in answerer.
 func startServer(t *testing.T, bin string) *server {
+	t.Helper()
+	return startServerWith(t, bin, "--llm", "none")
+}
+
+// startServerWith is startServer with llmArgs choosing the answerer.
+func startServerWith(t *testing.T, bin string, llmArgs ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -96,8 +103,9 @@ func startServer(t *testing.T, bin string) *server {
 	}
 	// The built-in embedder and answerer: the same answers whether or not an
 	// Ollama runs on this machine.
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--allow-outgoing", "127.0.0.0/8",
-		"--llm", "none", "--embedder", "builtin")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--allow-outgoing", "127.0.0.0/8",
+		"--embedder", "builtin"}, llmArgs...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "CHATBOT_ADMIN_TOKEN="+adminToken)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

@@ -1,7 +1,8 @@
 // chatbot website widget. Paste into a page:
 //   <script src="https://bot.example.com/widget.js" data-key="wk_..." defer></script>
 // It adds a chat bubble (in a shadow root, so the page's styles and ours do
-// not mix) that talks to POST /api/chat on the server it was loaded from.
+// not mix) that talks to POST /api/chat on the server it was loaded from,
+// asking for the answer as a stream so that a model's words show as written.
 // Every text is set with textContent: nothing a visitor or the bot writes is
 // ever parsed as HTML. The conversation is kept in localStorage, so it
 // survives page loads on the same site.
@@ -113,23 +114,92 @@
   close.addEventListener('click', function () { toggle(false); });
   panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') toggle(false); });
 
+  // finish shows the server's answer (the JSON body, or a stream's done
+  // event): it replaces the streamed text, which was a preview.
+  function finish(d, partial) {
+    if (partial && partial.parentNode) partial.parentNode.removeChild(partial);
+    conv.id = d.conversation_id || conv.id;
+    if (d.answer) { var a = { who: 'bot', text: d.answer, sources: d.sources || [] }; conv.log.push(a); show(a); }
+    if (d.response_type === 'live_chat_transfer' || d.response_type === 'live_chat_message') startLive();
+    save();
+  }
+
+  // readStream shows a model's answer as it is written: Server-Sent Events
+  // "delta" (a piece of text), then "done" (the answer, as stored) or
+  // "error". The list is aria-busy meanwhile, so that screen readers read
+  // the answer once, not every piece.
+  function readStream(r) {
+    var partial = null, buf = '', result = null;
+    function handle(block) {
+      var name = 'message', data = '';
+      block.split('\n').forEach(function (line) {
+        if (line.indexOf('event: ') === 0) name = line.slice(7);
+        else if (line.indexOf('data: ') === 0) data += line.slice(6);
+      });
+      if (!data) return;
+      var d = JSON.parse(data);
+      if (name === 'delta') {
+        if (!partial) { partial = el('div', 'm a pending', ''); list.appendChild(partial); }
+        partial.textContent += d.text || '';
+        list.scrollTop = list.scrollHeight;
+      } else if (name === 'done') {
+        result = d;
+      } else if (name === 'error') {
+        throw new Error(d.error || 'the assistant could not answer');
+      }
+    }
+    function feed(text) {
+      buf += text;
+      for (var i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        var block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        handle(block);
+      }
+    }
+    function end() {
+      if (!result || !result.success) throw new Error('the answer was cut off; please ask again');
+      finish(result, partial);
+    }
+    list.setAttribute('aria-busy', 'true');
+    var done;
+    if (r.body && r.body.getReader && typeof TextDecoder !== 'undefined') {
+      var reader = r.body.getReader(), dec = new TextDecoder();
+      var pump = function () {
+        return reader.read().then(function (x) {
+          if (x.done) { feed(dec.decode()); end(); return; }
+          feed(dec.decode(x.value, { stream: true }));
+          return pump();
+        });
+      };
+      done = pump();
+    } else {
+      done = r.text().then(function (t) { feed(t); end(); });
+    }
+    return done.then(function () {
+      list.removeAttribute('aria-busy');
+    }, function (e) {
+      list.removeAttribute('aria-busy');
+      if (partial && partial.parentNode) partial.parentNode.removeChild(partial);
+      throw e;
+    });
+  }
+
   function ask(text, handoff) {
     err.textContent = '';
     if (text) { var u = { who: 'user', text: text }; conv.log.push(u); show(u); save(); }
     send.disabled = human.disabled = true;
     fetch(base + '/api/chat?key=' + encodeURIComponent(key), {
-      method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
+      method: 'POST', credentials: 'omit',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'text/event-stream' },
       body: JSON.stringify({ message: text, conversation_id: conv.id, handoff: !!handoff })
     }).then(function (r) {
+      if (r.ok && /^text\/event-stream/.test(r.headers.get('Content-Type') || '')) return readStream(r);
       return r.json().catch(function () { return {}; }).then(function (d) {
         if (!r.ok || !d.success) {
           var wait = r.headers.get('Retry-After');
           throw new Error((d && d.error) || ('the assistant is unavailable (' + r.status + ')') + (wait ? '; wait ' + wait + ' s' : ''));
         }
-        conv.id = d.conversation_id || conv.id;
-        if (d.answer) { var a = { who: 'bot', text: d.answer, sources: d.sources || [] }; conv.log.push(a); show(a); }
-        if (d.response_type === 'live_chat_transfer' || d.response_type === 'live_chat_message') startLive();
-        save();
+        finish(d, null);
       });
     }).catch(function (e) {
       err.textContent = 'Sorry: ' + e.message;
