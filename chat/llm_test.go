@@ -96,8 +96,14 @@ func TestChatFailures(t *testing.T) {
 				u = tt.url(f)
 			}
 			o := newTestOllama(t, u, func(c *OllamaConfig) { c.FailureThreshold = 3 })
+			// Only "hang" needs the deadline to pass; the others fail on
+			// their own, and a short deadline would race a busy machine.
+			timeout := 10 * time.Second
+			if tt.mode == "hang" {
+				timeout = 150 * time.Millisecond
+			}
 			for i := range 3 {
-				ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				_, err := o.Chat(ctx, hello)
 				cancel()
 				if err == nil {
