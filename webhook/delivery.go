@@ -148,6 +148,9 @@ func (s *Sender) send(ctx context.Context, cfg *store.WebhookConfig, webhookID s
 	if timeout <= 0 {
 		timeout = DefaultTimeoutSeconds * time.Second
 	}
+	// The attempt's duration starts with its deadline, so an attempt cut
+	// by the timeout reports at least the timeout.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.OutgoingURL, bytes.NewReader(body))
@@ -158,7 +161,6 @@ func (s *Sender) send(ctx context.Context, cfg *store.WebhookConfig, webhookID s
 	if err := s.setHeaders(req, cfg, webhookID, body, now); err != nil {
 		return Result{Err: err, Permanent: true}
 	}
-	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return Result{Duration: time.Since(start), Err: transportError(err, timeout), Permanent: isBlocked(err)}
