@@ -18,6 +18,11 @@ type stemKey struct {
 	word string
 }
 
+// AnalyzerVersion names the lexical analysis this Analyzer does; a
+// knowledge base records it, and one made by another version has its
+// chunks' terms derived again at start (rag.Open).
+const AnalyzerVersion = "lang-v1"
+
 // NewAnalyzer returns an analyzer with an empty cache.
 func NewAnalyzer() *Analyzer { return &Analyzer{stems: map[stemKey]string{}} }
 

@@ -13,9 +13,11 @@ import (
 var ErrEmptyText = errors.New("text is empty")
 
 const (
-	builtinProvider = "builtin"
+	// BuiltinProvider is the provider name the built-in embedder reports.
+	BuiltinProvider = "builtin"
 	// builtinModel names the feature set; change it whenever the features
-	// change so that old indexes are refused instead of silently mixed.
+	// change. An index made by an older version is re-embedded from its
+	// stored text at start (rag.Open), never silently mixed.
 	// v2: text is analysed in its own language (stop words, stemmer,
 	// Arabic normalisation, CJK bigrams) instead of always as English.
 	builtinModel = "hash-v2"
@@ -36,7 +38,7 @@ func NewBuiltin() *Builtin { return &Builtin{dim: builtinDim, an: NewAnalyzer()}
 
 // Info reports provider "builtin", model "hash-v2".
 func (b *Builtin) Info() Info {
-	return Info{Provider: builtinProvider, Model: builtinModel, Dimension: b.dim}
+	return Info{Provider: BuiltinProvider, Model: builtinModel, Dimension: b.dim}
 }
 
 // Embed returns one normalised vector per text. A text that is empty or

@@ -147,12 +147,17 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 			return nil, fmt.Errorf("open knowledge index: %w", err)
 		}
 	}
-	info := store.IndexInfo{Provider: ei.Provider, Model: ei.Model, Dimension: ei.Dimension}
+	info := store.IndexInfo{Provider: ei.Provider, Model: ei.Model, Dimension: ei.Dimension, Analyzer: embed.AnalyzerVersion}
+	an := embed.NewAnalyzer()
 	have, err := st.KnowledgeIndexInfo()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return nil, fmt.Errorf("open knowledge index: %w", err)
+	case have != info && !opts.Reindex && rederivable(have, info):
+		if err := rederive(ctx, st, emb, an, have, info); err != nil {
+			return nil, fmt.Errorf("open knowledge index: %w", err)
+		}
 	case have != info:
 		docs, err := st.Documents()
 		if err != nil {
@@ -169,7 +174,7 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 			return nil, fmt.Errorf("reindex: %w", err)
 		}
 	}
-	ix := &Index{st: st, emb: emb, an: embed.NewAnalyzer(), info: info, opts: opts}
+	ix := &Index{st: st, emb: emb, an: an, info: info, opts: opts}
 	if err := ix.load(ctx); err != nil {
 		return nil, err
 	}

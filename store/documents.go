@@ -28,6 +28,10 @@ type IndexInfo struct {
 	Provider  string `json:"provider"`
 	Model     string `json:"model"`
 	Dimension int    `json:"dimension"`
+	// Analyzer is the version of the lexical analysis that made the
+	// chunks' terms; empty in knowledge bases written before it was
+	// recorded (English-only analysis).
+	Analyzer string `json:"analyzer,omitempty"`
 }
 
 // Document is one ingested file.
