@@ -89,6 +89,8 @@ type PageState struct {
 	LastModified string `json:"last_modified,omitempty"`
 	Missing      int    `json:"missing,omitempty"` // syncs in a row it was gone (404/410, or not listed)
 	DocPath      string `json:"doc_path,omitempty"`
+	// Links are the page's links, followed again when it is not modified.
+	Links []string `json:"links,omitempty"`
 }
 
 // CreateSource stores a new source and returns it with its id.
