@@ -136,6 +136,10 @@ func (s *Syncer) syncLocked(ctx context.Context, id uint64) (SyncReport, error) 
 		s.failures.Add(1)
 		s.opts.Log.Warn("source sync failed; its documents are kept as they were", "source", id, "err", err)
 	}
+	if ctx.Err() != nil {
+		// Stopped (shutdown): Syncing stays set, so the next start redoes it.
+		return rep, err
+	}
 	docs, derr := st.SourceDocuments(id)
 	now := s.now()
 	src, uerr := st.UpdateSource(id, func(src *store.Source) error {
