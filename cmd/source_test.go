@@ -94,3 +94,23 @@ func TestSourceCommandsThroughRunningServer(t *testing.T) {
 		t.Fatalf("remove through server: %v, %d chunks left", err, a.index.Len())
 	}
 }
+
+func TestIngestURLCrawlsOnce(t *testing.T) {
+	site := helpSite(t)
+	e := noOllama(t, map[string]string{"CHATBOT_DATA_DIR": t.TempDir()})
+	out, _, err := run(t, e, "ingest", site.URL+"/sitemap.xml", "--allow-outgoing", "127.0.0.1", "--embedder", "builtin")
+	if err != nil || !strings.Contains(out, "[1/1] "+site.URL+"/reset: added") || !strings.Contains(out, "2 pages: 2 added, 0 updated, 0 unchanged, 0 skipped; 4 requests") {
+		t.Fatalf("ingest URL: %v\n%s", err, out)
+	}
+	out, _, err = run(t, e, "ingest", site.URL+"/sitemap.xml", "--allow-outgoing", "127.0.0.1")
+	if err != nil || !strings.Contains(out, "2 pages: 0 added, 0 updated, 2 unchanged") {
+		t.Fatalf("ingest URL again: %v\n%s", err, out)
+	}
+	out, _, err = run(t, e, "ask", "when are invoices sent?")
+	if err != nil || !strings.Contains(out, site.URL+"/billing") {
+		t.Fatalf("ask: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, e, "ingest", site.URL+"/", "./docs"); err == nil || !strings.Contains(err.Error(), "give one URL") {
+		t.Fatalf("URL and folder: %v", err)
+	}
+}

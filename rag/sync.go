@@ -248,7 +248,7 @@ func (s *Syncer) putPage(ctx context.Context, source uint64, p crawl.Page, rep *
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if exists && old.Hash == Hash(p.Content) && old.Source == p.Canonical && old.SourceID == source {
+	if exists && old.Hash == Hash(p.Content) && old.Source == p.Canonical && (source == 0 || old.SourceID == source) {
 		rep.Unchanged++ // a server without validators: the hash tells
 		return nil
 	}
@@ -376,4 +376,46 @@ type SyncStats struct {
 func (s *Syncer) Stats() SyncStats {
 	return SyncStats{Syncs: s.syncs.Load(), Failures: s.failures.Load(), Fetched: s.fetched.Load(), Unchanged: s.unchanged.Load(),
 		Removed: s.removed.Load(), Requests: s.requests.Load(), Current: s.current.Load()}
+}
+
+// CrawlOnce crawls a website into the knowledge base without recording a
+// source (`chatbot ingest URL`): its pages are added or replaced, nothing
+// is ever removed by a later crawl. progress, when set, is called for each
+// page from this goroutine.
+func (s *Syncer) CrawlOnce(ctx context.Context, opts crawl.Options, progress func(crawl.Page, FileStatus)) (SyncReport, error) {
+	if err := s.lock(ctx); err != nil {
+		return SyncReport{}, err
+	}
+	defer s.unlock()
+	start := time.Now()
+	if opts.Policy == nil {
+		opts.Policy = s.opts.Policy
+	}
+	var rep SyncReport
+	res, err := crawl.Crawl(ctx, opts, func(p crawl.Page) error {
+		before := rep
+		if err := s.putPage(ctx, 0, p, &rep); err != nil {
+			return err
+		}
+		status := StatusUnchanged
+		switch {
+		case rep.Added > before.Added:
+			status = StatusAdded
+		case rep.Updated > before.Updated:
+			status = StatusUpdated
+		case len(rep.Skipped) > len(before.Skipped) || rep.Removed > before.Removed:
+			status = StatusSkipped
+		}
+		if progress != nil {
+			progress(p, status)
+		}
+		return nil
+	})
+	rep.Requests = res.Requests
+	rep.Skipped = append(rep.Skipped, res.Skipped...)
+	rep.Duration = time.Since(start)
+	if err == nil && res.Pages == 0 && len(res.Kept) > 0 {
+		err = fmt.Errorf("no page could be fetched (%s: %s)", res.Skipped[0].URL, res.Skipped[0].Reason)
+	}
+	return rep, err
 }
