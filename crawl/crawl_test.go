@@ -25,7 +25,7 @@ type site struct {
 	handlers map[string]http.HandlerFunc
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	t.Helper()
 	s := &site{hits: map[string]int{}, pages: map[string]string{}, release: make(chan struct{}), handlers: map[string]http.HandlerFunc{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -97,7 +97,7 @@ func page(title, text string) string {
 
 // loopback allows the test site's address through the guard, as
 // --allow-outgoing 127.0.0.1 would.
-func loopback(t *testing.T) *netguard.AddrPolicy {
+func loopback(t testing.TB) *netguard.AddrPolicy {
 	t.Helper()
 	p, err := netguard.ParseAllowList("127.0.0.1")
 	if err != nil {
