@@ -381,3 +381,45 @@ func TestSourceValidationNamesTheField(t *testing.T) {
 		}
 	}
 }
+
+// The scheduler syncs what is due, one source after the other, and redoes
+// a sync a crash interrupted (Syncing left set).
+func TestSyncDueFollowsTheScheduleAndRedoesInterruptedSyncs(t *testing.T) {
+	site := newWebSite(t)
+	site.set("/a", htmlPage("Refunds", "Refunds are paid back within five working days."))
+	st := openStore(t, t.TempDir())
+	ix := openIndex(t, st, newTestEmbedder(), Options{})
+	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	policy, _ := netguard.ParseAllowList("127.0.0.1")
+	s := NewSyncer(ix, SyncOptions{Policy: policy, Now: func() time.Time { return now }})
+	every, _ := s.AddSource(store.Source{Kind: "website", Location: site.URL + "/sitemap.xml", Every: store.Duration(6 * time.Hour)})
+	once, _ := s.AddSource(store.Source{Kind: "website", Location: site.URL + "/sitemap.xml", Name: "once"})
+	ctx := context.Background()
+	if n := s.SyncDue(ctx); n != 2 {
+		t.Fatalf("first pass synced %d sources, want 2 (both due at once)", n)
+	}
+	if n := s.SyncDue(ctx); n != 0 {
+		t.Fatalf("second pass synced %d, want 0", n)
+	}
+	src, _ := st.Source(every.ID)
+	if want := now.Add(6 * time.Hour); !src.NextSync.Equal(want) {
+		t.Fatalf("next sync %v, want %v", src.NextSync, want)
+	}
+	if src, _ := st.Source(once.ID); !src.NextSync.IsZero() {
+		t.Fatalf("a source without --every is scheduled at %v", src.NextSync)
+	}
+	now = now.Add(6 * time.Hour)
+	if n := s.SyncDue(ctx); n != 1 {
+		t.Fatalf("after 6h synced %d, want 1", n)
+	}
+	// A crash mid-sync leaves Syncing set: the next pass redoes it.
+	if _, err := st.UpdateSource(once.ID, func(src *store.Source) error { src.Syncing = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.SyncDue(ctx); n != 1 {
+		t.Fatalf("interrupted sync redone %d times, want 1", n)
+	}
+	if src, _ := st.Source(once.ID); src.Syncing || src.LastError != "" {
+		t.Fatalf("after redo %+v", src)
+	}
+}
