@@ -110,7 +110,9 @@ func (s *Syncer) syncLocked(ctx context.Context, id uint64) (SyncReport, error) 
 	st := s.ix.st
 	// Syncing stays set if the process dies mid-sync: the next start redoes
 	// it (every document is whole, old or new; states are rewritten).
-	src, err := st.UpdateSource(id, func(src *store.Source) error { src.Syncing = true; return nil })
+	// The schedule is cleared while it runs: after a crash only Syncing
+	// brings it back, and the end of the sync sets the next one.
+	src, err := st.UpdateSource(id, func(src *store.Source) error { src.Syncing, src.NextSync = true, time.Time{}; return nil })
 	if errors.Is(err, store.ErrNotFound) {
 		return SyncReport{}, apperr.New(apperr.NotFound, "no source %d", id)
 	}
