@@ -93,6 +93,11 @@ func newSourceAdd(e env, f *sourceFlags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "source %d added: %s %s\n", src.ID, src.Kind, src.Location)
+			if _, remote := b.(remoteSources); remote && !noSync {
+				// The server's scheduler starts the first sync at once.
+				fmt.Fprintf(out, "the server is syncing it now; follow it with: chatbot source show %d\n", src.ID)
+				return nil
+			}
 			if noSync {
 				return nil
 			}

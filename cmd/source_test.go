@@ -78,8 +78,13 @@ func TestSourceCommandsThroughRunningServer(t *testing.T) {
 	a, _ := startApp(t, config{AdminToken: token, Embedder: "builtin", AllowOutgoing: "127.0.0.1"})
 	e := mapEnv(map[string]string{"CHATBOT_DATA_DIR": a.cfg.DataDir, "CHATBOT_ADMIN_TOKEN": token})
 	out, _, err := run(t, e, "source", "add", site.URL+"/sitemap.xml", "--every", "6h")
-	if err != nil || !strings.Contains(out, "source 1 added") || !strings.Contains(out, "synced source 1") {
+	if err != nil || !strings.Contains(out, "source 1 added") || !strings.Contains(out, "the server is syncing it now") {
 		t.Fatalf("source add through server: %v\n%s", err, out)
+	}
+	// source sync waits for the one the scheduler started.
+	out, _, err = run(t, e, "source", "sync", "1")
+	if err != nil || !strings.Contains(out, "synced source 1") {
+		t.Fatalf("source sync through server: %v\n%s", err, out)
 	}
 	out, _, err = run(t, e, "source", "show", "1")
 	if err != nil || !strings.Contains(out, "documents: 2") {

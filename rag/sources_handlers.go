@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -131,6 +132,11 @@ func (h *SourcesHandler) sync(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.id(w, r)
 	if !ok {
 		return
+	}
+	// A big site takes longer than the server's write timeout, which is
+	// sized for answers: this response waits for the sync.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil {
+		h.log.DebugContext(r.Context(), "cannot lift the write deadline for a sync", "err", err)
 	}
 	rep, err := h.s.Sync(r.Context(), id)
 	if ae := (*apperr.Error)(nil); err != nil && errors.As(err, &ae) {

@@ -139,7 +139,9 @@ func (s *Syncer) syncLocked(ctx context.Context, id uint64) (SyncReport, error) 
 		s.opts.Log.Warn("source sync failed; its documents are kept as they were", "source", id, "err", err)
 	}
 	if ctx.Err() != nil {
-		// Stopped (shutdown): Syncing stays set, so the next start redoes it.
+		// Stopped (shutdown, or the caller went away): Syncing stays set,
+		// so the scheduler (or the next start) redoes it.
+		s.Wake()
 		return rep, err
 	}
 	docs, derr := st.SourceDocuments(id)
