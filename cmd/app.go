@@ -70,6 +70,9 @@ type app struct {
 	ingestAccess rag.Access
 	// backups streams GET /api/backup and takes scheduled backups.
 	backups *backups
+	// syncer keeps knowledge sources (websites, folders) in step on their
+	// schedules, one at a time, in the background.
+	syncer *rag.Syncer
 }
 
 // newDelivery builds the outgoing delivery worker; Run starts it and the
@@ -128,6 +131,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		a.abort()
 		return nil, err
 	}
+	a.syncer = rag.NewSyncer(a.index, rag.SyncOptions{Access: a.ingestAccess, Policy: a.policy, Crawl: crawlDefaults(), Log: log})
 	tokenHash, err := adminTokenHash(st, cfg.AdminToken, out)
 	if err != nil {
 		a.abort()
@@ -154,6 +158,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		a.abort()
 		return nil, err
 	}
+	a.admin.Metrics().AddCollector(a.syncMetrics)
 	a.server = &http.Server{
 		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -238,6 +243,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin.Require)
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin.Require)
+	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin.Require)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
 	r.Handle("/api/backup", admin.Require(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
@@ -267,6 +273,12 @@ func (a *app) Run(ctx context.Context) error {
 		a.abort()
 		return fmt.Errorf("start delivery worker: %w", err)
 	}
+	// Source syncs run in the background and stop first at shutdown (an
+	// interrupted sync is redone at the next start).
+	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
+	syncDone := make(chan struct{})
+	go func() { defer close(syncDone); a.syncer.Run(syncCtx) }()
+	a.stops = append([]func(context.Context) error{func(context.Context) error { stopSync(); <-syncDone; return nil }}, a.stops...)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.ln) }()
 	a.log.Info("serving", "addr", a.Addr(), "tls", rec.TLS, "data_dir", a.cfg.DataDir)

@@ -158,7 +158,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.TLSCert, "tls-cert", e.or("CHATBOT_TLS_CERT", ""), "PEM certificate file; with --tls-key serves HTTPS (env CHATBOT_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", e.or("CHATBOT_TLS_KEY", ""), "PEM private key file (env CHATBOT_TLS_KEY)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", e.or("CHATBOT_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (env CHATBOT_TRUSTED_PROXIES)")
-	fs.StringVar(&c.AllowOutgoing, "allow-outgoing", e.or("CHATBOT_ALLOW_OUTGOING", ""), "comma-separated hosts or CIDRs outgoing webhooks may reach although private or loopback, e.g. 127.0.0.0/8 (env CHATBOT_ALLOW_OUTGOING)")
+	fs.StringVar(&c.AllowOutgoing, "allow-outgoing", e.or("CHATBOT_ALLOW_OUTGOING", ""), "comma-separated hosts or CIDRs outgoing webhooks and website crawls may reach although private or loopback, e.g. 127.0.0.0/8 (env CHATBOT_ALLOW_OUTGOING)")
 	fs.DurationVar(&c.RetryBase, "retry-base", e.durationOr("CHATBOT_RETRY_BASE", time.Second), "first retry delay of outgoing deliveries (env CHATBOT_RETRY_BASE)")
 	fs.DurationVar(&c.RetryCap, "retry-cap", e.durationOr("CHATBOT_RETRY_CAP", 10*time.Minute), "longest retry delay of outgoing deliveries (env CHATBOT_RETRY_CAP)")
 	fs.StringVar(&c.Embedder, "embedder", e.or("CHATBOT_EMBEDDER", "auto"),

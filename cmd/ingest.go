@@ -24,12 +24,14 @@ func newIngestCommand(e env) *cobra.Command {
 		maxMB   int
 		server  string
 		follow  bool
+		web     webIngestFlags
 	)
 	c := &cobra.Command{
 		Use:   "ingest PATH...",
 		Short: "Add documents (Markdown, text, HTML) to the knowledge base",
-		Long: `Ingest files and folders (recursively) into the knowledge base in the data
-directory. Unchanged files are skipped by content hash, changed files replace
+		Long: `Ingest files and folders (recursively), or crawl a website once (a start
+page or a sitemap URL; see 'chatbot source add' to keep it in sync), into
+the knowledge base in the data directory. Unchanged files are skipped by content hash, changed files replace
 their old chunks, --prune removes documents whose files are gone. Hidden files,
 binaries, unsupported types and files without an extension (unless named
 themselves) are skipped and listed in the summary. A symbolic link that leads
@@ -41,13 +43,17 @@ API (POST /api/knowledge/ingest; set CHATBOT_ADMIN_TOKEN): the server reads
 the files, and only below its --knowledge-root folders, so give paths there.`,
 		Example: `  chatbot ingest ./docs
   chatbot ingest ./docs ./faq.md --prune
-  chatbot ingest ./docs --reindex --embedder ollama`,
+  chatbot ingest ./docs --reindex --embedder ollama
+  chatbot ingest https://help.example.com/sitemap.xml --max-pages 200`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if maxMB <= 0 {
 				return fmt.Errorf("--max-file-size must be a positive number of MB, not %d", maxMB)
 			}
 			opts.MaxFileSize = int64(maxMB) << 20
+			if isURL(args[0]) {
+				return ingestURL(cmd, e, k, args, web, server)
+			}
 			if server != "" && follow {
 				return errFollowRemote
 			}
@@ -83,6 +89,7 @@ the files, and only below its --knowledge-root folders, so give paths there.`,
 	f.IntVar(&opts.Chunk.Overlap, "chunk-overlap", 150, "characters repeated between consecutive chunks of a section")
 	f.StringVar(&server, "server", e.or("CHATBOT_SERVER", ""), "URL of a running chatbot server to ingest through (env CHATBOT_SERVER); default: the local data directory, or the server holding it")
 	f.IntVar(&maxMB, "max-file-size", rag.DefaultMaxFileSize>>20, "skip files larger than this many MB")
+	bindWebIngest(f, e, &web)
 	f.BoolVar(&follow, "follow-symlinks", false, "follow symbolic links that lead out of the folders given (local ingest only; the data directory is never read)")
 	return c
 }

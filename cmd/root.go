@@ -43,6 +43,7 @@ func newRootCommand(e env) *cobra.Command {
 		newVersionCommand(),
 		newWebhookCommand(e),
 		newIngestCommand(e),
+		newSourceCommand(e),
 		newDocsCommand(e),
 		newAskCommand(e),
 		newEvalCommand(e),

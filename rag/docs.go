@@ -20,6 +20,8 @@ type DocInput struct {
 	Content []byte // raw bytes, for the content hash and size
 	Parsed  Parsed
 	Chunk   ChunkOptions
+	// SourceID is the knowledge source the document belongs to (0: none).
+	SourceID uint64
 }
 
 // Hash is the content hash recorded per document (sha256, hex).
@@ -81,7 +83,8 @@ func (ix *Index) prepare(ctx context.Context, in DocInput) (preparedDoc, error) 
 		}
 	}
 	return preparedDoc{
-		doc:    store.Document{Path: in.Path, Source: in.Source, Title: in.Parsed.Title, Hash: Hash(in.Content), Size: int64(len(in.Content))},
+		doc: store.Document{Path: in.Path, Source: in.Source, Title: in.Parsed.Title, Hash: Hash(in.Content), Size: int64(len(in.Content)),
+			SourceID: in.SourceID},
 		chunks: chunks,
 	}, nil
 }

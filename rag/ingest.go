@@ -35,6 +35,8 @@ type IngestOptions struct {
 	// Access says what may be read: the zero value is the local CLI's
 	// (each folder given is a root; no data directory to protect).
 	Access Access
+	// SourceID puts the documents in a knowledge source (0: none).
+	SourceID uint64
 }
 
 // Event reports ingest progress.
@@ -325,7 +327,8 @@ func (ix *Index) prepareFile(ctx context.Context, f found, opts IngestOptions) f
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fileResult{err: err}
 	}
-	if r.exists && r.old.Hash == Hash(b) {
+	// Unchanged, unless a source now claims a document that had none.
+	if r.exists && r.old.Hash == Hash(b) && (opts.SourceID == 0 || r.old.SourceID == opts.SourceID) {
 		r.unchanged = true
 		return r
 	}
@@ -339,7 +342,8 @@ func (ix *Index) prepareFile(ctx context.Context, f found, opts IngestOptions) f
 		return r
 	}
 	r.latin1 = latin1
-	r.prepared, err = ix.prepare(ctx, DocInput{Path: f.path, Source: f.source, Content: b, Parsed: Parse(format, f.path, text), Chunk: opts.Chunk})
+	r.prepared, err = ix.prepare(ctx, DocInput{Path: f.path, Source: f.source, Content: b, Parsed: Parse(format, f.path, text), Chunk: opts.Chunk,
+		SourceID: opts.SourceID})
 	if errors.Is(err, ErrNoText) {
 		r.skip, r.remove = "no text", true
 		return r
@@ -401,7 +405,7 @@ func (ix *Index) prune(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	for _, d := range docs {
-		if IsUpload(d.Path) { // no file behind it; removed only by hand
+		if IsUpload(d.Path) || IsWeb(d.Path) { // no file behind it: removed by hand, or by its source's sync
 			continue
 		}
 		if _, err := os.Lstat(d.Path); !errors.Is(err, fs.ErrNotExist) {

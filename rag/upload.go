@@ -53,6 +53,9 @@ func (ix *Index) Reingest(ctx context.Context, id uint64, access Access) (store.
 	if IsUpload(doc.Path) {
 		return store.Document{}, apperr.New(apperr.Conflict, "document %d was uploaded, so there is no file to read again; upload it again instead", id)
 	}
+	if IsWeb(doc.Path) {
+		return store.Document{}, apperr.New(apperr.Conflict, "document %d is a web page; sync its source instead (chatbot source sync %d)", id, doc.SourceID)
+	}
 	format, reason, ok := formatOfNamed(doc.Path)
 	if !ok {
 		return store.Document{}, apperr.New(apperr.Unsupported, "%s: %s", doc.Path, reason)

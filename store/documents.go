@@ -36,13 +36,16 @@ type IndexInfo struct {
 
 // Document is one ingested file.
 type Document struct {
-	ID        uint64    `json:"id"`
-	Path      string    `json:"path"`             // as ingested, the key for re-ingest and --prune
-	Source    string    `json:"source,omitempty"` // shown to users; empty in indexes built before it was recorded
-	Title     string    `json:"title"`            // first heading or file name
-	Hash      string    `json:"hash"`             // sha256 of the content, hex
-	Size      int64     `json:"size"`             // bytes
-	Chunks    int       `json:"chunks"`
+	ID     uint64 `json:"id"`
+	Path   string `json:"path"`             // as ingested, the key for re-ingest and --prune
+	Source string `json:"source,omitempty"` // shown to users; empty in indexes built before it was recorded
+	Title  string `json:"title"`            // first heading or file name
+	Hash   string `json:"hash"`             // sha256 of the content, hex
+	Size   int64  `json:"size"`             // bytes
+	Chunks int    `json:"chunks"`
+	// SourceID is the knowledge source it came from; 0 (and absent in
+	// documents stored before sources existed) means none.
+	SourceID  uint64    `json:"source_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -173,6 +176,9 @@ func putDocument(tx *bolt.Tx, now time.Time, doc Document, chunks []Chunk) (Docu
 		var old Document
 		if err := json.Unmarshal(docs.Get(id), &old); err == nil {
 			doc.CreatedAt = old.CreatedAt
+			if doc.SourceID == 0 { // a plain re-ingest keeps the document in its source
+				doc.SourceID = old.SourceID
+			}
 		}
 		if err := deleteChunks(tx, doc.ID); err != nil {
 			return Document{}, err
@@ -262,18 +268,23 @@ func (s *Store) DeleteDocument(id uint64) error {
 		if err := json.Unmarshal(v, &d); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketDocPaths).Delete([]byte(d.Path)); err != nil {
-			return err
-		}
-		if err := deleteChunks(tx, id); err != nil {
-			return err
-		}
-		return docs.Delete(itob(id))
+		return deleteDocument(tx, d)
 	})
 	if err != nil {
 		return fmt.Errorf("delete document %d: %w", id, err)
 	}
 	return nil
+}
+
+// deleteDocument removes d, its path entry and its chunks.
+func deleteDocument(tx *bolt.Tx, d Document) error {
+	if err := tx.Bucket(bucketDocPaths).Delete([]byte(d.Path)); err != nil {
+		return err
+	}
+	if err := deleteChunks(tx, d.ID); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketDocs).Delete(itob(d.ID))
 }
 
 // Document returns one document by id.

@@ -54,7 +54,7 @@ func TestDNSRebindingIsBlockedAtDial(t *testing.T) {
 	var mu sync.Mutex
 	var dialed []string
 	d := newSafeDialer(policy, resolver)
-	d.connect = func(ctx context.Context, network, address string) (net.Conn, error) {
+	d.Connect = func(ctx context.Context, network, address string) (net.Conn, error) {
 		mu.Lock()
 		dialed = append(dialed, address)
 		mu.Unlock()
@@ -101,7 +101,7 @@ func TestDialControlChecksTheConnectedIP(t *testing.T) {
 		"10.0.0.1:80": true, "127.0.0.1:443": true, "[::ffff:169.254.169.254]:80": true,
 		"[fe80::1]:80": true, "93.184.216.34:80": false, "[2606:2800:220:1::]:443": false,
 	} {
-		err := d.control(ctx, "tcp", addr, nil)
+		err := d.Control(ctx, "tcp", addr, nil)
 		if blocked != isBlocked(err) || (!blocked && err != nil) {
 			t.Errorf("control(%s) = %v, want blocked %v", addr, err, blocked)
 		}

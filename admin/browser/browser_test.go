@@ -404,6 +404,10 @@ func TestAdminPanelAndWidget(t *testing.T) {
 		knowledgeBase(t, ctx, srv, shots)
 	})
 
+	t.Run("website sources", func(t *testing.T) {
+		websiteSources(t, ctx, srv, shots)
+	})
+
 	t.Run("live chat", func(t *testing.T) {
 		liveChat(t, ctx, srv, incomingToken, shots)
 	})

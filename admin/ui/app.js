@@ -667,6 +667,7 @@
           });
         });
       } }, field('Question', q), el('button', { type: 'submit', text: 'Search' })), results));
+    sources(view);
     function isScore(v) { return typeof v === 'number' && isFinite(v); }
     function score(v) { return isScore(v) ? v.toFixed(3) : '–'; }
     function summary(res) {
@@ -699,6 +700,53 @@
       });
     }
     loadDocs();
+  }
+
+  // Websites and other sources the server keeps in sync (/api/sources).
+  function sources(view) {
+    var list = el('div'), out = el('div', { role: 'status' });
+    var loc = el('input', { id: 'src-location', type: 'url', placeholder: 'https://help.example.com/sitemap.xml' });
+    var every = el('input', { id: 'src-every', type: 'text', value: '6h' });
+    add(view, el('section', { class: 'card', 'aria-labelledby': 's-h' }, el('h2', { id: 's-h', text: 'Websites and sources' }),
+      el('p', { class: 'muted', text: 'A help center or website, crawled from its start page or sitemap and re-synced on a schedule. Pages gone for two syncs are removed; a failing sync keeps the last good content.' }),
+      list,
+      el('form', { class: 'row', id: 'source-form', onsubmit: function (e) {
+        e.preventDefault();
+        out.textContent = 'Adding…';
+        api('POST', '/api/sources', { kind: 'website', location: loc.value, every: every.value }).then(function (r) {
+          if (!r.ok) { out.textContent = errText(r); out.className = 'error'; return; }
+          out.textContent = 'Added; syncing…'; out.className = 'ok';
+          load();
+          api('POST', '/api/sources/' + r.data.source.id + '/sync').then(function (s) { out.textContent = s.ok ? 'Synced.' : errText(s); load(); });
+        });
+      } }, field('Website or sitemap URL', loc), field('Re-sync every', every, 'e.g. 6h; empty: only when asked'), el('button', { type: 'submit', text: 'Add and sync' })), out));
+    function load() {
+      api('GET', '/api/sources').then(function (res) {
+        clear(list);
+        if (!res.ok) { add(list, missing(res) ? notAvailable('Sources') : el('p', { class: 'error', text: errText(res) })); return; }
+        var ss = res.data.sources || [];
+        if (!ss.length) { add(list, el('p', { class: 'muted', text: 'No sources yet.' })); return; }
+        add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'sources-table' },
+          el('thead', null, el('tr', null, ['Kind', 'Location', 'Every', 'Documents', 'Last sync', 'Next sync', 'Error', ''].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, ss.map(function (s) {
+            var st = el('span', { role: 'status', class: 'muted' });
+            return el('tr', null, el('td', { text: s.kind }), el('td', { class: 'mono src-location', text: s.location }),
+              el('td', { text: s.every === '0s' ? 'when asked' : s.every }), el('td', { class: 'src-docs', text: String(s.documents || 0) }),
+              el('td', { text: s.syncing ? 'syncing…' : (s.last_sync ? fmtTime(s.last_sync) : '–') }), el('td', { text: s.next_sync ? fmtTime(s.next_sync) : '–' }),
+              el('td', { class: 'error src-error', text: s.last_error || '' }),
+              el('td', null,
+                el('button', { type: 'button', class: 'secondary', text: 'Sync now', onclick: function () {
+                  st.textContent = 'Syncing…';
+                  api('POST', '/api/sources/' + s.id + '/sync').then(function (r) { st.textContent = r.ok ? 'Synced.' : errText(r); load(); });
+                } }),
+                el('button', { type: 'button', class: 'danger', text: 'Remove', onclick: function () {
+                  if (!confirm('Remove "' + s.location + '" and its documents?')) return;
+                  api('DELETE', '/api/sources/' + s.id).then(function (r) { if (!r.ok) st.textContent = errText(r); else load(); });
+                } }), st));
+          })))));
+      });
+    }
+    load();
   }
 
   // ---- Logs -------------------------------------------------------------------
