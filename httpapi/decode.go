@@ -51,7 +51,8 @@ func requireJSON(r *http.Request) error {
 }
 
 // Decode reads a JSON object into dst strictly: unknown fields, wrong types,
-// trailing data and non-objects are Invalid errors that name the field.
+// duplicate keys, trailing data and non-objects are Invalid errors that
+// name the field.
 func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	body, err := ReadBody(w, r, limit)
 	if err != nil {
@@ -79,6 +80,9 @@ func Unmarshal(body []byte, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.Invalidf("", "request body has data after the JSON object")
+	}
+	if key := duplicateKey(trimmed); key != "" {
+		return apperr.Invalidf(key, "duplicate key %q; send each key once", key)
 	}
 	return nil
 }
