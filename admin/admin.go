@@ -188,12 +188,3 @@ func (h *Handler) clientIP(r *http.Request) string {
 func (h *Handler) clientAddr(r *http.Request) netip.Addr {
 	return httpapi.ClientIP(r, h.opts.TrustedProxies)
 }
-
-func (h *Handler) trusted(a netip.Addr) bool {
-	for _, p := range h.opts.TrustedProxies {
-		if p.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
-}

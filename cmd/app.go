@@ -217,7 +217,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
 	a.admin.Routes(r)
 
-	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(a.adminMiddleware(r)))
+	return httpapi.SecurityHeadersBehind(a.cfg.trustedProxies)(httpapi.Logging(a.log)(a.adminMiddleware(r)))
 }
 
 // Addr is the address the server listens on.
