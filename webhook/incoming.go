@@ -97,6 +97,7 @@ type Incoming struct {
 
 	platformRate *rateLimiter
 	authFailures *httpapi.FailureThrottle
+	replays      *replays
 	gate         *gate
 	counters     incomingCounters
 	inflight     inflight
@@ -116,6 +117,7 @@ func NewIncoming(st *store.Store, answerer Answerer, log *slog.Logger, opts Inco
 		store: st, answerer: answerer, log: log, opts: opts,
 		platformRate: newRateLimiter(opts.RatePerMinute, maxLimiterKeys, opts.Now),
 		authFailures: httpapi.NewFailureThrottle(opts.AuthFailuresPerMinute, opts.Now),
+		replays:      newReplays(),
 		gate:         newGate(opts.MaxConcurrent, opts.MaxQueued),
 		inflight:     inflight{m: map[string]*claim{}},
 		bgCtx:        ctx, bgCancel: cancel,
@@ -202,6 +204,15 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			in.fail(w, r, err)
 			return
 		}
+		// A signed webhook-id is answered once; a replay gets that answer.
+		e, first := in.replays.claim(cfg.ID, r.Header.Get("webhook-id"), in.opts.Now())
+		if !first {
+			in.answerReplay(w, r, cfg, e)
+			return
+		}
+		rec := &firstResult{ResponseWriter: w}
+		w = rec
+		defer func() { in.replays.finish(e, rec.messageID()) }()
 	}
 	// Parsed, platform check included, before the platform's budget is
 	// counted: only a request that passed authentication, the signature
