@@ -93,7 +93,7 @@ func Unmarshal(body []byte, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.Invalidf("", "request body has data after the JSON object")
 	}
-	if key := duplicateKey(trimmed); key != "" {
+	if key, dup := duplicateKey(trimmed); dup {
 		return apperr.Invalidf(key, "duplicate key %q; send each key once", key)
 	}
 	return nil

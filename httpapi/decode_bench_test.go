@@ -61,7 +61,7 @@ func BenchmarkDuplicateKeyScan(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(incomingBody)))
 	for b.Loop() {
-		if k := duplicateKey(incomingBody); k != "" {
+		if k, dup := duplicateKey(incomingBody); dup {
 			b.Fatal(k)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 // duplicateKey returns the path of the first key that appears twice in one
 // object of the JSON value at the start of body ("message",
-// "metadata.channel", "items[2].id"), or "" when there is none.
+// "metadata.channel", "items[2].id") and true, or false when there is none.
 // encoding/json keeps the last of duplicate keys without a word, so a
 // body could show one value to a proxy or a signature check and another
 // to us. Keys that differ only in case count as the same: encoding/json
@@ -22,7 +22,7 @@ import (
 // byte instead of tokenising them. json.Decoder.Token did the same job
 // at 4x the cost of the decoding itself (189 allocations for the incoming
 // webhook body); this scan allocates only for the frames.
-func duplicateKey(body []byte) string {
+func duplicateKey(body []byte) (string, bool) {
 	var frames [8]keyFrame // typical bodies nest less: no allocation
 	stack := frames[:0]
 	for i := 0; i < len(body); i++ {
@@ -42,7 +42,7 @@ func duplicateKey(body []byte) string {
 		case '}', ']':
 			stack = stack[:len(stack)-1]
 			if len(stack) == 0 {
-				return ""
+				return "", false
 			}
 		case '"':
 			end := stringEnd(body, i)
@@ -53,7 +53,7 @@ func duplicateKey(body []byte) string {
 			}
 			key := unquoteKey(body[i : end+1])
 			if top.seen(key) {
-				return keyPath(stack[:len(stack)-1], string(key))
+				return keyPath(stack[:len(stack)-1], string(key)), true
 			}
 			top.key, top.wantKey = key, false
 			i = end
@@ -64,10 +64,10 @@ func duplicateKey(body []byte) string {
 			}
 		}
 		if len(stack) == 0 { // a scalar at the top: nothing to check
-			return ""
+			return "", false
 		}
 	}
-	return ""
+	return "", false
 }
 
 func endsScalar(c byte) bool {
