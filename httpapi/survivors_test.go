@@ -110,3 +110,37 @@ func TestDuplicateKeyPathsPastScalars(t *testing.T) {
 		}
 	}
 }
+
+// Past the first 16 keys of an object keys are compared folded: a case
+// variant of an early key is still caught.
+func TestDuplicateKeyManyKeysFoldCase(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"m":{`)
+	for i := range 20 {
+		b.WriteString(`"key` + string(rune('a'+i)) + `":1,`)
+	}
+	b.WriteString(`"KEYC":2}}`)
+	if got, dup := duplicateKey([]byte(b.String())); !dup || got != "m.KEYC" {
+		t.Fatalf("duplicateKey = %q %v, want m.KEYC", got, dup)
+	}
+}
+
+// A body cut short (never passed in by Unmarshal, which decodes first)
+// ends the scan without a panic; a duplicate before the cut is found.
+func TestDuplicateKeyTruncated(t *testing.T) {
+	for _, c := range []struct {
+		body, want string
+		dup        bool
+	}{
+		{`{"a":[1,2`, "", false},
+		{`{"a":12`, "", false},
+		{`{"a":"abc`, "", false},
+		{`{"a":"x\`, "", false},
+		{`{"a":1,"b":true`, "", false},
+		{`{"a":1,"a":tr`, "a", true},
+	} {
+		if got, dup := duplicateKey([]byte(c.body)); got != c.want || dup != c.dup {
+			t.Errorf("duplicateKey(%s) = %q %v, want %q %v", c.body, got, dup, c.want, c.dup)
+		}
+	}
+}
