@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbot/chatbot/apperr"
 	"github.com/chatbot/chatbot/secret"
 )
 
@@ -144,5 +145,72 @@ func TestThrottleKey(t *testing.T) {
 		if got := ThrottleKey(in); got != want {
 			t.Errorf("ThrottleKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Retry-After is whole seconds until the next failure is allowed, 1 to 60.
+func TestFailureThrottleRetryAfter(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 19, 12, 0, 0, 0, time.UTC)}
+	ip := netip.MustParseAddr("203.0.113.1")
+	retry := func(th *FailureThrottle) int {
+		t.Helper()
+		for range 10000 {
+			if err := th.Fail(ip); err != nil {
+				return retryOf(t, err)
+			}
+		}
+		t.Fatal("never throttled")
+		return 0
+	}
+	if got := retry(NewFailureThrottle(1, clock.Now)); got != 60 {
+		t.Errorf("1 a minute: Retry-After %d, want 60", got)
+	}
+	if got := retry(NewFailureThrottle(6000, clock.Now)); got != 1 {
+		t.Errorf("6000 a minute: Retry-After %d, want 1", got)
+	}
+	th := NewFailureThrottle(2, clock.Now)
+	if got := retry(th); got != 30 {
+		t.Errorf("2 a minute: Retry-After %d, want 30", got)
+	}
+	clock.Add(15 * time.Second) // half a failure back
+	if err := th.Fail(ip); retryOf(t, err) != 15 {
+		t.Errorf("after 15 s: %v, want Retry-After 15", err)
+	}
+	clock.Add(15 * time.Second)
+	if err := th.Fail(ip); err != nil {
+		t.Errorf("after 30 s: %v, want one failure allowed", err)
+	}
+	if th.Len() != 1 {
+		t.Errorf("Len = %d, want 1", th.Len())
+	}
+}
+
+func retryOf(t *testing.T, err error) int {
+	t.Helper()
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.RateLimited {
+		t.Fatalf("error %v, want RateLimited", err)
+	}
+	return e.RetryAfterSeconds
+}
+
+// When the table is full, addresses whose failures have all refilled go
+// first: an address that is still throttled stays throttled.
+func TestFailureThrottleEvictsRefilledFirst(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 19, 12, 0, 0, 0, time.UTC)}
+	th := NewFailureThrottle(1, clock.Now)
+	th.maxKeys = 10
+	for i := range 9 {
+		_ = th.Fail(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}))
+	}
+	clock.Add(time.Minute) // those nine have refilled
+	limited := netip.MustParseAddr("203.0.113.50")
+	_ = th.Fail(limited)
+	_ = th.Fail(netip.MustParseAddr("203.0.113.51")) // full: the refilled nine go
+	if n := th.Len(); n != 2 {
+		t.Fatalf("%d entries, want 2", n)
+	}
+	if err := th.Fail(limited); err == nil {
+		t.Fatal("the throttled address was forgotten")
 	}
 }
