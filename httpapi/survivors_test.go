@@ -103,6 +103,7 @@ func TestDuplicateKeyPathsPastScalars(t *testing.T) {
 		{`{"x":[false, 100 ,{"b":{"c":[{"d":1},{"d":2,"D":3}]}}]}`, "x[2].b.c[1].D", true},
 		{`{"":1,"y":{"":2},"":3}`, "", true},
 		{`{"y":{"":2}}`, "", false},
+		{`{"a":1,"":2,"b":{"c":1,"":2}}`, "", false},
 		{`{"y":{"":2,"z":[],"":4}}`, "y.", true},
 	} {
 		if got, dup := duplicateKey([]byte(c.body)); got != c.want || dup != c.dup {
