@@ -7,10 +7,8 @@ package admin
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -119,6 +117,9 @@ func New(opts Options) (*Handler, error) {
 		httpapi.Error(w, r, nil, apperr.New(apperr.Forbidden, "cross-origin request refused"))
 	}))
 	opts.Auth.SetSessionCheck(h.SessionValid)
+	// Wrong admin API tokens are throttled per client like wrong logins,
+	// with the client found behind the same trusted proxies.
+	opts.Auth.SetThrottle(httpapi.NewFailureThrottle(0, opts.Now), h.clientAddr)
 	h.metrics.AddCollector(h.storeMetrics)
 	return h, nil
 }
@@ -178,34 +179,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // clientIP is the request's peer address, or the nearest untrusted address
-// of X-Forwarded-For when the peer is a trusted proxy.
+// of X-Forwarded-For when the peer is a trusted proxy; an unparsable peer
+// is its RemoteAddr text.
 func (h *Handler) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	if a := h.clientAddr(r); a.IsValid() {
+		return a.String()
 	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !h.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return host
-		}
-		if !h.trusted(a) {
-			return a.String()
-		}
-	}
-	return host
+	return r.RemoteAddr
 }
 
-func (h *Handler) trusted(a netip.Addr) bool {
-	for _, p := range h.opts.TrustedProxies {
-		if p.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
+func (h *Handler) clientAddr(r *http.Request) netip.Addr {
+	return httpapi.ClientIP(r, h.opts.TrustedProxies)
 }

@@ -468,12 +468,18 @@ func TestWidgetChat(t *testing.T) {
 			t.Errorf("%s: %d %s ACAO %q, want %d and no CORS", tc.name, r.status, r.raw, r.header.Get("Access-Control-Allow-Origin"), tc.want)
 		}
 	}
-	// Validation after the origin check, within the rate (3 per minute; 1 used).
+	// Validation after the origin check; invalid requests spend none of
+	// the rate (3 per minute; 1 used).
 	if r := e.do(nil, "POST", path, map[string]any{"message": strings.Repeat("a", MaxChatMessage+1)}, ok); r.status != 413 {
 		t.Errorf("11 KB message: %d %s", r.status, r.raw)
 	}
 	if r := e.do(nil, "POST", path, map[string]any{"message": "hi", "conversation_id": "<script>"}, ok); r.status != 400 || r.body["field"] != "conversation_id" {
 		t.Errorf("bad conversation id: %d %s", r.status, r.raw)
+	}
+	for i := range 2 {
+		if r := e.do(nil, "POST", path, map[string]any{"message": "more", "conversation_id": conv}, ok); r.status != 200 {
+			t.Fatalf("valid message %d within the rate: %d %s", i+2, r.status, r.raw)
+		}
 	}
 	r = e.do(nil, "POST", path, map[string]any{"message": "again", "conversation_id": conv}, ok)
 	if r.status != 429 || r.header.Get("Retry-After") != "20" || r.header.Get("Access-Control-Allow-Origin") == "" {

@@ -3,7 +3,6 @@ package admin
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -27,16 +26,9 @@ type sessionView struct {
 // whether the length, the prefix or anything else was off.
 const errLoginFailed = "login failed: that is not the admin token"
 
-// limiterKey groups an IPv6 client by its /64, which one host usually
-// holds whole, so rotating addresses inside it does not reset the count.
-func limiterKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Is4() || a.Is4In6() {
-		return ip
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
-}
+// limiterKey groups an IPv6 client by its /64 (httpapi.ThrottleKey, the
+// grouping every failure throttle uses).
+func limiterKey(ip string) string { return httpapi.ThrottleKey(ip) }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ip := limiterKey(h.clientIP(r))

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/chatbot/chatbot/apperr"
@@ -100,22 +102,19 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCORS(w, origin)
-	if wait := h.widgets.take(wd.ID, wd.RatePerMinute); wait > 0 {
+	// The body is validated before the rate is spent: invalid requests,
+	// whoever sends them, leave the visitors' budget alone.
+	var in chatInput
+	if err := decodeChat(w, r, &in); err != nil {
+		h.widgets.count("invalid")
+		h.fail(w, r, err)
+		return
+	}
+	if wait := h.widgets.take(wd.ID, h.clientIP(r), wd.RatePerMinute); wait > 0 {
 		h.widgets.count("rate_limited")
 		e := apperr.New(apperr.RateLimited, "too many messages; try again in %d seconds", retryAfter(wait))
 		e.RetryAfterSeconds = retryAfter(wait)
 		h.fail(w, r, e)
-		return
-	}
-	var in chatInput
-	if err := httpapi.Decode(w, r, chatBodyLimit, &in); err != nil {
-		h.widgets.count("invalid")
-		h.fail(w, r, err)
-		return
-	}
-	if err := validateChat(&in); err != nil {
-		h.widgets.count("invalid")
-		h.fail(w, r, err)
 		return
 	}
 	if h.opts.Engine == nil {
@@ -206,7 +205,7 @@ func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCORS(w, origin)
-	if wait := h.widgets.take(pollBucket(wd.ID), 10*wd.RatePerMinute); wait > 0 {
+	if wait := h.widgets.take(pollBucket(wd.ID), h.clientIP(r), 10*wd.RatePerMinute); wait > 0 {
 		e := apperr.New(apperr.RateLimited, "polling too often; try again in %d seconds", retryAfter(wait))
 		e.RetryAfterSeconds = retryAfter(wait)
 		h.fail(w, r, e)
@@ -257,12 +256,32 @@ func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
 // limiter (widget ids are bbolt sequences, far below 2^63).
 func pollBucket(id uint64) uint64 { return id | 1<<63 }
 
+// decodeChat reads and validates a chat request. The raw body must be
+// valid UTF-8: encoding/json would quietly turn invalid bytes into U+FFFD.
+func decodeChat(w http.ResponseWriter, r *http.Request, in *chatInput) error {
+	body, err := httpapi.ReadBody(w, r, chatBodyLimit)
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(body) {
+		return apperr.Invalidf("", "request body must be valid UTF-8")
+	}
+	if err := httpapi.Unmarshal(body, in); err != nil {
+		return err
+	}
+	return validateChat(in)
+}
+
 func validateChat(in *chatInput) error {
 	if len(in.Message) > MaxChatMessage {
 		return apperr.New(apperr.TooLarge, "message is %d bytes; the limit is %d", len(in.Message), MaxChatMessage)
 	}
 	if !utf8.ValidString(in.Message) {
 		return apperr.Invalidf("message", "message must be valid UTF-8 text")
+	}
+	// As for webhooks: no NUL or other control characters but line breaks and tabs.
+	if strings.ContainsFunc(in.Message, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) {
+		return apperr.Invalidf("message", "message must not contain NUL or other control characters")
 	}
 	if in.Message == "" && !in.Handoff {
 		return apperr.Invalidf("message", "message is required")
@@ -278,51 +297,116 @@ func validateChat(in *chatInput) error {
 	return nil
 }
 
-// widgetLimiter is a token bucket per widget (its own rate), plus the
-// counters of widget chat outcomes for /metrics.
+// Widget limiter bounds.
+const (
+	// widgetCeiling is how many visitors' worth of requests a widget takes
+	// per minute in all: its rate per visitor address times this.
+	widgetCeiling = 20
+	// maxWidgetBuckets bounds the limiter's memory; past it, full buckets
+	// (which hold no information) go first, then arbitrary ones.
+	maxWidgetBuckets = 10000
+)
+
+// widgetLimiter keeps a token bucket per widget and visitor address (an
+// IPv6 visitor by /64) at the widget's rate, and one per widget at
+// widgetCeiling times that, so one visitor cannot use up the widget for
+// everyone and many cannot overload it. It also counts widget chat
+// outcomes for /metrics.
 type widgetLimiter struct {
 	mu       sync.Mutex
-	buckets  map[uint64]*bucket
+	buckets  map[bucketKey]*bucket
+	max      int
 	outcomes map[string]uint64
 	now      func() time.Time
 }
 
+type bucketKey struct {
+	widget uint64
+	client string // "" for the widget-wide ceiling
+}
+
 type bucket struct {
-	tokens float64
-	last   time.Time
+	tokens, capacity float64
+	last             time.Time
 }
 
 func newWidgetLimiter(now func() time.Time) *widgetLimiter {
-	return &widgetLimiter{buckets: map[uint64]*bucket{}, outcomes: map[string]uint64{}, now: now}
+	return &widgetLimiter{buckets: map[bucketKey]*bucket{}, max: maxWidgetBuckets, outcomes: map[string]uint64{}, now: now}
 }
 
-// take spends one request of widget id, allowed perMinute per minute with
-// a burst of the same size. It returns how long to wait when none is left.
-func (l *widgetLimiter) take(id uint64, perMinute int) time.Duration {
+// take spends one request of visitor client on widget id, allowed
+// perMinute per minute per visitor (with a burst of the same size) and
+// widgetCeiling times that for the widget. It spends nothing and returns
+// how long to wait when either bucket is empty.
+func (l *widgetLimiter) take(id uint64, client string, perMinute int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	capacity := float64(perMinute)
-	b := l.buckets[id]
-	if b == nil {
-		b = &bucket{tokens: capacity, last: now}
-		l.buckets[id] = b
+	visitor := l.refillLocked(bucketKey{id, httpapi.ThrottleKey(client)}, float64(perMinute), now)
+	widget := l.refillLocked(bucketKey{id, ""}, float64(perMinute*widgetCeiling), now)
+	if wait := max(visitor.wait(), widget.wait()); wait > 0 {
+		return wait
 	}
-	perSec := capacity / 60
-	b.tokens = min(capacity, b.tokens+now.Sub(b.last).Seconds()*perSec)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / perSec * float64(time.Second))
+	visitor.tokens--
+	widget.tokens--
+	return 0
 }
 
-// forget drops a widget's bucket after its settings change.
+// refillLocked returns key's bucket brought up to now; a new key gets a
+// full one.
+func (l *widgetLimiter) refillLocked(key bucketKey, capacity float64, now time.Time) *bucket {
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= l.max {
+			l.evictLocked(now)
+		}
+		b = &bucket{tokens: capacity, capacity: capacity, last: now}
+		l.buckets[key] = b
+		return b
+	}
+	b.capacity = capacity
+	b.tokens = min(capacity, b.tokens+now.Sub(b.last).Seconds()*capacity/60)
+	b.last = now
+	return b
+}
+
+// wait is how long until b holds a token (0: it holds one).
+func (b *bucket) wait() time.Duration {
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / (b.capacity / 60) * float64(time.Second))
+}
+
+func (l *widgetLimiter) evictLocked(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*b.capacity/60 >= b.capacity {
+			delete(l.buckets, k)
+		}
+	}
+	for k := range l.buckets { // map order is random: an arbitrary tenth goes
+		if len(l.buckets) < l.max*9/10 {
+			break
+		}
+		delete(l.buckets, k)
+	}
+}
+
+// forget drops a widget's buckets after its settings change.
 func (l *widgetLimiter) forget(id uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.buckets, id)
+	for k := range l.buckets {
+		if k.widget == id || k.widget == pollBucket(id) {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+func (l *widgetLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
 }
 
 func (l *widgetLimiter) count(outcome string) {

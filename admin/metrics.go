@@ -56,11 +56,28 @@ func (m *Metrics) AddCollector(c Collector) {
 	m.collectors = append(m.collectors, c)
 }
 
-// Observe records one finished request.
+// knownMethods are the method label values; any other method a client
+// makes up is counted as "OTHER", so clients cannot add series at will.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodConnect: true, http.MethodTrace: true,
+}
+
+// methodLabel is method if it is a standard one, else "OTHER".
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "OTHER"
+}
+
+// Observe records one finished request. Methods outside the standard
+// ones are counted as "OTHER".
 func (m *Metrics) Observe(method, route string, code int, d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.requests[requestKey{method, route, strconv.Itoa(code)}]++
+	m.requests[requestKey{methodLabel(method), route, strconv.Itoa(code)}]++
 	h := m.latency[route]
 	if h == nil {
 		h = &histogram{counts: make([]uint64, len(latencyBuckets))}
@@ -78,7 +95,7 @@ func (m *Metrics) Observe(method, route string, code int, d time.Duration) {
 }
 
 // RouteOf labels a request with its route template on r ("/api/webhook/config/{id}"),
-// or "unmatched", so that label values stay few whatever paths clients send.
+// or "other", so that label values stay few whatever paths clients send.
 func RouteOf(r *mux.Router) func(*http.Request) string {
 	return func(req *http.Request) string {
 		var m mux.RouteMatch
@@ -87,7 +104,7 @@ func RouteOf(r *mux.Router) func(*http.Request) string {
 				return t
 			}
 		}
-		return "unmatched"
+		return "other"
 	}
 }
 
@@ -266,8 +283,9 @@ func (h *Handler) storeMetrics(w *PromWriter) {
 	}
 	if st, err := h.st.MessageStats(h.now().Add(-24*time.Hour), time.Hour); err == nil {
 		w.Family("chatbot_incoming_messages_24h", "gauge", "Incoming messages of the last 24 hours, by platform.")
-		for _, p := range sortedKeys(st.Incoming) {
-			w.Sample("chatbot_incoming_messages_24h", float64(st.Incoming[p]), "platform", p)
+		byPlatform := h.platformLabels(st.Incoming)
+		for _, p := range sortedKeys(byPlatform) {
+			w.Sample("chatbot_incoming_messages_24h", float64(byPlatform[p]), "platform", p)
 		}
 		w.Family("chatbot_outgoing_messages_24h", "gauge", "Outgoing messages of the last 24 hours, by delivery status.")
 		for _, s := range []string{"pending", "sent", "failed"} {
@@ -279,6 +297,30 @@ func (h *Handler) storeMetrics(w *PromWriter) {
 	}
 	w.Gauge("chatbot_admin_sessions", "Live admin panel sessions.", float64(h.sessions.count()))
 	h.widgets.collect(w)
+}
+
+// knownPlatforms are platform label values whatever is configured: the
+// documented platforms and the website widget.
+var knownPlatforms = map[string]bool{"freshchat": true, "zendesk": true, "intercom": true, "chatwoot": true, WidgetPlatform: true}
+
+// platformLabels sums the counts of platforms that are neither known nor
+// the provider of a configured integration (those of deleted integrations)
+// under "other", so the label's values stay as few as the integrations.
+func (h *Handler) platformLabels(counts map[string]int) map[string]int {
+	configured := map[string]bool{}
+	if cfgs, err := h.st.Configs(); err == nil {
+		for _, c := range cfgs {
+			configured[c.Provider] = true
+		}
+	}
+	out := make(map[string]int, len(counts))
+	for p, n := range counts {
+		if !knownPlatforms[p] && !configured[p] {
+			p = "other"
+		}
+		out[p] += n
+	}
+	return out
 }
 
 // requireMetrics accepts the metrics token (when configured), else

@@ -2,13 +2,11 @@ package admin
 
 import (
 	"crypto/subtle"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 )
 
@@ -249,10 +247,5 @@ func retryAfter(d time.Duration) int {
 
 // forwardedHTTPS reports whether a trusted proxy says the client used HTTPS.
 func (h *Handler) forwardedHTTPS(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	peer, err := netip.ParseAddr(host)
-	return err == nil && h.trusted(peer) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	return httpapi.ForwardedHTTPS(r, h.opts.TrustedProxies)
 }

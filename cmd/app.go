@@ -248,7 +248,7 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 	r.Handle("/api/backup", admin.Require(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 
-	return httpapi.SecurityHeaders(httpapi.Logging(a.log)(a.adminMiddleware(r)))
+	return httpapi.SecurityHeadersBehind(a.cfg.trustedProxies)(httpapi.Logging(a.log)(a.adminMiddleware(r)))
 }
 
 // Addr is the address the server listens on.

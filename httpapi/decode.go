@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/chatbot/chatbot/apperr"
@@ -30,9 +32,19 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		if IsMaxBytes(err) {
 			return nil, apperr.New(apperr.TooLarge, "request body is over the limit of %d bytes", limit)
 		}
+		if isTimeout(err) {
+			return nil, apperr.Wrap(Timeout, err, "request body arrived too slowly; send it within the server's read timeout")
+		}
 		return nil, apperr.Wrap(apperr.Invalid, err, "could not read the request body")
 	}
 	return body, nil
+}
+
+// isTimeout reports whether a body read ended at the connection's read
+// deadline (the server's ReadTimeout).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 func requireJSON(r *http.Request) error {
@@ -51,7 +63,8 @@ func requireJSON(r *http.Request) error {
 }
 
 // Decode reads a JSON object into dst strictly: unknown fields, wrong types,
-// trailing data and non-objects are Invalid errors that name the field.
+// duplicate keys, trailing data and non-objects are Invalid errors that
+// name the field.
 func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	body, err := ReadBody(w, r, limit)
 	if err != nil {
@@ -79,6 +92,9 @@ func Unmarshal(body []byte, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.Invalidf("", "request body has data after the JSON object")
+	}
+	if key, dup := duplicateKey(trimmed); dup {
+		return apperr.Invalidf(key, "duplicate key %q; send each key once", key)
 	}
 	return nil
 }

@@ -54,3 +54,15 @@ func TestIncomingShapeDecodes(t *testing.T) {
 		t.Fatalf("decoded %+v", in)
 	}
 }
+
+// BenchmarkDuplicateKeyScan is the duplicate-key scan alone on the
+// incoming body (Unmarshal runs it after decoding).
+func BenchmarkDuplicateKeyScan(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(incomingBody)))
+	for b.Loop() {
+		if k, dup := duplicateKey(incomingBody); dup {
+			b.Fatal(k)
+		}
+	}
+}

@@ -29,6 +29,11 @@ type errorBody struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// Timeout is the code of a request body that did not arrive within the
+// server's read timeout (408). It lives here, not in apperr: only an HTTP
+// read can be too slow.
+const Timeout apperr.Code = "timeout"
+
 // statusOf is the one table from domain codes to HTTP status codes.
 var statusOf = map[apperr.Code]int{
 	apperr.Invalid:      http.StatusBadRequest,
@@ -41,6 +46,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.RateLimited:  http.StatusTooManyRequests,
 	apperr.Unavailable:  http.StatusServiceUnavailable,
 	apperr.Internal:     http.StatusInternalServerError,
+	Timeout:             http.StatusRequestTimeout,
 }
 
 // StatusOf returns the HTTP status for err.

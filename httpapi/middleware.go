@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -113,13 +115,43 @@ func BearerToken(r *http.Request) (string, error) {
 	return strings.TrimSpace(token), nil
 }
 
-// SecurityHeaders sets headers every response should carry.
-func SecurityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		next.ServeHTTP(w, r)
-	})
+// SecurityHeaders sets headers every response should carry, and
+// Strict-Transport-Security on responses served over TLS.
+func SecurityHeaders(next http.Handler) http.Handler { return SecurityHeadersBehind(nil)(next) }
+
+// HSTS is the Strict-Transport-Security value: one year. It is sent only
+// on responses the client got over HTTPS (browsers ignore it over plain
+// HTTP, and it must not pin a server that has no TLS).
+const HSTS = "max-age=31536000"
+
+// SecurityHeadersBehind is SecurityHeaders for a server behind proxies:
+// a request that a trusted proxy says came over HTTPS (X-Forwarded-Proto)
+// also gets Strict-Transport-Security.
+func SecurityHeadersBehind(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("X-Frame-Options", "DENY")
+			if r.TLS != nil || ForwardedHTTPS(r, trusted) {
+				h.Set("Strict-Transport-Security", HSTS)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// ForwardedHTTPS reports whether the request's peer is a trusted proxy
+// that says the client used HTTPS.
+func ForwardedHTTPS(r *http.Request, trusted []netip.Prefix) bool {
+	if len(trusted) == 0 || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	peer, err := netip.ParseAddr(host)
+	return err == nil && InPrefixes(peer.Unmap(), trusted)
 }

@@ -96,7 +96,8 @@ type Incoming struct {
 	opts     IncomingOptions
 
 	platformRate *rateLimiter
-	authFailures *rateLimiter
+	authFailures *httpapi.FailureThrottle
+	replays      *replays
 	gate         *gate
 	counters     incomingCounters
 	inflight     inflight
@@ -115,7 +116,8 @@ func NewIncoming(st *store.Store, answerer Answerer, log *slog.Logger, opts Inco
 	return &Incoming{
 		store: st, answerer: answerer, log: log, opts: opts,
 		platformRate: newRateLimiter(opts.RatePerMinute, maxLimiterKeys, opts.Now),
-		authFailures: newRateLimiter(opts.AuthFailuresPerMinute, maxLimiterKeys, opts.Now),
+		authFailures: httpapi.NewFailureThrottle(opts.AuthFailuresPerMinute, opts.Now),
+		replays:      newReplays(),
 		gate:         newGate(opts.MaxConcurrent, opts.MaxQueued),
 		inflight:     inflight{m: map[string]*claim{}},
 		bgCtx:        ctx, bgCancel: cancel,
@@ -197,11 +199,20 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cfg.IncomingSecret != "" {
 		if err := verifyIncoming(cfg.IncomingSecret, r.Header, body, in.opts.Now()); err != nil {
 			if apperr.CodeOf(err) == apperr.Unauthorized {
-				in.authFailed(r, ip, "bad signature")
+				err = in.authFailed(r, ip, "bad signature", err)
 			}
 			in.fail(w, r, err)
 			return
 		}
+		// A signed webhook-id is answered once; a replay gets that answer.
+		e, first := in.replays.claim(cfg.ID, r.Header.Get("webhook-id"), in.opts.Now())
+		if !first {
+			in.answerReplay(w, r, cfg, e)
+			return
+		}
+		rec := &firstResult{ResponseWriter: w}
+		w = rec
+		defer func() { in.replays.finish(e, rec.messageID()) }()
 	}
 	// Parsed, platform check included, before the integration's budget is
 	// counted: only a request that passed authentication, the signature
@@ -228,23 +239,18 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate finds the config of the bearer token and checks that it
-// may send from this address. Failures count against the client IP, not
-// against any platform's budget.
+// may send from this address. The token is checked first: a valid one is
+// never refused for other callers' failures. Failures count against the
+// client IP (an IPv6 /64), not against any platform's budget.
 func (in *Incoming) authenticate(r *http.Request) (*store.WebhookConfig, netip.Addr, error) {
 	ip := clientIP(r, in.opts.TrustedProxies)
-	if blocked, wait := in.authFailures.exhausted(ip.String()); blocked {
-		return nil, ip, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: wait,
-			Message: "too many failed authentication attempts from your address; retry later"}
-	}
 	token, err := httpapi.BearerToken(r)
 	if err != nil {
-		in.authFailed(r, ip, "no bearer token")
-		return nil, ip, err
+		return nil, ip, in.authFailed(r, ip, "no bearer token", err)
 	}
 	cfg, err := in.store.ConfigByTokenHash(secret.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
-		in.authFailed(r, ip, "unknown token")
-		return nil, ip, apperr.New(apperr.Unauthorized, "invalid incoming token")
+		return nil, ip, in.authFailed(r, ip, "unknown token", apperr.New(apperr.Unauthorized, "invalid incoming token"))
 	}
 	if err != nil {
 		return nil, ip, apperr.Wrap(apperr.Unavailable, err, "could not read the webhook configuration; try again")
@@ -259,11 +265,16 @@ func (in *Incoming) authenticate(r *http.Request) (*store.WebhookConfig, netip.A
 	return cfg, ip, nil
 }
 
-func (in *Incoming) authFailed(r *http.Request, ip netip.Addr, why string) {
-	in.counters.authFailures.Add(1)
-	in.authFailures.take(ip.String())
+// authFailed counts a failed authentication of ip and returns what to
+// answer: err, or 429 once ip has failed too often this minute.
+func (in *Incoming) authFailed(r *http.Request, ip netip.Addr, why string, err error) error {
 	in.log.InfoContext(r.Context(), "incoming webhook authentication failed", "request_id", httpapi.RequestID(r.Context()),
 		"client_ip", ip.String(), "reason", why)
+	if limited := in.authFailures.Fail(ip); limited != nil {
+		return limited // counted as rate limited by fail
+	}
+	in.counters.authFailures.Add(1)
+	return err
 }
 
 // handle dedupes, stores and answers msg (sync) or schedules the answer (async).

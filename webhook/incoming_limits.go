@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -12,10 +11,10 @@ import (
 	"time"
 
 	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/httpapi"
 )
 
-// rateLimiter is a token bucket per key (a platform, or a client IP for
-// authentication failures): perMinute tokens, refilled evenly over a
+// rateLimiter is a token bucket per key (a platform): perMinute tokens, refilled evenly over a
 // minute. Memory is bounded: at most maxKeys buckets; when full, refilled
 // buckets (which hold no information) go first, then arbitrary ones.
 type rateLimiter struct {
@@ -86,20 +85,6 @@ func (l *rateLimiter) take(key string) (bool, int) {
 	return true, 0
 }
 
-// exhausted reports, without spending, whether key has no token left.
-func (l *rateLimiter) exhausted(key string) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.buckets[key]; !ok {
-		return false, 0
-	}
-	b := l.refill(key, l.now())
-	if b.tokens < 1 {
-		return true, l.retryAfter(b)
-	}
-	return false, 0
-}
-
 func (l *rateLimiter) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -141,44 +126,10 @@ func (g *gate) acquire(ctx context.Context) error {
 func (g *gate) release() { <-g.slots }
 func (g *gate) leave()   { g.admitted.Add(-1) }
 
-// clientIP is the request's peer address, or, when the peer is a trusted
-// proxy, the nearest address in X-Forwarded-For that is not one: the
-// right-most entries were added by our own proxies, the rest by whoever
-// the client is and cannot be believed.
+// clientIP is the request's client address (httpapi.ClientIP: the peer,
+// or behind trusted proxies the nearest forwarded address).
 func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	addr = addr.Unmap()
-	if !inPrefixes(addr, trusted) {
-		return addr
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return addr // a garbled entry: trust nothing before it
-		}
-		addr = hop.Unmap()
-		if !inPrefixes(addr, trusted) {
-			return addr
-		}
-	}
-	return addr
-}
-
-func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return httpapi.ClientIP(r, trusted)
 }
 
 // parseAllowedIPs validates a config's allowed_ips (IPs or CIDRs) and

@@ -1,17 +1,22 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/store"
 )
 
 // Incoming signatures follow Standard Webhooks: the sender computes
@@ -81,4 +86,176 @@ func verifyIncoming(secret string, h http.Header, body []byte, now time.Time) er
 		}
 	}
 	return apperr.New(apperr.Unauthorized, "webhook-signature does not match the body")
+}
+
+// maxReplayEntries bounds the replay memory. Only requests with a valid
+// signature add entries, so it holds what the integrations sent in the
+// last 2 × SignatureTolerance; past it, arbitrary finished entries go.
+const maxReplayEntries = 50000
+
+// replays remembers the webhook-id of every signed request, per
+// integration, for as long as a replay of it could pass the timestamp
+// check: a request is accepted from ts-tolerance to ts+tolerance, so
+// 2 × SignatureTolerance after it was first seen. A replay is answered
+// with the first request's stored result, never answered again.
+//
+// The memory is in this process only: a replay that arrives after a
+// restart but within the tolerance is answered again, unless its body
+// carries a message_id (the store dedupes those across restarts).
+type replays struct {
+	mu        sync.Mutex
+	m         map[replayKey]*replay
+	max       int
+	nextSweep time.Time // expired entries are dropped at most this often
+}
+
+type replayKey struct {
+	config uint64
+	id     string
+}
+
+// replay is one remembered webhook-id. done is closed when the first
+// request has been answered; messageID is then the stored message it
+// produced (0 when it failed: the entry is dropped so a retry with the
+// same webhook-id is handled afresh, as Standard Webhooks senders retry).
+type replay struct {
+	key       replayKey
+	expires   time.Time
+	done      chan struct{}
+	messageID uint64
+}
+
+func newReplays() *replays { return &replays{m: map[replayKey]*replay{}, max: maxReplayEntries} }
+
+// claim returns the entry of (config, id) and whether the caller is the
+// first, who must call finish.
+func (rs *replays) claim(config uint64, id string, now time.Time) (*replay, bool) {
+	key := replayKey{config, id}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if e, ok := rs.m[key]; ok && now.Before(e.expires) {
+		return e, false
+	}
+	if len(rs.m) >= rs.max || !now.Before(rs.nextSweep) {
+		rs.evictLocked(now)
+		rs.nextSweep = now.Add(SignatureTolerance)
+	}
+	e := &replay{key: key, expires: now.Add(2 * SignatureTolerance), done: make(chan struct{})}
+	rs.m[key] = e
+	return e, true
+}
+
+func (rs *replays) evictLocked(now time.Time) {
+	for k, e := range rs.m {
+		if !now.Before(e.expires) {
+			delete(rs.m, k)
+		}
+	}
+	for k, e := range rs.m { // still full: finished entries, in map (random) order
+		if len(rs.m) < rs.max*9/10+1 {
+			return
+		}
+		select {
+		case <-e.done:
+			delete(rs.m, k)
+		default:
+		}
+	}
+}
+
+// finish records the first request's outcome and wakes its replays.
+func (rs *replays) finish(e *replay, messageID uint64) {
+	rs.mu.Lock()
+	e.messageID = messageID
+	if messageID == 0 && rs.m[e.key] == e {
+		delete(rs.m, e.key)
+	}
+	rs.mu.Unlock()
+	close(e.done)
+}
+
+func (rs *replays) len() int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return len(rs.m)
+}
+
+// firstResult is what the first signed request of a webhook-id answered:
+// its status and the message_id of its JSON body. It sees the answer on
+// its way out, so the handler needs no hook of its own.
+type firstResult struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+// maxRecorded bounds the copy of an answer kept to read its message_id.
+const maxRecorded = 1 << 20
+
+func (f *firstResult) WriteHeader(code int) {
+	if f.status == 0 {
+		f.status = code
+	}
+	f.ResponseWriter.WriteHeader(code)
+}
+
+func (f *firstResult) Write(b []byte) (int, error) {
+	if f.status == 0 {
+		f.status = http.StatusOK
+	}
+	if f.body.Len()+len(b) <= maxRecorded {
+		f.body.Write(b)
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+func (f *firstResult) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+
+// messageID is the stored message the answer names, or 0 when the request
+// was not taken (an error, or an answer too large to have been copied).
+func (f *firstResult) messageID() uint64 {
+	if f.status != http.StatusOK && f.status != http.StatusAccepted {
+		return 0
+	}
+	var out struct {
+		MessageID uint64 `json:"message_id"`
+	}
+	if json.Unmarshal(f.body.Bytes(), &out) != nil {
+		return 0
+	}
+	return out.MessageID
+}
+
+// answerReplay answers a replayed signed request with what its first
+// delivery stored: no second answer, no second outgoing delivery. It
+// waits while the first is still being answered.
+func (in *Incoming) answerReplay(w http.ResponseWriter, r *http.Request, cfg *store.WebhookConfig, e *replay) {
+	select {
+	case <-e.done:
+	case <-r.Context().Done():
+		return // the client is gone
+	}
+	if e.messageID == 0 {
+		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: 1,
+			Message: "the first delivery of this webhook-id failed or is still being processed; retry later"})
+		return
+	}
+	first, err := in.store.Message(e.messageID)
+	if err != nil {
+		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
+			Message: "could not read the first delivery of this webhook-id; retry later"})
+		return
+	}
+	res := store.IncomingResult{Message: first, Duplicate: true}
+	if first.ResponseID != 0 {
+		if res.Response, err = in.store.Message(first.ResponseID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
+				Message: "could not read the first answer of this webhook-id; retry later"})
+			return
+		}
+	}
+	in.counters.duplicates.Add(1)
+	in.log.InfoContext(r.Context(), "signed incoming webhook replayed; answered as a duplicate", "request_id", httpapi.RequestID(r.Context()),
+		"config_id", cfg.ID, "message_id", first.ID)
+	in.writeStored(w, res, cfg.ResponseMode == "async")
 }
