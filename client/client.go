@@ -1,5 +1,9 @@
 // Package client is a small Go client for chatbot's own HTTP API, used by
-// CLI commands that must reach a running server and by integration tests.
+// CLI commands that must reach a running server, by the benchmark and by
+// integration tests. It depends on nothing of the server: it has its own
+// copies of the request and answer types (types.go) and one typed method
+// per call, so a program that only talks to a server does not link bbolt,
+// the index or the LLM clients (deps_test.go keeps it so).
 package client
 
 import (
