@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chatbot/chatbot/client"
-	"github.com/chatbot/chatbot/webhook"
 )
 
 // Options configure a whole benchmark run.
@@ -398,9 +397,9 @@ func (rep *Report) overload(ctx context.Context, svc *Service, incoming func(Pay
 }
 
 // createConfig makes the webhook config whose outgoing URL is the receiver.
-func createConfig(ctx context.Context, api *client.Client, url, run string) (webhook.ConfigView, error) {
+func createConfig(ctx context.Context, api *client.Client, url, run string) (client.ConfigView, error) {
 	name, provider, active, retries, timeout := "bench "+run, "bench", true, 3, 10
-	cfg, err := api.CreateConfig(ctx, webhook.ConfigInput{Name: &name, Provider: &provider, OutgoingURL: &url,
+	cfg, err := api.CreateConfig(ctx, client.ConfigInput{Name: &name, Provider: &provider, OutgoingURL: &url,
 		IsActive: &active, RetryAttempts: &retries, TimeoutSeconds: &timeout})
 	if err != nil {
 		return cfg, fmt.Errorf("create the webhook config: %w", err)

@@ -1,5 +1,9 @@
 // Package client is a small Go client for chatbot's own HTTP API, used by
-// CLI commands that must reach a running server and by integration tests.
+// CLI commands that must reach a running server, by the benchmark and by
+// integration tests. It depends on nothing of the server: it has its own
+// copies of the request and answer types (types.go) and one typed method
+// per call, so a program that only talks to a server does not link bbolt,
+// the index or the LLM clients (deps_test.go keeps it so).
 package client
 
 import (
@@ -9,23 +13,31 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/chatbot/chatbot/webhook"
 )
 
 // Client calls one chatbot server with the admin token.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base   string
+	token  string
+	http   *http.Client
+	strict bool // refuse answer fields this client does not know (Strict)
 }
 
 // New returns a client for the server at base (e.g. "http://127.0.0.1:8080").
 func New(base, adminToken string) *Client {
 	return &Client{base: strings.TrimRight(base, "/"), token: adminToken, http: &http.Client{Timeout: 60 * time.Second}}
+}
+
+// Strict makes the client refuse a server answer with a field its types do
+// not know, instead of ignoring it. The CLI stays lenient (a newer server
+// may add fields); the contract tests use it so that a field the server
+// added and the client lacks fails them.
+func (c *Client) Strict() *Client {
+	cc := *c
+	cc.strict = true
+	return &cc
 }
 
 // APIError is an error answer of the server.
@@ -39,7 +51,9 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("server answered %d: %s", e.Status, e.Message)
 }
 
-// Do sends a JSON request and decodes a 2xx JSON answer into out (if not nil).
+// Do sends a JSON request to path and decodes a 2xx JSON answer into out
+// (if not nil). Callers use the typed methods; Do is left for the endpoints
+// that have none yet.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -79,61 +93,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		return &APIError{Status: resp.StatusCode, Message: e.Error, Field: e.Field}
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if c.strict {
+			dec.DisallowUnknownFields()
+		}
+		if err := dec.Decode(out); err != nil {
 			return fmt.Errorf("decode answer of %s %s: %w", method, path, err)
 		}
 	}
 	return nil
-}
-
-// CreateConfig creates a webhook config.
-func (c *Client) CreateConfig(ctx context.Context, in webhook.ConfigInput) (webhook.ConfigView, error) {
-	var out struct {
-		Config webhook.ConfigView `json:"config"`
-	}
-	err := c.Do(ctx, http.MethodPost, "/api/webhook/config", in, &out)
-	return out.Config, err
-}
-
-// ListConfigs lists the webhook configs.
-func (c *Client) ListConfigs(ctx context.Context) ([]webhook.ConfigView, error) {
-	var out struct {
-		Configs []webhook.ConfigView `json:"configs"`
-	}
-	err := c.Do(ctx, http.MethodGet, "/api/webhook/config", nil, &out)
-	return out.Configs, err
-}
-
-// GetConfig returns one webhook config.
-func (c *Client) GetConfig(ctx context.Context, id uint64) (webhook.ConfigView, error) {
-	var out struct {
-		Config webhook.ConfigView `json:"config"`
-	}
-	err := c.Do(ctx, http.MethodGet, "/api/webhook/config/"+strconv.FormatUint(id, 10), nil, &out)
-	return out.Config, err
-}
-
-// DeleteConfig deletes a webhook config.
-func (c *Client) DeleteConfig(ctx context.Context, id uint64) error {
-	return c.Do(ctx, http.MethodDelete, "/api/webhook/config/"+strconv.FormatUint(id, 10), nil, nil)
-}
-
-// FindConfig returns the config with id or name ref.
-func (c *Client) FindConfig(ctx context.Context, ref string) (webhook.ConfigView, error) {
-	if id, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		v, err := c.GetConfig(ctx, id)
-		if ae, ok := err.(*APIError); !ok || ae.Status != http.StatusNotFound {
-			return v, err
-		}
-	}
-	all, err := c.ListConfigs(ctx)
-	if err != nil {
-		return webhook.ConfigView{}, err
-	}
-	for _, v := range all {
-		if strings.EqualFold(v.Name, ref) {
-			return v, nil
-		}
-	}
-	return webhook.ConfigView{}, &APIError{Status: http.StatusNotFound, Message: fmt.Sprintf("webhook config %q not found", ref)}
 }

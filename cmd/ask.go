@@ -121,14 +121,12 @@ func askThroughServer(cmd *cobra.Command, e env, k knowledgeFlags, question stri
 	if err != nil {
 		return fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", err)
 	}
-	var resp struct {
-		Passages []rag.Passage `json:"passages"`
-	}
-	if err := c.Do(cmd.Context(), "POST", "/api/knowledge/search", rag.SearchRequest{Query: question, K: topK}, &resp); err != nil {
+	passages, err := c.Search(cmd.Context(), question, topK)
+	if err != nil {
 		return err
 	}
 	r := chat.Reply{Type: chat.TypeExtractive, Fallback: chat.FallbackDisabled, Sources: []chat.Source{}}
-	answer, used := rag.Extract(question, resp.Passages, 3)
+	answer, used := rag.Extract(question, passagesFromClient(passages), 3)
 	if len(used) == 0 {
 		r.Type, r.Fallback = chat.TypeNoAnswer, ""
 		answer = "I found nothing relevant to that question in the knowledge base. An agent can help: ask for a human."

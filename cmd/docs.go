@@ -57,19 +57,15 @@ func (l localDocs) Close() error                              { return l.st.Clos
 type remoteDocs struct{ c *client.Client }
 
 func (r remoteDocs) List(ctx context.Context) ([]store.Document, *store.IndexInfo, error) {
-	var resp struct {
-		Documents []store.Document `json:"documents"`
-		Index     store.IndexInfo  `json:"index"`
-	}
-	if err := r.c.Do(ctx, "GET", "/api/knowledge/documents", nil, &resp); err != nil {
+	resp, err := r.c.Documents(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	return resp.Documents, &resp.Index, nil
+	info := store.IndexInfo(resp.Index)
+	return documentsFromClient(resp.Documents), &info, nil
 }
-func (r remoteDocs) Remove(ctx context.Context, id uint64) error {
-	return r.c.Do(ctx, "DELETE", "/api/knowledge/documents/"+strconv.FormatUint(id, 10), nil, nil)
-}
-func (r remoteDocs) Close() error { return nil }
+func (r remoteDocs) Remove(ctx context.Context, id uint64) error { return r.c.DeleteDocument(ctx, id) }
+func (r remoteDocs) Close() error                                { return nil }
 
 func (t serverTarget) docs(e env) (docsBackend, error) {
 	if t.server != "" {

@@ -262,12 +262,10 @@ func (d *doctor) checkRunningServer(ctx context.Context) {
 		d.add("database", checkWarn, "held by another process; "+err.Error(), "run doctor with CHATBOT_ADMIN_TOKEN set, or stop the server for the full database check")
 		return
 	}
-	var ready struct {
-		Status string `json:"status"`
-	}
 	cctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	if err := c.Do(cctx, http.MethodGet, "/readyz", nil, &ready); err != nil {
+	ready, err := c.Ready(cctx)
+	if err != nil {
 		d.add("database", checkFail, "a server holds the data directory but does not answer /readyz: "+err.Error(), "look at its log (journalctl -u chatbot, docker compose logs chatbot)")
 		return
 	}

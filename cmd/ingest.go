@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/chatbot/chatbot/client"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
 )
@@ -109,7 +110,7 @@ func ingestRemote(cmd *cobra.Command, e env, t serverTarget, args []string, opts
 	if err != nil {
 		return fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", err)
 	}
-	req := rag.IngestRequest{Prune: opts.Prune, ChunkSize: opts.Chunk.Size, ChunkOverlap: opts.Chunk.Overlap, MaxFileMB: int(opts.MaxFileSize >> 20)}
+	req := client.IngestRequest{Prune: opts.Prune, ChunkSize: opts.Chunk.Size, ChunkOverlap: opts.Chunk.Overlap, MaxFileMB: int(opts.MaxFileSize >> 20)}
 	for _, a := range args {
 		abs, err := filepath.Abs(a)
 		if err != nil {
@@ -119,11 +120,11 @@ func ingestRemote(cmd *cobra.Command, e env, t serverTarget, args []string, opts
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "a server holds the data directory; ingesting through its API\n")
-	var resp rag.IngestResponse
-	if err := c.Do(cmd.Context(), "POST", "/api/knowledge/ingest", req, &resp); err != nil {
+	sum, err := c.Ingest(cmd.Context(), req)
+	if err != nil {
 		return err
 	}
-	printSummary(out, resp.Summary, "server")
+	printSummary(out, summaryFromClient(sum), "server")
 	return nil
 }
 

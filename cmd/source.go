@@ -325,14 +325,20 @@ func (l localSources) close() { l.st.Close() }
 type remoteSources struct{ c *client.Client }
 
 func (r remoteSources) add(ctx context.Context, req rag.SourceRequest) (store.Source, error) {
-	return r.c.CreateSource(ctx, req)
+	s, err := r.c.CreateSource(ctx, sourceRequestToClient(req))
+	return sourceFromClient(s), err
 }
-func (r remoteSources) list(ctx context.Context) ([]store.Source, error) { return r.c.ListSources(ctx) }
+func (r remoteSources) list(ctx context.Context) ([]store.Source, error) {
+	s, err := r.c.ListSources(ctx)
+	return sourcesFromClient(s), err
+}
 func (r remoteSources) show(ctx context.Context, id uint64) (rag.SourceView, error) {
-	return r.c.GetSource(ctx, id)
+	v, err := r.c.GetSource(ctx, id)
+	return sourceViewFromClient(v), err
 }
 func (r remoteSources) remove(ctx context.Context, id uint64) error { return r.c.DeleteSource(ctx, id) }
 func (r remoteSources) sync(ctx context.Context, id uint64) (rag.SyncReport, error) {
-	return r.c.SyncSource(ctx, id)
+	rep, err := r.c.SyncSource(ctx, id)
+	return syncReportFromClient(rep), err
 }
 func (r remoteSources) close() {}

@@ -50,13 +50,16 @@ func (l localConfigs) Close() error                              { return l.st.C
 type remoteConfigs struct{ c *client.Client }
 
 func (r remoteConfigs) Create(ctx context.Context, in webhook.ConfigInput) (webhook.ConfigView, error) {
-	return r.c.CreateConfig(ctx, in)
+	v, err := r.c.CreateConfig(ctx, client.ConfigInput(in))
+	return webhook.ConfigView(v), err
 }
 func (r remoteConfigs) List(ctx context.Context) ([]webhook.ConfigView, error) {
-	return r.c.ListConfigs(ctx)
+	vs, err := r.c.ListConfigs(ctx)
+	return configsFromClient(vs), err
 }
 func (r remoteConfigs) Find(ctx context.Context, ref string) (webhook.ConfigView, error) {
-	return r.c.FindConfig(ctx, ref)
+	v, err := r.c.FindConfig(ctx, ref)
+	return webhook.ConfigView(v), err
 }
 func (r remoteConfigs) Delete(ctx context.Context, id uint64) error { return r.c.DeleteConfig(ctx, id) }
 func (r remoteConfigs) Close() error                                { return nil }

@@ -65,7 +65,7 @@ func runWebhookTest(cmd *cobra.Command, e env, t *serverTarget, allow, ref strin
 			return webhook.TestResult{}, "", err
 		}
 		res, err := cl.TestConfig(ctx, v.ID)
-		return res, v.Name, err
+		return webhook.TestResult(res), v.Name, err
 	}
 	if err != nil {
 		return webhook.TestResult{}, "", err
