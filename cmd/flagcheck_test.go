@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +27,15 @@ func TestServeChecksFlagsBeforeOpeningAnything(t *testing.T) {
 	}
 	for _, c := range cases {
 		dir := filepath.Join(t.TempDir(), "data")
-		_, _, err := run(t, mapEnv(nil), append([]string{"serve", "--data-dir", dir}, c.args...)...)
+		// A cancelled context: were the flags let through, serve would
+		// open the data directory and stop at once instead of serving.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		root := newRootCommand(mapEnv(nil))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		root.SetArgs(append([]string{"serve", "--data-dir", dir}, c.args...))
+		err := root.ExecuteContext(ctx)
 		if err == nil {
 			t.Errorf("serve %v: no error", c.args)
 			continue
