@@ -193,3 +193,18 @@ func pathID(r *http.Request) (uint64, error) {
 	}
 	return id, nil
 }
+
+// NewWidget validates a new widget as POST /admin/api/widgets does (name,
+// origins, rate; rate 0 takes DefaultWidgetRate) and returns it active with
+// a fresh key, for `chatbot widget add` on a data directory no server holds.
+func NewWidget(name string, origins []string, rate int) (*store.Widget, error) {
+	wd := &store.Widget{RatePerMinute: DefaultWidgetRate, IsActive: true, Key: secret.NewToken("wk_")}
+	in := widgetInput{Name: &name, AllowedOrigins: &origins}
+	if rate != 0 {
+		in.RatePerMinute = &rate
+	}
+	if err := applyWidget(wd, in); err != nil {
+		return nil, err
+	}
+	return wd, nil
+}

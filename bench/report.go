@@ -194,7 +194,10 @@ func (r *Report) Summary(w io.Writer) {
 	for _, row := range r.Rows() {
 		if row.Met == "no" {
 			missed++
-			fmt.Fprintf(w, "  MISSED: %s — %s\n", row.Goal, row.Measured)
+			// Name the goal, the value, the floor it is judged against and
+			// the ratio, so the line stands alone in a CI log.
+			fmt.Fprintf(w, "  MISSED: goal %q: measured %s; floor %s; ratio to the floor %s\n",
+				row.Goal, row.Measured, dash(row.Floor), dash(row.Ratio))
 		}
 	}
 	if missed == 0 {

@@ -54,6 +54,10 @@ type answerConfig struct {
 	keySource  string        // where apiKey came from, for a 401
 	recheck    time.Duration // the breaker's re-check interval; tests shorten it
 	topK       int           // passages per answer; 0: the engine's default
+	// quietProbe logs an unreachable server at debug level, not as a
+	// warning: a one-shot `ask` with --llm auto says "extractive" in its
+	// answer line instead of warning on every call.
+	quietProbe bool
 }
 
 // bindAnswer registers the answering flags (serve and ask share them).
@@ -317,7 +321,7 @@ func checkLLMHosts(ctx context.Context, c answerConfig, client *chat.Client, log
 	cancel()
 	usable, reachable := 0, 0
 	for i, st := range statuses {
-		reportLLM(log, st)
+		reportLLM(log, st, c.quietProbe)
 		switch {
 		case !st.Reachable:
 			client.MarkHostDown(i, st.Err)
@@ -345,13 +349,17 @@ func checkLLMHosts(ctx context.Context, c answerConfig, client *chat.Client, log
 
 // reportLLM logs what the start-up probe found on one server, with the
 // exact commands that fix a missing model.
-func reportLLM(log *slog.Logger, s chat.Status) {
+func reportLLM(log *slog.Logger, s chat.Status, quiet bool) {
 	if !s.Reachable {
 		what := "ollama"
 		if s.Mode == llmOpenAI {
 			what = "openai-compatible server"
 		}
-		log.Warn(what+" not reachable; answering with the built-in extractive answerer and checking again in the background",
+		level := slog.LevelWarn
+		if quiet {
+			level = slog.LevelDebug
+		}
+		log.Log(context.Background(), level, what+" not reachable; answering with the built-in extractive answerer and checking again in the background",
 			"url", s.URL, "reason", s.Err)
 		return
 	}

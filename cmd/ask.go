@@ -20,7 +20,7 @@ func newAskCommand(e env) *cobra.Command {
 		k                      knowledgeFlags
 		ac                     answerConfig
 		topK                   int
-		asJSON                 bool
+		asJSON, verbose        bool
 		logLevel, conversation string
 	)
 	c := &cobra.Command{
@@ -40,6 +40,10 @@ directory, ask searches through its API and answers extractively.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ac.EmbedModel, ac.topK = k.embedModel, topK
+			// One question is one call: with --llm auto an absent Ollama is
+			// the normal case, said in the answer line ("extractive"), not
+			// warned about each time; --verbose or --llm ollama show it.
+			ac.quietProbe = !verbose && ac.LLM == llmAuto
 			if err := ac.finish(); err != nil {
 				return err
 			}
@@ -84,6 +88,7 @@ directory, ask searches through its API and answers extractively.`,
 	f.Float64Var(&k.minScore, "min-score", rag.DefaultMinScore, "relevance threshold (0..1) below which nothing is answered")
 	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
 	f.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	f.BoolVar(&verbose, "verbose", false, "also warn when the language model is not reachable (with --llm auto the answer line says \"extractive\")")
 	f.StringVar(&conversation, "conversation", "", "conversation id to remember the exchange under; empty: a one-off question")
 	bindAnswer(f, e, &ac)
 	return c

@@ -271,6 +271,15 @@ func (c *config) finish(e env) error {
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return fmt.Errorf("CHATBOT_METRICS_TOKEN must be at least 16 characters")
 	}
+	if err := checkAddr(c.Addr); err != nil {
+		return err
+	}
+	if err := checkEmbedderFlag(c.Embedder); err != nil {
+		return err
+	}
+	if c.ShutdownTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout must be a positive duration such as 15s, not %s", c.ShutdownTimeout)
+	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -79,7 +80,10 @@ the files, and only below its --knowledge-root folders, so give paths there.`,
 			sum, err := ix.Ingest(cmd.Context(), args, opts)
 			p.finish()
 			printSummary(out, sum, ix.Info().Provider+"/"+ix.Info().Model)
-			return err
+			if err != nil {
+				return err
+			}
+			return checkYield(sum, args)
 		},
 	}
 	f := c.Flags()
@@ -124,8 +128,25 @@ func ingestRemote(cmd *cobra.Command, e env, t serverTarget, args []string, opts
 	if err != nil {
 		return err
 	}
-	printSummary(out, summaryFromClient(sum), "server")
-	return nil
+	summary := summaryFromClient(sum)
+	printSummary(out, summary, "server")
+	return checkYield(summary, args)
+}
+
+// checkYield fails an ingest whose paths held no document it could index
+// (an empty or mistyped folder, or only unsupported files): exiting 0 with
+// "0 files" let a wrong path in a script go unnoticed. A --prune that
+// removed documents did what was asked and passes.
+func checkYield(s rag.Summary, paths []string) error {
+	if s.Added+s.Updated+s.Unchanged > 0 || s.Removed > 0 {
+		return nil
+	}
+	what := "no files"
+	if len(s.Skipped) > 0 {
+		what = fmt.Sprintf("no supported documents (%d skipped, listed above)", len(s.Skipped))
+	}
+	return fmt.Errorf("nothing ingested: %s found in %s; check the path, or add Markdown, text or HTML files there",
+		what, strings.Join(paths, ", "))
 }
 
 // progress shows a bar on a terminal and one line per file otherwise.

@@ -44,6 +44,7 @@ func newRootCommand(e env) *cobra.Command {
 		newWebhookCommand(e),
 		newIngestCommand(e),
 		newSourceCommand(e),
+		newWidgetCommand(e),
 		newDocsCommand(e),
 		newAskCommand(e),
 		newEvalCommand(e),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -90,6 +91,23 @@ func printTestResult(out io.Writer, name string, res webhook.TestResult) error {
 	if res.StatusCode != 0 {
 		status = fmt.Sprintf("HTTP %d", res.StatusCode)
 	}
-	fmt.Fprintf(out, "%s: %s in %.0f ms: %s\n", name, status, res.DurationMS, res.Error)
+	fmt.Fprintf(out, "%s: %s in %.0f ms%s\n", name, status, res.DurationMS, testDetail(status, res.Error))
 	return fmt.Errorf("test delivery to %s failed", name)
+}
+
+// testDetail is what the delivery error adds to the status line. The
+// error usually starts with the same "HTTP 503" the line already shows
+// (it was printed twice); that prefix is dropped.
+func testDetail(status, errText string) string {
+	rest, had := strings.CutPrefix(errText, status)
+	rest = strings.TrimSpace(rest)
+	switch {
+	case rest == "":
+		return ""
+	case !had:
+		return ": " + rest
+	case strings.HasPrefix(rest, ":"):
+		return ": " + strings.TrimSpace(rest[1:])
+	}
+	return ", " + rest // "HTTP 301 in 3 ms, redirect not followed; ..."
 }

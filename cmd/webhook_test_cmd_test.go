@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/chatbot/chatbot/webhook"
 )
 
 // testReceiver answers with the status in code and counts what it got.
@@ -75,5 +77,29 @@ func TestWebhookTestCommandThroughServer(t *testing.T) {
 	}
 	if got.Load() != 1 {
 		t.Fatalf("receiver got %d, want 1", got.Load())
+	}
+}
+
+// The status is printed once: the delivery error's own "HTTP 503" prefix
+// is not repeated after the line's (issue 14).
+func TestPrintTestResultShowsStatusOnce(t *testing.T) {
+	cases := []struct {
+		res  webhook.TestResult
+		want string
+	}{
+		{webhook.TestResult{StatusCode: 503, DurationMS: 12, Error: "HTTP 503: upstream down"}, "Freshchat: HTTP 503 in 12 ms: upstream down\n"},
+		{webhook.TestResult{StatusCode: 500, DurationMS: 3, Error: "HTTP 500"}, "Freshchat: HTTP 500 in 3 ms\n"},
+		{webhook.TestResult{StatusCode: 301, DurationMS: 3, Error: "HTTP 301 redirect not followed; set outgoing_webhook_url to the final address"},
+			"Freshchat: HTTP 301 in 3 ms, redirect not followed; set outgoing_webhook_url to the final address\n"},
+		{webhook.TestResult{DurationMS: 5000, Error: "timed out after 5s"}, "Freshchat: no HTTP answer in 5000 ms: timed out after 5s\n"},
+	}
+	for _, c := range cases {
+		var b strings.Builder
+		if err := printTestResult(&b, "Freshchat", c.res); err == nil {
+			t.Errorf("%+v: no error", c.res)
+		}
+		if b.String() != c.want {
+			t.Errorf("printTestResult(%+v) = %q, want %q", c.res, b.String(), c.want)
+		}
 	}
 }

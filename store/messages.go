@@ -462,3 +462,23 @@ func (s *Store) ForgetUnanswered(id uint64) error {
 		return tx.Bucket(bucketUnanswered).Delete(itob(id))
 	})
 }
+
+// WebhookIDs returns the Standard Webhooks id ("msg_...") of each message
+// in ids that was ever queued for delivery, so the message listing can show
+// the id a receiver logged. Messages never queued are absent from the map.
+func (s *Store) WebhookIDs(ids []uint64) (map[uint64]string, error) {
+	out := make(map[uint64]string, len(ids))
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketWebhookIDs)
+		for _, id := range ids {
+			if v := b.Get(itob(id)); v != nil {
+				out[id] = string(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read webhook ids: %w", err)
+	}
+	return out, nil
+}

@@ -93,7 +93,7 @@ func (d *Deliveries) Test(ctx context.Context, id uint64) (TestResult, error) {
 		UserID: "chatbot_test", ConversationID: "chatbot_test", Platform: cfg.Provider,
 		Message:      "Test delivery from chatbot: if you can read this, the outgoing webhook works.",
 		ResponseType: "test", Sender: "Assistant", SenderType: "system",
-		Timestamp: d.store.Now().UTC().Format(time.RFC3339),
+		Timestamp: d.store.Now().UTC().Format(time.RFC3339), Sources: []store.MessageSource{},
 	})
 	if err != nil {
 		return TestResult{}, apperr.Wrap(apperr.Internal, err, "encode test payload")

@@ -36,10 +36,18 @@ type Payload struct {
 	MessageID      uint64 `json:"message_id"`
 	Timestamp      string `json:"timestamp"`
 	SessionID      string `json:"session_id,omitempty"`
+	// Sources are the passages the answer cites (always a list, empty for
+	// an agent's reply or a notice), so a platform can show them as links.
+	Sources []store.MessageSource `json:"sources"`
+	// PlatformMessageID is the platform's own id of the user message this
+	// answers, so the receiver can thread the reply; absent when the
+	// message answers none (an agent's reply, a notice) or it had no id.
+	PlatformMessageID string `json:"platform_message_id,omitempty"`
 }
 
 // PayloadOf builds the delivery payload of a stored outgoing message.
-func PayloadOf(m *store.Message) Payload {
+// platformMessageID is the platform's id of the message m replies to ("" for none).
+func PayloadOf(m *store.Message, platformMessageID string) Payload {
 	sender, senderType := m.Sender, m.SenderType
 	if senderType == "" {
 		senderType = "bot"
@@ -53,10 +61,15 @@ func PayloadOf(m *store.Message) Payload {
 			sender = "Agent"
 		}
 	}
+	sources := m.Sources
+	if sources == nil {
+		sources = []store.MessageSource{}
+	}
 	return Payload{
 		UserID: m.UserID, ConversationID: m.ConversationID, Platform: m.Platform,
 		Message: m.Text, ResponseType: m.ResponseType, Sender: sender, SenderType: senderType,
 		MessageID: m.ID, Timestamp: m.CreatedAt.UTC().Format(time.RFC3339), SessionID: m.SessionID,
+		Sources: sources, PlatformMessageID: platformMessageID,
 	}
 }
 

@@ -279,7 +279,7 @@ func TestDeliveredAfterTwo500s(t *testing.T) {
 		"user_id": "external_user_123", "conversation_id": "conv_456", "platform": "freshchat",
 		"message": "Reset it under Settings > Security.", "response_type": "rag_knowledge_base",
 		"sender": "Assistant", "sender_type": "bot", "message_id": job.MessageID,
-		"timestamp": m.CreatedAt.UTC().Format(time.RFC3339),
+		"timestamp": m.CreatedAt.UTC().Format(time.RFC3339), "sources": []any{},
 	})
 	var wantMap, gotMap map[string]any
 	json.Unmarshal(want, &wantMap)

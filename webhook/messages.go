@@ -17,11 +17,19 @@ const (
 )
 
 type messageList struct {
-	Success  bool             `json:"success"`
-	Messages []*store.Message `json:"messages"`
-	Page     int              `json:"page"`
-	PerPage  int              `json:"per_page"`
-	Total    int              `json:"total"`
+	Success  bool            `json:"success"`
+	Messages []listedMessage `json:"messages"`
+	Page     int             `json:"page"`
+	PerPage  int             `json:"per_page"`
+	Total    int             `json:"total"`
+}
+
+// listedMessage is a stored message with the webhook-id header its
+// deliveries carried (stable across retries), which an operator needs to
+// find the delivery in a receiver's log; absent for a message never queued.
+type listedMessage struct {
+	*store.Message
+	WebhookID string `json:"webhook_id,omitempty"`
 }
 
 var (
@@ -70,7 +78,20 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, apperr.Wrap(apperr.Internal, err, "could not read the message history"))
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, messageList{Success: true, Messages: msgs, Page: page, PerPage: perPage, Total: total})
+	ids := make([]uint64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	webhookIDs, err := h.configs.store.WebhookIDs(ids)
+	if err != nil {
+		h.fail(w, r, apperr.Wrap(apperr.Internal, err, "could not read the message history"))
+		return
+	}
+	listed := make([]listedMessage, len(msgs))
+	for i, m := range msgs {
+		listed[i] = listedMessage{Message: m, WebhookID: webhookIDs[m.ID]}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, messageList{Success: true, Messages: listed, Page: page, PerPage: perPage, Total: total})
 }
 
 func enumList(name string) string {

@@ -325,11 +325,29 @@ func (w *Worker) attempt(d store.Delivery) (Result, int) {
 	if !cfg.IsActive {
 		return Result{Err: fmt.Errorf("webhook config %q is inactive; activate it and redeliver", cfg.Name), Permanent: true}, maxAttempts
 	}
-	body, err := encodePayload(PayloadOf(&d.Message))
+	body, err := encodePayload(PayloadOf(&d.Message, w.repliedTo(&d.Message)))
 	if err != nil {
 		return Result{Err: fmt.Errorf("encode payload: %w", err), Permanent: true}, maxAttempts
 	}
 	return w.sender.Send(w.sendCtx, cfg, d.Job.WebhookID, body), maxAttempts
+}
+
+// repliedTo returns the platform's id of the user message m answers, ""
+// when it answers none or that message is gone (the reply is still worth
+// delivering without it).
+func (w *Worker) repliedTo(m *store.Message) string {
+	if m.ReplyTo == 0 {
+		return ""
+	}
+	in, err := w.store.Message(m.ReplyTo)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			w.log.Warn("reading the message a delivery replies to failed; delivering without platform_message_id",
+				"message_id", m.ID, "reply_to", m.ReplyTo, "err", err)
+		}
+		return ""
+	}
+	return in.PlatformMessageID
 }
 
 func errText(err error) string {

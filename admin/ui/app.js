@@ -495,10 +495,11 @@
         ms.sort(function (a, b) { return (b.id || 0) - (a.id || 0); }); // newest first, as the API orders each list
         if (!ms.length) { add(target, el('p', { class: 'muted', text: 'None.' })); return; }
         add(target, messageTable(ms, true, {
-          heads: ['Attempts', 'Last error', ''],
+          heads: ['Attempts', 'Last error', 'Webhook id', ''],
           cells: function (m) {
             var out = el('span', { role: 'status', class: 'muted' });
             return [el('td', { text: m.attempts }), el('td', { class: 'text', text: (m.last_http_status ? 'HTTP ' + m.last_http_status + ' ' : '') + (m.last_error || '') }),
+              el('td', { class: 'text', text: m.webhook_id || '' }), // the webhook-id header a receiver logged
               el('td', null, el('button', { type: 'button', class: 'secondary', text: 'Redeliver', onclick: function () {
                 api('POST', '/api/webhook/messages/' + m.id + '/redeliver').then(function (r) {
                   out.textContent = missing(r) ? 'Redelivery is not available on this server yet.' : (r.ok ? 'Queued again.' : errText(r));
