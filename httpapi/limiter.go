@@ -130,12 +130,12 @@ func (l *Limiter[K]) bucketLocked(key K, perMinute int, now time.Time) *limiterB
 // refill adds the tokens earned since b.last at rate, up to rate. A clock
 // that steps back earns nothing (and takes nothing away).
 func (b *limiterBucket) refill(rate float64, now time.Time) {
-	b.perMinute = rate
 	if dt := now.Sub(b.last); dt > 0 {
-		b.tokens = math.Min(rate, b.tokens+dt.Minutes()*rate)
+		b.tokens += dt.Minutes() * rate
 		b.last = now
 	}
-	b.tokens = math.Min(b.tokens, rate) // a lowered rate shrinks the bucket
+	b.tokens = min(b.tokens, rate) // full, or shrunk to a lowered rate
+	b.perMinute = rate
 }
 
 // wait is how long until b holds a token (0: it holds one), rounded up to
