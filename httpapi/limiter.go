@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"math"
-	"sync"
 	"time"
 )
 
@@ -11,16 +10,12 @@ import (
 // per call so that one table can hold keys of different rates (a widget's
 // visitors and its ceiling). It is safe for concurrent use.
 //
-// Memory is bounded: at most maxKeys buckets. When a new key finds the
-// table full, buckets that have refilled go first (they hold no
-// information: a new key starts full anyway), then arbitrary ones until a
-// tenth is free, so a throttled key is forgotten only under a flood of
-// keys that are themselves throttled.
+// Memory is bounded: the buckets live in a Table of at most maxKeys, where
+// buckets that have refilled go first (they hold no information: a new key
+// starts full anyway), so a throttled key is forgotten only under a flood
+// of keys that are themselves throttled.
 type Limiter[K comparable] struct {
-	mu      sync.Mutex
-	maxKeys int
-	now     func() time.Time
-	buckets map[K]*limiterBucket
+	t *Table[K, limiterBucket]
 }
 
 type limiterBucket struct {
@@ -37,19 +32,16 @@ type Ask[K comparable] struct {
 // NewLimiter returns a Limiter of at most maxKeys buckets (at least 1);
 // now is the clock (time.Now when nil).
 func NewLimiter[K comparable](maxKeys int, now func() time.Time) *Limiter[K] {
-	if now == nil {
-		now = time.Now
-	}
-	return &Limiter[K]{maxKeys: max(maxKeys, 1), now: now, buckets: map[K]*limiterBucket{}}
+	return &Limiter[K]{t: NewTable[K, limiterBucket](maxKeys, now, (*limiterBucket).full)}
 }
 
 // Take spends one token of key, whose bucket holds perMinute (at least 1).
 // When the bucket is empty it spends nothing and returns false and how
 // long until it holds a token.
 func (l *Limiter[K]) Take(key K, perMinute int) (ok bool, wait time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.bucketLocked(key, perMinute, l.now())
+	l.t.mu.Lock()
+	defer l.t.mu.Unlock()
+	b := l.bucketLocked(key, perMinute, l.t.now())
 	if w := b.wait(); w > 0 {
 		return false, w
 	}
@@ -60,9 +52,9 @@ func (l *Limiter[K]) Take(key K, perMinute int) (ok bool, wait time.Duration) {
 // TakeAll spends one token of every asked bucket, or none of them: when
 // any is empty it returns false and the longest wait among the empty ones.
 func (l *Limiter[K]) TakeAll(asks ...Ask[K]) (ok bool, wait time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
+	l.t.mu.Lock()
+	defer l.t.mu.Unlock()
+	now := l.t.now()
 	bs := make([]*limiterBucket, len(asks))
 	for i, a := range asks {
 		bs[i] = l.bucketLocked(a.Key, a.PerMinute, now)
@@ -80,47 +72,31 @@ func (l *Limiter[K]) TakeAll(asks ...Ask[K]) (ok bool, wait time.Duration) {
 // Peek reports how long until key's bucket of perMinute holds a token (0:
 // it holds one now) without spending or remembering anything.
 func (l *Limiter[K]) Peek(key K, perMinute int) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
+	l.t.mu.Lock()
+	defer l.t.mu.Unlock()
+	b := l.t.m[key]
 	if b == nil {
 		return 0
 	}
 	c := *b
-	c.refill(float64(max(perMinute, 1)), l.now())
+	c.refill(float64(max(perMinute, 1)), l.t.now())
 	return c.wait()
 }
 
 // Forget drops every bucket whose key matches (a widget's buckets after its
 // settings change).
-func (l *Limiter[K]) Forget(match func(K) bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k := range l.buckets {
-		if match(k) {
-			delete(l.buckets, k)
-		}
-	}
-}
+func (l *Limiter[K]) Forget(match func(K) bool) { l.t.DeleteFunc(match) }
 
 // Len is the number of buckets held.
-func (l *Limiter[K]) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
+func (l *Limiter[K]) Len() int { return l.t.Len() }
 
 // bucketLocked returns key's bucket brought up to now at rate perMinute; a
 // new key gets a full one.
 func (l *Limiter[K]) bucketLocked(key K, perMinute int, now time.Time) *limiterBucket {
 	rate := float64(max(perMinute, 1))
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= l.maxKeys {
-			l.evictLocked(now)
-		}
-		b = &limiterBucket{tokens: rate, perMinute: rate, last: now}
-		l.buckets[key] = b
+	b, created := l.t.entryLocked(key, now)
+	if created {
+		*b = limiterBucket{tokens: rate, perMinute: rate, last: now}
 		return b
 	}
 	b.refill(rate, now)
@@ -147,18 +123,10 @@ func (b *limiterBucket) wait() time.Duration {
 	return time.Duration(math.Ceil((1 - b.tokens) * float64(time.Minute) / b.perMinute))
 }
 
-func (l *Limiter[K]) evictLocked(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Minutes()*b.perMinute >= b.perMinute {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets { // map order is random: an arbitrary tenth goes
-		if len(l.buckets) < l.maxKeys*9/10 {
-			break
-		}
-		delete(l.buckets, k)
-	}
+// full reports whether b has refilled by now: it holds no information (a
+// new key starts full), so it is the first to go when the table is full.
+func (b *limiterBucket) full(now time.Time) bool {
+	return b.tokens+now.Sub(b.last).Minutes()*b.perMinute >= b.perMinute
 }
 
 // RetryAfterSeconds is a wait in whole seconds for a Retry-After header:
