@@ -55,6 +55,13 @@ func (l *Limiter[K]) TakeAll(asks ...Ask[K]) (ok bool, wait time.Duration) {
 	l.t.mu.Lock()
 	defer l.t.mu.Unlock()
 	now := l.t.now()
+	missing := 0
+	for _, a := range asks {
+		if l.t.m[a.Key] == nil {
+			missing++
+		}
+	}
+	l.t.makeRoomLocked(missing, now) // so that adding one cannot evict another
 	bs := make([]*limiterBucket, len(asks))
 	for i, a := range asks {
 		bs[i] = l.bucketLocked(a.Key, a.PerMinute, now)

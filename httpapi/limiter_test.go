@@ -216,3 +216,22 @@ func FuzzLimiterGrantsCapacity(f *testing.F) {
 		}
 	})
 }
+
+// When TakeAll adds two new keys to a full table, adding the second must
+// not evict the first (a new, full bucket is the first candidate): both
+// are spent and remembered.
+func TestLimiterTakeAllKeepsItsNewBuckets(t *testing.T) {
+	l, _ := newTestLimiter(2)
+	l.Take("x", 1) // spent: not evictable first
+	if ok, _ := l.TakeAll(Ask[string]{"a", 1}, Ask[string]{"b", 1}); !ok {
+		t.Fatal("TakeAll refused")
+	}
+	for _, k := range []string{"a", "b"} {
+		if w := l.Peek(k, 1); w != time.Minute {
+			t.Fatalf("Peek(%s) = %v, want 1m: its spent bucket was evicted", k, w)
+		}
+	}
+	if n := l.Len(); n != 2 {
+		t.Fatalf("Len %d, want 2", n)
+	}
+}

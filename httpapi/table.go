@@ -85,22 +85,27 @@ func (t *Table[K, V]) entryLocked(key K, now time.Time) (v *V, created bool) {
 	if v = t.m[key]; v != nil {
 		return v, false
 	}
-	if len(t.m) >= t.maxKeys {
-		t.evictLocked(now)
-	}
+	t.makeRoomLocked(1, now)
 	v = new(V)
 	t.m[key] = v
 	return v, true
 }
 
-func (t *Table[K, V]) evictLocked(now time.Time) {
+// makeRoomLocked evicts, when n more entries would not fit, stale entries
+// and then arbitrary ones, down to nine tenths and to room for n. A caller
+// about to add several entries makes room for all first, so adding the
+// second cannot evict the first. t.mu must be held.
+func (t *Table[K, V]) makeRoomLocked(n int, now time.Time) {
+	if len(t.m)+n <= t.maxKeys {
+		return
+	}
 	for k, v := range t.m {
 		if t.stale(v, now) {
 			delete(t.m, k)
 		}
 	}
-	for k := range t.m { // map order is random: an arbitrary tenth goes
-		if len(t.m) < t.maxKeys*9/10 {
+	for k := range t.m { // map order is random: arbitrary ones go
+		if len(t.m) < t.maxKeys*9/10 && len(t.m)+n <= t.maxKeys {
 			break
 		}
 		delete(t.m, k)
