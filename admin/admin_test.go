@@ -275,12 +275,13 @@ func TestLoginLimiterPerClientIPBehindProxy(t *testing.T) {
 func TestLoginLimiterBounded(t *testing.T) {
 	c := &clock{t: time.Unix(0, 0)}
 	l := newLoginLimiter(c.Now)
-	l.max = 100
+	const maxClients = 100
+	l.failures = httpapi.NewTable[string, loginFailures](maxClients, c.Now, (*loginFailures).forgotten)
 	for i := range 1000 {
 		l.fail("198.51.100." + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26%26)))
 	}
-	if len(l.m) > l.max {
-		t.Fatalf("limiter holds %d entries, max %d", len(l.m), l.max)
+	if n := l.failures.Len(); n > maxClients {
+		t.Fatalf("limiter holds %d entries, max %d", n, maxClients)
 	}
 }
 

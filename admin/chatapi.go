@@ -310,14 +310,13 @@ const (
 // widgetLimiter keeps a token bucket per widget and visitor address (an
 // IPv6 visitor by /64) at the widget's rate, and one per widget at
 // widgetCeiling times that, so one visitor cannot use up the widget for
-// everyone and many cannot overload it. It also counts widget chat
-// outcomes for /metrics.
+// everyone and many cannot overload it. The buckets are the shared
+// httpapi.Limiter; this type only names the keys. It also counts widget
+// chat outcomes for /metrics.
 type widgetLimiter struct {
-	mu       sync.Mutex
-	buckets  map[bucketKey]*bucket
-	max      int
+	buckets  *httpapi.Limiter[bucketKey]
+	mu       sync.Mutex // guards outcomes
 	outcomes map[string]uint64
-	now      func() time.Time
 }
 
 type bucketKey struct {
@@ -325,13 +324,8 @@ type bucketKey struct {
 	client string // "" for the widget-wide ceiling
 }
 
-type bucket struct {
-	tokens, capacity float64
-	last             time.Time
-}
-
 func newWidgetLimiter(now func() time.Time) *widgetLimiter {
-	return &widgetLimiter{buckets: map[bucketKey]*bucket{}, max: maxWidgetBuckets, outcomes: map[string]uint64{}, now: now}
+	return &widgetLimiter{buckets: httpapi.NewLimiter[bucketKey](maxWidgetBuckets, now), outcomes: map[string]uint64{}}
 }
 
 // take spends one request of visitor client on widget id, allowed
@@ -339,75 +333,18 @@ func newWidgetLimiter(now func() time.Time) *widgetLimiter {
 // widgetCeiling times that for the widget. It spends nothing and returns
 // how long to wait when either bucket is empty.
 func (l *widgetLimiter) take(id uint64, client string, perMinute int) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	visitor := l.refillLocked(bucketKey{id, httpapi.ThrottleKey(client)}, float64(perMinute), now)
-	widget := l.refillLocked(bucketKey{id, ""}, float64(perMinute*widgetCeiling), now)
-	if wait := max(visitor.wait(), widget.wait()); wait > 0 {
-		return wait
-	}
-	visitor.tokens--
-	widget.tokens--
-	return 0
-}
-
-// refillLocked returns key's bucket brought up to now; a new key gets a
-// full one.
-func (l *widgetLimiter) refillLocked(key bucketKey, capacity float64, now time.Time) *bucket {
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= l.max {
-			l.evictLocked(now)
-		}
-		b = &bucket{tokens: capacity, capacity: capacity, last: now}
-		l.buckets[key] = b
-		return b
-	}
-	b.capacity = capacity
-	b.tokens = min(capacity, b.tokens+now.Sub(b.last).Seconds()*capacity/60)
-	b.last = now
-	return b
-}
-
-// wait is how long until b holds a token (0: it holds one).
-func (b *bucket) wait() time.Duration {
-	if b.tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / (b.capacity / 60) * float64(time.Second))
-}
-
-func (l *widgetLimiter) evictLocked(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*b.capacity/60 >= b.capacity {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets { // map order is random: an arbitrary tenth goes
-		if len(l.buckets) < l.max*9/10 {
-			break
-		}
-		delete(l.buckets, k)
-	}
+	_, wait := l.buckets.TakeAll(
+		httpapi.Ask[bucketKey]{Key: bucketKey{id, httpapi.ThrottleKey(client)}, PerMinute: perMinute},
+		httpapi.Ask[bucketKey]{Key: bucketKey{id, ""}, PerMinute: perMinute * widgetCeiling})
+	return wait
 }
 
 // forget drops a widget's buckets after its settings change.
 func (l *widgetLimiter) forget(id uint64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k := range l.buckets {
-		if k.widget == id || k.widget == pollBucket(id) {
-			delete(l.buckets, k)
-		}
-	}
+	l.buckets.Forget(func(k bucketKey) bool { return k.widget == id || k.widget == pollBucket(id) })
 }
 
-func (l *widgetLimiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
+func (l *widgetLimiter) size() int { return l.buckets.Len() }
 
 func (l *widgetLimiter) count(outcome string) {
 	l.mu.Lock()

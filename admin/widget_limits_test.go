@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -123,7 +124,7 @@ func TestWidgetRefusesNULAndInvalidUTF8(t *testing.T) {
 func TestWidgetLimiterIsBounded(t *testing.T) {
 	c := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	l := newWidgetLimiter(c.Now)
-	l.max = 100
+	l.buckets = httpapi.NewLimiter[bucketKey](100, c.Now)
 	for i := range 2000 {
 		l.take(1, netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}).String(), 1000)
 		if n := l.size(); n > 100 {

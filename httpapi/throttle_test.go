@@ -122,7 +122,7 @@ func TestAdminAuthThrottleGroupsIPv6By64(t *testing.T) {
 func TestFailureThrottleIsBounded(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 19, 12, 0, 0, 0, time.UTC)}
 	th := NewFailureThrottle(1, clock.Now)
-	th.maxKeys = 100
+	th.limiter.t.maxKeys = 100
 	for i := range 1000 {
 		a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
 		if err := th.Fail(a); err != nil {
@@ -199,7 +199,7 @@ func retryOf(t *testing.T, err error) int {
 func TestFailureThrottleEvictsRefilledFirst(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 19, 12, 0, 0, 0, time.UTC)}
 	th := NewFailureThrottle(1, clock.Now)
-	th.maxKeys = 10
+	th.limiter.t.maxKeys = 10
 	for i := range 9 {
 		_ = th.Fail(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}))
 	}

@@ -2,11 +2,9 @@ package webhook
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,82 +12,29 @@ import (
 	"github.com/chatbot/chatbot/httpapi"
 )
 
-// rateLimiter is a token bucket per key (a platform): perMinute tokens, refilled evenly over a
-// minute. Memory is bounded: at most maxKeys buckets; when full, refilled
-// buckets (which hold no information) go first, then arbitrary ones.
+// rateLimiter is the per-integration incoming rate: perMinute requests per
+// key, refilled evenly over a minute, in the shared httpapi.Limiter (which
+// bounds the keys and evicts refilled buckets first). It only fixes the
+// rate and answers Retry-After in whole seconds.
 type rateLimiter struct {
-	mu        sync.Mutex
-	perMinute float64
-	maxKeys   int
-	now       func() time.Time
-	buckets   map[string]*tokenBucket
-}
-
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
+	perMinute int
+	limiter   *httpapi.Limiter[string]
 }
 
 func newRateLimiter(perMinute, maxKeys int, now func() time.Time) *rateLimiter {
-	return &rateLimiter{perMinute: float64(perMinute), maxKeys: maxKeys, now: now, buckets: map[string]*tokenBucket{}}
-}
-
-// refill brings b up to date and returns it; a missing key gets a full bucket.
-func (l *rateLimiter) refill(key string, now time.Time) *tokenBucket {
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= l.maxKeys {
-			l.evict(now)
-		}
-		b = &tokenBucket{tokens: l.perMinute, last: now}
-		l.buckets[key] = b
-		return b
-	}
-	if dt := now.Sub(b.last); dt > 0 {
-		b.tokens = math.Min(l.perMinute, b.tokens+dt.Minutes()*l.perMinute)
-		b.last = now
-	}
-	return b
-}
-
-func (l *rateLimiter) evict(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Minutes()*l.perMinute >= l.perMinute {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets { // map order is random: an arbitrary tenth goes
-		if len(l.buckets) < l.maxKeys*9/10 {
-			break
-		}
-		delete(l.buckets, k)
-	}
-}
-
-// retryAfter is the whole seconds until b holds a token, 1 to 60.
-func (l *rateLimiter) retryAfter(b *tokenBucket) int {
-	secs := int(math.Ceil((1 - b.tokens) * 60 / l.perMinute))
-	return min(max(secs, 1), 60)
+	return &rateLimiter{perMinute: perMinute, limiter: httpapi.NewLimiter[string](maxKeys, now)}
 }
 
 // take spends a token of key; when there is none it returns false and the
-// Retry-After seconds.
+// Retry-After seconds (1 to 60).
 func (l *rateLimiter) take(key string) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.refill(key, l.now())
-	if b.tokens < 1 {
-		return false, l.retryAfter(b)
+	if ok, wait := l.limiter.Take(key, l.perMinute); !ok {
+		return false, httpapi.RetryAfterSeconds(wait)
 	}
-	b.tokens--
 	return true, 0
 }
 
-func (l *rateLimiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
+func (l *rateLimiter) size() int { return l.limiter.Len() }
 
 // gate caps concurrent answers at slots, with room for queue more waiting;
 // past that, enter refuses at once (503) instead of piling up goroutines.
