@@ -138,7 +138,10 @@ func (h *Handler) Routes(r *mux.Router) {
 	r.HandleFunc("/api/chat/messages", h.chatMessages).Methods(http.MethodGet)
 	r.Handle("/metrics", h.requireMetrics(http.HandlerFunc(h.serveMetrics))).Methods(http.MethodGet)
 
+	// The panel's own API is behind the CSRF guard; the widget, /metrics
+	// and the assets above never see the session middleware.
 	api := r.PathPrefix("/admin/api").Subrouter()
+	api.Use(h.Protect)
 	api.Handle("/login", h.cop.Handler(http.HandlerFunc(h.login))).Methods(http.MethodPost)
 	api.HandleFunc("/session", h.session).Methods(http.MethodGet)
 	api.HandleFunc("/logout", h.logout).Methods(http.MethodPost)
@@ -155,10 +158,13 @@ func (h *Handler) Routes(r *mux.Router) {
 	mgmt.HandleFunc("/knowledge/documents/{id}/reingest", h.reingest).Methods(http.MethodPost)
 }
 
-// Protect is middleware for the whole server: a state-changing request that
+// Protect is middleware for the panel's API and the management API (the
+// routes that accept the session cookie): a state-changing request that
 // rides on the session cookie (no Authorization header) must come from the
 // panel's own origin and carry the session's CSRF token, or it is refused
-// with 403. Bearer-token clients, webhooks and the widget pass untouched.
+// with 403. Bearer-token clients pass untouched. Platform webhooks, the
+// widget's chat API, health and metrics are not wrapped in it at all, so a
+// browser's admin cookie never changes how they answer.
 func (h *Handler) Protect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if safeMethod(r.Method) || r.Header.Get("Authorization") != "" || r.URL.Path == "/admin/api/login" {

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatbot/chatbot/httpapi"
@@ -31,6 +32,9 @@ type sessions struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
+	// lookups counts cookie lookups, so a test can show that a route
+	// outside the panel never consults the session table.
+	lookups atomic.Uint64
 }
 
 func newSessions(ttl time.Duration, max int, now func() time.Time) *sessions {
@@ -70,6 +74,7 @@ func (s *sessions) get(cookie string) (session, bool) {
 	if cookie == "" {
 		return session{}, false
 	}
+	s.lookups.Add(1)
 	k := secret.Hash(cookie)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,6 +101,10 @@ func (s *sessions) count() int {
 	s.purgeLocked(s.now())
 	return len(s.m)
 }
+
+// SessionLookups is how many times a request's session cookie has been
+// looked up in the session table since start.
+func (h *Handler) SessionLookups() uint64 { return h.sessions.lookups.Load() }
 
 // sessionOf returns the request's live session, if any.
 func (h *Handler) sessionOf(r *http.Request) (session, string, bool) {

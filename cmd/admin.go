@@ -75,10 +75,17 @@ func (a *app) collectMetrics(w *admin.PromWriter) {
 	}
 }
 
-// adminMiddleware wraps the router: request metrics outermost, then the
-// CSRF guard for cookie-authenticated requests.
-func (a *app) adminMiddleware(r *mux.Router) http.Handler {
-	return a.admin.Metrics().Middleware(admin.RouteOf(r))(a.admin.Protect(r))
+// requestMetrics wraps the whole router in the request metrics; it is
+// the only part of the admin package every route passes through.
+func (a *app) requestMetrics(r *mux.Router) http.Handler {
+	return a.admin.Metrics().Middleware(admin.RouteOf(r))(r)
+}
+
+// managed guards a management API route: the panel's CSRF check for
+// cookie-authenticated writes, then the admin token or session. Platform
+// and widget routes are mounted without it.
+func (a *app) managed(auth *httpapi.AdminAuth) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler { return a.admin.Protect(auth.Require(h)) }
 }
 
 // incomingRefusals names the refusals of POST /api/webhook/incoming.

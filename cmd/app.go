@@ -230,7 +230,12 @@ func adminTokenHash(st *store.Store, configured string, out io.Writer) (string, 
 	return secret.Hash(token), nil
 }
 
-func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
+// routes builds the router. Only the management API (wrapped by managed)
+// and the panel's own API pass through the panel's session and CSRF
+// middleware; platform webhooks, the widget, health and metrics get
+// security headers, logging and request metrics only.
+func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
+	admin := a.managed(auth)
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFound()
 	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
@@ -238,17 +243,17 @@ func (a *app) routes(admin *httpapi.AdminAuth) http.Handler {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ok"})
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/api/llm/hosts", admin.Require(http.HandlerFunc(a.llmHostsAPI))).Methods(http.MethodGet)
+	r.Handle("/api/llm/hosts", admin(http.HandlerFunc(a.llmHostsAPI))).Methods(http.MethodGet)
 
-	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin.Require)
-	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin.Require)
-	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin.Require)
-	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin.Require)
-	livechat.NewHandler(a.livechat, a.log).Routes(r, admin.Require)
-	r.Handle("/api/backup", admin.Require(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
+	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin)
+	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin)
+	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin)
+	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
+	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
+	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 
-	return httpapi.SecurityHeadersBehind(a.cfg.trustedProxies)(httpapi.Logging(a.log)(a.adminMiddleware(r)))
+	return httpapi.SecurityHeadersBehind(a.cfg.trustedProxies)(httpapi.Logging(a.log)(a.requestMetrics(r)))
 }
 
 // Addr is the address the server listens on.
