@@ -84,10 +84,13 @@ func (a *app) newDelivery() error {
 	}
 	a.policy = policy
 	a.sender = webhook.NewSender(policy, webhook.SenderOptions{UserAgent: "chatbot/" + Version()})
-	a.worker = webhook.NewWorker(a.store, a.sender, a.log, webhook.WorkerOptions{
-		Workers: a.cfg.DeliveryWorkers,
-		Retry:   store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap},
-	})
+	opts := a.cfg.delivery
+	opts.Workers = a.cfg.DeliveryWorkers
+	opts.Retry = store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap}
+	// The worker wakes one way: the store calls it after every commit that
+	// queued a delivery (Worker.Run registers it), whoever the writer was.
+	// So no writer below is handed the worker's Notify.
+	a.worker = webhook.NewWorker(a.store, a.sender, a.log, opts)
 	return nil
 }
 
@@ -148,7 +151,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.stops = append(a.stops, a.answer.close)
-	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, a.worker.Notify, log); err != nil {
+	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, nil, log); err != nil {
 		a.abort()
 		return nil, err
 	}
@@ -246,7 +249,7 @@ func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
 	r.Handle("/api/llm/hosts", admin(http.HandlerFunc(a.llmHostsAPI))).Methods(http.MethodGet)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin)
-	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, a.worker.Notify).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin)
+	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, nil).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin)
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin)
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)

@@ -34,6 +34,9 @@ type config struct {
 	RetryBase       time.Duration
 	RetryCap        time.Duration
 	DeliveryWorkers int
+	// delivery is the base of the worker's options, for tests (a long
+	// poll interval, an attempt hook); the flags above fill the rest.
+	delivery        webhook.WorkerOptions
 	ShutdownTimeout time.Duration
 	Answer          answerConfig // the conversation engine and Ollama (answer.go)
 

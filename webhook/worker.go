@@ -112,8 +112,10 @@ func NewWorker(st *store.Store, sender *Sender, log *slog.Logger, opts WorkerOpt
 // tried again (a job delivered at its third attempt counts two).
 func (w *Worker) Retries() uint64 { return w.retries.Load() }
 
-// Notify wakes the dispatcher: call it after queuing a delivery. It never
-// blocks.
+// Notify wakes the dispatcher. It never blocks. Writers need not call it:
+// Run registers it with the store, which calls it after every commit that
+// queued a delivery job. The worker itself uses it when jobs held by a
+// circuit breaker are released (that queues nothing new).
 func (w *Worker) Notify() {
 	select {
 	case w.notify <- struct{}{}:
