@@ -151,7 +151,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.stops = append(a.stops, a.answer.close)
-	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, nil, log); err != nil {
+	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, log); err != nil {
 		a.abort()
 		return nil, err
 	}

@@ -41,9 +41,10 @@ func (f incomingFlags) validate() error {
 	return nil
 }
 
-// newIncoming builds the incoming webhook endpoint from the config.
-// onQueued wakes the delivery worker when an answer is queued.
-func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, onQueued func(), log *slog.Logger) (*webhook.Incoming, error) {
+// newIncoming builds the incoming webhook endpoint from the config. The
+// delivery worker is woken by the store's commit hook when an answer is
+// queued, not by this endpoint.
+func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, log *slog.Logger) (*webhook.Incoming, error) {
 	if err := cfg.Incoming.validate(); err != nil {
 		return nil, err
 	}
@@ -53,6 +54,5 @@ func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, onQueue
 		TrustedProxies: cfg.trustedProxies,
 		// Above the engine's own deadline, so its fallback answer gets through.
 		AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second,
-		OnQueued:      onQueued,
 	}), nil
 }

@@ -53,10 +53,7 @@ type IncomingOptions struct {
 	TrustedProxies  []netip.Prefix
 	// AuthFailuresPerMinute per client IP before it gets 429 (default 20).
 	AuthFailuresPerMinute int
-	// OnQueued, when set, is called after an answer's delivery job is
-	// stored (it wakes the delivery worker).
-	OnQueued func()
-	Now      func() time.Time
+	Now                   func() time.Time
 }
 
 func (o *IncomingOptions) defaults() {
@@ -463,9 +460,6 @@ func (in *Incoming) process(ctx context.Context, cfg *store.WebhookConfig, msg *
 	deliver := cfg.OutgoingURL != ""
 	if err := in.store.InsertReply(msg.ID, out, deliver); err != nil {
 		return nil, reply, storeFailure(err)
-	}
-	if deliver && in.opts.OnQueued != nil {
-		in.opts.OnQueued()
 	}
 	in.log.InfoContext(ctx, "incoming webhook answered", "config_id", cfg.ID, "message_id", msg.ID,
 		"response_id", out.ID, "response_type", out.ResponseType, "latency_ms", latency, "delivery", out.Status)
