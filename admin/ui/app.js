@@ -131,12 +131,15 @@
 
   // ---- Overview -----------------------------------------------------------
   function stat(k, v, id) { return el('div', { class: 'stat', id: id }, el('div', { class: 'v', text: v }), el('div', { class: 'k', text: k })); }
-  // backupText says when the last scheduled backup was good, or why not.
-  function backupText(b) {
-    if (!b || !b.enabled) return 'not scheduled (serve --backup-every 24h)';
-    if (b.error) return 'FAILED ' + b.time + ': ' + b.error;
-    if (!b.last_success) return 'none yet (every ' + b.every + ')';
-    return b.last_success + ', ' + Math.round(b.bytes / 1048576 * 10) / 10 + ' MB, checked' + (b.with_key ? ', with key' : ', without key');
+  // backupStat shows the last scheduled backup: a short state as the
+  // number, the details (when, size, why not) in the label beneath.
+  function backupStat(b) {
+    var v, k;
+    if (!b || !b.enabled) { v = 'off'; k = 'scheduled backups (serve --backup-every 24h)'; }
+    else if (b.error) { v = 'FAILED'; k = 'last backup ' + b.time + ': ' + b.error; }
+    else if (!b.last_success) { v = 'none yet'; k = 'last backup (every ' + b.every + ')'; }
+    else { v = Math.round(b.bytes / 1048576 * 10) / 10 + ' MB'; k = 'last backup ' + b.last_success + ', checked' + (b.with_key ? ', with key' : ', without key'); }
+    return stat(k, v, 'stat-backup');
   }
   function overview(view) {
     var card = el('section', { class: 'card', 'aria-labelledby': 'ov-h' }, el('h2', { id: 'ov-h', text: 'Overview (last 24 hours)' }));
@@ -159,7 +162,7 @@
         stat('deliveries queued', d.delivery_queue_depth),
         stat('integrations', d.integrations),
         stat('warnings and errors (recent)', d.recent_problems),
-        stat('last backup', backupText(d.backup), 'stat-backup')
+        backupStat(d.backup)
       ]);
       add(chart, barChart(m.series || []));
       var rows = Object.keys(m.incoming_by_platform || {}).sort().map(function (p) {
