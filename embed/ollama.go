@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -39,8 +38,7 @@ type Ollama struct {
 	model   string
 	batch   int
 
-	mu  sync.Mutex
-	dim int
+	dim dimension
 }
 
 // NewOllama returns an embedder using model on the server behind client
@@ -72,9 +70,7 @@ func (o *Ollama) Hosts() []llm.HostStats { return o.pool.Stats() }
 // Info reports provider "ollama", the model and the dimension (0 until the
 // first successful call).
 func (o *Ollama) Info() Info {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return Info{Provider: "ollama", Model: o.model, Dimension: o.dim}
+	return Info{Provider: "ollama", Model: o.model, Dimension: o.dim.get()}
 }
 
 // Probe embeds one short text to check that the server and the model are
@@ -89,18 +85,11 @@ func (o *Ollama) Probe(ctx context.Context) (Info, error) {
 // Embed sends the texts in batches and returns one normalised vector per
 // text. Empty texts are refused before any request is made.
 func (o *Ollama) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	for i, t := range texts {
-		if strings.TrimSpace(t) == "" {
-			return nil, fmt.Errorf("embed text %d: %w", i, ErrEmptyText)
-		}
-	}
-	out := make([][]float32, 0, len(texts))
-	for start := 0; start < len(texts); start += o.batch {
-		end := min(start+o.batch, len(texts))
+	return embedInBatches(ctx, "ollama "+o.model, &o.dim, o.batch, texts, func(ctx context.Context, batch []string) ([][]float32, error) {
 		var resp *api.EmbedResponse
 		err := spread(ctx, o.pool, func(i int) error {
 			var err error
-			resp, err = o.clients[i].Embed(ctx, &api.EmbedRequest{Model: o.model, Input: texts[start:end]})
+			resp, err = o.clients[i].Embed(ctx, &api.EmbedRequest{Model: o.model, Input: batch})
 			if err != nil {
 				return o.explain(err)
 			}
@@ -109,36 +98,8 @@ func (o *Ollama) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		if err != nil {
 			return nil, err
 		}
-		if len(resp.Embeddings) != end-start {
-			return nil, fmt.Errorf("ollama %s returned %d embeddings for %d texts", o.model, len(resp.Embeddings), end-start)
-		}
-		for i, v := range resp.Embeddings {
-			if err := o.checkDim(len(v)); err != nil {
-				return nil, err
-			}
-			n, ok := normalise(v)
-			if !ok {
-				return nil, fmt.Errorf("ollama %s returned a zero or invalid vector for text %d", o.model, start+i)
-			}
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func (o *Ollama) checkDim(d int) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if d == 0 {
-		return fmt.Errorf("ollama %s returned an empty vector", o.model)
-	}
-	if o.dim == 0 {
-		o.dim = d
-	}
-	if d != o.dim {
-		return fmt.Errorf("ollama %s returned vectors of dimension %d after %d", o.model, d, o.dim)
-	}
-	return nil
+		return resp.Embeddings, nil
+	})
 }
 
 // explain turns the client's errors into messages an operator can act on.

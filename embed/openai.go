@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -25,8 +23,7 @@ type OpenAI struct {
 	batch     int
 	keySource string
 
-	mu  sync.Mutex
-	dim int
+	dim dimension
 }
 
 // NewOpenAI returns an embedder using model on the servers at bases (from
@@ -58,9 +55,7 @@ func NewOpenAI(bases []*url.URL, apiKey, keySource, model string, batch int, hc 
 // Info reports provider "openai", the model and the dimension (0 until
 // the first successful call).
 func (o *OpenAI) Info() Info {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return Info{Provider: "openai", Model: o.model, Dimension: o.dim}
+	return Info{Provider: "openai", Model: o.model, Dimension: o.dim.get()}
 }
 
 // Hosts returns each server's state and counters.
@@ -78,62 +73,33 @@ func (o *OpenAI) Probe(ctx context.Context) (Info, error) {
 // Embed sends the texts in batches and returns one normalised vector per
 // text, in order (the response is put in order by its indexes).
 func (o *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	for i, t := range texts {
-		if strings.TrimSpace(t) == "" {
-			return nil, fmt.Errorf("embed text %d: %w", i, ErrEmptyText)
-		}
-	}
-	out := make([][]float32, 0, len(texts))
-	for start := 0; start < len(texts); start += o.batch {
-		end := min(start+o.batch, len(texts))
+	who := "openai embed with " + o.model
+	return embedInBatches(ctx, who, &o.dim, o.batch, texts, func(ctx context.Context, batch []string) ([][]float32, error) {
 		var resp openai.EmbeddingResponse
 		err := spread(ctx, o.pool, func(i int) error {
 			var ra time.Duration
 			var err error
 			resp, err = o.clients[i].CreateEmbeddings(llm.WithRetryAfter(ctx, &ra),
-				openai.EmbeddingRequestStrings{Input: texts[start:end], Model: openai.EmbeddingModel(o.model)})
+				openai.EmbeddingRequestStrings{Input: batch, Model: openai.EmbeddingModel(o.model)})
 			if err != nil {
-				return fmt.Errorf("openai embed with %s: %w", o.model, llm.OpenAIError(err, ra, o.keySource))
+				return fmt.Errorf("%s: %w", who, llm.OpenAIError(err, ra, o.keySource))
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		n := end - start
-		if len(resp.Data) != n {
-			return nil, fmt.Errorf("openai embed with %s returned %d embeddings for %d texts", o.model, len(resp.Data), n)
+		// The response says each vector's index; put them in order.
+		if len(resp.Data) != len(batch) {
+			return nil, fmt.Errorf("%s returned %d embeddings for %d texts", who, len(resp.Data), len(batch))
 		}
-		batch := make([][]float32, n)
+		vs := make([][]float32, len(batch))
 		for _, d := range resp.Data {
-			if d.Index < 0 || d.Index >= n || batch[d.Index] != nil {
-				return nil, fmt.Errorf("openai embed with %s returned a bad or repeated index %d", o.model, d.Index)
+			if d.Index < 0 || d.Index >= len(batch) || vs[d.Index] != nil {
+				return nil, fmt.Errorf("%s returned a bad or repeated index %d", who, d.Index)
 			}
-			if err := o.checkDim(len(d.Embedding)); err != nil {
-				return nil, err
-			}
-			v, ok := normalise(d.Embedding)
-			if !ok {
-				return nil, fmt.Errorf("openai embed with %s returned a zero or invalid vector for text %d", o.model, start+d.Index)
-			}
-			batch[d.Index] = v
+			vs[d.Index] = d.Embedding
 		}
-		out = append(out, batch...)
-	}
-	return out, nil
-}
-
-func (o *OpenAI) checkDim(d int) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if d == 0 {
-		return fmt.Errorf("openai embed with %s returned an empty vector", o.model)
-	}
-	if o.dim == 0 {
-		o.dim = d
-	}
-	if d != o.dim {
-		return fmt.Errorf("openai embed with %s returned vectors of dimension %d after %d", o.model, d, o.dim)
-	}
-	return nil
+		return vs, nil
+	})
 }
