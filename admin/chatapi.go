@@ -36,12 +36,12 @@ type chatInput struct {
 }
 
 type chatOutput struct {
-	Success        bool          `json:"success"`
-	ConversationID string        `json:"conversation_id"`
-	Answer         string        `json:"answer"`
-	ResponseType   string        `json:"response_type"`
-	Sources        []chat.Source `json:"sources"`
-	SessionID      string        `json:"session_id,omitempty"`
+	Success        bool              `json:"success"`
+	ConversationID string            `json:"conversation_id"`
+	Answer         string            `json:"answer"`
+	ResponseType   chat.ResponseType `json:"response_type"`
+	Sources        []chat.Source     `json:"sources"`
+	SessionID      string            `json:"session_id,omitempty"`
 }
 
 // widgetFor finds the widget of the request's key and checks the Origin
@@ -160,7 +160,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	h.writeChat(w, stream, chatOutput{
 		Success: true, ConversationID: in.ConversationID, Answer: reply.Answer,
-		ResponseType: string(reply.Type), Sources: sources, SessionID: reply.SessionID,
+		ResponseType: reply.Type, Sources: sources, SessionID: reply.SessionID,
 	})
 }
 
@@ -169,14 +169,14 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 // nothing of ours (the live-chat manager stored its notice).
 func (h *Handler) recordReply(in *store.Message, reply chat.Reply, took time.Duration) error {
 	if reply.Type == chat.TypeLiveChatMessage || reply.Type == chat.TypeLiveChatTransfer {
-		return h.st.RecordHandled(in.ID, string(reply.Type), reply.SessionID, took.Milliseconds())
+		return h.st.RecordHandled(in.ID, reply.Type, reply.SessionID, took.Milliseconds())
 	}
 	sources := make([]store.MessageSource, len(reply.Sources))
 	for i, src := range reply.Sources {
 		sources[i] = store.MessageSource{Title: src.Title, Source: src.Source, Score: src.Score}
 	}
 	out := &store.Message{Type: store.MessageOutgoing, WidgetID: in.WidgetID, Platform: in.Platform, ConversationID: in.ConversationID,
-		UserID: in.UserID, Username: in.Username, Text: reply.Answer, ResponseType: string(reply.Type),
+		UserID: in.UserID, Username: in.Username, Text: reply.Answer, ResponseType: reply.Type,
 		Sources: sources, SessionID: reply.SessionID, Sender: "Assistant", SenderType: "bot", LatencyMS: took.Milliseconds()}
 	return h.st.InsertReply(in.ID, out, false)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/llm"
 	"github.com/chatbot/chatbot/secret"
+	"github.com/chatbot/chatbot/store"
 )
 
 // latencyBuckets are the upper bounds (seconds) of the request histogram.
@@ -288,8 +289,8 @@ func (h *Handler) storeMetrics(w *PromWriter) {
 			w.Sample("chatbot_incoming_messages_24h", float64(byPlatform[p]), "platform", p)
 		}
 		w.Family("chatbot_outgoing_messages_24h", "gauge", "Outgoing messages of the last 24 hours, by delivery status.")
-		for _, s := range []string{"pending", "sent", "failed"} {
-			w.Sample("chatbot_outgoing_messages_24h", float64(st.Outgoing[s]), "status", s)
+		for _, s := range []store.Status{store.StatusPending, store.StatusSent, store.StatusFailed} {
+			w.Sample("chatbot_outgoing_messages_24h", float64(st.Outgoing[s]), "status", string(s))
 		}
 		w.Family("chatbot_answer_latency_24h_seconds", "gauge", "Answer latency over the last 24 hours.")
 		w.Sample("chatbot_answer_latency_24h_seconds", float64(st.LatencyP50)/1000, "quantile", "0.5")

@@ -10,8 +10,9 @@ import (
 	"github.com/chatbot/chatbot/store"
 )
 
-// ResponseType says how a reply was produced.
-type ResponseType string
+// ResponseType says how a reply was produced; it is stored with the
+// reply as it is.
+type ResponseType = store.ResponseType
 
 const (
 	TypeRAG              ResponseType = "rag_knowledge_base" // LLM answer grounded in passages

@@ -170,7 +170,7 @@ type TranscriptEntry struct {
 
 func transcriptEntry(m store.Message) TranscriptEntry {
 	e := TranscriptEntry{ID: m.ID, SenderType: m.SenderType, Sender: m.Sender, Message: m.Text,
-		MessageType: m.Type, ResponseType: m.ResponseType, SessionID: m.SessionID, Status: m.Status, CreatedAt: m.CreatedAt}
+		MessageType: string(m.Type), ResponseType: string(m.ResponseType), SessionID: m.SessionID, Status: string(m.Status), CreatedAt: m.CreatedAt}
 	switch {
 	case m.Type == store.MessageIncoming:
 		e.SenderType = "user"

@@ -446,10 +446,10 @@ func (m *Manager) checkSafely(ctx context.Context) {
 }
 
 // notify stores a message to the user of session l and queues its delivery.
-func (m *Manager) notify(l *store.LiveChatSession, typ, sender, senderType, text string, rt chat.ResponseType) (*store.Message, error) {
+func (m *Manager) notify(l *store.LiveChatSession, typ store.MessageType, sender, senderType, text string, rt chat.ResponseType) (*store.Message, error) {
 	msg := &store.Message{
 		Type: typ, ConfigID: l.ConfigID, WidgetID: l.WidgetID, Platform: l.Platform, ConversationID: l.ConversationID,
-		UserID: l.UserID, Username: l.Username, Text: text, ResponseType: string(rt),
+		UserID: l.UserID, Username: l.Username, Text: text, ResponseType: rt,
 		SessionID: l.ID, Sender: sender, SenderType: senderType,
 	}
 	if _, err := m.outbox.AddOutgoingForDelivery(msg); err != nil {

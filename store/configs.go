@@ -30,7 +30,7 @@ type WebhookConfig struct {
 	TimeoutSeconds     int
 	RetryAttempts      int
 	IsActive           bool
-	ResponseMode       string // "sync" or "async"
+	ResponseMode       ResponseMode
 	IncomingTokenHash  string
 	IncomingTokenLast4 string
 	SigningSecret      string
@@ -46,23 +46,23 @@ type WebhookConfig struct {
 
 // configRecord is the on-disk form: secrets sealed, everything else plain.
 type configRecord struct {
-	ID                 uint64    `json:"id"`
-	Name               string    `json:"name"`
-	Provider           string    `json:"provider"`
-	OutgoingURL        string    `json:"outgoing_url"`
-	AuthToken          []byte    `json:"auth_token,omitempty"`
-	CustomHeaders      []byte    `json:"custom_headers,omitempty"`
-	TimeoutSeconds     int       `json:"timeout_seconds"`
-	RetryAttempts      int       `json:"retry_attempts"`
-	IsActive           bool      `json:"is_active"`
-	ResponseMode       string    `json:"response_mode"`
-	IncomingTokenHash  string    `json:"incoming_token_hash"`
-	IncomingTokenLast4 string    `json:"incoming_token_last4"`
-	SigningSecret      []byte    `json:"signing_secret,omitempty"`
-	IncomingSecret     []byte    `json:"incoming_secret,omitempty"`
-	AllowedIPs         []string  `json:"allowed_ips,omitempty"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	ID                 uint64       `json:"id"`
+	Name               string       `json:"name"`
+	Provider           string       `json:"provider"`
+	OutgoingURL        string       `json:"outgoing_url"`
+	AuthToken          []byte       `json:"auth_token,omitempty"`
+	CustomHeaders      []byte       `json:"custom_headers,omitempty"`
+	TimeoutSeconds     int          `json:"timeout_seconds"`
+	RetryAttempts      int          `json:"retry_attempts"`
+	IsActive           bool         `json:"is_active"`
+	ResponseMode       ResponseMode `json:"response_mode"`
+	IncomingTokenHash  string       `json:"incoming_token_hash"`
+	IncomingTokenLast4 string       `json:"incoming_token_last4"`
+	SigningSecret      []byte       `json:"signing_secret,omitempty"`
+	IncomingSecret     []byte       `json:"incoming_secret,omitempty"`
+	AllowedIPs         []string     `json:"allowed_ips,omitempty"`
+	CreatedAt          time.Time    `json:"created_at"`
+	UpdatedAt          time.Time    `json:"updated_at"`
 }
 
 func configAAD(id uint64, field string) []byte {

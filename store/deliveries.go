@@ -60,7 +60,7 @@ type DeliveryAttempt struct {
 
 // DeliveryOutcome is what RecordDeliveryAttempt decided.
 type DeliveryOutcome struct {
-	Status        string    // StatusSent, StatusFailed or StatusPending (retrying)
+	Status        Status    // StatusSent, StatusFailed or StatusPending (retrying)
 	NextAttemptAt time.Time // when retrying
 	Attempt       int       // attempts made by this job
 }

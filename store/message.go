@@ -9,19 +9,41 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// MessageType says who wrote a message and which way it goes.
+type MessageType string
+
 // Message types.
 const (
-	MessageIncoming      = "incoming"       // from the platform's user
-	MessageOutgoing      = "outgoing"       // the bot's answer or a system notice
-	MessageAgentOutgoing = "agent_outgoing" // a human agent's reply
+	MessageIncoming      MessageType = "incoming"       // from the platform's user
+	MessageOutgoing      MessageType = "outgoing"       // the bot's answer or a system notice
+	MessageAgentOutgoing MessageType = "agent_outgoing" // a human agent's reply
 )
+
+// Status is where a message is in its life: stored, waiting for
+// delivery, delivered, failed.
+type Status string
 
 // Message statuses.
 const (
-	StatusReceived = "received" // incoming, stored
-	StatusPending  = "pending"  // outgoing, waiting for delivery
-	StatusSent     = "sent"     // outgoing, delivered (or nothing to deliver to)
-	StatusFailed   = "failed"   // outgoing, retries exhausted or not deliverable
+	StatusReceived Status = "received" // incoming, stored
+	StatusPending  Status = "pending"  // outgoing, waiting for delivery
+	StatusSent     Status = "sent"     // outgoing, delivered (or nothing to deliver to)
+	StatusFailed   Status = "failed"   // outgoing, retries exhausted or not deliverable
+)
+
+// ResponseType says how the reply to a message was produced (the chat
+// engine's values: rag_knowledge_base, extractive, no_answer, general,
+// live_chat_transfer, live_chat_message).
+type ResponseType string
+
+// ResponseMode is how an integration answers its platform: in the HTTP
+// response (sync) or later through its outgoing URL only (async).
+type ResponseMode string
+
+// Response modes.
+const (
+	ResponseSync  ResponseMode = "sync"
+	ResponseAsync ResponseMode = "async"
 )
 
 // MessageSource is a cited passage of an answer.
@@ -34,10 +56,10 @@ type MessageSource struct {
 // Message is one stored message, incoming or outgoing, with the outcome of
 // its delivery when it is outgoing.
 type Message struct {
-	ID       uint64 `json:"id"`
-	Type     string `json:"message_type"`
-	Status   string `json:"status"`
-	ConfigID uint64 `json:"config_id"`
+	ID       uint64      `json:"id"`
+	Type     MessageType `json:"message_type"`
+	Status   Status      `json:"status"`
+	ConfigID uint64      `json:"config_id"`
 	// WidgetID is the website widget a widget conversation's message
 	// belongs to (ConfigID is then 0): a widget is its own integration.
 	WidgetID          uint64          `json:"widget_id,omitempty"`
@@ -46,7 +68,7 @@ type Message struct {
 	UserID            string          `json:"user_id"`
 	Username          string          `json:"username,omitempty"`
 	Text              string          `json:"message"`
-	ResponseType      string          `json:"response_type,omitempty"`
+	ResponseType      ResponseType    `json:"response_type,omitempty"`
 	Sources           []MessageSource `json:"sources,omitempty"`
 	PlatformMessageID string          `json:"platform_message_id,omitempty"`
 	ReplyTo           uint64          `json:"reply_to,omitempty"` // the incoming message this answers

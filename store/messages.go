@@ -48,7 +48,7 @@ type indexFields struct {
 }
 
 func indexFieldsOf(m *Message) indexFields {
-	return indexFields{platform: m.Platform, typ: m.Type, status: m.Status, conv: m.ConversationID}
+	return indexFields{platform: m.Platform, typ: string(m.Type), status: string(m.Status), conv: m.ConversationID}
 }
 
 // comboKey encodes the fields selected by mask (bit 0 platform, 1 type,
@@ -355,7 +355,7 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error
 // reply needs no outgoing message of ours (a live-chat hand-off, whose
 // notice the live-chat manager queues itself). A duplicate then finds it
 // handled.
-func (s *Store) RecordHandled(id uint64, responseType, sessionID string, latencyMS int64) error {
+func (s *Store) RecordHandled(id uint64, responseType ResponseType, sessionID string, latencyMS int64) error {
 	err := s.batch(func(tx *bolt.Tx) error {
 		_, err := updateMessageTx(tx, id, s.now().UTC(), func(in *Message) error {
 			in.ResponseType, in.SessionID, in.LatencyMS = responseType, sessionID, latencyMS
@@ -375,19 +375,19 @@ func (s *Store) RecordHandled(id uint64, responseType, sessionID string, latency
 // MessageFilter selects messages; empty fields match everything.
 type MessageFilter struct {
 	Platform       string
-	Type           string
-	Status         string
+	Type           MessageType
+	Status         Status
 	ConversationID string
 }
 
 func (f MessageFilter) combo() []byte {
 	var mask byte
-	for i, v := range [4]string{f.Platform, f.Type, f.Status, f.ConversationID} {
+	for i, v := range [4]string{f.Platform, string(f.Type), string(f.Status), f.ConversationID} {
 		if v != "" {
 			mask |= 1 << i
 		}
 	}
-	return comboKey(mask, indexFields{platform: f.Platform, typ: f.Type, status: f.Status, conv: f.ConversationID})
+	return comboKey(mask, indexFields{platform: f.Platform, typ: string(f.Type), status: string(f.Status), conv: f.ConversationID})
 }
 
 // ListMessages returns up to limit messages matching f, newest first,

@@ -314,7 +314,7 @@ func TestListMessagesMatchesBruteForce(t *testing.T) {
 	s := openTest(t, Options{NoSync: true})
 	rng := rand.New(rand.NewPCG(1, 2))
 	platforms := []string{"freshchat", "zendesk", "a\x00b"}
-	statuses := []string{StatusPending, StatusSent, StatusFailed}
+	statuses := []Status{StatusPending, StatusSent, StatusFailed}
 	convs := []string{"c1", "c2", "c12", ""}
 	for range 300 {
 		if rng.IntN(4) == 0 {
@@ -339,7 +339,7 @@ func TestListMessagesMatchesBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if rng.IntN(2) == 0 {
-			out := &Message{Platform: in.Message.Platform, ConversationID: in.Message.ConversationID, Type: []string{MessageOutgoing, MessageAgentOutgoing}[rng.IntN(2)]}
+			out := &Message{Platform: in.Message.Platform, ConversationID: in.Message.ConversationID, Type: []MessageType{MessageOutgoing, MessageAgentOutgoing}[rng.IntN(2)]}
 			if err := s.InsertReply(in.Message.ID, out, rng.IntN(2) == 0); err != nil {
 				t.Fatal(err)
 			}
@@ -350,7 +350,7 @@ func TestListMessagesMatchesBruteForce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range append(platforms, "") {
-		for _, typ := range []string{MessageIncoming, MessageOutgoing, MessageAgentOutgoing, ""} {
+		for _, typ := range []MessageType{MessageIncoming, MessageOutgoing, MessageAgentOutgoing, ""} {
 			for _, st := range append(statuses, StatusReceived, "") {
 				for _, c := range convs {
 					f := MessageFilter{Platform: p, Type: typ, Status: st, ConversationID: c}

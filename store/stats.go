@@ -17,7 +17,7 @@ const StatsScanLimit = 20000
 type MessageStats struct {
 	Scanned    int            `json:"scanned"`
 	Incoming   map[string]int `json:"incoming_by_platform"`
-	Outgoing   map[string]int `json:"outgoing_by_status"`
+	Outgoing   map[Status]int `json:"outgoing_by_status"`
 	LatencyP50 int64          `json:"latency_p50_ms"`
 	LatencyP95 int64          `json:"latency_p95_ms"`
 	// DeliveryRate is sent / (sent + failed), or -1 when nothing finished.
@@ -40,7 +40,7 @@ func (s *Store) MessageStats(since time.Time, step time.Duration) (*MessageStats
 		return nil, fmt.Errorf("message stats: step must be positive")
 	}
 	now := s.now().UTC()
-	st := &MessageStats{Incoming: map[string]int{}, Outgoing: map[string]int{}, DeliveryRate: -1}
+	st := &MessageStats{Incoming: map[string]int{}, Outgoing: map[Status]int{}, DeliveryRate: -1}
 	for t := since.UTC().Truncate(step); !t.After(now); t = t.Add(step) {
 		st.Series = append(st.Series, StatsPoint{Start: t})
 	}

@@ -112,7 +112,7 @@ func (cs *Configs) Create(in ConfigInput) (ConfigView, error) {
 		TimeoutSeconds: DefaultTimeoutSeconds,
 		RetryAttempts:  DefaultRetryAttempts,
 		IsActive:       true,
-		ResponseMode:   "sync",
+		ResponseMode:   store.ResponseSync,
 	}
 	if in.Name == nil {
 		return ConfigView{}, apperr.Invalidf("name", "name is required")
@@ -225,7 +225,7 @@ func view(c *store.WebhookConfig) ConfigView {
 		ID: c.ID, Name: c.Name, Provider: c.Provider, OutgoingURL: c.OutgoingURL,
 		AuthToken: secret.Mask(c.AuthToken), CustomHeaders: headers,
 		TimeoutSeconds: c.TimeoutSeconds, RetryAttempts: c.RetryAttempts, IsActive: c.IsActive,
-		ResponseMode: c.ResponseMode, IncomingToken: incoming, SigningSecret: secret.Mask(c.SigningSecret),
+		ResponseMode: string(c.ResponseMode), IncomingToken: incoming, SigningSecret: secret.Mask(c.SigningSecret),
 		IncomingSecret: secret.Mask(c.IncomingSecret), AllowedIPs: append([]string{}, c.AllowedIPs...),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
@@ -308,7 +308,7 @@ func apply(c *store.WebhookConfig, in ConfigInput) error {
 		if *in.ResponseMode != "sync" && *in.ResponseMode != "async" {
 			return apperr.Invalidf("response_mode", "response_mode must be \"sync\" or \"async\"")
 		}
-		c.ResponseMode = *in.ResponseMode
+		c.ResponseMode = store.ResponseMode(*in.ResponseMode)
 	}
 	if in.IncomingSecret != nil {
 		if isMasked(*in.IncomingSecret) {

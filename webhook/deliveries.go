@@ -49,9 +49,9 @@ func NewDeliveries(st *store.Store, sender *Sender, notify func()) *Deliveries {
 
 // Redelivery is the answer to a redelivery request.
 type Redelivery struct {
-	MessageID uint64 `json:"message_id"`
-	WebhookID string `json:"webhook_id"`
-	Status    string `json:"status"`
+	MessageID uint64       `json:"message_id"`
+	WebhookID string       `json:"webhook_id"`
+	Status    store.Status `json:"status"`
 }
 
 // Redeliver queues a failed outgoing message again with its webhook-id.

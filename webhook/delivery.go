@@ -26,16 +26,16 @@ const MaxResponseBytes = 64 << 10
 
 // Payload is the JSON body POSTed to a platform's outgoing webhook URL.
 type Payload struct {
-	UserID         string `json:"user_id"`
-	ConversationID string `json:"conversation_id"`
-	Platform       string `json:"platform"`
-	Message        string `json:"message"`
-	ResponseType   string `json:"response_type"`
-	Sender         string `json:"sender"`
-	SenderType     string `json:"sender_type"`
-	MessageID      uint64 `json:"message_id"`
-	Timestamp      string `json:"timestamp"`
-	SessionID      string `json:"session_id,omitempty"`
+	UserID         string             `json:"user_id"`
+	ConversationID string             `json:"conversation_id"`
+	Platform       string             `json:"platform"`
+	Message        string             `json:"message"`
+	ResponseType   store.ResponseType `json:"response_type"`
+	Sender         string             `json:"sender"`
+	SenderType     string             `json:"sender_type"`
+	MessageID      uint64             `json:"message_id"`
+	Timestamp      string             `json:"timestamp"`
+	SessionID      string             `json:"session_id,omitempty"`
 	// Sources are the passages the answer cites (always a list, empty for
 	// an agent's reply or a notice), so a platform can show them as links.
 	Sources []store.MessageSource `json:"sources"`

@@ -151,7 +151,7 @@ type userInfo struct {
 
 type answerBody struct {
 	Answer       string                `json:"answer"`
-	ResponseType string                `json:"response_type"`
+	ResponseType store.ResponseType    `json:"response_type"`
 	Sources      []store.MessageSource `json:"sources"`
 	UserInfo     userInfo              `json:"user_info"`
 }
@@ -276,7 +276,7 @@ func (in *Incoming) authFailed(r *http.Request, ip netip.Addr, why string, err e
 
 // handle dedupes, stores and answers msg (sync) or schedules the answer (async).
 func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.WebhookConfig, msg *store.Message) {
-	async := cfg.ResponseMode == "async"
+	async := cfg.ResponseMode == store.ResponseAsync
 	var c *claim
 	if msg.PlatformMessageID != "" {
 		key := inflightKey(msg)
@@ -340,7 +340,7 @@ func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.We
 		return
 	}
 	resp := incomingResponse{Success: true, MessageID: res.Message.ID, Duplicate: res.Duplicate,
-		Response: &answerBody{Answer: reply.Answer, ResponseType: string(reply.Type), Sources: sourcesOf(reply.Sources), UserInfo: userOf(res.Message)}}
+		Response: &answerBody{Answer: reply.Answer, ResponseType: reply.Type, Sources: sourcesOf(reply.Sources), UserInfo: userOf(res.Message)}}
 	if out != nil {
 		resp.ResponseID = out.ID
 	}
@@ -360,7 +360,7 @@ func (in *Incoming) ResumeAsync() (int, error) {
 	n := 0
 	for _, m := range msgs {
 		cfg, err := in.store.Config(m.ConfigID)
-		if err != nil || cfg.ResponseMode != "async" || !cfg.IsActive {
+		if err != nil || cfg.ResponseMode != store.ResponseAsync || !cfg.IsActive {
 			if err := in.store.ForgetUnanswered(m.ID); err != nil {
 				return n, err
 			}
@@ -448,14 +448,14 @@ func (in *Incoming) process(ctx context.Context, cfg *store.WebhookConfig, msg *
 	latency := in.opts.Now().Sub(start).Milliseconds()
 	if reply.Type == chat.TypeLiveChatMessage || reply.Type == chat.TypeLiveChatTransfer {
 		// The live-chat manager queued what the platform must see.
-		if err := in.store.RecordHandled(msg.ID, string(reply.Type), reply.SessionID, latency); err != nil {
+		if err := in.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency); err != nil {
 			return nil, reply, storeFailure(err)
 		}
 		return nil, reply, nil
 	}
 	out := &store.Message{Type: store.MessageOutgoing, ConfigID: cfg.ID, Platform: msg.Platform,
 		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: reply.Answer,
-		ResponseType: string(reply.Type), Sources: sourcesOf(reply.Sources), SessionID: reply.SessionID,
+		ResponseType: reply.Type, Sources: sourcesOf(reply.Sources), SessionID: reply.SessionID,
 		Sender: "Assistant", SenderType: "bot", LatencyMS: latency}
 	deliver := cfg.OutgoingURL != ""
 	if err := in.store.InsertReply(msg.ID, out, deliver); err != nil {

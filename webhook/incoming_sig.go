@@ -257,5 +257,5 @@ func (in *Incoming) answerReplay(w http.ResponseWriter, r *http.Request, cfg *st
 	in.counters.duplicates.Add(1)
 	in.log.InfoContext(r.Context(), "signed incoming webhook replayed; answered as a duplicate", "request_id", httpapi.RequestID(r.Context()),
 		"config_id", cfg.ID, "message_id", first.ID)
-	in.writeStored(w, res, cfg.ResponseMode == "async")
+	in.writeStored(w, res, cfg.ResponseMode == store.ResponseAsync)
 }

@@ -33,8 +33,8 @@ type listedMessage struct {
 }
 
 var (
-	messageTypes    = map[string]bool{store.MessageIncoming: true, store.MessageOutgoing: true, store.MessageAgentOutgoing: true}
-	messageStatuses = map[string]bool{store.StatusPending: true, store.StatusSent: true, store.StatusFailed: true, store.StatusReceived: true}
+	messageTypes    = map[string]bool{string(store.MessageIncoming): true, string(store.MessageOutgoing): true, string(store.MessageAgentOutgoing): true}
+	messageStatuses = map[string]bool{string(store.StatusPending): true, string(store.StatusSent): true, string(store.StatusFailed): true, string(store.StatusReceived): true}
 )
 
 // listMessages serves GET /api/webhook/messages: filtered, newest first.
@@ -51,13 +51,14 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var f store.MessageFilter
+	var typ, status string
 	for _, p := range []struct {
 		name string
 		dst  *string
 		enum map[string]bool
 	}{
-		{"platform", &f.Platform, nil}, {"message_type", &f.Type, messageTypes},
-		{"status", &f.Status, messageStatuses}, {"conversation_id", &f.ConversationID, nil},
+		{"platform", &f.Platform, nil}, {"message_type", &typ, messageTypes},
+		{"status", &status, messageStatuses}, {"conversation_id", &f.ConversationID, nil},
 	} {
 		v, err := oneQuery(q, p.name)
 		switch {
@@ -73,6 +74,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) {
 		}
 		*p.dst = v
 	}
+	f.Type, f.Status = store.MessageType(typ), store.Status(status)
 	msgs, total, err := h.configs.store.ListMessages(f, (page-1)*perPage, perPage)
 	if err != nil {
 		h.fail(w, r, apperr.Wrap(apperr.Internal, err, "could not read the message history"))
