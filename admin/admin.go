@@ -14,15 +14,10 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/apperr"
-	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/store"
 )
-
-// Answerer answers a visitor's message; the conversation engine does.
-type Answerer interface {
-	Answer(ctx context.Context, req chat.Request) (chat.Reply, error)
-}
 
 // ConversationReader lists a conversation's stored messages, oldest first;
 // the widget reads the agent's replies from it.
@@ -39,8 +34,9 @@ type Options struct {
 	Store *store.Store
 	Auth  *httpapi.AdminAuth
 	Log   *slog.Logger
-	// Engine answers widget chats; nil answers 503 until one is wired.
-	Engine Answerer
+	// Turns answers widget chats (the conversation service every channel
+	// uses); nil answers 503 until one is wired.
+	Turns *conversation.Service
 	// Conversations lets widget visitors read what agents write them in a
 	// live chat; nil answers 503 to the widget's polls.
 	Conversations ConversationReader

@@ -23,6 +23,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/secret"
@@ -100,7 +101,7 @@ func newEnv(t *testing.T, tweak func(*Options)) *env {
 	e := &env{t: t, st: st, clock: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, engine: &fakeEngine{}, convs: &fakeConversations{}}
 	auth := httpapi.NewAdminAuth(secret.Hash(testToken))
 	opts := Options{
-		Store: st, Auth: auth, Log: slog.New(slog.DiscardHandler), Engine: e.engine, Now: e.clock.Now, Conversations: e.convs,
+		Store: st, Auth: auth, Log: slog.New(slog.DiscardHandler), Turns: conversation.New(st, e.engine, conversation.Options{Now: e.clock.Now}), Now: e.clock.Now, Conversations: e.convs,
 		Reingest: func(_ context.Context, id uint64) (any, error) { return map[string]uint64{"id": id}, nil },
 		Ingest: func(_ context.Context, name string, data []byte) (any, error) {
 			e.ingest = append(e.ingest, name)
@@ -527,7 +528,7 @@ func TestWidgetHandoffFlagOpensSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.Engine = eng
+		o.Turns = conversation.New(o.Store, eng, conversation.Options{})
 	})
 	w := createWidget(t, e, []string{"https://shop.example"}, 10)
 	origin := map[string]string{"Origin": "https://shop.example"}
@@ -558,7 +559,7 @@ func TestWidgetHandoffFlagOpensSession(t *testing.T) {
 }
 
 func TestWidgetChatWithoutEngine(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.Engine = nil })
+	e := newEnv(t, func(o *Options) { o.Turns = nil })
 	w := createWidget(t, e, []string{"https://a.example"}, 10)
 	r := e.do(nil, "POST", "/api/chat?key="+w.Key, map[string]any{"message": "hi"}, map[string]string{"Origin": "https://a.example"})
 	if r.status != 503 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatbot/chatbot/apperr"
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
@@ -117,34 +118,23 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	if h.opts.Engine == nil {
+	if h.opts.Turns == nil {
 		h.widgets.count("unavailable")
 		h.fail(w, r, apperr.New(apperr.Unavailable, "the assistant is not available right now"))
 		return
 	}
-	// The visitor's message goes into the message history first, like a
-	// platform's: operators see widget chats, and agents see them in the
-	// live-chat transcript.
-	// The conversation is the widget's own (WidgetID): a visitor of another
-	// site sending the same conversation_id reaches another conversation.
-	visitor := &store.Message{WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: in.ConversationID,
-		UserID: "visitor_" + in.ConversationID, Username: "Website visitor", Text: in.Message}
-	stored, err := h.st.InsertIncoming(visitor, time.Hour)
-	if err != nil {
-		h.widgets.count("error")
-		h.fail(w, r, apperr.Wrap(apperr.Unavailable, err, "could not store your message; try again"))
-		return
-	}
-	start := h.now()
+	// The turn stores the visitor's message first, like a platform's:
+	// operators see widget chats, and agents see them in the live-chat
+	// transcript. The conversation is the widget's own (WidgetID): a
+	// visitor of another site sending the same conversation_id reaches
+	// another conversation. The reply is in the response (no delivery);
+	// agent replies are polled (chatMessages).
 	ctx, stream := h.openChatStream(w, r) // nil unless the request accepts text/event-stream
-	reply, err := h.opts.Engine.Answer(ctx, chat.Request{
+	out, err := h.opts.Turns.Handle(ctx, conversation.Inbound{Channel: conversation.Widget,
 		WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: in.ConversationID,
-		UserID: visitor.UserID, Username: visitor.Username,
-		Text: in.Message, Handoff: in.Handoff,
+		UserID: "visitor_" + in.ConversationID, Username: "Website visitor",
+		Text: in.Message, Handoff: in.Handoff, Mode: store.ResponseSync,
 	})
-	if err == nil {
-		err = h.recordReply(stored.Message, reply, h.now().Sub(start))
-	}
 	if err != nil {
 		h.widgets.count("error")
 		if _, ok := apperr.As(err); !ok {
@@ -154,6 +144,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.widgets.count("answered")
+	reply := out.Answer
 	sources := reply.Sources
 	if sources == nil {
 		sources = []chat.Source{}
@@ -162,23 +153,6 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		Success: true, ConversationID: in.ConversationID, Answer: reply.Answer,
 		ResponseType: reply.Type, Sources: sources, SessionID: reply.SessionID,
 	})
-}
-
-// recordReply stores the bot's answer to a widget message. It is sent as
-// stored: the widget has it in the response. A live-chat reply stores
-// nothing of ours (the live-chat manager stored its notice).
-func (h *Handler) recordReply(in *store.Message, reply chat.Reply, took time.Duration) error {
-	if reply.Type == chat.TypeLiveChatMessage || reply.Type == chat.TypeLiveChatTransfer {
-		return h.st.RecordHandled(in.ID, reply.Type, reply.SessionID, took.Milliseconds())
-	}
-	sources := make([]store.MessageSource, len(reply.Sources))
-	for i, src := range reply.Sources {
-		sources[i] = store.MessageSource{Title: src.Title, Source: src.Source, Score: src.Score}
-	}
-	out := &store.Message{Type: store.MessageOutgoing, WidgetID: in.WidgetID, Platform: in.Platform, ConversationID: in.ConversationID,
-		UserID: in.UserID, Username: in.Username, Text: reply.Answer, ResponseType: reply.Type,
-		Sources: sources, SessionID: reply.SessionID, Sender: "Assistant", SenderType: "bot", LatencyMS: took.Milliseconds()}
-	return h.st.InsertReply(in.ID, out, false)
 }
 
 // visitorMessage is what the widget shows of a stored message.

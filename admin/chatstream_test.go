@@ -18,6 +18,7 @@ import (
 
 	"github.com/chatbot/chatbot/apperr"
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -100,7 +101,7 @@ func quoteFirst(_ string, ps []chat.Passage, _ int) (string, []chat.Passage) {
 
 // answered wraps an engine and reports each reply once Answer returns.
 type answered struct {
-	eng     Answerer
+	eng     conversation.Answerer
 	replies chan chat.Reply
 }
 
@@ -125,7 +126,7 @@ func streamEnv(t *testing.T, g *gatedOllama, timeout time.Duration) (*env, *stor
 		t.Fatal(err)
 	}
 	a := &answered{eng: eng, replies: make(chan chat.Reply, 4)}
-	e := newEnv(t, func(o *Options) { o.Engine = a })
+	e := newEnv(t, func(o *Options) { o.Turns = conversation.New(o.Store, a, conversation.Options{}) })
 	return e, createWidget(t, e, []string{"https://shop.example"}, 100), a
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/store"
 )
@@ -31,7 +32,7 @@ func TestWidgetConversationsAreTheWidgets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.Engine, o.Conversations = eng, storeConversations{o.Store}
+		o.Turns, o.Conversations = conversation.New(o.Store, eng, conversation.Options{}), storeConversations{o.Store}
 	})
 	one := createWidget(t, e, []string{"https://one.example"}, 10)
 	two := createWidget(t, e, []string{"https://two.example"}, 10)

@@ -29,7 +29,7 @@ func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 		Secure:         a.cfg.TLSCert != "",
 		TrustedProxies: a.cfg.trustedProxies,
 	}
-	opts.Engine = a.answer.engine
+	opts.Turns = a.turns
 	// Widget visitors read what agents write them from the message history.
 	opts.Conversations = storeTranscript{a.store}
 	opts.Ingest = func(ctx context.Context, name string, data []byte) (any, error) {

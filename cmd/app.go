@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/admin"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
@@ -48,8 +49,10 @@ type app struct {
 	// (its per-server state goes to /metrics); nil for the built-in one.
 	embedder interface{ Hosts() []llm.HostStats }
 	answer   *answering // the conversation engine
-	ln       net.Listener
-	server   *http.Server
+	// turns is the conversation service every channel hands its messages to.
+	turns  *conversation.Service
+	ln     net.Listener
+	server *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
 	// admin is the panel, the widget and /metrics; logs keeps recent
@@ -151,7 +154,10 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.stops = append(a.stops, a.answer.close)
-	if a.incoming, err = newIncoming(cfg, st, a.answer.engine, log); err != nil {
+	// One turn for every channel: the webhook, the widget and chatbot ask.
+	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
+		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log})
+	if a.incoming, err = newIncoming(cfg, st, a.turns, log); err != nil {
 		a.abort()
 		return nil, err
 	}

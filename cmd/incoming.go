@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/store"
 	"github.com/chatbot/chatbot/webhook"
 )
@@ -22,7 +23,7 @@ type incomingFlags struct {
 func bindIncoming(fs *pflag.FlagSet, e env, f *incomingFlags) {
 	fs.IntVar(&f.MaxMessageBytes, "max-message-bytes", e.intOr("CHATBOT_MAX_MESSAGE_BYTES", webhook.DefaultMaxMessageBytes), "largest incoming message text in bytes; larger gets 413 (env CHATBOT_MAX_MESSAGE_BYTES)")
 	fs.IntVar(&f.RatePerMinute, "rate-per-minute", e.intOr("CHATBOT_RATE_PER_MINUTE", webhook.DefaultRatePerMinute), "incoming requests per minute per integration; more get 429 (env CHATBOT_RATE_PER_MINUTE)")
-	fs.DurationVar(&f.DedupeRetention, "dedupe-retention", e.durationOr("CHATBOT_DEDUPE_RETENTION", webhook.DefaultDedupeRetention), "how long a platform message_id is remembered to drop retries (env CHATBOT_DEDUPE_RETENTION)")
+	fs.DurationVar(&f.DedupeRetention, "dedupe-retention", e.durationOr("CHATBOT_DEDUPE_RETENTION", conversation.DefaultDedupeRetention), "how long a platform message_id is remembered to drop retries (env CHATBOT_DEDUPE_RETENTION)")
 	fs.IntVar(&f.MaxConcurrent, "max-concurrent-answers", e.intOr("CHATBOT_MAX_CONCURRENT_ANSWERS", webhook.DefaultMaxConcurrent), "answers produced at once; 8x as many may wait, more get 503 (env CHATBOT_MAX_CONCURRENT_ANSWERS)")
 }
 
@@ -44,13 +45,13 @@ func (f incomingFlags) validate() error {
 // newIncoming builds the incoming webhook endpoint from the config. The
 // delivery worker is woken by the store's commit hook when an answer is
 // queued, not by this endpoint.
-func newIncoming(cfg config, st *store.Store, answerer webhook.Answerer, log *slog.Logger) (*webhook.Incoming, error) {
+func newIncoming(cfg config, st *store.Store, turns *conversation.Service, log *slog.Logger) (*webhook.Incoming, error) {
 	if err := cfg.Incoming.validate(); err != nil {
 		return nil, err
 	}
-	return webhook.NewIncoming(st, answerer, log, webhook.IncomingOptions{
+	return webhook.NewIncoming(st, turns, log, webhook.IncomingOptions{
 		MaxMessageBytes: cfg.Incoming.MaxMessageBytes, RatePerMinute: cfg.Incoming.RatePerMinute,
-		DedupeRetention: cfg.Incoming.DedupeRetention, MaxConcurrent: cfg.Incoming.MaxConcurrent,
+		MaxConcurrent:  cfg.Incoming.MaxConcurrent,
 		TrustedProxies: cfg.trustedProxies,
 		// Above the engine's own deadline, so its fallback answer gets through.
 		AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second,

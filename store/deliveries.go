@@ -314,8 +314,9 @@ func (s *Store) notifyIfQueuedTx(tx *bolt.Tx, mark uint64) {
 
 // AddOutgoingForDelivery stores msg as a new pending outgoing message and
 // queues its delivery in the same transaction. A message with no config
-// (ConfigID 0: the website widget) or whose config has no outgoing URL is
-// stored as sent and gets no job (the zero DeliveryJob is returned). msg.Type must be outgoing or
+// (ConfigID 0) or whose config has no outgoing URL gets no job (the zero
+// DeliveryJob is returned): a widget's is stored as sent (its visitor
+// polls), any other as held until the user's next message hands it over. msg.Type must be outgoing or
 // agent_outgoing; ID, Status and the timestamps are set here. It returns
 // the job as queued (with its webhook id).
 func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
@@ -331,10 +332,15 @@ func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
 			return err
 		}
 		msg.Status, msg.CreatedAt = StatusPending, now
-		if !deliver {
-			// Nothing to send it to (the widget, whose visitor polls for
-			// it, or a config without an outgoing URL): it is sent as stored.
+		switch {
+		case deliver:
+		case msg.WidgetID != 0:
+			// The widget's visitor polls for it: sent as stored.
 			msg.Status = StatusSent
+		default:
+			// No outgoing URL (or chatbot ask): it waits for the user's
+			// next message, whose response hands it over (HandHeld).
+			msg.Status = StatusHeld
 		}
 		if err := insertMessageTx(tx, msg, now); err != nil { // indexed for the listing
 			return err

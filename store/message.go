@@ -29,6 +29,10 @@ const (
 	StatusPending  Status = "pending"  // outgoing, waiting for delivery
 	StatusSent     Status = "sent"     // outgoing, delivered (or nothing to deliver to)
 	StatusFailed   Status = "failed"   // outgoing, retries exhausted or not deliverable
+	// StatusHeld: outgoing (an agent's reply, a live-chat notice) on an
+	// integration with no outgoing URL: it waits for the user's next
+	// message, whose response hands it over (then it is sent).
+	StatusHeld Status = "held"
 )
 
 // ResponseType says how the reply to a message was produced (the chat
@@ -79,10 +83,16 @@ type Message struct {
 	// stored (0 when the reply needed no outgoing message, e.g. routed to
 	// a live-chat agent; ResponseType then says what happened).
 	ResponseID uint64 `json:"response_id,omitempty"`
-	SessionID  string `json:"session_id,omitempty"`
-	Sender     string `json:"sender,omitempty"`
-	SenderType string `json:"sender_type,omitempty"` // bot, agent, system, user
-	LatencyMS  int64  `json:"latency_ms,omitempty"`  // answer time
+	// Handed are the held messages (agent replies, notices) handed over in
+	// the response to this incoming message, oldest first.
+	Handed []uint64 `json:"handed,omitempty"`
+	// Metadata is the platform's object about the user or conversation,
+	// as it sent it (incoming only).
+	Metadata   json.RawMessage `json:"metadata,omitempty"`
+	SessionID  string          `json:"session_id,omitempty"`
+	Sender     string          `json:"sender,omitempty"`
+	SenderType string          `json:"sender_type,omitempty"` // bot, agent, system, user
+	LatencyMS  int64           `json:"latency_ms,omitempty"`  // answer time
 	// Delivery outcome (outgoing only).
 	Attempts          int       `json:"attempts"`
 	LastHTTPStatus    int       `json:"last_http_status,omitempty"`

@@ -11,23 +11,16 @@ import (
 	"time"
 
 	"github.com/chatbot/chatbot/apperr"
-	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 )
 
-// Answerer produces the reply to a user's message: the conversation
-// engine (chat.Engine), or a fake in tests.
-type Answerer interface {
-	Answer(ctx context.Context, req chat.Request) (chat.Reply, error)
-}
-
 // Defaults of IncomingOptions.
 const (
 	DefaultMaxMessageBytes = 10 << 10
 	DefaultRatePerMinute   = 100
-	DefaultDedupeRetention = 7 * 24 * time.Hour
 	// DefaultMaxConcurrent answers run at once. An answer's slot is held
 	// while it waits for its commits (conversation memory, the reply) and,
 	// with an LLM, for a generation slot, not only while it computes: with 8,
@@ -46,7 +39,6 @@ const (
 type IncomingOptions struct {
 	MaxMessageBytes int           // message text limit in bytes (413 past it)
 	RatePerMinute   int           // requests per minute per integration (429 past it)
-	DedupeRetention time.Duration // how long a platform message id is remembered
 	MaxConcurrent   int           // answers produced at once
 	MaxQueued       int           // answers waiting for a slot (default 8 × MaxConcurrent); past it 503
 	AnswerTimeout   time.Duration // bound on one answer
@@ -62,9 +54,6 @@ func (o *IncomingOptions) defaults() {
 	}
 	if o.RatePerMinute <= 0 {
 		o.RatePerMinute = DefaultRatePerMinute
-	}
-	if o.DedupeRetention <= 0 {
-		o.DedupeRetention = DefaultDedupeRetention
 	}
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = DefaultMaxConcurrent
@@ -83,21 +72,21 @@ func (o *IncomingOptions) defaults() {
 	}
 }
 
-// Incoming serves POST /api/webhook/incoming: authenticate, limit,
-// validate, dedupe, store, answer, store the answer with its delivery.
-// Async answers run in owned goroutines that Close waits for.
+// Incoming serves POST /api/webhook/incoming, the seed-format channel:
+// authenticate, verify the signature, parse, limit, then the turn
+// (conversation.Service) and the response. Async answers run in owned
+// goroutines that Close waits for.
 type Incoming struct {
-	store    *store.Store
-	answerer Answerer
-	log      *slog.Logger
-	opts     IncomingOptions
+	store *store.Store // integrations (tokens, settings) and the unanswered list
+	turns *conversation.Service
+	log   *slog.Logger
+	opts  IncomingOptions
 
 	platformRate *rateLimiter
 	authFailures *httpapi.FailureThrottle
 	replays      *replays
 	gate         *gate
 	counters     incomingCounters
-	inflight     inflight
 
 	mu       sync.Mutex // guards closed and bg.Add
 	closed   bool
@@ -106,17 +95,17 @@ type Incoming struct {
 	bgCancel context.CancelFunc
 }
 
-// NewIncoming returns the incoming endpoint over st and answerer.
-func NewIncoming(st *store.Store, answerer Answerer, log *slog.Logger, opts IncomingOptions) *Incoming {
+// NewIncoming returns the incoming endpoint: integrations from st, turns
+// through turns.
+func NewIncoming(st *store.Store, turns *conversation.Service, log *slog.Logger, opts IncomingOptions) *Incoming {
 	opts.defaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Incoming{
-		store: st, answerer: answerer, log: log, opts: opts,
+		store: st, turns: turns, log: log, opts: opts,
 		platformRate: newRateLimiter(opts.RatePerMinute, maxLimiterKeys, opts.Now),
 		authFailures: httpapi.NewFailureThrottle(opts.AuthFailuresPerMinute, opts.Now),
 		replays:      newReplays(),
 		gate:         newGate(opts.MaxConcurrent, opts.MaxQueued),
-		inflight:     inflight{m: map[string]*claim{}},
 		bgCtx:        ctx, bgCancel: cancel,
 	}
 }
@@ -154,6 +143,21 @@ type answerBody struct {
 	ResponseType store.ResponseType    `json:"response_type"`
 	Sources      []store.MessageSource `json:"sources"`
 	UserInfo     userInfo              `json:"user_info"`
+	// Handed are the live-chat messages (agent replies, notices) that
+	// waited for this message because the integration has no outgoing
+	// URL, oldest first, each given once (a retry gets them again).
+	Handed []handedMessage `json:"live_chat_messages,omitempty"`
+}
+
+// handedMessage is a held live-chat message handed over in a response.
+type handedMessage struct {
+	ID           uint64             `json:"id"`
+	Text         string             `json:"message"`
+	Sender       string             `json:"sender"`
+	SenderType   string             `json:"sender_type"`
+	ResponseType store.ResponseType `json:"response_type"`
+	SessionID    string             `json:"session_id,omitempty"`
+	CreatedAt    time.Time          `json:"created_at"`
 }
 
 type incomingResponse struct {
@@ -274,19 +278,11 @@ func (in *Incoming) authFailed(r *http.Request, ip netip.Addr, why string, err e
 	return err
 }
 
-// handle dedupes, stores and answers msg (sync) or schedules the answer (async).
-func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.WebhookConfig, msg *store.Message) {
-	async := cfg.ResponseMode == store.ResponseAsync
-	var c *claim
-	if msg.PlatformMessageID != "" {
-		key := inflightKey(msg)
-		var owner bool
-		if c, owner = in.inflight.claim(key); !owner {
-			in.duplicateInFlight(w, r, c, msg, async)
-			return
-		}
-		defer func() { in.inflight.release(c) }() // no-op once handed to the background
-	}
+// handle runs the turn of in: sync, the answer in the response; async,
+// 202 once the message is stored, the answer later through the outgoing
+// URL. The gate bounds the answers admitted and running at once.
+func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.WebhookConfig, msg conversation.Inbound) {
+	async := msg.Mode == store.ResponseAsync
 	if !in.gate.enter() {
 		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter,
 			Message: "too many messages are being answered right now; retry later"})
@@ -297,54 +293,44 @@ func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.We
 		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Message: "the server is shutting down; retry later"})
 		return
 	}
-	res, err := in.store.InsertIncoming(msg, in.opts.DedupeRetention)
-	if err != nil {
+	a, err := in.turns.Accept(r.Context(), msg)
+	if err != nil || a.Answered() || (async && a.Duplicate) {
 		if async {
 			in.bg.Done()
 		}
 		in.gate.leave()
-		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
-			Message: "could not store the message; retry later"})
-		return
-	}
-	if c != nil {
-		c.setStored()
-	}
-	if res.Duplicate && handled(res.Message) {
-		if async {
-			in.bg.Done()
+		switch {
+		case err != nil:
+			in.fail(w, r, err)
+		case async:
+			in.turns.Release(a)
+			in.counters.duplicates.Add(1)
+			httpapi.WriteJSON(w, http.StatusAccepted, incomingResponse{Success: true, MessageID: a.Message.ID, Duplicate: true})
+		default:
+			in.writeDuplicate(w, r, a)
 		}
-		in.gate.leave()
-		in.counters.duplicates.Add(1)
-		in.writeStored(w, res, async)
 		return
 	}
 	in.counters.accepted.Add(1)
 	if async {
-		owned := c
-		c = nil // the background answer releases the claim
-		go in.answerLater(cfg, res.Message, owned)
-		httpapi.WriteJSON(w, http.StatusAccepted, incomingResponse{Success: true, MessageID: res.Message.ID, Duplicate: res.Duplicate})
+		go in.answerLater(a)
+		httpapi.WriteJSON(w, http.StatusAccepted, incomingResponse{Success: true, MessageID: a.Message.ID})
 		return
 	}
 	defer in.gate.leave()
 	if err := in.gate.acquire(r.Context()); err != nil {
+		in.turns.Release(a)
 		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Message: "gave up waiting for an answer slot; retry later"})
 		return
 	}
 	// The answer is finished and stored even if the platform hangs up (its
 	// retry then gets it), but not past the timeout or Close.
-	out, reply, err := in.answerNow(r.Context(), cfg, res.Message)
+	out, err := in.answerNow(r.Context(), a)
 	if err != nil {
 		in.fail(w, r, err)
 		return
 	}
-	resp := incomingResponse{Success: true, MessageID: res.Message.ID, Duplicate: res.Duplicate,
-		Response: &answerBody{Answer: reply.Answer, ResponseType: reply.Type, Sources: sourcesOf(reply.Sources), UserInfo: userOf(res.Message)}}
-	if out != nil {
-		resp.ResponseID = out.ID
-	}
-	httpapi.WriteJSON(w, http.StatusOK, resp)
+	httpapi.WriteJSON(w, http.StatusOK, responseOf(out))
 }
 
 // ResumeAsync starts, in the background, the answers of async messages
@@ -366,23 +352,20 @@ func (in *Incoming) ResumeAsync() (int, error) {
 			}
 			continue
 		}
-		var c *claim
-		if m.PlatformMessageID != "" {
-			var owner bool
-			if c, owner = in.inflight.claim(inflightKey(m)); !owner {
-				continue
-			}
+		a, ok := in.turns.Resume(m, cfg.OutgoingURL != "")
+		if !ok {
+			continue
 		}
 		if !in.gate.enter() {
-			in.inflight.release(c)
+			in.turns.Release(a)
 			break
 		}
 		if !in.startBackground() {
 			in.gate.leave()
-			in.inflight.release(c)
+			in.turns.Release(a)
 			break
 		}
-		go in.answerLater(cfg, m, c)
+		go in.answerLater(a)
 		n++
 	}
 	return n, nil
@@ -401,180 +384,58 @@ func (in *Incoming) startBackground() bool {
 
 // answerNow produces a sync answer in the slot the caller acquired and
 // releases it, even if the engine panics.
-func (in *Incoming) answerNow(rctx context.Context, cfg *store.WebhookConfig, msg *store.Message) (*store.Message, chat.Reply, error) {
+func (in *Incoming) answerNow(rctx context.Context, a *conversation.Accepted) (conversation.Outcome, error) {
 	defer in.gate.release()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), in.opts.AnswerTimeout)
 	defer cancel()
 	defer context.AfterFunc(in.bgCtx, cancel)()
-	return in.process(ctx, cfg, msg)
+	return in.turns.Answer(ctx, a)
 }
 
 // answerLater produces an async answer; it goes out only through the
 // outgoing queue.
-func (in *Incoming) answerLater(cfg *store.WebhookConfig, msg *store.Message, c *claim) {
+func (in *Incoming) answerLater(a *conversation.Accepted) {
 	defer in.bg.Done()
 	defer in.gate.leave()
-	defer in.inflight.release(c)
+	defer in.turns.Release(a) // a no-op once Answer ran
 	defer func() {
 		if p := recover(); p != nil {
-			in.log.Error("async answer panicked", "message_id", msg.ID, "panic", p)
+			in.log.Error("async answer panicked", "message_id", a.Message.ID, "panic", p)
 		}
 	}()
 	if err := in.gate.acquire(in.bgCtx); err != nil {
-		in.log.Warn("async answer not produced: shutting down", "message_id", msg.ID)
+		in.log.Warn("async answer not produced: shutting down", "message_id", a.Message.ID)
 		return
 	}
 	defer in.gate.release()
 	ctx, cancel := context.WithTimeout(in.bgCtx, in.opts.AnswerTimeout)
 	defer cancel()
-	if _, _, err := in.process(ctx, cfg, msg); err != nil {
-		in.log.Warn("async answer failed; a retry of the same message_id answers it", "message_id", msg.ID, "err", err)
+	if _, err := in.turns.Answer(ctx, a); err != nil {
+		in.log.Warn("async answer failed; a retry of the same message_id answers it", "message_id", a.Message.ID, "err", err)
 	}
 }
 
-// process asks the engine and stores its reply. It returns the stored
-// outgoing message, or nil when the reply needs none of ours (live chat).
-func (in *Incoming) process(ctx context.Context, cfg *store.WebhookConfig, msg *store.Message) (*store.Message, chat.Reply, error) {
-	start := in.opts.Now()
-	reply, err := in.answerer.Answer(ctx, chat.Request{ConfigID: msg.ConfigID, Platform: msg.Platform, ConversationID: msg.ConversationID,
-		UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff})
+// writeDuplicate answers a platform's retry of a message already answered
+// with the first outcome.
+func (in *Incoming) writeDuplicate(w http.ResponseWriter, r *http.Request, a *conversation.Accepted) {
+	out, err := in.turns.Outcome(a)
 	if err != nil {
-		if _, ok := apperr.As(err); ok {
-			return nil, reply, err
-		}
-		return nil, reply, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
-			Message: "the answering engine failed; retry later"}
-	}
-	latency := in.opts.Now().Sub(start).Milliseconds()
-	if reply.Type == chat.TypeLiveChatMessage || reply.Type == chat.TypeLiveChatTransfer {
-		// The live-chat manager queued what the platform must see.
-		if err := in.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency); err != nil {
-			return nil, reply, storeFailure(err)
-		}
-		return nil, reply, nil
-	}
-	out := &store.Message{Type: store.MessageOutgoing, ConfigID: cfg.ID, Platform: msg.Platform,
-		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: reply.Answer,
-		ResponseType: reply.Type, Sources: sourcesOf(reply.Sources), SessionID: reply.SessionID,
-		Sender: "Assistant", SenderType: "bot", LatencyMS: latency}
-	deliver := cfg.OutgoingURL != ""
-	if err := in.store.InsertReply(msg.ID, out, deliver); err != nil {
-		return nil, reply, storeFailure(err)
-	}
-	in.log.InfoContext(ctx, "incoming webhook answered", "config_id", cfg.ID, "message_id", msg.ID,
-		"response_id", out.ID, "response_type", out.ResponseType, "latency_ms", latency, "delivery", out.Status)
-	return out, reply, nil
-}
-
-func storeFailure(err error) error {
-	return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
-		Message: "could not store the answer; retry later"}
-}
-
-// handled reports whether an incoming message has its reply recorded.
-func handled(m *store.Message) bool { return m.ResponseID != 0 || m.ResponseType != "" }
-
-// duplicateInFlight answers a retry that arrives while the first delivery
-// of the same message is still being handled here: async at once with the
-// stored id, sync after the first answer is stored.
-func (in *Incoming) duplicateInFlight(w http.ResponseWriter, r *http.Request, c *claim, msg *store.Message, async bool) {
-	wait := c.done
-	if async {
-		wait = c.stored
-	}
-	select {
-	case <-wait:
-	case <-r.Context().Done():
-		return // the client is gone
-	}
-	res, err := in.store.IncomingByPlatformID(msg.Ref(), msg.PlatformMessageID, in.opts.DedupeRetention)
-	if err != nil || (!async && !handled(res.Message)) {
-		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: 1,
-			Message: "the first delivery of this message_id is still being processed or failed; retry later"})
+		in.fail(w, r, err)
 		return
 	}
 	in.counters.duplicates.Add(1)
-	in.writeStored(w, res, async)
+	httpapi.WriteJSON(w, http.StatusOK, responseOf(out))
 }
 
-// writeStored answers a duplicate with the first result.
-func (in *Incoming) writeStored(w http.ResponseWriter, res store.IncomingResult, async bool) {
-	if async {
-		httpapi.WriteJSON(w, http.StatusAccepted, incomingResponse{Success: true, MessageID: res.Message.ID, Duplicate: true})
-		return
+// responseOf is the sync response body of an outcome.
+func responseOf(out conversation.Outcome) incomingResponse {
+	m := out.Message
+	resp := incomingResponse{Success: true, MessageID: m.ID, ResponseID: out.ResponseID(), Duplicate: out.Duplicate,
+		Response: &answerBody{Answer: out.Answer.Answer, ResponseType: out.Answer.Type, Sources: out.Sources(),
+			UserInfo: userInfo{UserID: m.UserID, Username: m.Username, Platform: m.Platform, ConversationID: m.ConversationID}}}
+	for _, h := range out.Handed {
+		resp.Response.Handed = append(resp.Response.Handed, handedMessage{ID: h.ID, Text: h.Text, Sender: h.Sender,
+			SenderType: h.SenderType, ResponseType: h.ResponseType, SessionID: h.SessionID, CreatedAt: h.CreatedAt})
 	}
-	body := &answerBody{ResponseType: res.Message.ResponseType, Sources: []store.MessageSource{}, UserInfo: userOf(res.Message)}
-	resp := incomingResponse{Success: true, MessageID: res.Message.ID, Duplicate: true, Response: body}
-	if res.Response != nil {
-		resp.ResponseID = res.Response.ID
-		body.Answer, body.ResponseType = res.Response.Text, res.Response.ResponseType
-		body.Sources = sourcesOfStored(res.Response.Sources)
-	}
-	httpapi.WriteJSON(w, http.StatusOK, resp)
-}
-
-func userOf(m *store.Message) userInfo {
-	return userInfo{UserID: m.UserID, Username: m.Username, Platform: m.Platform, ConversationID: m.ConversationID}
-}
-
-func sourcesOf(src []chat.Source) []store.MessageSource {
-	out := make([]store.MessageSource, 0, len(src))
-	for _, s := range src {
-		out = append(out, store.MessageSource{Title: s.Title, Source: s.Source, Score: s.Score})
-	}
-	return out
-}
-
-func sourcesOfStored(src []store.MessageSource) []store.MessageSource {
-	return append(make([]store.MessageSource, 0, len(src)), src...)
-}
-
-// inflightKey is the integration (config id) and the platform's message id,
-// as the store dedupes: the same id through another integration is another
-// message and must not wait for, or answer with, this one.
-func inflightKey(m *store.Message) string {
-	return strconv.FormatUint(m.ConfigID, 10) + "\x00" + m.PlatformMessageID
-}
-
-// inflight tracks platform message ids being handled in this process, so
-// a retry that races the first delivery waits for it instead of answering
-// again. Its size is bounded by the admitted answers.
-type inflight struct {
-	mu sync.Mutex
-	m  map[string]*claim
-}
-
-type claim struct {
-	key        string
-	stored     chan struct{} // closed once the incoming message is stored (or on release)
-	done       chan struct{} // closed on release
-	storedOnce sync.Once
-}
-
-func (c *claim) setStored() {
-	c.storedOnce.Do(func() { close(c.stored) })
-}
-
-// claim returns the claim of key and whether the caller now owns it.
-func (f *inflight) claim(key string) (*claim, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if c, ok := f.m[key]; ok {
-		return c, false
-	}
-	c := &claim{key: key, stored: make(chan struct{}), done: make(chan struct{})}
-	f.m[key] = c
-	return c, true
-}
-
-// release ends the owner's claim; nil is a no-op.
-func (f *inflight) release(c *claim) {
-	if c == nil {
-		return
-	}
-	f.mu.Lock()
-	delete(f.m, c.key)
-	f.mu.Unlock()
-	c.storedOnce.Do(func() { close(c.stored) })
-	close(c.done)
+	return resp
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 )
@@ -30,7 +31,7 @@ func benchmarkIncoming(b *testing.B, fsync, withID bool) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	in := NewIncoming(st, noopAnswerer{}, quietLog(), IncomingOptions{RatePerMinute: 1 << 30})
+	in := NewIncoming(st, conversation.New(st, noopAnswerer{}, conversation.Options{}), quietLog(), IncomingOptions{RatePerMinute: 1 << 30})
 	v, err := NewConfigs(st).Create(cfgInput("Bench", "freshchat", "https://platform.example/hook"))
 	if err != nil {
 		b.Fatal(err)

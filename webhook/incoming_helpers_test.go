@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
@@ -127,7 +128,7 @@ func newInHarness(t testing.TB, dir string, opts IncomingOptions, logTo ...io.Wr
 	if len(logTo) > 0 {
 		log = slog.New(slog.NewJSONHandler(logTo[0], &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	in := NewIncoming(st, fa, log, opts)
+	in := NewIncoming(st, conversation.New(st, fa, conversation.Options{Now: opts.Now, Log: log}), log, opts)
 	configs := NewConfigs(st)
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFound()

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/store"
 )
@@ -35,7 +36,17 @@ type incomingRequest struct {
 // parseIncoming validates body and returns the message to store. Errors
 // name the field; a message over maxBytes is TooLarge (413) and a platform
 // that contradicts the integration's provider is Forbidden (403).
-func parseIncoming(body []byte, cfg *store.WebhookConfig, maxBytes int) (*store.Message, error) {
+func parseIncoming(body []byte, cfg *store.WebhookConfig, maxBytes int) (conversation.Inbound, error) {
+	m, err := parseSeed(body, cfg, maxBytes)
+	if err != nil {
+		return conversation.Inbound{}, err
+	}
+	m.Channel, m.Mode, m.Deliver = conversation.Webhook, cfg.ResponseMode, cfg.OutgoingURL != ""
+	return *m, nil
+}
+
+// parseSeed reads the seed format's fields.
+func parseSeed(body []byte, cfg *store.WebhookConfig, maxBytes int) (*conversation.Inbound, error) {
 	if !utf8.Valid(body) {
 		return nil, apperr.Invalidf("", "request body must be valid UTF-8")
 	}
@@ -69,8 +80,8 @@ func parseIncoming(body []byte, cfg *store.WebhookConfig, maxBytes int) (*store.
 	if strings.ContainsFunc(text, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) {
 		return nil, apperr.Invalidf("message", "message must not contain NUL or other control characters")
 	}
-	m := &store.Message{ConfigID: cfg.ID, Platform: cfg.Provider, UserID: userID, ConversationID: convID,
-		PlatformMessageID: msgID, Text: text, SenderType: "user", Handoff: req.Handoff != nil && *req.Handoff}
+	m := &conversation.Inbound{ConfigID: cfg.ID, Platform: cfg.Provider, UserID: userID, ConversationID: convID,
+		PlatformMessageID: msgID, Text: text, Handoff: req.Handoff != nil && *req.Handoff}
 	if req.Username != nil {
 		if err := checkText("username", *req.Username); err != nil {
 			return nil, err
@@ -88,6 +99,9 @@ func parseIncoming(body []byte, cfg *store.WebhookConfig, maxBytes int) (*store.
 	}
 	if len(req.Metadata) > 0 && !bytes.Equal(req.Metadata, []byte("null")) && req.Metadata[0] != '{' {
 		return nil, apperr.Invalidf("metadata", "metadata must be an object")
+	}
+	if len(req.Metadata) > 0 && req.Metadata[0] == '{' {
+		m.Metadata = req.Metadata
 	}
 	return m, nil
 }

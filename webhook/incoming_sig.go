@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/store"
 )
@@ -246,16 +247,20 @@ func (in *Incoming) answerReplay(w http.ResponseWriter, r *http.Request, cfg *st
 			Message: "could not read the first delivery of this webhook-id; retry later"})
 		return
 	}
-	res := store.IncomingResult{Message: first, Duplicate: true}
+	a := &conversation.Accepted{Message: first, Duplicate: true}
 	if first.ResponseID != 0 {
-		if res.Response, err = in.store.Message(first.ResponseID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if a.Reply, err = in.store.Message(first.ResponseID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
 				Message: "could not read the first answer of this webhook-id; retry later"})
 			return
 		}
 	}
-	in.counters.duplicates.Add(1)
 	in.log.InfoContext(r.Context(), "signed incoming webhook replayed; answered as a duplicate", "request_id", httpapi.RequestID(r.Context()),
 		"config_id", cfg.ID, "message_id", first.ID)
-	in.writeStored(w, res, cfg.ResponseMode == store.ResponseAsync)
+	if cfg.ResponseMode == store.ResponseAsync {
+		in.counters.duplicates.Add(1)
+		httpapi.WriteJSON(w, http.StatusAccepted, incomingResponse{Success: true, MessageID: first.ID, Duplicate: true})
+		return
+	}
+	in.writeDuplicate(w, r, a)
 }

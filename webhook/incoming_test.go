@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -487,7 +488,7 @@ func TestIncomingStorageFailureIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	in := NewIncoming(st, &fakeAnswerer{}, quietLog(), IncomingOptions{})
+	in := NewIncoming(st, conversation.New(st, &fakeAnswerer{}, conversation.Options{}), quietLog(), IncomingOptions{})
 	srv := httptest.NewServer(in)
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(validIncoming))
@@ -532,7 +533,7 @@ func TestIncomingLogsNoSecrets(t *testing.T) {
 			t.Errorf("log contains %q:\n%s", secret, out)
 		}
 	}
-	for _, want := range []string{`"msg":"incoming webhook accepted"`, `"msg":"incoming webhook answered"`, `"reason":"unknown token"`, `"reason":"bad signature"`} {
+	for _, want := range []string{`"msg":"incoming webhook accepted"`, `"msg":"message answered"`, `"reason":"unknown token"`, `"reason":"bad signature"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/secret"
@@ -126,7 +127,7 @@ func newLiveHarness(t *testing.T) *liveHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := NewIncoming(st, eng, quietLog(), IncomingOptions{})
+	in := NewIncoming(st, conversation.New(st, eng, conversation.Options{}), quietLog(), IncomingOptions{})
 	r := mux.NewRouter()
 	NewHandler(NewConfigs(st), quietLog()).WithIncoming(in).Routes(r, httpapi.NewAdminAuth(secret.Hash(testAdminToken)).Require)
 	h := &liveHarness{srv: httptest.NewServer(r), st: st, lc: lc, cfg: NewConfigs(st)}

@@ -1,0 +1,289 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/store"
+)
+
+// Store is what the turn keeps: *store.Store.
+type Store interface {
+	InsertIncoming(m *store.Message, retention time.Duration) (store.IncomingResult, error)
+	IncomingByPlatformID(ref store.ConvRef, messageID string, retention time.Duration) (store.IncomingResult, error)
+	InsertReply(incomingID uint64, out *store.Message, deliver bool) error
+	RecordHandled(id uint64, responseType store.ResponseType, sessionID string, latencyMS int64) error
+	HandHeld(incomingID uint64) ([]store.Message, error)
+	HandedWith(in *store.Message) ([]store.Message, error)
+}
+
+// Answerer produces the reply to a user's message: the engine
+// (chat.Engine, which consults live chat first), or a fake in tests.
+type Answerer interface {
+	Answer(ctx context.Context, req chat.Request) (chat.Reply, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultDedupeRetention = 7 * 24 * time.Hour
+	// retryAfter is the Retry-After, in seconds, of a turn that failed for
+	// a reason that passes (storage, the engine).
+	retryAfter = 5
+)
+
+// Options tune a Service; zero values take the defaults.
+type Options struct {
+	DedupeRetention time.Duration // how long a platform message id is remembered
+	Now             func() time.Time
+	Log             *slog.Logger
+}
+
+// Service runs turns. It is safe for concurrent use; messages of one
+// conversation are answered one at a time, in arrival order (the engine
+// serialises them).
+type Service struct {
+	store    Store
+	answerer Answerer
+	opts     Options
+	log      *slog.Logger
+	inflight inflight
+}
+
+// New returns the service over st and answerer.
+func New(st Store, answerer Answerer, opts Options) *Service {
+	if opts.DedupeRetention <= 0 {
+		opts.DedupeRetention = DefaultDedupeRetention
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: st, answerer: answerer, opts: opts, log: log, inflight: inflight{m: map[string]*claim{}}}
+}
+
+// DedupeRetention is how long a platform message id is remembered.
+func (s *Service) DedupeRetention() time.Duration { return s.opts.DedupeRetention }
+
+// Handle runs the whole turn for in: dedupe, store, live chat or the
+// answer, the reply stored with its delivery, the held messages handed
+// over. A retry of a message already answered gets the first outcome
+// (Duplicate). Errors are apperr errors a channel can show as they are.
+func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
+	a, err := s.Accept(ctx, in)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if a.Answered() {
+		return s.stored(a)
+	}
+	return s.Answer(ctx, a)
+}
+
+// Accepted is a stored incoming message waiting for its answer. Its owner
+// must call Answer or Release (a platform retry waits for it meanwhile).
+type Accepted struct {
+	Message   *store.Message // the stored incoming message
+	Reply     *store.Message // its stored reply, when it has one
+	Duplicate bool           // a retry of a message id stored before
+	channel   Channel
+	deliver   bool
+	claim     *claim
+}
+
+// Answered reports whether the message already has its reply recorded
+// (a retry of one answered): Outcome gives it, Answer is not needed.
+func (a *Accepted) Answered() bool { return handled(a.Message) }
+
+// Accept is the first half of the turn, for channels that answer later
+// (async webhooks): dedupe and store. A retry racing the first delivery
+// of its message id waits for it (for the stored message in async mode,
+// for the answer in sync mode) or for ctx.
+func (s *Service) Accept(ctx context.Context, in Inbound) (*Accepted, error) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	var c *claim
+	if in.PlatformMessageID != "" {
+		var owner bool
+		if c, owner = s.inflight.claim(inflightKey(in.ref(), in.PlatformMessageID)); !owner {
+			return s.waitFirst(ctx, c, in)
+		}
+	}
+	res, err := s.store.InsertIncoming(in.message(), s.opts.DedupeRetention)
+	if err != nil {
+		s.inflight.release(c)
+		return nil, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: retryAfter, Err: err,
+			Message: "could not store the message; retry later"}
+	}
+	if c != nil {
+		c.setStored()
+	}
+	a := &Accepted{Message: res.Message, Reply: res.Response, Duplicate: res.Duplicate, channel: in.Channel, deliver: in.Deliver, claim: c}
+	if a.Answered() {
+		s.Release(a)
+	}
+	return a, nil
+}
+
+// Resume takes back a message accepted before a restart and never
+// answered. ok is false when a retry of it is being handled right now.
+func (s *Service) Resume(msg *store.Message, deliver bool) (a *Accepted, ok bool) {
+	var c *claim
+	if msg.PlatformMessageID != "" {
+		var owner bool
+		if c, owner = s.inflight.claim(inflightKey(msg.Ref(), msg.PlatformMessageID)); !owner {
+			return nil, false
+		}
+	}
+	return &Accepted{Message: msg, channel: Webhook, deliver: deliver, claim: c}, true
+}
+
+// Release gives up an accepted message without answering it (a channel
+// that cannot answer now); a retry then answers it.
+func (s *Service) Release(a *Accepted) {
+	if a != nil {
+		s.inflight.release(a.claim)
+		a.claim = nil
+	}
+}
+
+// Outcome is the recorded outcome of an answered message (a duplicate).
+func (s *Service) Outcome(a *Accepted) (Outcome, error) { return s.stored(a) }
+
+// waitFirst answers a retry that raced the first delivery of its id.
+func (s *Service) waitFirst(ctx context.Context, c *claim, in Inbound) (*Accepted, error) {
+	wait := c.done
+	if in.Mode == store.ResponseAsync {
+		wait = c.stored
+	}
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the first delivery of message %q: %w", in.PlatformMessageID, ctx.Err())
+	}
+	res, err := s.store.IncomingByPlatformID(in.ref(), in.PlatformMessageID, s.opts.DedupeRetention)
+	if err != nil || (in.Mode != store.ResponseAsync && !handled(res.Message)) {
+		return nil, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: 1,
+			Message: "the first delivery of this message_id is still being processed or failed; retry later"}
+	}
+	return &Accepted{Message: res.Message, Reply: res.Response, Duplicate: true, channel: in.Channel, deliver: in.Deliver}, nil
+}
+
+// Answer is the second half of the turn: the engine's answer (live chat
+// first), the reply stored with its delivery job, the held messages handed
+// over. It releases a's claim, also when it fails; the message then stays
+// unanswered and a retry answers it.
+func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
+	defer s.Release(a)
+	msg := a.Message
+	start := s.opts.Now()
+	reply, err := s.answerer.Answer(ctx, chat.Request{ConfigID: msg.ConfigID, WidgetID: msg.WidgetID, Platform: msg.Platform,
+		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return Outcome{}, err
+		}
+		return Outcome{}, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: retryAfter, Err: err,
+			Message: "the answering engine failed; retry later"}
+	}
+	latency := s.opts.Now().Sub(start).Milliseconds()
+	out := Outcome{Message: msg, Answer: reply, Duplicate: a.Duplicate}
+	if isLiveChat(reply.Type) {
+		// The live-chat manager stored and queued what the user must see.
+		if err := s.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency); err != nil {
+			return Outcome{}, storeFailure(err)
+		}
+		msg.ResponseType, msg.SessionID = reply.Type, reply.SessionID
+	} else {
+		out.Reply = &store.Message{Type: store.MessageOutgoing, ConfigID: msg.ConfigID, WidgetID: msg.WidgetID,
+			Platform: msg.Platform, ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username,
+			Text: reply.Answer, ResponseType: reply.Type, Sources: out.Sources(), SessionID: reply.SessionID,
+			Sender: "Assistant", SenderType: "bot", LatencyMS: latency}
+		if err := s.store.InsertReply(msg.ID, out.Reply, a.deliver); err != nil {
+			return Outcome{}, storeFailure(err)
+		}
+		msg.ResponseID, msg.ResponseType = out.Reply.ID, reply.Type
+	}
+	if !a.deliver && msg.WidgetID == 0 {
+		handed, err := s.store.HandHeld(msg.ID)
+		if err != nil {
+			// The answer is stored; the held messages wait for the next one.
+			s.log.WarnContext(ctx, "held messages not handed over", "message_id", msg.ID, "err", err)
+		}
+		out.Handed = withoutAnswer(handed, msg)
+	}
+	s.log.InfoContext(ctx, "message answered", "channel", a.channel, "config_id", msg.ConfigID, "widget_id", msg.WidgetID,
+		"message_id", msg.ID, "response_id", out.ResponseID(), "response_type", reply.Type, "latency_ms", latency,
+		"handed", len(out.Handed))
+	return out, nil
+}
+
+// stored rebuilds the outcome of an answered message from the store.
+func (s *Service) stored(a *Accepted) (Outcome, error) {
+	out := Outcome{Message: a.Message, Reply: a.Reply, Duplicate: a.Duplicate}
+	out.Answer = chat.Reply{Type: a.Message.ResponseType, SessionID: a.Message.SessionID, Sources: []chat.Source{}}
+	if a.Reply != nil {
+		out.Answer.Answer, out.Answer.Type = a.Reply.Text, a.Reply.ResponseType
+		for _, src := range a.Reply.Sources {
+			out.Answer.Sources = append(out.Answer.Sources, chat.Source{Title: src.Title, Source: src.Source, Score: src.Score})
+		}
+	}
+	handed, err := s.store.HandedWith(a.Message)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Outcome{}, storeFailure(err)
+	}
+	out.Handed = withoutAnswer(handed, a.Message)
+	return out, nil
+}
+
+// withoutAnswer leaves out the hand-off notice of the session that msg's
+// own answer opened: the answer already says it (it is marked sent all
+// the same).
+func withoutAnswer(handed []store.Message, msg *store.Message) []store.Message {
+	if msg.ResponseType != chat.TypeLiveChatTransfer {
+		return handed
+	}
+	out := handed[:0:0]
+	for _, m := range handed {
+		if m.ResponseType == chat.TypeLiveChatTransfer && m.SessionID == msg.SessionID {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func storeFailure(err error) error {
+	return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: retryAfter, Err: err,
+		Message: "could not store the answer; retry later"}
+}
+
+// check refuses an Inbound no channel should produce: the channels
+// validate their own formats; this is the turn's own floor.
+func (in Inbound) check() error {
+	switch in.Channel {
+	case Webhook:
+		if in.ConfigID == 0 {
+			return errors.New("conversation: a webhook message needs its integration (ConfigID)")
+		}
+	case Widget:
+		if in.WidgetID == 0 {
+			return errors.New("conversation: a widget message needs its widget (WidgetID)")
+		}
+	case CLI:
+	default:
+		return fmt.Errorf("conversation: unknown channel %q", in.Channel)
+	}
+	if in.Text == "" {
+		return apperr.Invalidf("message", "message must not be empty")
+	}
+	return nil
+}
