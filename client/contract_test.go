@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatbot/chatbot/askapi"
 	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
@@ -38,6 +39,8 @@ func TestTypesMatchTheServers(t *testing.T) {
 		{searchRequest{}, rag.SearchRequest{}, nil},
 		{IngestRequest{}, rag.IngestRequest{}, nil},
 		{IngestSummary{}, rag.Summary{}, nil},
+		{AskRequest{}, askapi.Request{}, nil},
+		{AskResponse{}, askapi.Response{}, nil},
 		// /readyz removes the hosts: their addresses are for the admin only.
 		{LLMState{}, chat.LLMState{}, []string{"hosts"}},
 	} {

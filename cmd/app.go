@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/admin"
+	"github.com/chatbot/chatbot/askapi"
 	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
@@ -259,6 +260,7 @@ func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin)
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
+	askapi.New(a.turns, a.cfg.Answer.AnswerTimeout+10*time.Second, a.log).Routes(r, admin)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 

@@ -61,17 +61,6 @@ func syncReportFromClient(r client.SyncReport) rag.SyncReport {
 	return out
 }
 
-func passagesFromClient(in []client.Passage) []rag.Passage {
-	if in == nil {
-		return nil // as the JSON said: null, not []
-	}
-	out := make([]rag.Passage, len(in))
-	for i, p := range in {
-		out[i] = rag.Passage(p)
-	}
-	return out
-}
-
 func skippedFromClient(in []client.Skipped) []rag.Skipped {
 	if in == nil {
 		return nil
