@@ -210,7 +210,10 @@ func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
 	out := []visitorMessage{}
 	for _, m := range msgs {
 		agent := m.Type == store.MessageAgentOutgoing
-		system := m.Type == store.MessageOutgoing && m.SenderType == "system"
+		// The hand-off notice is not polled: the visitor got it as the
+		// answer to the message that asked for a human (as a platform's
+		// user does, conversation.Outcome.Handed).
+		system := m.Type == store.MessageOutgoing && m.SenderType == "system" && m.ResponseType != chat.TypeLiveChatTransfer
 		if m.ID <= after || !(agent || system) {
 			continue
 		}
