@@ -36,11 +36,29 @@ const (
 	retryAfter = 5
 )
 
+// Step runs, in order, before the engine for each message to answer (not
+// for a retry already answered). A step that handles the message gives
+// the reply and the engine is not asked: e.g. a conversation a platform's
+// human agent owns is paused (a reply with no answer text stores nothing
+// of ours). Steps that need the conversation's live chat or memory belong
+// in the engine instead (chat.Config).
+type Step interface {
+	Before(ctx context.Context, msg *store.Message) (reply chat.Reply, handled bool, err error)
+}
+
+// Observer sees every turn that produced an answer, after it is stored
+// (outcomes, insights). It must be quick and must not fail the turn.
+type Observer interface {
+	Observe(ctx context.Context, out Outcome)
+}
+
 // Options tune a Service; zero values take the defaults.
 type Options struct {
 	DedupeRetention time.Duration // how long a platform message id is remembered
 	Now             func() time.Time
 	Log             *slog.Logger
+	Steps           []Step
+	Observers       []Observer
 }
 
 // Service runs turns. It is safe for concurrent use; messages of one
@@ -185,8 +203,7 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	defer s.Release(a)
 	msg := a.Message
 	start := s.opts.Now()
-	reply, err := s.answerer.Answer(ctx, chat.Request{ConfigID: msg.ConfigID, WidgetID: msg.WidgetID, Platform: msg.Platform,
-		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff})
+	reply, err := s.reply(ctx, msg)
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
 			return Outcome{}, err
@@ -196,8 +213,9 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	}
 	latency := s.opts.Now().Sub(start).Milliseconds()
 	out := Outcome{Message: msg, Answer: reply, Duplicate: a.Duplicate}
-	if isLiveChat(reply.Type) {
-		// The live-chat manager stored and queued what the user must see.
+	if isLiveChat(reply.Type) || reply.Answer == "" {
+		// The live-chat manager stored and queued what the user must see,
+		// or a step kept the bot quiet.
 		if err := s.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency); err != nil {
 			return Outcome{}, storeFailure(err)
 		}
@@ -223,7 +241,22 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	s.log.InfoContext(ctx, "message answered", "channel", a.channel, "config_id", msg.ConfigID, "widget_id", msg.WidgetID,
 		"message_id", msg.ID, "response_id", out.ResponseID(), "response_type", reply.Type, "latency_ms", latency,
 		"handed", len(out.Handed))
+	for _, o := range s.opts.Observers {
+		o.Observe(ctx, out)
+	}
 	return out, nil
+}
+
+// reply is the first step that handles msg, or the engine's answer.
+func (s *Service) reply(ctx context.Context, msg *store.Message) (chat.Reply, error) {
+	for _, step := range s.opts.Steps {
+		r, handled, err := step.Before(ctx, msg)
+		if err != nil || handled {
+			return r, err
+		}
+	}
+	return s.answerer.Answer(ctx, chat.Request{ConfigID: msg.ConfigID, WidgetID: msg.WidgetID, Platform: msg.Platform,
+		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff})
 }
 
 // stored rebuilds the outcome of an answered message from the store.

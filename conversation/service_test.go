@@ -246,3 +246,41 @@ func TestInboundFloor(t *testing.T) {
 		}
 	}
 }
+
+type pauseStep struct{ paused map[string]bool }
+
+func (p pauseStep) Before(_ context.Context, msg *store.Message) (chat.Reply, bool, error) {
+	if p.paused[msg.ConversationID] {
+		return chat.Reply{Type: "paused"}, true, nil
+	}
+	return chat.Reply{}, false, nil
+}
+
+type recorder struct{ seen []Outcome }
+
+func (r *recorder) Observe(_ context.Context, out Outcome) { r.seen = append(r.seen, out) }
+
+// A step that handles a message keeps the engine out of it; an observer
+// sees each answered turn once (not a retry of it).
+func TestStepsAndObservers(t *testing.T) {
+	st := openStore(t)
+	cfg := integration(t, st)
+	ans := &scripted{replies: []chat.Reply{{Type: chat.TypeExtractive, Answer: "Open 9 to 5."}}}
+	rec := &recorder{}
+	s := New(st, ans, Options{Steps: []Step{pauseStep{paused: map[string]bool{"c1": true}}}, Observers: []Observer{rec}})
+	out, err := s.Handle(context.Background(), inbound(cfg, "m1", "hours?"))
+	if err != nil || out.Reply != nil || out.Answer.Type != "paused" || out.Message.ResponseType != "paused" || len(ans.asked) != 0 {
+		t.Fatalf("paused turn = %+v, %v (asked %d)", out, err, len(ans.asked))
+	}
+	other := inbound(cfg, "m2", "hours?")
+	other.ConversationID = "c2"
+	if out, err = s.Handle(context.Background(), other); err != nil || out.Reply == nil || out.Reply.Text != "Open 9 to 5." {
+		t.Fatalf("unpaused turn = %+v, %v", out, err)
+	}
+	if _, err := s.Handle(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.seen) != 2 || rec.seen[0].Answer.Type != "paused" || rec.seen[1].Reply.Text != "Open 9 to 5." {
+		t.Fatalf("observed %d turns: %+v", len(rec.seen), rec.seen)
+	}
+}
