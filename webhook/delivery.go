@@ -26,16 +26,21 @@ const MaxResponseBytes = 64 << 10
 
 // Payload is the JSON body POSTed to a platform's outgoing webhook URL.
 type Payload struct {
-	UserID         string             `json:"user_id"`
-	ConversationID string             `json:"conversation_id"`
-	Platform       string             `json:"platform"`
-	Message        string             `json:"message"`
-	ResponseType   store.ResponseType `json:"response_type"`
-	Sender         string             `json:"sender"`
-	SenderType     string             `json:"sender_type"`
-	MessageID      uint64             `json:"message_id"`
-	Timestamp      string             `json:"timestamp"`
-	SessionID      string             `json:"session_id,omitempty"`
+	UserID         string `json:"user_id"`
+	ConversationID string `json:"conversation_id"`
+	Platform       string `json:"platform"`
+	Message        string `json:"message"`
+	// MessageFormat is "markdown": answers quote, list and link in a small
+	// Markdown subset; MessagePlain is the same text without the markup,
+	// for a platform that shows text as it is.
+	MessageFormat string             `json:"message_format"`
+	MessagePlain  string             `json:"message_plain"`
+	ResponseType  store.ResponseType `json:"response_type"`
+	Sender        string             `json:"sender"`
+	SenderType    string             `json:"sender_type"`
+	MessageID     uint64             `json:"message_id"`
+	Timestamp     string             `json:"timestamp"`
+	SessionID     string             `json:"session_id,omitempty"`
 	// Sources are the passages the answer cites (always a list, empty for
 	// an agent's reply or a notice), so a platform can show them as links.
 	Sources []store.MessageSource `json:"sources"`
@@ -67,7 +72,7 @@ func PayloadOf(m *store.Message, platformMessageID string) Payload {
 	}
 	return Payload{
 		UserID: m.UserID, ConversationID: m.ConversationID, Platform: m.Platform,
-		Message: m.Text, ResponseType: m.ResponseType, Sender: sender, SenderType: senderType,
+		Message: m.Text, MessageFormat: "markdown", MessagePlain: PlainText(m.Text), ResponseType: m.ResponseType, Sender: sender, SenderType: senderType,
 		MessageID: m.ID, Timestamp: m.CreatedAt.UTC().Format(time.RFC3339), SessionID: m.SessionID,
 		Sources: sources, PlatformMessageID: platformMessageID,
 	}

@@ -278,6 +278,7 @@ func TestDeliveredAfterTwo500s(t *testing.T) {
 	want, _ := json.Marshal(map[string]any{
 		"user_id": "external_user_123", "conversation_id": "conv_456", "platform": "freshchat",
 		"message": "Reset it under Settings > Security.", "response_type": "rag_knowledge_base",
+		"message_format": "markdown", "message_plain": "Reset it under Settings > Security.",
 		"sender": "Assistant", "sender_type": "bot", "message_id": job.MessageID,
 		"timestamp": m.CreatedAt.UTC().Format(time.RFC3339), "sources": []any{},
 	})
