@@ -18,6 +18,8 @@ import (
 	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
+
+	"github.com/chatbot/chatbot/internal/server"
 )
 
 // fakeOllama answers /api/tags with models, /api/show for them, and
@@ -96,7 +98,7 @@ func TestAnswerFlagsAndEnv(t *testing.T) {
 		}
 	}
 	ac := answerConfig{OllamaHost: "gpu-box:9999"}
-	if err := ac.finish(); err != nil || ac.ollamaURL.String() != "http://gpu-box:9999" || ac.LLM != "auto" || ac.MaxGenerations != 1 {
+	if err := ac.Finish(); err != nil || ac.OllamaURLs()[0].String() != "http://gpu-box:9999" || ac.LLM != "auto" || ac.MaxGenerations != 1 {
 		t.Fatalf("finish = %v, %+v", err, ac)
 	}
 }
@@ -124,7 +126,7 @@ func TestAnswerFlagsRejected(t *testing.T) {
 }
 
 // newAnsweringForTest builds the answering part alone, logging to a buffer.
-func newAnsweringForTest(t *testing.T, ac answerConfig) (*answering, string, error) {
+func newAnsweringForTest(t *testing.T, ac answerConfig) (*server.Answering, string, error) {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
@@ -141,9 +143,9 @@ func newAnsweringForTest(t *testing.T, ac answerConfig) (*answering, string, err
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	a, err := newAnswering(context.Background(), ac, st, ix, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	a, err := server.NewAnswering(context.Background(), ac, st, ix, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if a != nil {
-		t.Cleanup(func() { a.close(context.Background()) })
+		t.Cleanup(func() { a.Close(context.Background()) })
 	}
 	return a, logs.String(), err
 }
@@ -187,7 +189,7 @@ func TestStartupReport(t *testing.T) {
 					t.Errorf("logs lack %q:\n%s", w, logs)
 				}
 			}
-			if st := a.state(); st.State != tt.state {
+			if st := a.State(); st.State != tt.state {
 				t.Fatalf("state = %+v, want %s", st, tt.state)
 			}
 		})
@@ -204,14 +206,14 @@ func TestIndexEmbedderOpensWhileOllamaIsDown(t *testing.T) {
 	defer st.Close()
 	down := "http://" + refusingAddr(t)
 	k := knowledgeFlags{embedder: "auto", embedModel: "nomic-embed-text"}
-	emb, err := indexEmbedder(context.Background(), down, st, k)
+	emb, err := server.IndexEmbedder(context.Background(), down, st, k.choice())
 	if err != nil || emb.Info().Provider != "builtin" {
 		t.Fatalf("new index without ollama: %+v %v", emb, err)
 	}
 	if err := st.ResetKnowledge(store.IndexInfo{Provider: "ollama", Model: "mxbai", Dimension: 1024}); err != nil {
 		t.Fatal(err)
 	}
-	emb, err = indexEmbedder(context.Background(), down, st, k)
+	emb, err = server.IndexEmbedder(context.Background(), down, st, k.choice())
 	if err != nil || emb.Info() != (embed.Info{Provider: "ollama", Model: "mxbai", Dimension: 1024}) {
 		t.Fatalf("existing ollama index: %+v %v", emb.Info(), err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
+
+	chatserver "github.com/chatbot/chatbot/internal/server"
 )
 
 func newAskCommand(e env) *cobra.Command {
@@ -45,18 +47,18 @@ the data directory and stores the exchange in its history.`,
   chatbot ask --llm none --json "what are your opening hours?"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ac.EmbedModel, ac.topK = k.embedModel, topK
+			ac.EmbedModel, ac.TopK = k.embedModel, topK
 			// One question is one call: with --llm auto an absent Ollama is
 			// the normal case, said in the answer line ("extractive"), not
 			// warned about each time; --verbose or --llm ollama show it.
-			ac.quietProbe = !verbose && ac.LLM == llmAuto
-			if err := ac.finish(); err != nil {
+			ac.QuietProbe = !verbose && ac.LLM == llmAuto
+			if err := ac.Finish(); err != nil {
 				return err
 			}
-			if err := ac.finishKey(e); err != nil {
+			if err := finishKey(&ac, e); err != nil {
 				return err
 			}
-			k.openai = ac.openaiServers()
+			k.openai = ac.OpenAI()
 			if _, err := parseLevel(logLevel); err != nil {
 				return err
 			}
@@ -72,7 +74,7 @@ the data directory and stores the exchange in its history.`,
 				return err
 			}
 			defer st.Close()
-			emb, err := indexEmbedder(cmd.Context(), ac.ollamaHosts(), st, k)
+			emb, err := chatserver.IndexEmbedder(cmd.Context(), ac.OllamaHosts(), st, k.choice())
 			if err != nil {
 				return err
 			}
@@ -80,14 +82,14 @@ the data directory and stores the exchange in its history.`,
 			if err != nil {
 				return err
 			}
-			ans, err := newAnswering(cmd.Context(), ac, st, ix, newLogger(cmd.ErrOrStderr(), logLevel, "text"), nil)
+			ans, err := chatserver.NewAnswering(cmd.Context(), ac, st, ix, newLogger(cmd.ErrOrStderr(), logLevel, "text"), nil)
 			if err != nil {
 				return err
 			}
-			defer ans.close(cmd.Context())
+			defer ans.Close(cmd.Context())
 			// The same turn as the server's: the question and its answer
 			// are stored in the data directory's history.
-			turns := conversation.New(st, ans.engine, conversation.Options{})
+			turns := conversation.New(st, ans.Engine(), conversation.Options{})
 			if err := req.Validate(); err != nil {
 				return err
 			}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatbot/chatbot/internal/server"
 )
 
 // mapEnv is an env backed by a map, so tests never read the real environment.
@@ -77,7 +79,7 @@ func testConfig(t *testing.T, cfg config) config {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 5 * time.Second
 	}
-	if err := cfg.finish(mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": cfg.AdminToken})); err != nil {
+	if err := finish(&cfg, mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": cfg.AdminToken})); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -151,8 +153,8 @@ func TestServeGeneratesAdminTokenOnceAndShutsDownCleanly(t *testing.T) {
 	}
 	resp.Body.Close()
 	// The server record lets CLI commands find the server.
-	var rec serverRecord
-	b, err := os.ReadFile(filepath.Join(dir, serverRecordFile))
+	var rec server.Record
+	b, err := os.ReadFile(filepath.Join(dir, server.RecordFile))
 	if err != nil || json.Unmarshal(b, &rec) != nil || rec.Addr != a.Addr() {
 		t.Fatalf("server record = %s, %v", b, err)
 	}
@@ -184,7 +186,7 @@ func TestSecondStartDoesNotPrintTokenAgain(t *testing.T) {
 		if got := strings.Contains(out.String(), "cba_"); got != wantToken {
 			t.Fatalf("start %d printed token = %v, want %v", i, got, wantToken)
 		}
-		if _, err := os.Stat(filepath.Join(dir, serverRecordFile)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(dir, server.RecordFile)); !os.IsNotExist(err) {
 			t.Fatalf("server record left behind after shutdown: %v", err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/chatbot/chatbot/conversation"
+	"github.com/chatbot/chatbot/internal/server"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/webhook"
 )
@@ -20,62 +21,9 @@ import (
 // env reads the process environment; tests pass a map instead.
 type env func(key string) string
 
-// config is the typed configuration of the service, filled in layers:
-// defaults, then CHATBOT_* environment variables, then flags.
-type config struct {
-	Addr            string
-	DataDir         string
-	LogLevel        string
-	LogFormat       string
-	TLSCert         string
-	TLSKey          string
-	TrustedProxies  string
-	AllowOutgoing   string
-	RetryBase       time.Duration
-	RetryCap        time.Duration
-	DeliveryWorkers int
-	// delivery is the base of the worker's options, for tests (a long
-	// poll interval, an attempt hook); the flags above fill the rest.
-	delivery        webhook.WorkerOptions
-	ShutdownTimeout time.Duration
-	Answer          answerConfig // the conversation engine and Ollama (answer.go)
-
-	// Knowledge base: the embedder (auto, builtin, ollama, openai), its
-	// model, and the Ollama servers (OLLAMA_HOST, comma-separated).
-	Embedder   string
-	EmbedModel string
-	OllamaHost string
-	// KnowledgeRoots are the folders the ingest API may read (none: it
-	// reads no files; uploads still work).
-	KnowledgeRoots []string
-	Incoming       incomingFlags
-	// Live chat: phrases that ask for a human (comma-separated; empty: the
-	// defaults), how long a session waits for an agent, and what then.
-	LiveChatPhrases string
-	LiveChatTimeout time.Duration
-	LiveChatNoAgent string
-	// The texts the user gets when a session opens and when no agent
-	// accepted in time (kept waiting, or closed); empty: the defaults.
-	LiveChatTransferMessage      string
-	LiveChatNoAgentMessage       string
-	LiveChatNoAgentClosedMessage string
-
-	// Scheduled backups: how often (0: never), where (default
-	// <data-dir>/backups), how many to keep, and the passphrase that wraps
-	// the secret key into each (CHATBOT_BACKUP_PASSPHRASE[_FILE]; empty:
-	// backups without the key).
-	BackupEvery      time.Duration
-	BackupDir        string
-	BackupKeep       int
-	BackupPassphrase string
-
-	// Secrets: from CHATBOT_ADMIN_TOKEN / CHATBOT_SECRET_KEY or their _FILE variants.
-	AdminToken   string
-	SecretKey    string
-	MetricsToken string // optional: a bearer token that may read only /metrics
-
-	trustedProxies []netip.Prefix
-}
+// config is the typed configuration of the service (internal/server), filled
+// here in layers: defaults, then CHATBOT_* environment variables, then flags.
+type config = server.Config
 
 // lookup returns the env value of key, or of the file named by key_FILE.
 func (e env) lookup(key string) (string, error) {
@@ -169,7 +117,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "embedding model (env CHATBOT_EMBED_MODEL)")
 	bindKnowledgeRoots(fs, e, &c.KnowledgeRoots)
 	bindAnswer(fs, e, &c.Answer)
-	bindIncoming(fs, e, &c.Incoming)
+	bindIncoming(fs, e, c)
 	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", webhook.DefaultWorkers), "parallel outgoing deliveries (env CHATBOT_DELIVERY_WORKERS)")
 	fs.StringVar(&c.LiveChatPhrases, "livechat-phrases", e.or("CHATBOT_LIVECHAT_PHRASES", ""), "comma-separated phrases that hand a conversation to a human, replacing the defaults (env CHATBOT_LIVECHAT_PHRASES)")
 	fs.DurationVar(&c.LiveChatTimeout, "livechat-timeout", e.durationOr("CHATBOT_LIVECHAT_TIMEOUT", 5*time.Minute), "how long a live chat waits for an agent before the user is told (env CHATBOT_LIVECHAT_TIMEOUT)")
@@ -184,6 +132,15 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	bindBackup(fs, e, c)
 }
 
+// bindIncoming registers the limits of POST /api/webhook/incoming.
+func bindIncoming(fs *pflag.FlagSet, e env, c *config) {
+	f := &c.Incoming
+	fs.IntVar(&f.MaxMessageBytes, "max-message-bytes", e.intOr("CHATBOT_MAX_MESSAGE_BYTES", webhook.DefaultMaxMessageBytes), "largest incoming message text in bytes; larger gets 413 (env CHATBOT_MAX_MESSAGE_BYTES)")
+	fs.IntVar(&f.RatePerMinute, "rate-per-minute", e.intOr("CHATBOT_RATE_PER_MINUTE", webhook.DefaultRatePerMinute), "incoming requests per minute per integration; more get 429 (env CHATBOT_RATE_PER_MINUTE)")
+	fs.DurationVar(&f.DedupeRetention, "dedupe-retention", e.durationOr("CHATBOT_DEDUPE_RETENTION", conversation.DefaultDedupeRetention), "how long a platform message_id is remembered to drop retries (env CHATBOT_DEDUPE_RETENTION)")
+	fs.IntVar(&f.MaxConcurrent, "max-concurrent-answers", e.intOr("CHATBOT_MAX_CONCURRENT_ANSWERS", webhook.DefaultMaxConcurrent), "answers produced at once; 8x as many may wait, more get 503 (env CHATBOT_MAX_CONCURRENT_ANSWERS)")
+}
+
 // bindBackup registers the scheduled-backup flags of serve.
 func bindBackup(fs *pflag.FlagSet, e env, c *config) {
 	fs.DurationVar(&c.BackupEvery, "backup-every", e.durationOr("CHATBOT_BACKUP_EVERY", 0), "take a checked backup this often, e.g. 24h; 0 never (env CHATBOT_BACKUP_EVERY)")
@@ -191,19 +148,13 @@ func bindBackup(fs *pflag.FlagSet, e env, c *config) {
 	fs.IntVar(&c.BackupKeep, "backup-keep", e.intOr("CHATBOT_BACKUP_KEEP", 7), "how many scheduled backups to keep, newest first; 0 keeps all (env CHATBOT_BACKUP_KEEP)")
 }
 
-// finishBackup reads the backup passphrase and checks the backup flags.
-func (c *config) finishBackup(e env) error {
+// finishBackup reads the backup passphrase; Validate checks the backup flags.
+func finishBackup(c *config, e env) error {
 	if c.BackupPassphrase == "" { // else set in code
 		var err error
 		if c.BackupPassphrase, err = e.lookup("CHATBOT_BACKUP_PASSPHRASE"); err != nil {
 			return err
 		}
-	}
-	if c.BackupEvery < 0 {
-		return fmt.Errorf("--backup-every must be 0 (off) or a positive duration such as 24h, not %s", c.BackupEvery)
-	}
-	if c.BackupKeep < 0 {
-		return fmt.Errorf("--backup-keep must be 0 (keep all) or more, not %d", c.BackupKeep)
 	}
 	return nil
 }
@@ -235,35 +186,12 @@ func bindNotice(fs *pflag.FlagSet, e env, dst *string, name, envKey, def, usage 
 	fs.Var(noticeValue{dst}, name, fmt.Sprintf("%s, at most %d characters (env %s)", usage, livechat.MaxNoticeChars, envKey))
 }
 
-// finishNotices fills in the default texts of a config built in code and
-// checks the rest.
-func (c *config) finishNotices() error {
-	for _, n := range []struct {
-		dst       *string
-		flag, def string
-	}{
-		{&c.LiveChatTransferMessage, "--livechat-transfer-message", livechat.DefaultTransferAnswer},
-		{&c.LiveChatNoAgentMessage, "--livechat-no-agent-message", livechat.DefaultNoAgentMessage},
-		{&c.LiveChatNoAgentClosedMessage, "--livechat-no-agent-closed-message", livechat.DefaultNoAgentClosedMessage},
-	} {
-		if *n.dst == "" {
-			*n.dst = n.def
-		}
-		if err := livechat.CheckNotice(*n.dst); err != nil {
-			return fmt.Errorf("%s %w", n.flag, err)
-		}
-	}
-	return nil
-}
-
-// finish reads the secrets and validates the whole config once.
-func (c *config) finish(e env) error {
+// finish reads the secrets and the environment's defaults, checks the
+// logging flags, and validates the whole config once (server.Config.Validate).
+func finish(c *config, e env) error {
 	var err error
 	if c.AdminToken, err = e.lookup("CHATBOT_ADMIN_TOKEN"); err != nil {
 		return err
-	}
-	if c.AdminToken != "" && len(c.AdminToken) < 16 {
-		return fmt.Errorf("CHATBOT_ADMIN_TOKEN must be at least 16 characters")
 	}
 	if c.SecretKey, err = e.lookup("CHATBOT_SECRET_KEY"); err != nil {
 		return err
@@ -271,101 +199,27 @@ func (c *config) finish(e env) error {
 	if c.MetricsToken, err = e.lookup("CHATBOT_METRICS_TOKEN"); err != nil {
 		return err
 	}
-	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
-		return fmt.Errorf("CHATBOT_METRICS_TOKEN must be at least 16 characters")
-	}
-	if err := checkAddr(c.Addr); err != nil {
-		return err
-	}
-	if err := checkEmbedderFlag(c.Embedder); err != nil {
-		return err
-	}
-	if c.ShutdownTimeout < 0 {
-		return fmt.Errorf("--shutdown-timeout must be a positive duration such as 15s, not %s", c.ShutdownTimeout)
-	}
-	if c.DataDir == "" {
-		return fmt.Errorf("--data-dir must not be empty")
-	}
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
-	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
-	if c.RetryBase <= 0 || c.RetryCap < c.RetryBase {
-		return fmt.Errorf("--retry-base must be positive and --retry-cap at least --retry-base")
-	}
 	if c.Answer.OllamaHost == "" { // a config built in code; flags default to it already
 		c.Answer.OllamaHost = e("OLLAMA_HOST")
 	}
-	if c.Answer.EmbedModel == "" {
-		c.Answer.EmbedModel = c.EmbedModel
-	}
-	if err := c.Answer.finish(); err != nil {
+	if err := finishKey(&c.Answer, e); err != nil {
 		return err
 	}
-	if err := c.Answer.finishKey(e); err != nil {
+	if err := finishBackup(c, e); err != nil {
 		return err
 	}
-	c.OllamaHost = c.Answer.ollamaHosts() // the same Ollama servers for answers and embeddings
-	if c.DeliveryWorkers < 0 || c.DeliveryWorkers > 256 {
-		return fmt.Errorf("--delivery-workers must be between 1 and 256, not %d", c.DeliveryWorkers)
-	}
-	if _, err := webhook.ParseAllowList(c.AllowOutgoing); err != nil {
-		return err
-	}
-	if c.LiveChatTimeout < 0 {
-		return fmt.Errorf("--livechat-timeout must not be negative")
-	}
-	if c.LiveChatTimeout == 0 {
-		c.LiveChatTimeout = 5 * time.Minute // a config built without flags
-	}
-	if c.LiveChatNoAgent == "" {
-		c.LiveChatNoAgent = "notify"
-	}
-	if c.LiveChatNoAgent != "notify" && c.LiveChatNoAgent != "close" {
-		return fmt.Errorf("--livechat-no-agent must be notify or close, not %q", c.LiveChatNoAgent)
-	}
-	if err := c.finishNotices(); err != nil {
-		return err
-	}
-	if err := c.finishBackup(e); err != nil {
-		return err
-	}
-	c.trustedProxies = nil
-	for _, s := range splitList(c.TrustedProxies) {
-		p, err := parsePrefix(s)
-		if err != nil {
-			return fmt.Errorf("--trusted-proxies: %q is not an IP or CIDR", s)
-		}
-		c.trustedProxies = append(c.trustedProxies, p)
-	}
-	return nil
+	c.Version = Version()
+	return c.Validate()
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string { return server.SplitList(s) }
 
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level

@@ -26,7 +26,7 @@ func deliveryServeConfig(e env, args ...string) (config, error) {
 	if err := checkEnv(fs, e); err != nil {
 		return cfg, err
 	}
-	return cfg, cfg.finish(e)
+	return cfg, finish(&cfg, e)
 }
 
 // workerRetry reads the retry policy the app's delivery worker was built

@@ -95,7 +95,7 @@ func (d *doctor) add(name, status, detail, fix string) {
 }
 
 func (d *doctor) run(ctx context.Context) {
-	if err := d.cfg.finish(d.e); err != nil {
+	if err := finish(&d.cfg, d.e); err != nil {
 		d.add("configuration", checkFail, err.Error(), "fix the flag or environment variable named above")
 		return
 	}
@@ -310,7 +310,7 @@ func (d *doctor) checkAnswering(ctx context.Context) {
 	if d.cfg.Answer.LLM == llmOpenAI {
 		chatModel = "" // only the embeddings come from Ollama
 	}
-	for _, u := range d.cfg.Answer.ollamaURLs {
+	for _, u := range d.cfg.Answer.OllamaURLs() {
 		d.probeOllama(ctx, u, chatModel, embedModel, status)
 	}
 }

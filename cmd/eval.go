@@ -8,6 +8,8 @@ import (
 
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
+
+	"github.com/chatbot/chatbot/internal/server"
 )
 
 func newEvalCommand(e env) *cobra.Command {
@@ -59,7 +61,7 @@ The data directory is not touched.`,
 			if k.openai, err = openaiFromEnv(e); err != nil {
 				return err
 			}
-			emb, err := chooseEmbedder(cmd.Context(), e("OLLAMA_HOST"), st, k)
+			emb, err := server.ChooseEmbedder(cmd.Context(), e("OLLAMA_HOST"), st, k.choice())
 			if err != nil {
 				return err
 			}

@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/ollama/ollama/api"
 	"github.com/spf13/pflag"
 
-	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/internal/server"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
 )
@@ -28,31 +25,29 @@ type knowledgeFlags struct {
 	minScore   float64
 	// openai are the OpenAI-compatible servers for --embedder openai
 	// (and auto with --llm openai); nil otherwise.
-	openai *openaiServers
+	openai *server.OpenAIServers
 }
 
-// openaiServers are OpenAI-compatible base URLs and the API key.
-type openaiServers struct {
-	urls      []*url.URL
-	apiKey    string
-	keySource string
+// choice is what picks the embedder, from these flags.
+func (k knowledgeFlags) choice() server.EmbedderChoice {
+	return server.EmbedderChoice{Mode: k.embedder, Model: k.embedModel, OpenAI: k.openai}
 }
 
 // openaiFromEnv reads the OpenAI-compatible servers the way serve does,
 // from CHATBOT_LLM=openai, CHATBOT_LLM_URL and CHATBOT_LLM_API_KEY(_FILE),
 // for the commands that embed without serve's flags (ingest, eval).
-func openaiFromEnv(e env) (*openaiServers, error) {
+func openaiFromEnv(e env) (*server.OpenAIServers, error) {
 	if e("CHATBOT_LLM") != llmOpenAI {
 		return nil, nil
 	}
 	ac := answerConfig{LLM: llmOpenAI, LLMURL: e("CHATBOT_LLM_URL")}
-	if err := ac.finish(); err != nil {
+	if err := ac.Finish(); err != nil {
 		return nil, err
 	}
-	if err := ac.finishKey(e); err != nil {
+	if err := finishKey(&ac, e); err != nil {
 		return nil, err
 	}
-	return ac.openaiServers(), nil
+	return ac.OpenAI(), nil
 }
 
 func bindKnowledge(fs *pflag.FlagSet, e env, k *knowledgeFlags) {
@@ -60,92 +55,6 @@ func bindKnowledge(fs *pflag.FlagSet, e env, k *knowledgeFlags) {
 	fs.StringVar(&k.embedder, "embedder", e.or("CHATBOT_EMBEDDER", "auto"),
 		"embeddings: builtin (no model), ollama, openai (CHATBOT_LLM_URL), or auto (the index's own; for a new index the LLM servers' when they embed, else builtin) (env CHATBOT_EMBEDDER)")
 	fs.StringVar(&k.embedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", embed.DefaultOllamaModel), "embedding model (env CHATBOT_EMBED_MODEL)")
-}
-
-// ollamaClient is the Ollama API client for host, an OLLAMA_HOST value
-// read by chat.OllamaURL, the one reading every command shares: "myhost"
-// is port 11434, 0.0.0.0 (a listen address) is reached on loopback.
-func ollamaClient(host string, hc *http.Client) (*api.Client, error) {
-	u, err := chat.OllamaURL(host)
-	if err != nil {
-		return nil, fmt.Errorf("OLLAMA_HOST: %w", err)
-	}
-	return api.NewClient(u, hc), nil
-}
-
-// ollamaEmbedder embeds with every Ollama server of hosts (OLLAMA_HOST
-// values, comma-separated), spread by load.
-func ollamaEmbedder(hosts, model string, hc *http.Client) (*embed.Ollama, error) {
-	us, err := chat.OllamaURLs([]string{hosts})
-	if err != nil {
-		return nil, fmt.Errorf("OLLAMA_HOST: %w", err)
-	}
-	clients := make([]*api.Client, len(us))
-	names := make([]string, len(us))
-	for i, u := range us {
-		if clients[i], err = ollamaClient(u.String(), hc); err != nil {
-			return nil, err
-		}
-		names[i] = u.String()
-	}
-	return embed.NewOllamaHosts(clients, names, model, 0), nil
-}
-
-// chooseEmbedder picks the embedder: the one asked for, or with "auto" the
-// one the index was built with, or for a new index the LLM servers' (the
-// OpenAI-compatible ones with --llm openai, else Ollama) when they answer
-// with the model, and the built-in one otherwise.
-func chooseEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k knowledgeFlags) (embed.Embedder, error) {
-	mode := k.embedder
-	model := k.embedModel
-	if mode == "auto" || mode == "" {
-		info, err := st.KnowledgeIndexInfo()
-		switch {
-		case err == nil:
-			mode = info.Provider
-			if info.Provider == "ollama" || info.Provider == "openai" {
-				model = info.Model
-			}
-		case errors.Is(err, store.ErrNotFound):
-			var o interface {
-				embed.Embedder
-				Probe(context.Context) (embed.Info, error)
-			}
-			if k.openai != nil {
-				oe, err := embed.NewOpenAI(k.openai.urls, k.openai.apiKey, k.openai.keySource, model, 0, &http.Client{Timeout: 3 * time.Second})
-				if err != nil {
-					return nil, err
-				}
-				o = oe
-			} else {
-				oe, err := ollamaEmbedder(ollamaHost, model, &http.Client{Timeout: 3 * time.Second})
-				if err != nil {
-					return nil, err
-				}
-				o = oe
-			}
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			if _, perr := o.Probe(pctx); perr == nil {
-				return o, nil
-			}
-			return embed.NewBuiltin(), nil
-		default:
-			return nil, err
-		}
-	}
-	switch mode {
-	case "builtin":
-		return embed.NewBuiltin(), nil
-	case "ollama":
-		return ollamaEmbedder(ollamaHost, model, &http.Client{Timeout: 5 * time.Minute})
-	case "openai":
-		if k.openai == nil {
-			return nil, fmt.Errorf("--embedder openai (or an index built with it) needs an OpenAI-compatible server: --llm openai with --llm-url (CHATBOT_LLM=openai, CHATBOT_LLM_URL)")
-		}
-		return embed.NewOpenAI(k.openai.urls, k.openai.apiKey, k.openai.keySource, model, 0, &http.Client{Timeout: 5 * time.Minute})
-	}
-	return nil, fmt.Errorf("--embedder must be auto, builtin, ollama or openai, not %q", k.embedder)
 }
 
 // openKnowledge opens the store of the data directory and the index in it.
@@ -164,7 +73,7 @@ func openKnowledge(ctx context.Context, e env, k knowledgeFlags, opts rag.Option
 			return nil, nil, err
 		}
 	}
-	emb, err := chooseEmbedder(ctx, e("OLLAMA_HOST"), st, k)
+	emb, err := server.ChooseEmbedder(ctx, e("OLLAMA_HOST"), st, k.choice())
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -16,6 +16,8 @@ import (
 	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
+
+	"github.com/chatbot/chatbot/internal/server"
 )
 
 func writeTestDocs(t *testing.T) string {
@@ -291,7 +293,7 @@ func TestOllamaHostIsReadOneWayByEveryCommand(t *testing.T) {
 			t.Errorf("chat.OllamaURL(%q) = %v, %v; want %s", c.host, u, err, c.want)
 		}
 		rec := &roundTripRecorder{}
-		client, err := ollamaClient(c.host, &http.Client{Transport: rec})
+		client, err := server.OllamaClient(c.host, &http.Client{Transport: rec})
 		if err != nil {
 			t.Errorf("ollamaClient(%q): %v", c.host, err)
 			continue

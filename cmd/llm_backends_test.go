@@ -31,8 +31,8 @@ func TestSeveralOllamaHosts(t *testing.T) {
 		t.Fatalf("--ollama-host twice = %q (the flags replace the environment)", got)
 	}
 	ac := answerConfig{OllamaHost: "a:1,b:2"}
-	if err := ac.finish(); err != nil || ac.ollamaHosts() != "http://a:1,http://b:2" {
-		t.Fatalf("finish: %v, hosts %q", err, ac.ollamaHosts())
+	if err := ac.Finish(); err != nil || ac.OllamaHosts() != "http://a:1,http://b:2" {
+		t.Fatalf("finish: %v, hosts %q", err, ac.OllamaHosts())
 	}
 
 	up := fakeOllama(t, "llama3.2:latest", "nomic-embed-text:latest")
@@ -136,12 +136,12 @@ func TestServeWithOpenAICompatibleServer(t *testing.T) {
 	}
 	// The key's source is remembered for a 401.
 	ac := answerConfig{LLM: llmOpenAI, LLMURL: f.URL}
-	if err := ac.finish(); err != nil {
+	if err := ac.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	if err := ac.finishKey(mapEnv(map[string]string{"CHATBOT_LLM_API_KEY_FILE": keyFile})); err != nil ||
-		ac.apiKey != "sk-from-file" || ac.keySource != "CHATBOT_LLM_API_KEY_FILE ("+keyFile+")" || ac.llmURLs[0].String() != f.URL+"/v1" {
-		t.Fatalf("key %q from %q, err %v, urls %v", ac.apiKey, ac.keySource, err, ac.llmURLs)
+	if err := finishKey(&ac, mapEnv(map[string]string{"CHATBOT_LLM_API_KEY_FILE": keyFile})); err != nil ||
+		ac.APIKey != "sk-from-file" || ac.KeySource != "CHATBOT_LLM_API_KEY_FILE ("+keyFile+")" || ac.LLMURLs()[0].String() != f.URL+"/v1" {
+		t.Fatalf("key %q from %q, err %v, urls %v", ac.APIKey, ac.KeySource, err, ac.LLMURLs())
 	}
 
 	cfg := config{AdminToken: "admin-token-0123456789abcdef", EmbedModel: "bge-small"}

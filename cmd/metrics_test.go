@@ -263,7 +263,7 @@ func TestServeLiveChatNoticeFlags(t *testing.T) {
 		"CHATBOT_LIVECHAT_TRANSFER_MESSAGE":        "from env",
 		"CHATBOT_LIVECHAT_NO_AGENT_CLOSED_MESSAGE": "closed, from env",
 	}), "--livechat-transfer-message", "from the flag", "--livechat-no-agent-message", "busy, from the flag")
-	if err := cfg.finishNotices(); err != nil {
+	if err := cfg.FinishNotices(); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.LiveChatTransferMessage != "from the flag" || cfg.LiveChatNoAgentMessage != "busy, from the flag" ||
@@ -276,7 +276,7 @@ func TestServeLiveChatNoticeFlags(t *testing.T) {
 		t.Fatalf("defaults: %+v", defaults)
 	}
 	var built config // built in code: empty texts get the defaults
-	if err := built.finishNotices(); err != nil || built.LiveChatTransferMessage != livechat.DefaultTransferAnswer {
+	if err := built.FinishNotices(); err != nil || built.LiveChatTransferMessage != livechat.DefaultTransferAnswer {
 		t.Fatalf("config built in code: %v %q", err, built.LiveChatTransferMessage)
 	}
 
@@ -299,7 +299,7 @@ func TestServeLiveChatNoticeFlags(t *testing.T) {
 		}
 	}
 	built = config{LiveChatNoAgentMessage: long}
-	if err := built.finishNotices(); err == nil || err.Error() != "--livechat-no-agent-message must be at most 1000 characters, not 1001" {
+	if err := built.FinishNotices(); err == nil || err.Error() != "--livechat-no-agent-message must be at most 1000 characters, not 1001" {
 		t.Errorf("overlong text built in code: %v", err)
 	}
 }

@@ -54,7 +54,7 @@ func TestOllamaEndToEnd(t *testing.T) {
 	cfg := config{DataDir: dir, AdminToken: "admin-token-0123456789abcdef"}
 	cfg.Answer = answerConfig{LLM: llmOllama, OllamaHost: srv.URL, ChatModel: ollamatest.ChatModel,
 		EmbedModel: ollamatest.EmbedModel, AnswerTimeout: 10 * time.Second, MaxTokens: 24, MaxGenerations: 2,
-		recheck: 50 * time.Millisecond}
+		Recheck: 50 * time.Millisecond}
 	a, _ := startApp(t, cfg)
 	eng := a.answer.engine
 	base := "http://" + a.Addr()

@@ -124,7 +124,7 @@ func TestTwoOllamaHostsEndToEnd(t *testing.T) {
 		}
 		cfg.Answer = answerConfig{LLM: llmOllama, OllamaHost: hostList, ChatModel: ollamatest.ChatModel,
 			EmbedModel: ollamatest.EmbedModel, AnswerTimeout: 20 * time.Second, MaxTokens: 24, MaxGenerations: 2,
-			recheck: 50 * time.Millisecond}
+			Recheck: 50 * time.Millisecond}
 		a, _ := startApp(t, cfg)
 		return a
 	}
@@ -217,7 +217,7 @@ func TestOllamaThroughItsOpenAIEndpoint(t *testing.T) {
 
 	cfg := config{DataDir: dir, AdminToken: "admin-token-0123456789abcdef", EmbedModel: ollamatest.EmbedModel}
 	cfg.Answer = answerConfig{LLM: llmOpenAI, LLMURL: srv.URL, ChatModel: ollamatest.ChatModel,
-		AnswerTimeout: 20 * time.Second, MaxTokens: 24, MaxGenerations: 2, recheck: 50 * time.Millisecond}
+		AnswerTimeout: 20 * time.Second, MaxTokens: 24, MaxGenerations: 2, Recheck: 50 * time.Millisecond}
 	a, _ := startApp(t, cfg)
 	if info := a.index.Info(); info.Provider != "openai" || info.Model != ollamatest.EmbedModel {
 		t.Fatalf("index embedder = %+v", info)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
+
+	"github.com/chatbot/chatbot/internal/server"
 )
 
 func newRestoreCommand(e env) *cobra.Command {
@@ -196,7 +198,7 @@ func installRestore(staging, dir, stamp string, key []byte, writeKey bool) error
 	if err := os.Rename(filepath.Join(staging, store.FileName), db); err != nil {
 		return fmt.Errorf("install the database: %w", err)
 	}
-	os.Remove(filepath.Join(dir, serverRecordFile)) // a record left by a crashed server
+	os.Remove(filepath.Join(dir, server.RecordFile)) // a record left by a crashed server
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		d.Close()

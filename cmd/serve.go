@@ -7,6 +7,8 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/chatbot/chatbot/internal/server"
 )
 
 func newServeCommand(e env) *cobra.Command {
@@ -29,7 +31,7 @@ folders (none by default: then only uploads), never the data directory.`,
   CHATBOT_ADMIN_TOKEN=$(cat token) chatbot serve --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfg.finish(e); err != nil {
+			if err := finish(&cfg, e); err != nil {
 				return err
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel, cfg.LogFormat)
@@ -37,7 +39,7 @@ folders (none by default: then only uploads), never the data directory.`,
 			if err != nil {
 				return err
 			}
-			a, err := newApp(cfg, log, cmd.OutOrStdout())
+			a, err := server.New(cfg, log, cmd.OutOrStdout())
 			if err != nil {
 				stopProfiles()
 				return err

@@ -15,6 +15,7 @@ import (
 	"github.com/chatbot/chatbot/client"
 	"github.com/chatbot/chatbot/crawl"
 	"github.com/chatbot/chatbot/internal/netguard"
+	"github.com/chatbot/chatbot/internal/server"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/store"
 )
@@ -292,11 +293,8 @@ func (f *sourceFlags) remote(e env) (sourceBackend, error) {
 	return remoteSources{c}, nil
 }
 
-// crawlDefaults are the polite defaults of every crawl: two requests in
-// flight, a quarter second between a worker's requests.
-func crawlDefaults() crawl.Options {
-	return crawl.Options{Concurrency: 2, Delay: 250 * time.Millisecond, UserAgent: "chatbot/" + Version() + " (knowledge-base sync)"}
-}
+// crawlDefaults are the polite defaults of every crawl (the server's).
+func crawlDefaults() crawl.Options { return server.CrawlDefaults(Version()) }
 
 type localSources struct {
 	st *store.Store

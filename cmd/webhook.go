@@ -18,6 +18,8 @@ import (
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 	"github.com/chatbot/chatbot/webhook"
+
+	"github.com/chatbot/chatbot/internal/server"
 )
 
 // configBackend is what the webhook commands need. It is served by the
@@ -106,11 +108,11 @@ func (t serverTarget) remoteClient(e env) (*client.Client, error) {
 	}
 	base := t.server
 	if base == "" {
-		b, err := os.ReadFile(filepath.Join(t.dataDir, serverRecordFile))
+		b, err := os.ReadFile(filepath.Join(t.dataDir, server.RecordFile))
 		if err != nil {
 			return nil, fmt.Errorf("data directory %q is in use by another process, and no running server recorded its address there; stop that process or pass --server", t.dataDir)
 		}
-		var rec serverRecord
+		var rec server.Record
 		if err := json.Unmarshal(b, &rec); err != nil || rec.Addr == "" {
 			return nil, fmt.Errorf("server record in %q is damaged; pass --server", t.dataDir)
 		}

@@ -50,7 +50,7 @@ func TestEveryWriterWakesTheWorker(t *testing.T) {
 	cfg := config{AdminToken: adminToken, AllowOutgoing: "127.0.0.0/8", Embedder: "builtin"}
 	cfg.Answer.LLM = "none"
 	cfg.DeliveryWorkers = 1
-	cfg.delivery = webhook.WorkerOptions{
+	cfg.Delivery = webhook.WorkerOptions{
 		PollInterval: time.Hour, // a delivery that arrives was woken, not polled
 		OnAttempt:    func(r webhook.AttemptReport) { attempts <- r },
 	}

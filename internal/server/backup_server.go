@@ -1,4 +1,4 @@
-package cmd
+package server
 
 import (
 	"context"
@@ -56,7 +56,7 @@ type BackupStatus struct {
 	Failures int       `json:"failures"`
 }
 
-func newBackups(cfg config, st *store.Store, sealer store.Sealer, key []byte, log *slog.Logger) (*backups, error) {
+func newBackups(cfg Config, st *store.Store, sealer store.Sealer, key []byte, log *slog.Logger) (*backups, error) {
 	b := &backups{st: st, log: log, sealer: sealer, every: cfg.BackupEvery, keep: cfg.BackupKeep, dir: cfg.BackupDir,
 		done: make(chan struct{})}
 	if b.dir == "" {

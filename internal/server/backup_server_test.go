@@ -1,9 +1,8 @@
-package cmd
+package server
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +17,9 @@ import (
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 )
+
+// testPassphrase wraps the secret key into the backups of these tests.
+const testPassphrase = "a long backup passphrase"
 
 type stepClock struct {
 	mu sync.Mutex
@@ -51,7 +53,7 @@ func TestScheduledBackupRunKeepsNewestAndReports(t *testing.T) {
 	if err := os.WriteFile(foreign, []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{DataDir: dataDir, BackupDir: backupDir, BackupEvery: 24 * time.Hour, BackupKeep: 2, BackupPassphrase: testPassphrase}
+	cfg := Config{DataDir: dataDir, BackupDir: backupDir, BackupEvery: 24 * time.Hour, BackupKeep: 2, BackupPassphrase: testPassphrase}
 	b, err := newBackups(cfg, st, box, key, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -118,41 +120,6 @@ func TestScheduledBackupRunKeepsNewestAndReports(t *testing.T) {
 	}
 }
 
-// serve --backup-every takes backups by itself; the admin overview and
-// /metrics show the last one.
-func TestServeTakesScheduledBackups(t *testing.T) {
-	backupDir := t.TempDir()
-	cfg := config{AdminToken: backupAdmin, Embedder: "builtin", BackupEvery: 50 * time.Millisecond, BackupDir: backupDir, BackupKeep: 3}
-	a, _ := startOwnApp(t, cfg)
-	base := "http://" + a.Addr()
-	var backup BackupStatus
-	deadline := time.Now().Add(30 * time.Second)
-	for backup.LastGood.IsZero() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no scheduled backup in 30s: %+v", backup)
-		}
-		status, body := apiCall(t, "GET", base+"/admin/api/overview", backupAdmin, "")
-		var ov struct {
-			Backup BackupStatus `json:"backup"`
-		}
-		if status != 200 || json.Unmarshal(body, &ov) != nil {
-			t.Fatalf("overview: %d %s", status, body)
-		}
-		backup = ov.Backup
-		time.Sleep(20 * time.Millisecond) // polling the server's view, not synchronising goroutines
-	}
-	if !backup.Enabled || backup.Every != "50ms" || backup.Dir != backupDir || !strings.HasPrefix(backup.File, backupDir) {
-		t.Fatalf("overview backup = %+v", backup)
-	}
-	if _, err := store.VerifySnapshotFile(backup.File, t.TempDir(), nil); err != nil && !os.IsNotExist(err) {
-		t.Fatalf("the scheduled backup does not check: %v", err)
-	}
-	_, body := apiCall(t, "GET", base+"/metrics", backupAdmin, "")
-	if !bytes.Contains(body, []byte("chatbot_backup_enabled 1\n")) || !bytes.Contains(body, []byte("chatbot_backup_last_success_timestamp_seconds ")) {
-		t.Fatalf("metrics lack the backup:\n%s", body)
-	}
-}
-
 // scrapeBackups is what /metrics shows of b.
 func scrapeBackups(b *backups) string {
 	m := admin.NewMetrics()
@@ -200,7 +167,7 @@ func TestScheduledBackupStopsWithItsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	b, err := newBackups(config{DataDir: dataDir, BackupDir: backupDir, BackupEvery: time.Hour, BackupKeep: 2}, st, nil, nil,
+	b, err := newBackups(Config{DataDir: dataDir, BackupDir: backupDir, BackupEvery: time.Hour, BackupKeep: 2}, st, nil, nil,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package cmd
+package server
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func withLogRing(log *slog.Logger) (*slog.Logger, *admin.LogRing) {
 }
 
 // newAdmin builds the admin panel, widget and metrics handler.
-func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
+func (a *Server) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 	opts := admin.Options{
 		Store: a.store, Auth: auth, Log: a.log, Logs: a.logs,
 		Secure:         a.cfg.TLSCert != "",
@@ -53,7 +53,7 @@ func (a *app) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 
 // collectMetrics adds the knowledge base, the LLM, live chat, delivery
 // retries and the incoming webhook's refusals to /metrics.
-func (a *app) collectMetrics(w *admin.PromWriter) {
+func (a *Server) collectMetrics(w *admin.PromWriter) {
 	a.collectCounters(w)
 	w.Gauge("chatbot_knowledge_chunks", "Passages in the knowledge base.", float64(a.index.Len()))
 	llm := a.answer.state()
@@ -77,14 +77,14 @@ func (a *app) collectMetrics(w *admin.PromWriter) {
 
 // requestMetrics wraps the whole router in the request metrics; it is
 // the only part of the admin package every route passes through.
-func (a *app) requestMetrics(r *mux.Router) http.Handler {
+func (a *Server) requestMetrics(r *mux.Router) http.Handler {
 	return a.admin.Metrics().Middleware(admin.RouteOf(r))(r)
 }
 
 // managed guards a management API route: the panel's CSRF check for
 // cookie-authenticated writes, then the admin token or session. Platform
 // and widget routes are mounted without it.
-func (a *app) managed(auth *httpapi.AdminAuth) func(http.Handler) http.Handler {
+func (a *Server) managed(auth *httpapi.AdminAuth) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler { return a.admin.Protect(auth.Require(h)) }
 }
 
@@ -102,7 +102,7 @@ var incomingRefusals = []struct {
 
 // collectCounters writes the counters kept since start: incoming webhook
 // outcomes, delivery retries, LLM calls and failures (zero with --llm none).
-func (a *app) collectCounters(w *admin.PromWriter) {
+func (a *Server) collectCounters(w *admin.PromWriter) {
 	in := a.incoming.Stats()
 	w.Counter("chatbot_incoming_accepted_total", "Incoming webhook messages accepted for an answer.", float64(in.Accepted))
 	w.Counter("chatbot_incoming_duplicates_total", "Incoming webhook messages dropped as platform retries of one already taken.", float64(in.Duplicates))
@@ -125,7 +125,7 @@ func (a *app) collectCounters(w *admin.PromWriter) {
 
 // llmHosts is the per-server state of the chat client and of the
 // embedder, when they talk to servers.
-func (a *app) llmHosts() []admin.LLMHosts {
+func (a *Server) llmHosts() []admin.LLMHosts {
 	var out []admin.LLMHosts
 	if a.answer.llm != nil {
 		out = append(out, admin.LLMHosts{Kind: "chat", Hosts: a.answer.llm.Hosts()})

@@ -1,11 +1,9 @@
-package cmd
+package server
 
 import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/store"
@@ -18,13 +16,6 @@ type incomingFlags struct {
 	RatePerMinute   int
 	DedupeRetention time.Duration
 	MaxConcurrent   int
-}
-
-func bindIncoming(fs *pflag.FlagSet, e env, f *incomingFlags) {
-	fs.IntVar(&f.MaxMessageBytes, "max-message-bytes", e.intOr("CHATBOT_MAX_MESSAGE_BYTES", webhook.DefaultMaxMessageBytes), "largest incoming message text in bytes; larger gets 413 (env CHATBOT_MAX_MESSAGE_BYTES)")
-	fs.IntVar(&f.RatePerMinute, "rate-per-minute", e.intOr("CHATBOT_RATE_PER_MINUTE", webhook.DefaultRatePerMinute), "incoming requests per minute per integration; more get 429 (env CHATBOT_RATE_PER_MINUTE)")
-	fs.DurationVar(&f.DedupeRetention, "dedupe-retention", e.durationOr("CHATBOT_DEDUPE_RETENTION", conversation.DefaultDedupeRetention), "how long a platform message_id is remembered to drop retries (env CHATBOT_DEDUPE_RETENTION)")
-	fs.IntVar(&f.MaxConcurrent, "max-concurrent-answers", e.intOr("CHATBOT_MAX_CONCURRENT_ANSWERS", webhook.DefaultMaxConcurrent), "answers produced at once; 8x as many may wait, more get 503 (env CHATBOT_MAX_CONCURRENT_ANSWERS)")
 }
 
 // validate refuses impossible values; zero means the default.
@@ -45,7 +36,7 @@ func (f incomingFlags) validate() error {
 // newIncoming builds the incoming webhook endpoint from the config. The
 // delivery worker is woken by the store's commit hook when an answer is
 // queued, not by this endpoint.
-func newIncoming(cfg config, st *store.Store, turns *conversation.Service, log *slog.Logger) (*webhook.Incoming, error) {
+func newIncoming(cfg Config, st *store.Store, turns *conversation.Service, log *slog.Logger) (*webhook.Incoming, error) {
 	if err := cfg.Incoming.validate(); err != nil {
 		return nil, err
 	}

@@ -1,35 +1,15 @@
-package cmd
+package server
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/store"
 )
-
-func TestServeRejectsBadLiveChatFlags(t *testing.T) {
-	cases := []struct {
-		args []string
-		env  map[string]string
-		want string
-	}{
-		{[]string{"--livechat-no-agent", "wait"}, nil, "--livechat-no-agent must be notify or close"},
-		{nil, map[string]string{"CHATBOT_LIVECHAT_NO_AGENT": "ignore"}, "--livechat-no-agent"},
-		{[]string{"--livechat-timeout", "-1s"}, nil, "--livechat-timeout must not be negative"},
-	}
-	for _, c := range cases {
-		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, c.args...)
-		_, _, err := run(t, mapEnv(c.env), args...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("serve %v env %v: error %v, want it to mention %q", c.args, c.env, err, c.want)
-		}
-	}
-}
 
 // nopOutbox accepts every message; the lifecycle test needs no delivery.
 type nopOutbox struct{}
@@ -47,7 +27,7 @@ func TestStartLiveChatStops(t *testing.T) {
 	}
 	defer st.Close()
 	log := slog.New(slog.DiscardHandler)
-	lc, err := newLiveChat(config{LiveChatTimeout: time.Minute, LiveChatNoAgent: "notify", LiveChatPhrases: "mensch bitte, kundendienst"}, st, nopOutbox{}, nil, log)
+	lc, err := newLiveChat(Config{LiveChatTimeout: time.Minute, LiveChatNoAgent: "notify", LiveChatPhrases: "mensch bitte, kundendienst"}, st, nopOutbox{}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

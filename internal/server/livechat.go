@@ -1,4 +1,4 @@
-package cmd
+package server
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // newLiveChat builds the live-chat manager from the config. outbox queues
 // notices and agent messages for delivery; transcript reads conversations.
-func newLiveChat(cfg config, st *store.Store, outbox livechat.Outbox, transcript livechat.Transcript, log *slog.Logger) (*livechat.Manager, error) {
+func newLiveChat(cfg Config, st *store.Store, outbox livechat.Outbox, transcript livechat.Transcript, log *slog.Logger) (*livechat.Manager, error) {
 	return livechat.NewManager(st, outbox, transcript, livechat.Config{
 		Phrases:              splitList(cfg.LiveChatPhrases),
 		NoAgentTimeout:       cfg.LiveChatTimeout,

@@ -1,10 +1,10 @@
-package cmd
+package server
 
 import "github.com/chatbot/chatbot/admin"
 
 // collectBreakers adds every integration's delivery circuit breaker to
 // /metrics.
-func (a *app) collectBreakers(w *admin.PromWriter) {
+func (a *Server) collectBreakers(w *admin.PromWriter) {
 	list, err := a.worker.Breakers()
 	if err != nil {
 		a.log.Warn("metrics: delivery circuit breakers", "err", err)

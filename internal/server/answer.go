@@ -1,4 +1,4 @@
-package cmd
+package server
 
 import (
 	"context"
@@ -6,12 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/embed"
@@ -50,41 +46,14 @@ type answerConfig struct {
 	ollamaURL  *url.URL      // the first of ollamaURLs
 	ollamaURLs []*url.URL    // every --ollama-host
 	llmURLs    []*url.URL    // every --llm-url
-	apiKey     string        // from CHATBOT_LLM_API_KEY(_FILE) or --llm-api-key-file
-	keySource  string        // where apiKey came from, for a 401
-	recheck    time.Duration // the breaker's re-check interval; tests shorten it
-	topK       int           // passages per answer; 0: the engine's default
-	// quietProbe logs an unreachable server at debug level, not as a
+	APIKey     string        `json:"-"` // from CHATBOT_LLM_API_KEY(_FILE) or --llm-api-key-file
+	KeySource  string        // where APIKey came from, for a 401
+	Recheck    time.Duration // the breaker's re-check interval; tests shorten it
+	TopK       int           // passages per answer; 0: the engine's default
+	// QuietProbe logs an unreachable server at debug level, not as a
 	// warning: a one-shot `ask` with --llm auto says "extractive" in its
 	// answer line instead of warning on every call.
-	quietProbe bool
-}
-
-// bindAnswer registers the answering flags (serve and ask share them).
-func bindAnswer(fs *pflag.FlagSet, e env, c *answerConfig) {
-	fs.StringVar(&c.LLM, "llm", e.or("CHATBOT_LLM", llmAuto), "answer generator: auto (Ollama when reachable, else built-in), ollama (required), openai (an OpenAI-compatible server at --llm-url, required) or none (built-in extractive answers) (env CHATBOT_LLM)")
-	c.OllamaHost = e.or("OLLAMA_HOST", "")
-	fs.Var(&listValue{dst: &c.OllamaHost, check: checkOllamaHosts}, "ollama-host", "Ollama address, as OLLAMA_HOST: host[:port] or http(s)://host:port (default 127.0.0.1:11434); repeat the flag, or separate with commas, for several servers (env OLLAMA_HOST)")
-	c.LLMURL = e.or("CHATBOT_LLM_URL", "")
-	fs.Var(&listValue{dst: &c.LLMURL, check: checkLLMURLs}, "llm-url", "with --llm openai: the server's base URL, e.g. http://127.0.0.1:8000/v1 (/v1 is added to a URL without a path); repeat, or separate with commas, for several (env CHATBOT_LLM_URL)")
-	fs.StringVar(&c.APIKeyFile, "llm-api-key-file", "", "with --llm openai: a file holding the API key (or set CHATBOT_LLM_API_KEY or CHATBOT_LLM_API_KEY_FILE; never a flag, which other users can see in ps)")
-	fs.StringVar(&c.ChatModel, "chat-model", e.or("CHATBOT_CHAT_MODEL", "llama3.2"), "chat model (env CHATBOT_CHAT_MODEL)")
-	fs.DurationVar(&c.AnswerTimeout, "answer-timeout", e.durationOr("CHATBOT_ANSWER_TIMEOUT", 30*time.Second), "deadline of every answer; past it the user gets the extractive answer (env CHATBOT_ANSWER_TIMEOUT)")
-	fs.IntVar(&c.MaxGenerations, "max-generations", defaultGenerations(e), "concurrent LLM generations per server; more wait in a queue of 8 per slot, past it callers get the extractive answer at once (env CHATBOT_MAX_GENERATIONS; default OLLAMA_NUM_PARALLEL or 1)")
-	fs.IntVar(&c.MaxTokens, "max-answer-tokens", 512, "most tokens an LLM answer may have")
-	fs.StringVar(&c.BotName, "bot-name", e.or("CHATBOT_BOT_NAME", "Assistant"), "the name the bot gives itself (env CHATBOT_BOT_NAME)")
-	fs.StringVar(&c.BotTone, "bot-tone", e.or("CHATBOT_BOT_TONE", "friendly, clear and concise"), "the tone of its answers (env CHATBOT_BOT_TONE)")
-	fs.StringVar(&c.Instructions, "bot-instructions", e.or("CHATBOT_BOT_INSTRUCTIONS", ""), "extra instructions appended to the system prompt (env CHATBOT_BOT_INSTRUCTIONS)")
-}
-
-// defaultGenerations matches Ollama's own parallelism when it is set here.
-func defaultGenerations(e env) int {
-	for _, key := range []string{"CHATBOT_MAX_GENERATIONS", "OLLAMA_NUM_PARALLEL"} {
-		if n, err := strconv.Atoi(e(key)); err == nil && n > 0 {
-			return n
-		}
-	}
-	return 1
+	QuietProbe bool
 }
 
 // finish fills the zero values with the flags' defaults and validates.
@@ -150,73 +119,7 @@ func (c *answerConfig) openaiServers() *openaiServers {
 	if c.LLM != llmOpenAI {
 		return nil
 	}
-	return &openaiServers{urls: c.llmURLs, apiKey: c.apiKey, keySource: c.keySource}
-}
-
-// finishKey reads the API key: --llm-api-key-file, else
-// CHATBOT_LLM_API_KEY, else CHATBOT_LLM_API_KEY_FILE; it remembers which,
-// so that a refused key is reported by its source.
-func (c *answerConfig) finishKey(e env) error {
-	if c.APIKeyFile != "" {
-		b, err := os.ReadFile(c.APIKeyFile)
-		if err != nil {
-			return fmt.Errorf("--llm-api-key-file: %w", err)
-		}
-		c.apiKey, c.keySource = strings.TrimSpace(string(b)), "--llm-api-key-file ("+c.APIKeyFile+")"
-		return nil
-	}
-	key, err := e.lookup("CHATBOT_LLM_API_KEY")
-	if err != nil {
-		return err
-	}
-	c.apiKey = key
-	switch {
-	case e("CHATBOT_LLM_API_KEY") != "":
-		c.keySource = "CHATBOT_LLM_API_KEY"
-	case key != "":
-		c.keySource = "CHATBOT_LLM_API_KEY_FILE (" + e("CHATBOT_LLM_API_KEY_FILE") + ")"
-	}
-	return nil
-}
-
-// listValue is a flag that may be repeated or hold a comma-separated list
-// (its env default likewise): the first use replaces the default, later
-// ones add to it. check validates each value as it is parsed.
-type listValue struct {
-	dst   *string
-	set   bool
-	check func(string) error
-}
-
-func (v *listValue) String() string {
-	if v.dst == nil {
-		return ""
-	}
-	return *v.dst
-}
-
-func (v *listValue) Set(s string) error {
-	if err := v.check(s); err != nil {
-		return err
-	}
-	if !v.set || *v.dst == "" {
-		*v.dst, v.set = s, true
-		return nil
-	}
-	*v.dst += "," + s
-	return nil
-}
-
-func (*listValue) Type() string { return "list" }
-
-func checkOllamaHosts(s string) error {
-	_, err := chat.OllamaURLs([]string{s})
-	return err
-}
-
-func checkLLMURLs(s string) error {
-	_, err := parseLLMURLs(s)
-	return err
+	return &openaiServers{urls: c.llmURLs, apiKey: c.APIKey, keySource: c.KeySource}
 }
 
 // parseLLMURLs parses a comma-separated list of OpenAI-compatible base URLs.
@@ -281,7 +184,7 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, ix *rag.
 		Persona:   chat.Persona{BotName: c.BotName, Tone: c.BotTone, Instructions: c.Instructions},
 		Log:       log,
 		Timeout:   c.AnswerTimeout,
-		TopK:      c.topK,
+		TopK:      c.TopK,
 	}
 	if a.llm != nil {
 		cfg.LLM = a.llm
@@ -301,14 +204,14 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, ix *rag.
 // openai, else the Ollama servers.
 func (c *answerConfig) newClient() (*chat.Client, error) {
 	if c.LLM == llmOpenAI {
-		return chat.NewOpenAI(chat.OpenAIConfig{BaseURLs: c.llmURLs, APIKey: c.apiKey, KeySource: c.keySource,
+		return chat.NewOpenAI(chat.OpenAIConfig{BaseURLs: c.llmURLs, APIKey: c.APIKey, KeySource: c.KeySource,
 			ChatModel: c.ChatModel, EmbedModel: c.EmbedModel,
 			MaxGenerations: c.MaxGenerations, QueueSize: 8 * c.MaxGenerations * len(c.llmURLs), NumPredict: c.MaxTokens,
-			RecheckInterval: c.recheck})
+			RecheckInterval: c.Recheck})
 	}
 	return chat.NewOllama(chat.OllamaConfig{BaseURLs: c.ollamaURLs, ChatModel: c.ChatModel, EmbedModel: c.EmbedModel,
 		MaxGenerations: c.MaxGenerations, QueueSize: 8 * c.MaxGenerations * len(c.ollamaURLs), NumPredict: c.MaxTokens,
-		RecheckInterval: c.recheck})
+		RecheckInterval: c.Recheck})
 }
 
 // checkLLMHosts probes every server at start-up, reports each, and takes
@@ -321,7 +224,7 @@ func checkLLMHosts(ctx context.Context, c answerConfig, client *chat.Client, log
 	cancel()
 	usable, reachable := 0, 0
 	for i, st := range statuses {
-		reportLLM(log, st, c.quietProbe)
+		reportLLM(log, st, c.QuietProbe)
 		switch {
 		case !st.Reachable:
 			client.MarkHostDown(i, st.Err)
@@ -383,7 +286,7 @@ func reportLLM(log *slog.Logger, s chat.Status, quiet bool) {
 // index's own) made to open an Ollama-built index while Ollama is down: the
 // stored dimension stands in for the probe, and questions are searched
 // lexically until Ollama returns (the engine falls back on its own).
-func indexEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k knowledgeFlags) (embed.Embedder, error) {
+func indexEmbedder(ctx context.Context, ollamaHost string, st *store.Store, k EmbedderChoice) (embed.Embedder, error) {
 	emb, err := chooseEmbedder(ctx, ollamaHost, st, k)
 	if err != nil {
 		return nil, err
@@ -422,7 +325,7 @@ func (k knownDim) Hosts() []llm.HostStats {
 // size. It answers 200 while the service can answer at all, since an
 // Ollama that is down only degrades answers to extractive ones; status
 // says "degraded" then. /healthz stays the cheap liveness check.
-func (a *app) readyz(w http.ResponseWriter, _ *http.Request) {
+func (a *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	llm := a.answer.state()
 	llm.Hosts = nil // the servers' addresses are for the admin (/api/llm/hosts), not for anyone
 	status := "ready"
@@ -441,7 +344,7 @@ func (a *app) readyz(w http.ResponseWriter, _ *http.Request) {
 
 // llmHostsAPI is GET /api/llm/hosts (admin): the LLM's state with each
 // server's, and the embedder's servers, for the admin overview.
-func (a *app) llmHostsAPI(w http.ResponseWriter, _ *http.Request) {
+func (a *Server) llmHostsAPI(w http.ResponseWriter, _ *http.Request) {
 	var embedHosts []llm.HostStats
 	if a.embedder != nil {
 		embedHosts = a.embedder.Hosts()

@@ -1,4 +1,4 @@
-package cmd
+package server
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/chatbot/chatbot/admin"
 	"github.com/chatbot/chatbot/askapi"
 	"github.com/chatbot/chatbot/conversation"
+	"github.com/chatbot/chatbot/crawl"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
@@ -29,20 +30,21 @@ import (
 	"github.com/chatbot/chatbot/webhook"
 )
 
-// serverRecordFile, in the data directory, tells CLI commands where the
+// RecordFile, in the data directory, tells CLI commands where the
 // running server listens, so they can use its API while it holds the store.
-const serverRecordFile = "server.json"
+const RecordFile = "server.json"
 
-type serverRecord struct {
+// Record is the content of RecordFile.
+type Record struct {
 	Addr string `json:"addr"`
 	TLS  bool   `json:"tls"`
 	PID  int    `json:"pid"`
 }
 
-// app is the running service: the store, the HTTP server and the workers,
-// started by newApp and stopped in order by Run when its context ends.
-type app struct {
-	cfg   config
+// Server is the running service: the store, the HTTP server and the
+// workers, started by New and stopped in order by Run when its context ends.
+type Server struct {
+	cfg   Config
 	log   *slog.Logger
 	store *store.Store
 	index *rag.Index // the knowledge base
@@ -81,14 +83,14 @@ type app struct {
 
 // newDelivery builds the outgoing delivery worker; Run starts it and the
 // shutdown sequence stops it after HTTP has drained.
-func (a *app) newDelivery() error {
+func (a *Server) newDelivery() error {
 	policy, err := webhook.ParseAllowList(a.cfg.AllowOutgoing)
 	if err != nil {
 		return err
 	}
 	a.policy = policy
-	a.sender = webhook.NewSender(policy, webhook.SenderOptions{UserAgent: "chatbot/" + Version()})
-	opts := a.cfg.delivery
+	a.sender = webhook.NewSender(policy, webhook.SenderOptions{UserAgent: "chatbot/" + a.cfg.Version})
+	opts := a.cfg.Delivery
 	opts.Workers = a.cfg.DeliveryWorkers
 	opts.Retry = store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap}
 	// The worker wakes one way: the store calls it after every commit that
@@ -98,10 +100,13 @@ func (a *app) newDelivery() error {
 	return nil
 }
 
-// newApp opens the store, prepares the admin token, builds the router and
-// listens (so a busy port fails here, synchronously). out receives the
-// one-time admin token notice.
-func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
+// New validates cfg, opens the store, prepares the admin token, builds the
+// router and listens (so a busy port fails here, synchronously). out
+// receives the one-time admin token notice.
+func New(cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if err := store.PrepareDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -118,7 +123,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	log, ring := withLogRing(log)
-	a := &app{cfg: cfg, log: log, store: st, logs: ring}
+	a := &Server{cfg: cfg, log: log, store: st, logs: ring}
 	if err := a.newDelivery(); err != nil {
 		st.Close()
 		return nil, err
@@ -138,7 +143,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		a.abort()
 		return nil, err
 	}
-	a.syncer = rag.NewSyncer(a.index, rag.SyncOptions{Access: a.ingestAccess, Policy: a.policy, Crawl: crawlDefaults(), Log: log})
+	a.syncer = rag.NewSyncer(a.index, rag.SyncOptions{Access: a.ingestAccess, Policy: a.policy, Crawl: CrawlDefaults(cfg.Version), Log: log})
 	tokenHash, err := adminTokenHash(st, cfg.AdminToken, out)
 	if err != nil {
 		a.abort()
@@ -209,7 +214,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 }
 
 // abort undoes a partly built app: the stops so far, in order, then the store.
-func (a *app) abort() {
+func (a *Server) abort() {
 	for _, stop := range a.stops {
 		if err := stop(context.Background()); err != nil {
 			a.log.Warn("stop after a failed start", "err", err)
@@ -244,7 +249,7 @@ func adminTokenHash(st *store.Store, configured string, out io.Writer) (string, 
 // and the panel's own API pass through the panel's session and CSRF
 // middleware; platform webhooks, the widget, health and metrics get
 // security headers, logging and request metrics only.
-func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
+func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 	admin := a.managed(auth)
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFound()
@@ -268,13 +273,13 @@ func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
 }
 
 // Addr is the address the server listens on.
-func (a *app) Addr() string { return a.ln.Addr().String() }
+func (a *Server) Addr() string { return a.ln.Addr().String() }
 
 // Run serves until ctx ends, then shuts down in order: stop accepting and
 // drain HTTP, stop workers, close the store.
-func (a *app) Run(ctx context.Context) error {
-	rec := serverRecord{Addr: a.Addr(), TLS: a.cfg.TLSCert != "", PID: os.Getpid()}
-	recPath := filepath.Join(a.cfg.DataDir, serverRecordFile)
+func (a *Server) Run(ctx context.Context) error {
+	rec := Record{Addr: a.Addr(), TLS: a.cfg.TLSCert != "", PID: os.Getpid()}
+	recPath := filepath.Join(a.cfg.DataDir, RecordFile)
 	if b, err := json.Marshal(rec); err == nil {
 		if err := os.WriteFile(recPath, b, 0o600); err != nil {
 			a.log.Warn("cannot write server record; CLI commands will not find this server", "err", err)
@@ -327,11 +332,11 @@ func (a *app) Run(ctx context.Context) error {
 
 // openServeIndex loads the knowledge base with the configured embedder,
 // and returns that embedder too when it talks to model servers.
-func openServeIndex(cfg config, st *store.Store) (*rag.Index, interface{ Hosts() []llm.HostStats }, error) {
+func openServeIndex(cfg Config, st *store.Store) (*rag.Index, interface{ Hosts() []llm.HostStats }, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	emb, err := indexEmbedder(ctx, cfg.OllamaHost, st, knowledgeFlags{embedder: cfg.Embedder, embedModel: cfg.EmbedModel,
-		openai: cfg.Answer.openaiServers()})
+	emb, err := indexEmbedder(ctx, cfg.OllamaHost, st, EmbedderChoice{Mode: cfg.Embedder, Model: cfg.EmbedModel,
+		OpenAI: cfg.Answer.openaiServers()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -345,4 +350,10 @@ func openServeIndex(cfg config, st *store.Store) (*rag.Index, interface{ Hosts()
 	debug.FreeOSMemory()
 	hosts, _ := emb.(interface{ Hosts() []llm.HostStats })
 	return ix, hosts, nil
+}
+
+// CrawlDefaults are the polite defaults of every crawl: two requests in
+// flight, a quarter second between a worker's requests.
+func CrawlDefaults(version string) crawl.Options {
+	return crawl.Options{Concurrency: 2, Delay: 250 * time.Millisecond, UserAgent: "chatbot/" + version + " (knowledge-base sync)"}
 }
