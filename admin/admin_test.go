@@ -517,7 +517,7 @@ func TestWidgetHandoffFlagOpensSession(t *testing.T) {
 	var lc *livechat.Manager
 	e := newEnv(t, func(o *Options) {
 		var err error
-		if lc, err = livechat.NewManager(o.Store, o.Store, nil, livechat.Config{TransferAnswer: "An agent will be with you."}, nil); err != nil {
+		if lc, err = livechat.NewManager(o.Store, livechat.Config{TransferAnswer: "An agent will be with you."}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := livechat.NewDetector(nil, nil).Detect(neutral); ok {

@@ -24,7 +24,7 @@ func TestWidgetConversationsAreTheWidgets(t *testing.T) {
 	var lc *livechat.Manager
 	e := newEnv(t, func(o *Options) {
 		var err error
-		if lc, err = livechat.NewManager(o.Store, o.Store, storeConversations{o.Store}, livechat.Config{}, nil); err != nil {
+		if lc, err = livechat.NewManager(o.Store, livechat.Config{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		eng, err := chat.NewEngine(chat.Config{Retriever: noPassages{}, LiveChat: lc, Memory: o.Store,

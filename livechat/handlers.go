@@ -1,6 +1,7 @@
 package livechat
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -193,12 +194,9 @@ func transcriptEntry(m store.Message) TranscriptEntry {
 // system notices, from before and during the session.
 func (m *Manager) TranscriptOf(l *store.LiveChatSession) ([]TranscriptEntry, error) {
 	out := []TranscriptEntry{}
-	if m.transcript == nil {
-		return out, nil
-	}
-	msgs, err := m.transcript.ConversationMessages(l.Ref())
+	msgs, err := m.store.ConversationMessages(l.Ref(), m.cfg.TranscriptLimit)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("transcript: %w", err)
 	}
 	if n := len(msgs) - m.cfg.TranscriptLimit; n > 0 {
 		msgs = msgs[n:]

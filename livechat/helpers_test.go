@@ -33,7 +33,7 @@ func (c *conversations) AddOutgoingForDelivery(m *store.Message) (store.Delivery
 	return store.DeliveryJob{MessageID: m.ID, ConfigID: m.ConfigID, ConversationID: m.ConversationID}, nil
 }
 
-func (c *conversations) ConversationMessages(ref store.ConvRef) ([]store.Message, error) {
+func (c *conversations) ConversationMessages(ref store.ConvRef, _ int) ([]store.Message, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []store.Message
@@ -87,6 +87,21 @@ func (c *testClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// fixtureStore is the real store for the sessions, with convs standing in
+// for its messages, so tests read what the manager queued.
+type fixtureStore struct {
+	*store.Store
+	convs *conversations
+}
+
+func (f fixtureStore) AddOutgoingForDelivery(m *store.Message) (store.DeliveryJob, error) {
+	return f.convs.AddOutgoingForDelivery(m)
+}
+
+func (f fixtureStore) ConversationMessages(ref store.ConvRef, limit int) ([]store.Message, error) {
+	return f.convs.ConversationMessages(ref, limit)
+}
+
 type fixture struct {
 	st    *store.Store
 	m     *Manager
@@ -108,7 +123,7 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 		st.Close()
 	})
 	convs := &conversations{now: clock.Now}
-	m, err := NewManager(st, convs, convs, cfg, nil)
+	m, err := NewManager(fixtureStore{st, convs}, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

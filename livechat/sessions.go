@@ -23,17 +23,25 @@ import (
 	"github.com/chatbot/chatbot/store"
 )
 
-// Outbox stores an outgoing or agent_outgoing message as pending and queues
-// its delivery to the platform in the same transaction, setting the
-// message's id (store.Store.AddOutgoingForDelivery).
-type Outbox interface {
+// Store is what the manager needs of the store, which *store.Store is: it
+// is passed once, not once per role.
+type Store interface {
+	Now() time.Time
+	// The sessions.
+	CreateLiveChat(l *store.LiveChatSession) (*store.LiveChatSession, error)
+	LiveChat(id string) (*store.LiveChatSession, error)
+	OpenLiveChat(ref store.ConvRef) (*store.LiveChatSession, error)
+	UpdateLiveChat(id string, change func(l *store.LiveChatSession) error) (*store.LiveChatSession, error)
+	UpdateOpenLiveChat(ref store.ConvRef, change func(l *store.LiveChatSession) error) (*store.LiveChatSession, error)
+	LiveChats(state string) ([]*store.LiveChatSession, error)
+	// AddOutgoingForDelivery stores an outgoing or agent_outgoing message
+	// as pending and queues its delivery to the platform in the same
+	// transaction, setting the message's id.
 	AddOutgoingForDelivery(msg *store.Message) (store.DeliveryJob, error)
-}
-
-// Transcript reads a conversation's stored messages (incoming, outgoing and
-// agent_outgoing), oldest first: those of its integration only.
-type Transcript interface {
-	ConversationMessages(ref store.ConvRef) ([]store.Message, error)
+	// ConversationMessages reads the newest limit messages of a
+	// conversation (incoming, outgoing and agent_outgoing), oldest first:
+	// those of its integration only.
+	ConversationMessages(ref store.ConvRef, limit int) ([]store.Message, error)
 }
 
 // No-agent timeout actions.
@@ -156,22 +164,20 @@ func (c Config) Validate() error {
 // changes their state for the agent API, sends the platform notices and
 // publishes every change on the hub.
 type Manager struct {
-	store      *store.Store
-	outbox     Outbox
-	transcript Transcript
-	detector   *Detector
-	hub        *Hub
-	cfg        Config
-	log        *slog.Logger
+	store    Store
+	detector *Detector
+	hub      *Hub
+	cfg      Config
+	log      *slog.Logger
 	// mu orders a state change and its event: the stream shows events in
 	// the order their changes committed. The state checks themselves are
 	// inside the store's transactions.
 	mu sync.Mutex
 }
 
-// NewManager returns a manager over st. outbox delivers notices and agent
-// messages; transcript reads conversations (nil: transcripts are empty).
-func NewManager(st *store.Store, outbox Outbox, transcript Transcript, cfg Config, log *slog.Logger) (*Manager, error) {
+// NewManager returns a manager over st, which keeps the sessions, queues
+// the notices and agent messages for delivery and reads the transcripts.
+func NewManager(st Store, cfg Config, log *slog.Logger) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -180,7 +186,7 @@ func NewManager(st *store.Store, outbox Outbox, transcript Transcript, cfg Confi
 	}
 	cfg = cfg.withDefaults()
 	return &Manager{
-		store: st, outbox: outbox, transcript: transcript, cfg: cfg, log: log,
+		store: st, cfg: cfg, log: log,
 		detector: NewDetector(cfg.Phrases, cfg.AloneWords),
 		hub:      NewHub(cfg.EventBuffer, st.Now()),
 	}, nil
@@ -452,7 +458,7 @@ func (m *Manager) notify(l *store.LiveChatSession, typ store.MessageType, sender
 		UserID: l.UserID, Username: l.Username, Text: text, ResponseType: rt,
 		SessionID: l.ID, Sender: sender, SenderType: senderType,
 	}
-	if _, err := m.outbox.AddOutgoingForDelivery(msg); err != nil {
+	if _, err := m.store.AddOutgoingForDelivery(msg); err != nil {
 		return nil, apperr.Wrap(apperr.Internal, err, "could not queue the message to the platform")
 	}
 	return msg, nil

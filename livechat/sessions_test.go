@@ -99,7 +99,7 @@ func TestRunChecksTimeouts(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	if _, err := NewManager(nil, nil, nil, Config{NoAgentAction: "wait"}, nil); err == nil || !strings.Contains(err.Error(), `"notify" or "close"`) {
+	if _, err := NewManager(nil, Config{NoAgentAction: "wait"}, nil); err == nil || !strings.Contains(err.Error(), `"notify" or "close"`) {
 		t.Fatalf("err = %v", err)
 	}
 	if err := (Config{NoAgentTimeout: -time.Second}).Validate(); err == nil {

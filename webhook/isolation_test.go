@@ -118,7 +118,7 @@ func newLiveHarness(t *testing.T) *liveHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc, err := livechat.NewManager(st, st, nil, livechat.Config{}, quietLog())
+	lc, err := livechat.NewManager(st, livechat.Config{}, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func New(cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
 		a.abort()
 		return nil, err
 	}
-	if a.livechat, err = newLiveChat(cfg, st, st, storeTranscript{st}, log); err != nil {
+	if a.livechat, err = newLiveChat(cfg, st, log); err != nil {
 		a.abort()
 		return nil, err
 	}

@@ -6,13 +6,12 @@ import (
 	"net/http"
 
 	"github.com/chatbot/chatbot/livechat"
-	"github.com/chatbot/chatbot/store"
 )
 
-// newLiveChat builds the live-chat manager from the config. outbox queues
-// notices and agent messages for delivery; transcript reads conversations.
-func newLiveChat(cfg Config, st *store.Store, outbox livechat.Outbox, transcript livechat.Transcript, log *slog.Logger) (*livechat.Manager, error) {
-	return livechat.NewManager(st, outbox, transcript, livechat.Config{
+// newLiveChat builds the live-chat manager from the config, over the store
+// (its sessions, the outgoing queue and the transcripts).
+func newLiveChat(cfg Config, st livechat.Store, log *slog.Logger) (*livechat.Manager, error) {
+	return livechat.NewManager(st, livechat.Config{
 		Phrases:              splitList(cfg.LiveChatPhrases),
 		NoAgentTimeout:       cfg.LiveChatTimeout,
 		NoAgentAction:        cfg.LiveChatNoAgent,

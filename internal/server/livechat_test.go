@@ -11,13 +11,6 @@ import (
 	"github.com/chatbot/chatbot/store"
 )
 
-// nopOutbox accepts every message; the lifecycle test needs no delivery.
-type nopOutbox struct{}
-
-func (nopOutbox) AddOutgoingForDelivery(m *store.Message) (store.DeliveryJob, error) {
-	return store.DeliveryJob{MessageID: 1}, nil
-}
-
 // TestStartLiveChatStops: shutdown ends the event streams (so HTTP can
 // drain) and the timeout loop.
 func TestStartLiveChatStops(t *testing.T) {
@@ -27,7 +20,7 @@ func TestStartLiveChatStops(t *testing.T) {
 	}
 	defer st.Close()
 	log := slog.New(slog.DiscardHandler)
-	lc, err := newLiveChat(Config{LiveChatTimeout: time.Minute, LiveChatNoAgent: "notify", LiveChatPhrases: "mensch bitte, kundendienst"}, st, nopOutbox{}, nil, log)
+	lc, err := newLiveChat(Config{LiveChatTimeout: time.Minute, LiveChatNoAgent: "notify", LiveChatPhrases: "mensch bitte, kundendienst"}, st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
