@@ -35,7 +35,8 @@ type appAnswer struct {
 
 // newApp builds the server as serve does (server.New).
 func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
-	s, err := server.New(cfg, log, out)
+	cfg.Log, cfg.Out = log, out
+	s, err := server.New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,8 @@ folders (none by default: then only uploads), never the data directory.`,
 			if err != nil {
 				return err
 			}
-			a, err := server.New(cfg, log, cmd.OutOrStdout())
+			cfg.Log, cfg.Out = log, cmd.OutOrStdout()
+			a, err := server.New(cfg)
 			if err != nil {
 				stopProfiles()
 				return err

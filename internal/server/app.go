@@ -62,8 +62,8 @@ type Server struct {
 	// warnings for its Logs section.
 	admin *admin.Handler
 	logs  *admin.LogRing
-	// stops run in order at shutdown, after HTTP has drained.
-	stops []func(context.Context) error
+	// running holds what Run started, for the shutdown sequence (run.go).
+	running running
 	// sender and worker deliver outgoing messages (webhook/worker.go);
 	// policy is the address policy they deliver under (--allow-outgoing).
 	sender *webhook.Sender
@@ -101,12 +101,14 @@ func (a *Server) newDelivery() error {
 }
 
 // New validates cfg, opens the store, prepares the admin token, builds the
-// router and listens (so a busy port fails here, synchronously). out
-// receives the one-time admin token notice.
-func New(cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
+// router and listens (so a busy port fails here, synchronously); it starts
+// nothing in the background: Run does. cfg.Out receives the one-time admin
+// token notice.
+func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	log, out := cfg.logger(), cfg.out()
 	if err := store.PrepareDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -159,7 +161,6 @@ func New(cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
 		a.abort()
 		return nil, err
 	}
-	a.stops = append(a.stops, a.answer.close)
 	// One turn for every channel: the webhook, the widget and chatbot ask.
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
 		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log})
@@ -167,7 +168,6 @@ func New(cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
 		a.abort()
 		return nil, err
 	}
-	a.stops = append(a.stops, a.incoming.Close)
 	auth := httpapi.NewAdminAuth(tokenHash)
 	if a.admin, err = a.newAdmin(auth); err != nil {
 		a.abort()
@@ -198,29 +198,18 @@ func New(cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.ln = ln
-	// Shutdown order, after HTTP has drained: the producers of outgoing
-	// messages (async answers, live-chat timeouts), the engine, and last the
-	// delivery worker, so whatever they queued is on disk in order.
-	a.stops = []func(context.Context) error{
-		a.incoming.Close, startLiveChat(a.server, a.livechat, log), a.answer.close, a.worker.Stop,
-	}
 	a.admin.Metrics().AddCollector(a.backups.collect)
-	a.backups.start()
-	a.stops = append(a.stops, a.backups.stop) // before the store closes
-	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
-		log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
-	}
 	return a, nil
 }
 
-// abort undoes a partly built app: the stops so far, in order, then the store.
+// abort undoes a partly built or started server: the steps of what exists,
+// in order, then the store.
 func (a *Server) abort() {
-	for _, stop := range a.stops {
-		if err := stop(context.Background()); err != nil {
-			a.log.Warn("stop after a failed start", "err", err)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.shutdown(ctx); err != nil {
+		a.log.Warn("stop after a failed start", "err", err)
 	}
-	a.store.Close()
 }
 
 // adminTokenHash decides the admin token: the configured one, else the
@@ -275,8 +264,9 @@ func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 // Addr is the address the server listens on.
 func (a *Server) Addr() string { return a.ln.Addr().String() }
 
-// Run serves until ctx ends, then shuts down in order: stop accepting and
-// drain HTTP, stop workers, close the store.
+// Run starts the background work, serves until ctx ends, then shuts down
+// in the order of shutdownSteps, each step bounded by the shutdown timeout
+// and logged. It returns once the store is closed (its lock released).
 func (a *Server) Run(ctx context.Context) error {
 	rec := Record{Addr: a.Addr(), TLS: a.cfg.TLSCert != "", PID: os.Getpid()}
 	recPath := filepath.Join(a.cfg.DataDir, RecordFile)
@@ -287,19 +277,11 @@ func (a *Server) Run(ctx context.Context) error {
 	}
 	defer os.Remove(recPath)
 
-	// The worker outlives ctx: shutdown stops it after HTTP has drained, so
-	// answers written by the last requests are still queued in order.
-	if err := a.worker.Run(context.WithoutCancel(ctx)); err != nil {
+	if err := a.start(ctx); err != nil {
 		a.ln.Close()
 		a.abort()
-		return fmt.Errorf("start delivery worker: %w", err)
+		return err
 	}
-	// Source syncs run in the background and stop first at shutdown (an
-	// interrupted sync is redone at the next start).
-	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
-	syncDone := make(chan struct{})
-	go func() { defer close(syncDone); a.syncer.Run(syncCtx) }()
-	a.stops = append([]func(context.Context) error{func(context.Context) error { stopSync(); <-syncDone; return nil }}, a.stops...)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.ln) }()
 	a.log.Info("serving", "addr", a.Addr(), "tls", rec.TLS, "data_dir", a.cfg.DataDir)
@@ -309,19 +291,20 @@ func (a *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	a.log.Info("shutting down")
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// Step 1: stop accepting and drain HTTP. The live-chat hub closes its
+	// event streams on Shutdown (startLiveChat), which would otherwise
+	// hold it until the timeout.
+	start := time.Now()
 	if err := a.server.Shutdown(sctx); err != nil {
-		a.log.Warn("HTTP shutdown did not finish in time", "err", err)
+		a.log.Warn("shutdown: HTTP did not drain in time", "err", err, "took", time.Since(start).Round(time.Millisecond))
+	} else {
+		a.log.Info("shutdown: stopped", "step", "http", "took", time.Since(start).Round(time.Millisecond))
 	}
-	for _, stop := range a.stops {
-		if err := stop(sctx); err != nil {
-			a.log.Warn("stopping a worker", "err", err)
-		}
-	}
-	if err := a.store.Close(); err != nil {
-		return fmt.Errorf("close store: %w", err)
+	if err := a.shutdown(sctx); err != nil {
+		return err
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)

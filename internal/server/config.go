@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"time"
@@ -68,6 +70,12 @@ type Config struct {
 	// Version is this binary's version, sent as the User-Agent of outgoing
 	// deliveries and crawls; empty: "dev".
 	Version string
+
+	// Log receives the server's log (nil: discarded); Out the one-time
+	// notice of a generated admin token (nil: discarded, so set it unless
+	// AdminToken is).
+	Log *slog.Logger `json:"-"`
+	Out io.Writer    `json:"-"`
 
 	trustedProxies []netip.Prefix // parsed from TrustedProxies by Validate
 }
@@ -153,6 +161,20 @@ func (c *Config) Validate() error {
 		c.Version = "dev"
 	}
 	return nil
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Log
+}
+
+func (c *Config) out() io.Writer {
+	if c.Out == nil {
+		return io.Discard
+	}
+	return c.Out
 }
 
 // FinishNotices fills in the default texts of a config built in code and
