@@ -1,4 +1,7 @@
-// Package cmd holds the cobra command tree and the wiring of the application.
+// Package cmd holds the cobra command tree: flags and environment to typed
+// configuration, and printing. The service itself (its parts, routes and
+// shutdown order) is internal/server; serve is flags -> server.Config ->
+// server.New -> Run.
 package cmd
 
 import (
