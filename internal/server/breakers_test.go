@@ -1,4 +1,4 @@
-package cmd
+package server
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 // /metrics and through the admin API the panel reads.
 func TestServeShowsDeliveryBreakers(t *testing.T) {
 	const admin = "admin-token-breakers-0123456789"
-	sa := buildApp(t, config{AdminToken: admin})
+	sa := buildApp(t, Config{AdminToken: admin})
 	sa.start()
 	base := "http://" + sa.Addr()
 	waitHealthy(t, base)

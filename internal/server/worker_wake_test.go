@@ -1,4 +1,4 @@
-package cmd
+package server
 
 import (
 	"encoding/json"
@@ -47,7 +47,7 @@ func TestEveryWriterWakesTheWorker(t *testing.T) {
 	defer recv.Close()
 	attempts := make(chan webhook.AttemptReport, 16)
 
-	cfg := config{AdminToken: adminToken, AllowOutgoing: "127.0.0.0/8", Embedder: "builtin"}
+	cfg := Config{AdminToken: adminToken, AllowOutgoing: "127.0.0.0/8", Embedder: "builtin"}
 	cfg.Answer.LLM = "none"
 	cfg.DeliveryWorkers = 1
 	cfg.Delivery = webhook.WorkerOptions{

@@ -1,10 +1,9 @@
-package cmd
+package server
 
 import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,10 +28,10 @@ func TestAppDeliversQueuedMessages(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	cfg := config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), LogLevel: "info", LogFormat: "text",
+	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), LogLevel: "info", LogFormat: "text",
 		AllowOutgoing: "127.0.0.0/8", RetryBase: time.Millisecond, RetryCap: 10 * time.Millisecond,
 		DeliveryWorkers: 2, ShutdownTimeout: 5 * time.Second, AdminToken: "admin-token-0123456789"}
-	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +89,7 @@ func TestIncomingAnswerIsDeliveredOnce(t *testing.T) {
 	defer recv.Close()
 
 	const admin = "admin-token-0123456789abcdef"
-	cfg := config{AdminToken: admin, AllowOutgoing: "127.0.0.0/8", Embedder: "builtin", KnowledgeRoots: []string{os.TempDir()}}
+	cfg := Config{AdminToken: admin, AllowOutgoing: "127.0.0.0/8", Embedder: "builtin", KnowledgeRoots: []string{os.TempDir()}}
 	cfg.Answer.LLM = "none"
 	a, _ := startApp(t, cfg)
 	base := "http://" + a.Addr()
