@@ -100,14 +100,38 @@ func (a *Server) newDelivery() error {
 	return nil
 }
 
-// New validates cfg, opens the store, prepares the admin token, builds the
-// router and listens (so a busy port fails here, synchronously); it starts
-// nothing in the background: Run does. cfg.Out receives the one-time admin
-// token notice.
+// New validates cfg, listens (so a busy port fails here, synchronously,
+// before the data directory is touched), opens the store, prepares the
+// admin token and builds the router; it starts nothing in the background:
+// Run does. cfg.Out receives the one-time admin token notice.
 func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Listen first: a busy port or a bad key pair fails before the data
+	// directory is created or opened.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another server using the port? choose another with --addr)", cfg.Addr, err)
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("load TLS key pair: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	a, err := open(cfg, ln)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// open builds the server on its listener: the store and everything over it.
+func open(cfg Config, ln net.Listener) (*Server, error) {
 	log, out := cfg.logger(), cfg.out()
 	if err := store.PrepareDir(cfg.DataDir); err != nil {
 		return nil, err
@@ -125,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	log, ring := withLogRing(log)
-	a := &Server{cfg: cfg, log: log, store: st, logs: ring}
+	a := &Server{cfg: cfg, log: log, store: st, logs: ring, ln: ln}
 	if err := a.newDelivery(); err != nil {
 		st.Close()
 		return nil, err
@@ -183,21 +207,6 @@ func New(cfg Config) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		a.abort()
-		return nil, fmt.Errorf("listen on %s: %w (is another server using the port? choose another with --addr)", cfg.Addr, err)
-	}
-	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			ln.Close()
-			a.abort()
-			return nil, fmt.Errorf("load TLS key pair: %w", err)
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	}
-	a.ln = ln
 	a.admin.Metrics().AddCollector(a.backups.collect)
 	return a, nil
 }

@@ -189,9 +189,9 @@ func sealerOf(t *testing.T, dir string) store.Sealer {
 	return box
 }
 
-// A busy port fails in New, synchronously, and leaves the data directory
-// free for the next try.
-func TestNewFailsOnABusyPortAndReleasesTheStore(t *testing.T) {
+// A busy port fails in New, synchronously, before the data directory is
+// created or opened (issue 14: it was opened first).
+func TestNewFailsOnABusyPortBeforeOpeningTheStore(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -199,12 +199,44 @@ func TestNewFailsOnABusyPortAndReleasesTheStore(t *testing.T) {
 	defer ln.Close()
 	cfg := runConfig(t, nil)
 	cfg.Addr = ln.Addr().String()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "listen on "+cfg.Addr) || !strings.Contains(err.Error(), "--addr") {
 		t.Fatalf("New on a busy port = %v, want a listen error naming --addr", err)
+	}
+	if _, err := os.Stat(cfg.DataDir); !os.IsNotExist(err) {
+		t.Fatalf("the data directory was created before the port was found busy: %v", err)
+	}
+}
+
+// A start that fails after the store is open (here: --llm ollama with no
+// Ollama to reach) releases the port and the store for the next try.
+func TestNewReleasesWhatAFailedStartOpened(t *testing.T) {
+	cfg := runConfig(t, nil)
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused.Close() // nothing listens there now
+	cfg.Addr = a.Addr()
+	cfg.Answer = AnswerConfig{LLM: LLMOllama, OllamaHost: refused.Addr().String()}
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "--llm ollama") {
+		t.Fatalf("New with --llm ollama and no Ollama = %v, want the --llm ollama error", err)
 	}
 	if storeLocked(t, cfg.DataDir) {
 		t.Fatal("a failed New left the store locked")
 	}
+	ln, err := net.Listen("tcp", a.Addr())
+	if err != nil {
+		t.Fatalf("a failed New left %s in use: %v", a.Addr(), err)
+	}
+	ln.Close()
 }
 
 // New checks the config before it touches the disk.
