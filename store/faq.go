@@ -251,7 +251,8 @@ type FAQImport struct {
 }
 
 // ImportFAQs adds the pairs whose question is new and replaces the answer
-// and alternatives of those already curated, all in one transaction: one
+// (and the alternatives, when the pair has any) of those already curated,
+// all in one transaction: one
 // invalid pair (its field named with its position, "faqs[3].answer")
 // leaves the store as it was. Importing the same file twice changes
 // nothing the second time.
@@ -277,6 +278,11 @@ func (s *Store) ImportFAQs(in []FAQ) (FAQImport, error) {
 			old, err := getFAQTx(tx, btoi(v))
 			if err != nil {
 				return err
+			}
+			if len(f.Alternatives) == 0 {
+				// A file without phrasings (Markdown, CSV without the
+				// column) keeps those added in the panel or the API.
+				f.Alternatives = old.Alternatives
 			}
 			if old.Answer == f.Answer && old.Question == f.Question && slices.Equal(old.Alternatives, f.Alternatives) {
 				res.Unchanged++

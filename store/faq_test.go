@@ -124,7 +124,7 @@ func TestFAQValidation(t *testing.T) {
 
 func TestFAQImport(t *testing.T) {
 	s := openTestStore(t, nil)
-	if err := s.CreateFAQ(&FAQ{Question: "Do you ship to Canada?", Answer: "No."}); err != nil {
+	if err := s.CreateFAQ(&FAQ{Question: "Do you ship to Canada?", Answer: "No.", Alternatives: []string{"canada delivery"}}); err != nil {
 		t.Fatal(err)
 	}
 	in := []FAQ{
@@ -137,7 +137,7 @@ func TestFAQImport(t *testing.T) {
 		t.Fatalf("import = %+v, %v", res, err)
 	}
 	f, _ := s.FAQ(1)
-	if f.Question != "do you ship to canada" || f.Answer != "Not yet; we plan to from June." {
+	if f.Question != "do you ship to canada" || f.Answer != "Not yet; we plan to from June." || len(f.Alternatives) != 1 || f.Alternatives[0] != "canada delivery" {
 		t.Fatalf("updated pair = %+v", f)
 	}
 	// The same file again changes nothing.
