@@ -148,8 +148,8 @@ func TestFAQAPIRefusals(t *testing.T) {
 		{"unknown field", "POST", "/api/faq", testToken, `{"question":"q","answer":"a","score":1}`, 400, "score"},
 		{"no question", "POST", "/api/faq", testToken, `{"answer":"a"}`, 400, "question"},
 		{"no answer", "POST", "/api/faq", testToken, `{"question":"q"}`, 400, "answer"},
-		{"blank answer", "POST", "/api/faq", testToken, `{"question":"q","answer":"  "}`, 400, "answer"},
-		{"answer too long", "POST", "/api/faq", testToken, `{"question":"q","answer":"` + long + `"}`, 400, "answer"},
+		{"blank answer", "POST", "/api/faq", testToken, `{"question":"refunds","answer":"  "}`, 400, "answer"},
+		{"answer too long", "POST", "/api/faq", testToken, `{"question":"refunds","answer":"` + long + `"}`, 400, "answer"},
 		{"control character", "POST", "/api/faq", testToken, `{"question":"q\u0007","answer":"a"}`, 400, "question"},
 		{"duplicate question", "POST", "/api/faq", testToken, `{"question":"opening  HOURS","answer":"a"}`, 409, "question"},
 		{"body over 1 MB", "POST", "/api/faq", testToken, `{"question":"q","answer":"` + strings.Repeat("a", 1<<20) + `"}`, 413, ""},
@@ -161,7 +161,10 @@ func TestFAQAPIRefusals(t *testing.T) {
 		{"id zero", "DELETE", "/api/faq/0", testToken, "", 400, "id"},
 		{"blank answer on update", "PUT", "/api/faq/1", testToken, `{"answer":""}`, 400, "answer"},
 		{"empty import", "POST", "/api/faq/import", testToken, `{"faqs":[]}`, 400, "faqs"},
-		{"import with a bad pair", "POST", "/api/faq/import", testToken, `{"faqs":[{"question":"a","answer":"b"},{"question":"c","answer":""}]}`, 400, "faqs[1].answer"},
+		{"import with a bad pair", "POST", "/api/faq/import", testToken, `{"faqs":[{"question":"refunds","answer":"b"},{"question":"returns","answer":""}]}`, 400, "faqs[1].answer"},
+		{"question without a word to match", "POST", "/api/faq", testToken, `{"question":"How do I?","answer":"a"}`, 400, "question"},
+		{"renamed to a question without a word", "PUT", "/api/faq/1", testToken, `{"question":"please help"}`, 400, "question"},
+		{"import of a question without a word", "POST", "/api/faq/import", testToken, `{"faqs":[{"question":"refunds","answer":"b"},{"question":"what is it?","answer":"c"}]}`, 400, "faqs[1].question"},
 		{"match without a question", "POST", "/api/faq/match", testToken, `{}`, 400, "question"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,6 +83,12 @@ func (m *Matcher) Load(pairs []store.FAQ) {
 	m.idx.Store(ix)
 }
 
+// Matchable reports whether question has a word to match on: "how do
+// I?" has none, and a pair asked that way would never answer.
+func (m *Matcher) Matchable(question string) bool {
+	return len(terms(m.an, question, embed.Detect(question))) > 0
+}
+
 // Len is the number of pairs loaded.
 func (m *Matcher) Len() int { return len(m.idx.Load().pairs) }
 

@@ -2,6 +2,7 @@ package faq
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/chatbot/chatbot/apperr"
@@ -67,6 +68,9 @@ func (s *Service) Create(in Input) (store.FAQ, error) {
 	if in.Answer == nil {
 		return store.FAQ{}, apperr.Invalidf("answer", "answer is required: the reply to give, as it should be sent")
 	}
+	if err := s.checkMatchable(*in.Question); err != nil {
+		return store.FAQ{}, err
+	}
 	var f store.FAQ
 	apply(&f, in)
 	if err := s.st.CreateFAQ(&f); err != nil {
@@ -77,11 +81,25 @@ func (s *Service) Create(in Input) (store.FAQ, error) {
 
 // Update changes the fields in gives.
 func (s *Service) Update(id uint64, in Input) (store.FAQ, error) {
+	if in.Question != nil {
+		if err := s.checkMatchable(*in.Question); err != nil {
+			return store.FAQ{}, err
+		}
+	}
 	f, err := s.st.UpdateFAQ(id, func(f *store.FAQ) error { apply(f, in); return nil })
 	if err != nil {
 		return store.FAQ{}, err
 	}
 	return f, s.reload()
+}
+
+// checkMatchable refuses a question with no word to match on; a blank
+// one is left to the store's validation, which says so.
+func (s *Service) checkMatchable(q string) error {
+	if strings.TrimSpace(q) == "" || s.m.Matchable(q) {
+		return nil
+	}
+	return apperr.Invalidf("question", "question %q has no word to match on (only words such as how, do, I, please); ask it as a customer would, e.g. \"How do I reset my password?\"", q)
 }
 
 func apply(f *store.FAQ, in Input) {
@@ -125,6 +143,10 @@ func (s *Service) Import(pairs []Pair) (store.FAQImport, error) {
 	}
 	in := make([]store.FAQ, len(pairs))
 	for i, p := range pairs {
+		if err := s.checkMatchable(p.Question); err != nil {
+			e, _ := apperr.As(err)
+			return store.FAQImport{}, apperr.Invalidf(fmt.Sprintf("faqs[%d].question", i), "pair %d: %s", i+1, e.Message)
+		}
 		in[i] = store.FAQ{Question: p.Question, Alternatives: p.Alternatives, Answer: p.Answer}
 	}
 	res, err := s.st.ImportFAQs(in)
