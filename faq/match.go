@@ -44,6 +44,15 @@ type index struct {
 	langs    []embed.Lang       // the languages of the variants, in first-seen order
 	post     map[string][]int32 // term -> variants that have it
 	byLen    map[int][]string   // every term by its length in runes, sorted: what a typo is compared with
+	// analysed keeps each phrasing's analysis for the next Load, which
+	// then analyses only the phrasings that are new: detecting the
+	// language is most of a rebuild's cost.
+	analysed map[string]analysis
+}
+
+type analysis struct {
+	lang  embed.Lang
+	terms []string
 }
 
 // variant is one phrasing of a pair's question, analysed in its language.
@@ -55,11 +64,17 @@ type variant struct {
 
 // Load replaces the pairs the matcher knows.
 func (m *Matcher) Load(pairs []store.FAQ) {
-	ix := &index{pairs: slices.Clone(pairs), post: map[string][]int32{}, byLen: map[int][]string{}}
+	prev := m.idx.Load()
+	ix := &index{pairs: slices.Clone(pairs), post: map[string][]int32{}, byLen: map[int][]string{}, analysed: map[string]analysis{}}
 	for i, p := range ix.pairs {
 		for _, q := range append([]string{p.Question}, p.Alternatives...) {
-			lang := embed.Detect(q)
-			ts := terms(m.an, q, lang)
+			a, ok := prev.analysed[q]
+			if !ok {
+				lang := embed.Detect(q)
+				a = analysis{lang: lang, terms: terms(m.an, q, lang)}
+			}
+			ix.analysed[q] = a
+			lang, ts := a.lang, a.terms
 			if len(ts) == 0 {
 				continue // all stop words ("how do I?"): it can match nothing
 			}

@@ -198,3 +198,25 @@ func BenchmarkMatch1000Pairs(b *testing.B) {
 		m.Match("how do I reset my pasword on the mobile app")
 	}
 }
+
+func BenchmarkLoad10000Pairs(b *testing.B) {
+	pairs := make([]store.FAQ, 10000)
+	for i := range pairs {
+		pairs[i] = store.FAQ{ID: uint64(i + 1), Question: fmt.Sprintf("How do I configure widget model %d for the warehouse?", i),
+			Alternatives: []string{fmt.Sprintf("configure model %d", i)}, Answer: "x"}
+	}
+	b.Run("first", func(b *testing.B) {
+		for range b.N {
+			NewMatcher(0).Load(pairs)
+		}
+	})
+	b.Run("one pair changed", func(b *testing.B) {
+		m := NewMatcher(0)
+		m.Load(pairs)
+		b.ResetTimer()
+		for i := range b.N {
+			pairs[0].Question = fmt.Sprintf("How do I change setting %d?", i)
+			m.Load(pairs)
+		}
+	})
+}
