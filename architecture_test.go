@@ -21,8 +21,8 @@ var layers = map[string]int{
 	"apperr": 0, "secret": 0, "llm": 0, "internal/netguard": 0, "client": 0,
 	// 1: storage, HTTP helpers, text analysis, crawling.
 	"store": 1, "httpapi": 1, "embed": 1, "crawl": 1,
-	// 2: the knowledge base.
-	"rag": 2,
+	// 2: the knowledge base, and the curated answers beside it.
+	"rag": 2, "faq": 2,
 	// 3: the answering engine.
 	"chat": 3,
 	// 4: what the engine and the turn consult.

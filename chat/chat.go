@@ -21,6 +21,7 @@ const (
 	TypeLiveChatTransfer ResponseType = "live_chat_transfer" // a live-chat session was opened
 	TypeLiveChatMessage  ResponseType = "live_chat_message"  // routed to the agent; no answer
 	TypeGeneral          ResponseType = "general"            // small talk without knowledge
+	TypeCurated          ResponseType = "curated"            // an operator's own question/answer pair matched
 )
 
 // Request is one user message in a conversation.

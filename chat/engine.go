@@ -74,6 +74,7 @@ type Config struct {
 	LLM       LLM      // nil: extractive answers only
 	Memory    Memory   // nil: no conversation memory
 	LiveChat  LiveChat // nil: no live chat
+	Curated   Curated  // nil: no curated answers
 	Persona   Persona
 	Log       *slog.Logger
 
@@ -181,6 +182,10 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 		}
 	}
 
+	if r, ok := e.curated(text); ok {
+		e.remember(req, text, text, r)
+		return e.done(start, r), nil
+	}
 	history := e.history(req)
 	topic := standalone(text, history)
 	r := e.answer(ctx, text, topic, history)

@@ -48,6 +48,7 @@ func newRootCommand(e env) *cobra.Command {
 		newIngestCommand(e),
 		newSourceCommand(e),
 		newWidgetCommand(e),
+		newFAQCommand(e),
 		newDocsCommand(e),
 		newAskCommand(e),
 		newEvalCommand(e),

@@ -413,6 +413,10 @@ func TestAdminPanelAndWidget(t *testing.T) {
 		websiteSources(t, ctx, srv, shots)
 	})
 
+	t.Run("curated answers", func(t *testing.T) {
+		curatedAnswers(t, ctx, srv, incomingToken, shots)
+	})
+
 	t.Run("live chat", func(t *testing.T) {
 		liveChat(t, ctx, srv, incomingToken, shots)
 	})

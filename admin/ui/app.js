@@ -103,7 +103,7 @@
   // ---- navigation -------------------------------------------------------
   var sections = {
     overview: overview, integrations: integrations, messages: messages, deliveries: deliveries,
-    livechat: livechat, knowledge: knowledge, logs: logs, conversation: conversation
+    livechat: livechat, knowledge: knowledge, logs: logs, conversation: conversation, curated: curated
   };
   function stopTimers() {
     state.timers.forEach(function (t) { clearInterval(t); });
@@ -747,6 +747,61 @@
                   if (!confirm('Remove "' + s.location + '" and its documents?')) return;
                   api('DELETE', '/api/sources/' + s.id).then(function (r) { if (!r.ok) st.textContent = errText(r); else load(); });
                 } }), st));
+          })))));
+      });
+    }
+    load();
+  }
+
+  // ---- Curated answers --------------------------------------------------------
+  // The operator's own answers (/api/faq): given as written, before the
+  // knowledge base, when a user's question matches one closely enough.
+  function curated(view) {
+    var list = el('div'), msg = el('p', { role: 'status' }), tried = el('div', { id: 'faq-tried', role: 'status' });
+    var question = el('input', { id: 'faq-question', required: true, maxlength: 500 });
+    var alts = el('textarea', { id: 'faq-alternatives', rows: 3 });
+    var answer = el('textarea', { id: 'faq-answer', rows: 5, required: true, maxlength: 4000 });
+    var probe = el('input', { id: 'faq-probe', type: 'search', placeholder: 'Ask what a customer would ask' });
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'q-h' }, el('h2', { id: 'q-h', text: 'Curated answers' }),
+      el('p', { class: 'muted', text: 'Your own answer wins over the generated one when a question has the same content words as yours (or yours with at most one word in three added). Add the other ways customers ask it as phrasings.' }),
+      list, msg,
+      el('h3', { text: 'New curated answer' }),
+      el('form', { id: 'faq-form', onsubmit: function (e) {
+        e.preventDefault();
+        var body = { question: question.value, answer: answer.value, alternatives: alts.value.split('\n').map(function (x) { return x.trim(); }).filter(Boolean) };
+        api('POST', '/api/faq', body).then(function (res) {
+          if (!res.ok) { msg.className = 'error'; msg.textContent = errText(res); return; }
+          msg.className = 'ok'; msg.textContent = 'Curated answer ' + res.data.faq.id + ' added.';
+          question.value = ''; alts.value = ''; answer.value = '';
+          load();
+        });
+      } }, field('Question', question), field('Other phrasings (one per line, optional)', alts), field('Answer, sent as written', answer),
+        el('button', { type: 'submit', text: 'Add' })),
+      el('h3', { text: 'Try a question' }),
+      el('form', { class: 'row', id: 'faq-probe-form', onsubmit: function (e) {
+        e.preventDefault();
+        clear(tried);
+        api('POST', '/api/faq/match', { question: probe.value }).then(function (r) {
+          if (!r.ok) { add(tried, el('p', { class: 'error', text: errText(r) })); return; }
+          if (!r.data.matched) { add(tried, el('p', { class: 'muted', text: 'No curated answer matches: the knowledge base would answer.' })); return; }
+          add(tried, el('p', null, 'Answered by curated answer ' + r.data.faq.id + ' (score ' + r.data.score.toFixed(2) + '): ', el('strong', { text: r.data.faq.question })));
+        });
+      } }, field('Question', probe), el('button', { type: 'submit', text: 'Try' })), tried));
+    function load() {
+      api('GET', '/api/faq').then(function (res) {
+        clear(list);
+        if (!res.ok) { add(list, missing(res) ? notAvailable('Curated answers') : el('p', { class: 'error', text: errText(res) })); return; }
+        var fs = res.data.faqs || [];
+        if (!fs.length) { add(list, el('p', { class: 'muted', text: 'No curated answers yet.' })); return; }
+        add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'faq-table' },
+          el('thead', null, el('tr', null, ['Question', 'Phrasings', 'Answer', 'Updated', ''].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, fs.map(function (f) {
+            return el('tr', null, el('td', { class: 'text', text: f.question }), el('td', { class: 'text', text: (f.alternatives || []).join(' · ') }),
+              el('td', { class: 'text', text: f.answer }), el('td', { text: fmtTime(f.updated_at) }),
+              el('td', null, el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': 'Delete curated answer ' + f.id, onclick: function () {
+                if (!confirm('Delete the curated answer to "' + f.question + '"?')) return;
+                api('DELETE', '/api/faq/' + f.id).then(function (r) { if (!r.ok) { msg.className = 'error'; msg.textContent = errText(r); } else load(); });
+              } })));
           })))));
       });
     }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/faq"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/llm"
 	"github.com/chatbot/chatbot/rag"
@@ -140,6 +141,7 @@ type answering struct {
 	engine *chat.Engine
 	index  *rag.Index
 	llm    *chat.Client // nil with --llm none
+	faq    *faq.Service // the curated answers, consulted before retrieval
 }
 
 // state is the LLM's state for /readyz.
@@ -164,7 +166,11 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, ix *rag.
 	if err := c.finish(); err != nil {
 		return nil, err
 	}
-	a := &answering{index: ix}
+	curated, err := faq.Open(st, 0)
+	if err != nil {
+		return nil, err
+	}
+	a := &answering{index: ix, faq: curated}
 	if c.LLM != llmNone {
 		client, err := c.newClient()
 		if err != nil {
@@ -181,6 +187,7 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, ix *rag.
 		Extract:   ix.Extract,
 		Memory:    st,
 		LiveChat:  live,
+		Curated:   curated,
 		Persona:   chat.Persona{BotName: c.BotName, Tone: c.BotTone, Instructions: c.Instructions},
 		Log:       log,
 		Timeout:   c.AnswerTimeout,

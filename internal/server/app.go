@@ -21,6 +21,7 @@ import (
 	"github.com/chatbot/chatbot/askapi"
 	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/crawl"
+	"github.com/chatbot/chatbot/faq"
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
@@ -264,6 +265,7 @@ func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
 	askapi.New(a.turns, a.cfg.Answer.AnswerTimeout+10*time.Second, a.log).Routes(r, admin)
+	faq.NewHandler(a.answer.faq, a.log).Routes(r, admin)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 
