@@ -260,7 +260,7 @@ func (e *Engine) retrieve(ctx context.Context, text, topic string, history []sto
 			continue
 		}
 		if len(ps) > 0 {
-			return ps, q, nil
+			return e.withURLs(ps), q, nil
 		}
 		last = nil
 	}
@@ -367,7 +367,7 @@ func fallbackReason(err error) string {
 func sources(ps []Passage) []Source {
 	out := make([]Source, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, Source{Title: passageTitle(p), Source: p.Source, Score: p.Score})
+		out = append(out, Source{Title: passageTitle(p), Source: p.Source, URL: p.URL, Score: p.Score})
 	}
 	return out
 }

@@ -122,7 +122,8 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 func isListItem(s string) bool { return listItemAt([]rune(s), 0) }
 
 // sourceLine is the citation under a quote: "(Title > Heading)", with the
-// source appended only when it is a web address.
+// document's public URL when known (p.URL, or the source when it is a web
+// address); never a file path.
 func sourceLine(p Passage) string {
 	label := p.Title
 	if p.Heading != "" && p.Heading != p.Title {
@@ -132,8 +133,8 @@ func sourceLine(p Passage) string {
 			label = p.Heading
 		}
 	}
-	url := ""
-	if isWebAddress(p.Source) {
+	url := p.URL
+	if url == "" && isWebAddress(p.Source) {
 		url = p.Source
 	}
 	switch {
