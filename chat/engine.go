@@ -140,13 +140,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 // Timeout is the answer deadline.
 func (e *Engine) Timeout() time.Duration { return e.cfg.Timeout }
 
-const (
-	noAnswerText = "I found nothing relevant to that in our documentation. " +
-		"Would you like me to connect you with a human agent? Just reply \"talk to an agent\"."
-	troubleText = "Sorry, I can't look that up right now. An agent will follow up with you here."
-	slowText    = "Sorry, this is taking me too long. An agent will follow up with you here."
-)
-
 // Answer answers one message. Its error is for a request the engine cannot
 // take (an empty message) or a live-chat failure; trouble with Ollama or
 // the index becomes a fallback reply, never an error or silence.
