@@ -110,7 +110,10 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 		} else {
 			sb.WriteByte(' ')
 		}
-		sb.WriteString(c.text)
+		// One line per sentence: a line wrapped in the document would
+		// leave the quote ("> We" and "send you a link" below it) where
+		// Markdown is rendered, and break it where it is not.
+		sb.WriteString(strings.Join(strings.Fields(c.text), " "))
 		if i == len(chosen)-1 {
 			sb.WriteString(sourceLine(passages[last]))
 		}
