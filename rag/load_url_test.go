@@ -255,3 +255,17 @@ func TestKnowledgeAPIBaseURL(t *testing.T) {
 		t.Fatalf("passage %v", p)
 	}
 }
+
+// An uploaded Markdown file's front matter url is its public URL too.
+func TestUploadFrontMatterURL(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	ix := openIndex(t, st, newTestEmbedder(), Options{})
+	doc, err := ix.PutUpload(context.Background(), "refunds.md", []byte("---\nurl: https://help.example.com/refunds\n---\n# Refunds\n\nRefunds take 5 days."))
+	if err != nil || doc.URL != "https://help.example.com/refunds" {
+		t.Fatalf("upload %+v, %v", doc, err)
+	}
+	doc, err = ix.PutUpload(context.Background(), "notes.txt", []byte("Plain notes."))
+	if err != nil || doc.URL != "" {
+		t.Fatalf("upload without a URL %+v, %v", doc, err)
+	}
+}
