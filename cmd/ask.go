@@ -142,7 +142,7 @@ func askThroughServer(cmd *cobra.Command, e env, k knowledgeFlags, question stri
 		if p.Heading != "" {
 			title = p.Heading
 		}
-		r.Sources = append(r.Sources, chat.Source{Title: title, Source: p.Source, URL: p.URL, Score: p.Score})
+		r.Sources = append(r.Sources, chat.Source{Title: title, Source: p.Source, Score: p.Score})
 	}
 	r.Total = time.Since(start)
 	return printReply(cmd.OutOrStdout(), r, asJSON)
