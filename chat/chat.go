@@ -47,9 +47,12 @@ func (r Request) Ref() store.ConvRef {
 
 // Source is a passage an answer cites.
 type Source struct {
-	Title  string  `json:"title"`
-	Source string  `json:"source"`
-	Score  float64 `json:"score"`
+	Title  string `json:"title"`
+	Source string `json:"source"` // the document's path or page, for the admin panel and the API
+	// URL is the document's public address, when known: what a customer
+	// can follow.
+	URL   string  `json:"url,omitempty"`
+	Score float64 `json:"score"`
 }
 
 // Reply is the engine's answer to a Request.

@@ -141,13 +141,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 // Timeout is the answer deadline.
 func (e *Engine) Timeout() time.Duration { return e.cfg.Timeout }
 
-const (
-	noAnswerText = "I found nothing relevant to that in our documentation. " +
-		"Would you like me to connect you with a human agent? Just reply \"talk to an agent\"."
-	troubleText = "Sorry, I can't look that up right now. An agent will follow up with you here."
-	slowText    = "Sorry, this is taking me too long. An agent will follow up with you here."
-)
-
 // Answer answers one message. Its error is for a request the engine cannot
 // take (an empty message) or a live-chat failure; trouble with Ollama or
 // the index becomes a fallback reply, never an error or silence.
@@ -265,7 +258,7 @@ func (e *Engine) retrieve(ctx context.Context, text, topic string, history []sto
 			continue
 		}
 		if len(ps) > 0 {
-			return ps, q, nil
+			return e.withURLs(ps), q, nil
 		}
 		last = nil
 	}
@@ -372,7 +365,7 @@ func fallbackReason(err error) string {
 func sources(ps []Passage) []Source {
 	out := make([]Source, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, Source{Title: passageTitle(p), Source: p.Source, Score: p.Score})
+		out = append(out, Source{Title: passageTitle(p), Source: p.Source, URL: p.URL, Score: p.Score})
 	}
 	return out
 }

@@ -199,11 +199,11 @@ func TestNothingRelevantIsNoAnswerWithoutLLM(t *testing.T) {
 
 func TestSmallTalkSkipsRetrieval(t *testing.T) {
 	tests := []struct{ text, want string }{
-		{"Hi there!", "Hello! I'm Ada. How can I help you today?"},
+		{"Hi there!", "Hello! I'm Ada, an automated assistant. How can I help you today?"},
 		{"thank you so much", "You're welcome! Is there anything else I can help you with?"},
 		{"Danke schön", "Gern geschehen! Kann ich sonst noch helfen?"},
-		{"hola", "¡Hola! Soy Ada. ¿En qué puedo ayudarte?"},
-		{"hello Ada", "Hello! I'm Ada. How can I help you today?"},
+		{"hola", "¡Hola! Soy Ada, un asistente automático. ¿En qué puedo ayudarle?"},
+		{"hello Ada", "Hello! I'm Ada, an automated assistant. How can I help you today?"},
 		{"bye", "Goodbye! Come back any time."},
 	}
 	llm := echoLLM("no")

@@ -161,6 +161,7 @@ type Document struct {
 	Path      string    `json:"path"`
 	Source    string    `json:"source,omitempty"`
 	Title     string    `json:"title"`
+	URL       string    `json:"url,omitempty"`
 	Hash      string    `json:"hash"`
 	Size      int64     `json:"size"`
 	Chunks    int       `json:"chunks"`
@@ -192,6 +193,7 @@ type Passage struct {
 	Title        string  `json:"title"`
 	Heading      string  `json:"heading"`
 	Source       string  `json:"source"`
+	URL          string  `json:"url,omitempty"`
 	Text         string  `json:"text"`
 	Score        float64 `json:"score"`
 	VectorScore  float64 `json:"vector_score"`
@@ -206,6 +208,7 @@ type IngestRequest struct {
 	ChunkSize    int      `json:"chunk_size"`
 	ChunkOverlap int      `json:"chunk_overlap"`
 	MaxFileMB    int      `json:"max_file_mb"`
+	BaseURL      string   `json:"base_url,omitempty"`
 }
 
 // Skipped is a file an ingest left out or warned about, and why.

@@ -45,6 +45,7 @@ API (POST /api/knowledge/ingest; set CHATBOT_ADMIN_TOKEN): the server reads
 the files, and only below its --knowledge-root folders, so give paths there.`,
 		Example: `  chatbot ingest ./docs
   chatbot ingest ./docs ./faq.md --prune
+  chatbot ingest ./docs --base-url https://help.example.com/
   chatbot ingest ./docs --reindex --embedder ollama
   chatbot ingest https://help.example.com/sitemap.xml --max-pages 200`,
 		Args: cobra.MinimumNArgs(1),
@@ -53,6 +54,14 @@ the files, and only below its --knowledge-root folders, so give paths there.`,
 				return fmt.Errorf("--max-file-size must be a positive number of MB, not %d", maxMB)
 			}
 			opts.MaxFileSize = int64(maxMB) << 20
+			if opts.BaseURL != "" {
+				if isURL(args[0]) {
+					return errors.New("--base-url applies to files and folders: a crawled page's citation is already its own URL")
+				}
+				if _, err := rag.PublicURL(opts.BaseURL); err != nil {
+					return fmt.Errorf("--base-url %q: %w (e.g. --base-url https://help.example.com/)", opts.BaseURL, err)
+				}
+			}
 			if isURL(args[0]) {
 				return ingestURL(cmd, e, k, args, web, server)
 			}
@@ -94,6 +103,7 @@ the files, and only below its --knowledge-root folders, so give paths there.`,
 	f.IntVar(&opts.Chunk.Overlap, "chunk-overlap", 150, "characters repeated between consecutive chunks of a section")
 	f.StringVar(&server, "server", e.or("CHATBOT_SERVER", ""), "URL of a running chatbot server to ingest through (env CHATBOT_SERVER); default: the local data directory, or the server holding it")
 	f.IntVar(&maxMB, "max-file-size", rag.DefaultMaxFileSize>>20, "skip files larger than this many MB")
+	f.StringVar(&opts.BaseURL, "base-url", "", "public URL the folders are published under, for citations customers can follow: docs/refunds.md under https://help.example.com/ cites https://help.example.com/refunds (a file's front matter url: wins)")
 	bindWebIngest(f, e, &web)
 	f.BoolVar(&follow, "follow-symlinks", false, "follow symbolic links that lead out of the folders given (local ingest only; the data directory is never read)")
 	return c
@@ -114,7 +124,8 @@ func ingestRemote(cmd *cobra.Command, e env, t serverTarget, args []string, opts
 	if err != nil {
 		return fmt.Errorf("the data directory is held by a running server and its API cannot be used: %w", err)
 	}
-	req := client.IngestRequest{Prune: opts.Prune, ChunkSize: opts.Chunk.Size, ChunkOverlap: opts.Chunk.Overlap, MaxFileMB: int(opts.MaxFileSize >> 20)}
+	req := client.IngestRequest{Prune: opts.Prune, ChunkSize: opts.Chunk.Size, ChunkOverlap: opts.Chunk.Overlap, MaxFileMB: int(opts.MaxFileSize >> 20),
+		BaseURL: opts.BaseURL}
 	for _, a := range args {
 		abs, err := filepath.Abs(a)
 		if err != nil {

@@ -22,6 +22,24 @@ type DocInput struct {
 	Chunk   ChunkOptions
 	// SourceID is the knowledge source the document belongs to (0: none).
 	SourceID uint64
+	// URL is the document's public address from an ingest --base-url; the
+	// document's own front matter (Parsed.URL) wins over it, and a crawled
+	// page's Source is its URL.
+	URL string
+}
+
+// publicURL is the URL recorded for a document: its front matter's, else
+// the one given with it, else its source when that is a web page.
+func (in DocInput) publicURL() string {
+	switch {
+	case in.Parsed.URL != "":
+		return in.Parsed.URL
+	case in.URL != "":
+		return in.URL
+	case isWebAddress(in.Source):
+		return in.Source
+	}
+	return ""
 }
 
 // Hash is the content hash recorded per document (sha256, hex).
@@ -83,8 +101,8 @@ func (ix *Index) prepare(ctx context.Context, in DocInput) (preparedDoc, error) 
 		}
 	}
 	return preparedDoc{
-		doc: store.Document{Path: in.Path, Source: in.Source, Title: in.Parsed.Title, Hash: Hash(in.Content), Size: int64(len(in.Content)),
-			SourceID: in.SourceID},
+		doc: store.Document{Path: in.Path, Source: in.Source, Title: in.Parsed.Title, URL: in.publicURL(),
+			Hash: Hash(in.Content), Size: int64(len(in.Content)), SourceID: in.SourceID},
 		chunks: chunks,
 	}, nil
 }

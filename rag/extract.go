@@ -110,7 +110,10 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 		} else {
 			sb.WriteByte(' ')
 		}
-		sb.WriteString(c.text)
+		// One line per sentence: a line wrapped in the document would
+		// leave the quote ("> We" and "send you a link" below it) where
+		// Markdown is rendered, and break it where it is not.
+		sb.WriteString(strings.Join(strings.Fields(c.text), " "))
 		if i == len(chosen)-1 {
 			sb.WriteString(sourceLine(passages[last]))
 		}
@@ -122,7 +125,8 @@ func extract(terms func(string) []string, query string, passages []Passage, maxS
 func isListItem(s string) bool { return listItemAt([]rune(s), 0) }
 
 // sourceLine is the citation under a quote: "(Title > Heading)", with the
-// source appended only when it is a web address.
+// document's public URL when known (p.URL, or the source when it is a web
+// address); never a file path.
 func sourceLine(p Passage) string {
 	label := p.Title
 	if p.Heading != "" && p.Heading != p.Title {
@@ -132,8 +136,8 @@ func sourceLine(p Passage) string {
 			label = p.Heading
 		}
 	}
-	url := ""
-	if isWebAddress(p.Source) {
+	url := p.URL
+	if url == "" && isWebAddress(p.Source) {
 		url = p.Source
 	}
 	switch {

@@ -121,3 +121,17 @@ func TestExtractKeepsListItems(t *testing.T) {
 		t.Fatalf("Sentences = %q", got)
 	}
 }
+
+// A sentence wrapped over lines in the document is quoted on one line:
+// the continuation would otherwise fall out of the Markdown quote.
+func TestExtractQuotesWrappedSentencesOnOneLine(t *testing.T) {
+	ps := []Passage{{Title: "Account", Score: 0.8, Text: "Click Forgot password on the login page. We\nsend you a link to choose a new\n  password; the link is valid for one hour.\n\n- first\n  item wrapped\n- second"}}
+	answer, _ := Extract("when do you send the password link", ps, 1)
+	if want := "> We send you a link to choose a new password; the link is valid for one hour.\n  (Account)"; answer != want {
+		t.Fatalf("answer:\n%s\nwant:\n%s", answer, want)
+	}
+	answer, _ = Extract("first item wrapped second", ps, 2)
+	if want := "> - first item wrapped\n> - second\n  (Account)"; answer != want {
+		t.Fatalf("answer:\n%s\nwant:\n%s", answer, want)
+	}
+}

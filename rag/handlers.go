@@ -60,6 +60,7 @@ type IngestRequest struct {
 	ChunkSize    int      `json:"chunk_size"`
 	ChunkOverlap int      `json:"chunk_overlap"`
 	MaxFileMB    int      `json:"max_file_mb"`
+	BaseURL      string   `json:"base_url,omitempty"` // public URL of the folders' pages (IngestOptions.BaseURL)
 }
 
 // IngestResponse is its answer.
@@ -82,6 +83,12 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, r, h.log, apperr.Invalidf("chunk_size", "chunk_size, chunk_overlap and max_file_mb must not be negative"))
 		return
 	}
+	if req.BaseURL != "" {
+		if _, err := PublicURL(req.BaseURL); err != nil {
+			httpapi.Error(w, r, h.log, apperr.Invalidf("base_url", "base_url: %v", err))
+			return
+		}
+	}
 	if len(h.access.Roots()) == 0 {
 		httpapi.Error(w, r, h.log, apperr.New(apperr.Forbidden, "%s", noRootsMessage))
 		return
@@ -93,7 +100,7 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request) {
 	defer h.ingesting.Unlock()
 	sum, err := h.ix.Ingest(r.Context(), req.Paths, IngestOptions{
 		Chunk: ChunkOptions{Size: req.ChunkSize, Overlap: req.ChunkOverlap}, Prune: req.Prune, MaxFileSize: int64(req.MaxFileMB) << 20,
-		Access: h.access,
+		Access: h.access, BaseURL: req.BaseURL,
 	})
 	if ae := (*ArgError)(nil); errors.As(err, &ae) {
 		// One answer whether the path exists or not, is outside the roots
@@ -170,5 +177,5 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, r, h.log, apperr.Wrap(apperr.Unavailable, err, "search is unavailable: the embedder failed"))
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "passages": ps})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "passages": h.ix.WithURLs(ps)})
 }

@@ -1,6 +1,7 @@
 package rag
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,10 @@ type IngestOptions struct {
 	Access Access
 	// SourceID puts the documents in a knowledge source (0: none).
 	SourceID uint64
+	// BaseURL, when set, gives every file a public URL: its path relative
+	// to the folder given, without extension, under this URL (JoinBaseURL).
+	// A file's own front matter url wins. It must pass PublicURL.
+	BaseURL string
 }
 
 // Event reports ingest progress.
@@ -97,6 +102,7 @@ var ErrNoPath = errors.New("path does not exist")
 type found struct {
 	path   string // absolute, the document's identity
 	source string // shown to users: relative to the argument's parent
+	inArg  string // relative to the argument (its name when it is a file), for IngestOptions.BaseURL
 	size   int64
 	real   string // path with symbolic links resolved, read through scope
 	scope  *scope
@@ -125,6 +131,11 @@ func (ix *Index) Ingest(ctx context.Context, paths []string, opts IngestOptions)
 	var sum Summary
 	if len(paths) == 0 {
 		return sum, fmt.Errorf("nothing to ingest: give files or folders")
+	}
+	if opts.BaseURL != "" {
+		if _, err := PublicURL(opts.BaseURL); err != nil {
+			return sum, fmt.Errorf("base URL: %w", err)
+		}
 	}
 	deny := dataDirFiles(opts.Access.dataDir)
 	args := make([]argument, 0, len(paths))
@@ -327,8 +338,16 @@ func (ix *Index) prepareFile(ctx context.Context, f found, opts IngestOptions) f
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fileResult{err: err}
 	}
-	// Unchanged, unless a source now claims a document that had none.
-	if r.exists && r.old.Hash == Hash(b) && (opts.SourceID == 0 || r.old.SourceID == opts.SourceID) {
+	var baseURL string
+	if opts.BaseURL != "" {
+		if baseURL, err = JoinBaseURL(opts.BaseURL, f.inArg); err != nil {
+			return fileResult{skip: "no public URL under the base URL: " + err.Error()}
+		}
+	}
+	// Unchanged, unless a source now claims a document that had none, or a
+	// base URL gives it another public URL than it has.
+	if r.exists && r.old.Hash == Hash(b) && (opts.SourceID == 0 || r.old.SourceID == opts.SourceID) &&
+		(baseURL == "" || r.old.URL == cmp.Or(markdownURL(format, b), baseURL)) {
 		r.unchanged = true
 		return r
 	}
@@ -343,7 +362,7 @@ func (ix *Index) prepareFile(ctx context.Context, f found, opts IngestOptions) f
 	}
 	r.latin1 = latin1
 	r.prepared, err = ix.prepare(ctx, DocInput{Path: f.path, Source: f.source, Content: b, Parsed: Parse(format, f.path, text), Chunk: opts.Chunk,
-		SourceID: opts.SourceID})
+		SourceID: opts.SourceID, URL: baseURL})
 	if errors.Is(err, ErrNoText) {
 		r.skip, r.remove = "no text", true
 		return r
@@ -499,7 +518,13 @@ func walk(arg argument, sum *Summary) []found {
 			skip(named, reason)
 			return
 		}
-		out = append(out, found{path: named, source: rel(named), size: fi.Size(), real: real, scope: s})
+		inArg := filepath.Base(named)
+		if !top {
+			if r, err := filepath.Rel(arg.abs, named); err == nil {
+				inArg = filepath.ToSlash(r)
+			}
+		}
+		out = append(out, found{path: named, source: rel(named), inArg: inArg, size: fi.Size(), real: real, scope: s})
 	}
 	visit(arg.abs, arg.real, nil, true)
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })

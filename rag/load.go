@@ -23,6 +23,10 @@ type Section struct {
 type Parsed struct {
 	Title    string
 	Sections []Section
+	// URL is the document's public address from its front matter
+	// ("url: https://help.example.com/refunds" in a Markdown file), checked
+	// by PublicURL; "" when there is none or it is not an http(s) URL.
+	URL string
 }
 
 // Format is a supported document format, chosen by file extension.
@@ -134,7 +138,7 @@ var (
 
 func parseMarkdown(text string) Parsed {
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	lines = skipFrontMatter(lines)
+	meta, lines := frontMatter(lines)
 	var (
 		p     Parsed
 		stack []string // heading at each level 1..6 (index level-1)
@@ -208,19 +212,10 @@ func parseMarkdown(text string) Parsed {
 	if len(cur.Paragraphs) > 0 {
 		p.Sections = append(p.Sections, cur)
 	}
+	if u, err := PublicURL(meta["url"]); err == nil {
+		p.URL = u
+	}
 	return p
-}
-
-func skipFrontMatter(lines []string) []string {
-	if len(lines) == 0 || strings.TrimSpace(lines[0]) != "---" {
-		return lines
-	}
-	for i := 1; i < len(lines) && i < 200; i++ {
-		if t := strings.TrimSpace(lines[i]); t == "---" || t == "..." {
-			return lines[i+1:]
-		}
-	}
-	return lines
 }
 
 var blankLine = regexp.MustCompile(`\n[ \t]*\n`)

@@ -40,8 +40,13 @@ type Document struct {
 	Path   string `json:"path"`             // as ingested, the key for re-ingest and --prune
 	Source string `json:"source,omitempty"` // shown to users; empty in indexes built before it was recorded
 	Title  string `json:"title"`            // first heading or file name
-	Hash   string `json:"hash"`             // sha256 of the content, hex
-	Size   int64  `json:"size"`             // bytes
+	// URL is the document's public address, shown to customers with its
+	// citations: front matter url, ingest --base-url, or the crawled
+	// page's canonical URL; empty when none is known (and in documents
+	// stored before it was recorded).
+	URL    string `json:"url,omitempty"`
+	Hash   string `json:"hash"` // sha256 of the content, hex
+	Size   int64  `json:"size"` // bytes
 	Chunks int    `json:"chunks"`
 	// SourceID is the knowledge source it came from; 0 (and absent in
 	// documents stored before sources existed) means none.

@@ -823,6 +823,11 @@ func widgetOnAnotherOrigin(t *testing.T, ctx context.Context, srv *server, shots
 	if !strings.Contains(answer, "30 days") {
 		t.Errorf("answer %q is not from the knowledge base", answer)
 	}
+	// The answer's Markdown is rendered: the quote is a quote, not "> ".
+	if got := evalString(t, ctx, `(function () { var a = `+shadow+`.querySelector('.m.a');
+		return a.firstChild.nodeName + ' ' + String(a.textContent.indexOf('> ') === 0); })()`); got != "BLOCKQUOTE false" {
+		t.Errorf("the answer is not rendered from its Markdown: first node and raw quote marker %q", got)
+	}
 	// The sources, with the document's title (markup) as text.
 	sources := evalString(t, ctx, `(`+shadow+`.querySelector('.m.a .s') || {}).textContent || ''`)
 	if !strings.HasPrefix(sources, "Sources: ") || !strings.Contains(sources, titleXSS) {

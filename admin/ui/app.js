@@ -454,9 +454,16 @@
       el('tbody', null, ms.map(function (m) {
         return el('tr', null, el('td', { text: fmtTime(m.created_at) }), el('td', { text: m.message_type }), el('td', { text: m.platform }),
           el('td', null, withConv ? el('a', { href: '#conversation/' + encodeURIComponent(m.conversation_id), text: m.conversation_id }) : m.conversation_id),
-          el('td', { text: m.username || m.user_id || '' }), el('td', { class: 'text message-text', text: m.message }), el('td', null, pill(m.status)),
+          el('td', { text: m.username || m.user_id || '' }), messageCell(m), el('td', null, pill(m.status)),
           extra ? extra.cells(m) : null);
       }))));
+  }
+  // messageCell shows a message's text: the bot's answers rendered from
+  // their Markdown (renderMarkdown, markdown.js: text nodes only), the
+  // rest as typed.
+  function messageCell(m) {
+    if (m.message_type !== 'outgoing') return el('td', { class: 'text message-text', text: m.message });
+    return el('td', { class: 'text message-text md' }, renderMarkdown(document, m.message));
   }
   function conversation(view, id) {
     var box = el('div', { class: 'chat', id: 'conversation' });
@@ -474,9 +481,14 @@
     var label = who === 'user' ? (m.username || m.user_id || 'user') : (m.sender || (who === 'agent' ? 'Agent' : 'Assistant'));
     var meta = label + ' · ' + fmtTime(m.created_at) + (m.response_type ? ' · ' + m.response_type : '') + (m.status && who !== 'user' ? ' · ' + m.status : '');
     var srcs = (m.sources || []).length ? el('div', { class: 'sources' }, 'Sources: ', m.sources.map(function (s, i) {
-      return [i ? '; ' : '', (s.title || s.source) + (s.source && s.title ? ' (' + s.source + ')' : '') + (s.score ? ' ' + Number(s.score).toFixed(2) : '')];
+      var href = s.url ? renderMarkdown.safeHref(s.url) : '';
+      return [i ? '; ' : '', (s.title || s.source) + (s.source && s.title ? ' (' + s.source + ')' : ''),
+        href ? [' ', el('a', { href: href, rel: 'noopener noreferrer nofollow', target: '_blank', text: href })] : null,
+        s.score ? ' ' + Number(s.score).toFixed(2) : ''];
     })) : null;
-    return el('div', { class: 'bubble ' + who }, el('span', { class: 'meta', text: meta }), el('span', { class: 'body', text: m.message !== undefined ? m.message : (m.text || '') }), srcs);
+    var text = m.message !== undefined ? m.message : (m.text || '');
+    var body = who === 'bot' ? el('div', { class: 'body md' }, renderMarkdown(document, text)) : el('span', { class: 'body', text: text });
+    return el('div', { class: 'bubble ' + who }, el('span', { class: 'meta', text: meta }), body, srcs);
   }
 
   // ---- Deliveries ---------------------------------------------------------

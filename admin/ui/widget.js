@@ -35,6 +35,13 @@
     '.u { align-self: flex-end; background: #1f5fbf; color: #fff; }',
     '.a { align-self: flex-start; background: #eef1f5; }',
     '.s { font-size: 12px; color: #4a5361; margin-top: 4px; }',
+    '.md { white-space: normal; }',
+    '.md p, .md ul, .md ol, .md pre, .md blockquote { margin: 0 0 6px; }',
+    '.md > :last-child { margin-bottom: 0; }',
+    '.md ul, .md ol { padding-left: 20px; }',
+    '.md blockquote { padding-left: 8px; border-left: 3px solid #9aa5b4; }',
+    '.md pre { white-space: pre-wrap; font: 12px ui-monospace, monospace; }',
+    '.md a, .s a { color: #1f5fbf; }',
     '.e { color: #a4161a; font-size: 13px; padding: 0 10px; }',
     'form { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #d3d8df; }',
     'textarea { flex: 1; resize: none; height: 40px; font: inherit; padding: 6px; border: 1px solid #8b95a3; border-radius: 6px; }',
@@ -61,6 +68,156 @@
     if (text !== undefined) n.textContent = text;
     return n;
   }
+
+  // markdown:begin
+  // renderMarkdown turns an answer's Markdown into DOM nodes: paragraphs
+  // (line breaks kept), quotes, lists, code, emphasis, and links whose
+  // address is http, https or mailto (bare web addresses too). It never parses
+  // HTML: every piece of text becomes a text node, so markup in an answer
+  // shows as typed, and a link to any other scheme (javascript:, data:) is
+  // shown as its text without a link.
+  var renderMarkdown = (function () {
+    var maxDepth = 8;
+    var fence = /^ {0,3}(`{3,}|~{3,})/;
+    var quote = /^ {0,3}> ?/;
+    var item = /^ {0,3}([-*+]|\d{1,9}[.)]) +/;
+    var heading = /^ {0,3}#{1,6} +/;
+    // Inline spans, tried left to right: code, [text](address), **strong**,
+    // *emphasis*, and a bare web address (without the punctuation that ends
+    // a sentence or closes a bracket after it). Underscores are left alone:
+    // they are in names and addresses far more often than emphasis.
+    var inlineRe = /`([^`\n]+)`|\[([^\]\n]{1,500})\]\(\s*([^\s()]+(?:\([^\s()]*\)[^\s()]*)*)\s*\)|\*\*(?=\S)([^*\n]+?)\*\*|\*(?=[^\s*])([^*\n]+?)\*|\b(https?:\/\/[^\s<>"]*[^\s<>"'.,;:!?)\]}])/g;
+
+    // safeHref is the address of a link if its scheme is http, https or
+    // mailto, else ''.
+    function safeHref(u) {
+      if (/[\s\u0000-\u001f\u007f]/.test(u)) return '';
+      var m = /^([a-z][a-z0-9+.-]*):/i.exec(u);
+      if (!m) return '';
+      var scheme = m[1].toLowerCase();
+      if (scheme !== 'http' && scheme !== 'https' && scheme !== 'mailto') return '';
+      var parsed;
+      try { parsed = new URL(u); } catch (e) { return ''; }
+      return parsed.protocol === scheme + ':' ? parsed.href : '';
+    }
+
+    function link(doc, href, label, depth) {
+      var a = doc.createElement('a');
+      a.href = href;
+      a.rel = 'noopener noreferrer nofollow';
+      a.target = '_blank';
+      inline(doc, a, label, depth + 1, true);
+      return a;
+    }
+
+    function inline(doc, parent, s, depth, inLink) {
+      if (depth > maxDepth) { parent.appendChild(doc.createTextNode(s)); return; }
+      var re = new RegExp(inlineRe.source, 'g');
+      var last = 0, m, n, href;
+      while ((m = re.exec(s)) !== null) {
+        if (m.index > last) parent.appendChild(doc.createTextNode(s.slice(last, m.index)));
+        last = re.lastIndex;
+        if (m[1] !== undefined) {
+          n = doc.createElement('code');
+          n.textContent = m[1];
+        } else if (m[2] !== undefined) {
+          href = inLink ? '' : safeHref(m[3]);
+          if (href) {
+            n = link(doc, href, m[2], depth);
+          } else {
+            n = doc.createElement('span');
+            inline(doc, n, m[2], depth + 1, inLink);
+          }
+        } else if (m[4] !== undefined) {
+          n = doc.createElement('strong');
+          inline(doc, n, m[4], depth + 1, inLink);
+        } else if (m[5] !== undefined) {
+          n = doc.createElement('em');
+          inline(doc, n, m[5], depth + 1, inLink);
+        } else {
+          href = inLink ? '' : safeHref(m[6]);
+          n = href ? link(doc, href, m[6], depth) : doc.createTextNode(m[6]);
+        }
+        parent.appendChild(n);
+      }
+      if (last < s.length) parent.appendChild(doc.createTextNode(s.slice(last)));
+    }
+
+    // lines renders lines as paragraphs, lines joined by <br>.
+    function para(doc, parent, lines, depth) {
+      var p = doc.createElement('p');
+      lines.forEach(function (l, i) {
+        if (i) p.appendChild(doc.createElement('br'));
+        inline(doc, p, l.trim(), depth, false);
+      });
+      parent.appendChild(p);
+    }
+
+    function startsBlock(l) { return fence.test(l) || quote.test(l) || item.test(l) || heading.test(l); }
+
+    function blocks(doc, parent, lines, depth) {
+      var i = 0, l, m, buf, n;
+      while (i < lines.length) {
+        l = lines[i];
+        if (!l.trim()) { i++; continue; }
+        if (depth > maxDepth) { para(doc, parent, [l], depth); i++; continue; }
+        if ((m = fence.exec(l)) !== null) {
+          buf = [];
+          for (i++; i < lines.length && lines[i].trim().indexOf(m[1]) !== 0; i++) buf.push(lines[i]);
+          i++;
+          n = doc.createElement('pre');
+          var code = doc.createElement('code');
+          code.textContent = buf.join('\n');
+          n.appendChild(code);
+          parent.appendChild(n);
+        } else if (quote.test(l)) {
+          buf = [];
+          for (; i < lines.length && quote.test(lines[i]); i++) buf.push(lines[i].replace(quote, ''));
+          n = doc.createElement('blockquote');
+          blocks(doc, n, buf, depth + 1);
+          parent.appendChild(n);
+        } else if ((m = item.exec(l)) !== null) {
+          var ordered = /\d/.test(m[1]);
+          n = doc.createElement(ordered ? 'ol' : 'ul');
+          if (ordered && parseInt(m[1], 10) !== 1) n.setAttribute('start', String(parseInt(m[1], 10)));
+          while (i < lines.length && (m = item.exec(lines[i])) !== null && /\d/.test(m[1]) === ordered) {
+            buf = [lines[i].slice(m[0].length)];
+            for (i++; i < lines.length && lines[i].trim() && !startsBlock(lines[i]) && /^\s/.test(lines[i]); i++) buf.push(lines[i]);
+            var li = doc.createElement('li');
+            buf.forEach(function (x, k) {
+              if (k) li.appendChild(doc.createElement('br'));
+              inline(doc, li, x.trim(), depth, false);
+            });
+            n.appendChild(li);
+          }
+          parent.appendChild(n);
+        } else if (heading.test(l)) {
+          n = doc.createElement('p');
+          var strong = doc.createElement('strong');
+          inline(doc, strong, l.replace(heading, '').replace(/[ #]+$/, ''), depth, false);
+          n.appendChild(strong);
+          parent.appendChild(n);
+          i++;
+        } else {
+          buf = [];
+          for (; i < lines.length && lines[i].trim() && !startsBlock(lines[i]); i++) buf.push(lines[i]);
+          para(doc, parent, buf, depth);
+        }
+      }
+    }
+
+    function render(doc, text) {
+      var frag = doc.createDocumentFragment();
+      blocks(doc, frag, String(text === undefined || text === null ? '' : text).replace(/\r\n?/g, '\n').split('\n'), 0);
+      return frag;
+    }
+    render.safeHref = safeHref;
+    return render;
+  })();
+  // markdown:end
+
+
+
   var bubble = el('button', 'b', 'Chat');
   bubble.type = 'button';
   bubble.setAttribute('aria-label', 'Open chat');
@@ -94,10 +251,30 @@
   root.appendChild(bubble);
   root.appendChild(panel);
 
+  // show adds a message: the bot's answers rendered from their Markdown
+  // (renderMarkdown: text nodes only), everything else as typed. A source
+  // links to its public address when it has one.
   function show(entry) {
-    var m = el('div', 'm ' + (entry.who === 'user' ? 'u' : 'a'), entry.text);
+    var m = el('div', 'm ' + (entry.who === 'user' ? 'u' : 'a'));
+    if (entry.who === 'bot') {
+      m.className += ' md';
+      m.appendChild(renderMarkdown(document, entry.text));
+    } else {
+      m.textContent = entry.text;
+    }
     if (entry.sources && entry.sources.length) {
-      var s = el('div', 's', 'Sources: ' + entry.sources.map(function (x) { return x.title || x.source; }).join('; '));
+      var s = el('div', 's', 'Sources: ');
+      entry.sources.forEach(function (x, i) {
+        if (i) s.appendChild(document.createTextNode('; '));
+        var label = x.title || x.source || '';
+        var href = x.url ? renderMarkdown.safeHref(x.url) : '';
+        if (!href) { s.appendChild(document.createTextNode(label)); return; }
+        var a = el('a', '', label);
+        a.href = href;
+        a.rel = 'noopener noreferrer nofollow';
+        a.target = '_blank';
+        s.appendChild(a);
+      });
       m.appendChild(s);
     }
     list.appendChild(m);
