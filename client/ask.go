@@ -19,6 +19,7 @@ type AskRequest struct {
 type AskSource struct {
 	Title  string  `json:"title"`
 	Source string  `json:"source"`
+	URL    string  `json:"url,omitempty"`
 	Score  float64 `json:"score"`
 }
 

@@ -112,7 +112,7 @@ func (o Outcome) ResponseID() uint64 {
 func (o Outcome) Sources() []store.MessageSource {
 	out := make([]store.MessageSource, 0, len(o.Answer.Sources))
 	for _, s := range o.Answer.Sources {
-		out = append(out, store.MessageSource{Title: s.Title, Source: s.Source, Score: s.Score})
+		out = append(out, store.MessageSource{Title: s.Title, Source: s.Source, URL: s.URL, Score: s.Score})
 	}
 	return out
 }

@@ -266,7 +266,7 @@ func (s *Service) stored(a *Accepted) (Outcome, error) {
 	if a.Reply != nil {
 		out.Answer.Answer, out.Answer.Type = a.Reply.Text, a.Reply.ResponseType
 		for _, src := range a.Reply.Sources {
-			out.Answer.Sources = append(out.Answer.Sources, chat.Source{Title: src.Title, Source: src.Source, Score: src.Score})
+			out.Answer.Sources = append(out.Answer.Sources, chat.Source{Title: src.Title, Source: src.Source, URL: src.URL, Score: src.Score})
 		}
 	}
 	handed, err := s.store.HandedWith(a.Message)

@@ -52,9 +52,12 @@ const (
 
 // MessageSource is a cited passage of an answer.
 type MessageSource struct {
-	Title  string  `json:"title"`
-	Source string  `json:"source"`
-	Score  float64 `json:"score"`
+	Title  string `json:"title"`
+	Source string `json:"source"`
+	// URL is the document's public address, when known (front matter,
+	// the ingest's base URL, a crawled page's canonical URL).
+	URL   string  `json:"url,omitempty"`
+	Score float64 `json:"score"`
 }
 
 // Message is one stored message, incoming or outgoing, with the outcome of
