@@ -22,10 +22,12 @@ import (
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
+	"github.com/chatbot/chatbot/metrics"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 	"github.com/chatbot/chatbot/webhook"
+	"github.com/chatbot/chatbot/widget"
 )
 
 // serverRecordFile, in the data directory, tells CLI commands where the
@@ -55,10 +57,13 @@ type app struct {
 	server *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
-	// admin is the panel, the widget and /metrics; logs keeps recent
-	// warnings for its Logs section.
+	// admin is the panel; logs keeps recent warnings for its Logs section.
 	admin *admin.Handler
 	logs  *admin.LogRing
+	// widget is the website widget's chat API; metrics is /metrics, which
+	// every part registers its collectors on.
+	widget  *widget.Handler
+	metrics *metrics.Registry
 	// stops run in order at shutdown, after HTTP has drained.
 	stops []func(context.Context) error
 	// sender and worker deliver outgoing messages (webhook/worker.go);
@@ -162,12 +167,16 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.stops = append(a.stops, a.incoming.Close)
-	auth := httpapi.NewAdminAuth(tokenHash)
+	// One authenticator (admin token or panel session with CSRF) for the
+	// panel, /metrics and every package's management API.
+	auth := httpapi.NewAuth(httpapi.AuthOptions{TokenHash: tokenHash, TrustedProxies: cfg.trustedProxies})
+	a.metrics = metrics.New()
+	a.widget = a.newWidget()
 	if a.admin, err = a.newAdmin(auth); err != nil {
 		a.abort()
 		return nil, err
 	}
-	a.admin.Metrics().AddCollector(a.syncMetrics)
+	a.metrics.AddCollector(a.syncMetrics)
 	a.server = &http.Server{
 		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -198,7 +207,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	a.stops = []func(context.Context) error{
 		a.incoming.Close, startLiveChat(a.server, a.livechat, log), a.answer.close, a.worker.Stop,
 	}
-	a.admin.Metrics().AddCollector(a.backups.collect)
+	a.metrics.AddCollector(a.backups.collect)
 	a.backups.start()
 	a.stops = append(a.stops, a.backups.stop) // before the store closes
 	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
@@ -239,12 +248,11 @@ func adminTokenHash(st *store.Store, configured string, out io.Writer) (string, 
 	return secret.Hash(token), nil
 }
 
-// routes builds the router. Only the management API (wrapped by managed)
-// and the panel's own API pass through the panel's session and CSRF
-// middleware; platform webhooks, the widget, health and metrics get
-// security headers, logging and request metrics only.
+// routes builds the router. Only the management API (wrapped by the
+// authenticator) consults the panel's sessions; platform webhooks, the
+// widget and health get security headers, logging and request metrics only.
 func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
-	admin := a.managed(auth)
+	admin := auth.Require
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFound()
 	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
@@ -261,6 +269,8 @@ func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
+	a.widget.Routes(r)
+	a.metrics.Routes(r, auth.Require, a.metricsTokenHash(), a.log)
 
 	return httpapi.SecurityHeadersBehind(a.cfg.trustedProxies)(httpapi.Logging(a.log)(a.requestMetrics(r)))
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbot/chatbot/admin"
+	"github.com/chatbot/chatbot/metrics"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 )
@@ -155,7 +155,7 @@ func TestServeTakesScheduledBackups(t *testing.T) {
 
 // scrapeBackups is what /metrics shows of b.
 func scrapeBackups(b *backups) string {
-	m := admin.NewMetrics()
+	m := metrics.New()
 	m.AddCollector(b.collect)
 	var buf bytes.Buffer
 	m.WriteTo(&buf)

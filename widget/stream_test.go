@@ -1,4 +1,4 @@
-package admin
+package widget
 
 import (
 	"bufio"
@@ -185,7 +185,7 @@ func (s *sse) delta(t *testing.T) string {
 // storedAnswer is the bot's stored answer in conversation conv.
 func storedAnswer(t *testing.T, e *env, conv string) *store.Message {
 	t.Helper()
-	msgs, _, err := e.st.ListMessages(store.MessageFilter{Platform: WidgetPlatform, ConversationID: conv, Type: store.MessageOutgoing}, 0, 10)
+	msgs, _, err := e.st.ListMessages(store.MessageFilter{Platform: Platform, ConversationID: conv, Type: store.MessageOutgoing}, 0, 10)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("stored answers of %s: %+v %v", conv, msgs, err)
 	}
