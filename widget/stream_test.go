@@ -111,7 +111,7 @@ func (a *answered) Answer(ctx context.Context, req chat.Request) (chat.Reply, er
 	return r, err
 }
 
-// streamEnv is an admin server whose widget answers with the real engine
+// streamEnv is a widget server that answers with the real engine
 // and LLM client, talking to g; timeout is the engine's deadline.
 func streamEnv(t *testing.T, g *gatedOllama, timeout time.Duration) (*env, *store.Widget, *answered) {
 	t.Helper()
