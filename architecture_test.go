@@ -21,14 +21,14 @@ var layers = map[string]int{
 	"apperr": 0, "secret": 0, "llm": 0, "internal/netguard": 0, "client": 0,
 	// 1: storage, HTTP helpers, text analysis, crawling.
 	"store": 1, "httpapi": 1, "embed": 1, "crawl": 1,
-	// 2: the knowledge base, and the curated answers beside it.
-	"rag": 2, "faq": 2,
+	// 2: the knowledge base, the curated answers beside it, /metrics.
+	"rag": 2, "faq": 2, "metrics": 2,
 	// 3: the answering engine.
 	"chat": 3,
 	// 4: what the engine and the turn consult.
 	"livechat": 4, "conversation": 4,
 	// 5: channels and management APIs over the turn and the stores.
-	"webhook": 5, "askapi": 5, "admin": 5,
+	"webhook": 5, "widget": 5, "askapi": 5, "admin": 5,
 	// 6: the wiring of one server, and the load tool.
 	"internal/server": 6,
 	// 7: the command tree.

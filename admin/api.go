@@ -43,7 +43,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if !h.opts.Auth.Valid(in.Token) {
+	if !h.auth.Valid(in.Token) {
 		d := h.logins.fail(ip)
 		h.log.WarnContext(r.Context(), "admin login failed", "client_ip", ip)
 		e := apperr.New(apperr.Unauthorized, errLoginFailed)
@@ -54,29 +54,29 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.logins.succeed(ip)
-	cookie, csrf, exp := h.sessions.create()
-	h.setCookie(w, r, cookie, exp)
+	cookie, sess := h.auth.StartSession()
+	h.setCookie(w, r, cookie, sess.Expires)
 	h.log.InfoContext(r.Context(), "admin logged in", "client_ip", ip)
-	httpapi.WriteJSON(w, http.StatusOK, sessionView{Success: true, CSRFToken: csrf, ExpiresAt: exp})
+	httpapi.WriteJSON(w, http.StatusOK, sessionView{Success: true, CSRFToken: sess.CSRF, ExpiresAt: sess.Expires})
 }
 
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
-	sess, _, ok := h.sessionOf(r)
+	sess, _, ok := h.auth.SessionOf(r)
 	if !ok {
 		h.fail(w, r, apperr.New(apperr.Unauthorized, "not logged in, or the session has expired"))
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, sessionView{Success: true, CSRFToken: sess.csrf, ExpiresAt: sess.expires})
+	httpapi.WriteJSON(w, http.StatusOK, sessionView{Success: true, CSRFToken: sess.CSRF, ExpiresAt: sess.Expires})
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	sess, cookie, ok := h.sessionOf(r)
-	if ok && !h.csrfOK(r, sess) {
+	sess, cookie, ok := h.auth.SessionOf(r)
+	if ok && !h.auth.CSRFOK(r, sess) {
 		h.fail(w, r, apperr.New(apperr.Forbidden, "missing or wrong CSRF token; reload the admin page"))
 		return
 	}
 	if ok {
-		h.sessions.remove(cookie)
+		h.auth.EndSession(cookie)
 	}
 	h.setCookie(w, r, "", time.Time{})
 	httpapi.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
@@ -119,7 +119,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, overviewView{
 		Success: true, Window: "24h", Messages: stats, Backup: backup,
 		Integrations: keys["webhook_configs"], Widgets: keys["widgets"], QueueDepth: keys["delivery_jobs"],
-		DatabaseBytes: size, AdminSessions: h.sessions.count(),
+		DatabaseBytes: size, AdminSessions: h.auth.Sessions(),
 		RecentProblems: len(h.opts.Logs.Records(slog.LevelWarn, "", 0)),
 	})
 }

@@ -19,8 +19,9 @@ import (
 //go:embed all:ui
 var uiFS embed.FS
 
-// UI returns the embedded front end (index.html, the fingerprinted assets'
-// sources and widget.js), for tests and tools.
+// UI returns the embedded front end (index.html and the fingerprinted
+// assets' sources), for tests and tools. The widget's script is served by
+// the widget package.
 func UI() fs.FS {
 	sub, err := fs.Sub(uiFS, "ui")
 	if err != nil {
@@ -34,9 +35,8 @@ func UI() fs.FS {
 const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
 	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// unfingerprinted files keep their name: the page itself and the widget
-// script, whose URL operators paste into their sites.
-var unfingerprinted = map[string]bool{"index.html": true, "widget.js": true}
+// unfingerprinted files keep their name: the page itself.
+var unfingerprinted = map[string]bool{"index.html": true}
 
 type asset struct {
 	body []byte
@@ -45,7 +45,6 @@ type asset struct {
 
 type assets struct {
 	index  []byte
-	widget []byte
 	byName map[string]asset // fingerprinted name -> asset
 	paths  map[string]string
 }
@@ -68,8 +67,6 @@ func loadAssets() (*assets, error) {
 		switch {
 		case p == "index.html":
 			a.index = body
-		case p == "widget.js":
-			a.widget = body
 		case !unfingerprinted[p] && !strings.Contains(p, "/"):
 			sum := sha256.Sum256(body)
 			ext := path.Ext(p)
@@ -87,8 +84,8 @@ func loadAssets() (*assets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load admin assets: %w", err)
 	}
-	if a.index == nil || a.widget == nil {
-		return nil, fmt.Errorf("load admin assets: index.html or widget.js missing")
+	if a.index == nil {
+		return nil, fmt.Errorf("load admin assets: index.html missing")
 	}
 	a.index = []byte(strings.NewReplacer(pairs...).Replace(string(a.index)))
 	return a, nil
@@ -116,13 +113,4 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write(a.body)
-}
-
-func (h *Handler) widgetJS(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Type", "text/javascript; charset=utf-8")
-	// Not fingerprinted (operators paste the URL), so cached briefly.
-	hd.Set("Cache-Control", "public, max-age=300")
-	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	http.ServeContent(w, r, "widget.js", time.Time{}, bytes.NewReader(h.assets.widget))
 }

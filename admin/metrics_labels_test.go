@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/widget"
 )
 
 func (e *env) scrape() string {
@@ -76,7 +77,7 @@ func TestPlatformLabelsCollapseUnknown(t *testing.T) {
 	if err := e.st.CreateConfig(&store.WebhookConfig{Name: "Slack", Provider: "slack", IncomingTokenHash: "h1", IsActive: true}); err != nil {
 		t.Fatal(err)
 	}
-	for i, p := range []string{"freshchat", "slack", "slack", WidgetPlatform, "gone-1", "gone-2", "gone-2"} {
+	for i, p := range []string{"freshchat", "slack", "slack", widget.Platform, "gone-1", "gone-2", "gone-2"} {
 		m := &store.Message{Platform: p, ConversationID: fmt.Sprintf("c%d", i), UserID: "u", Text: "hi"}
 		if _, err := e.st.InsertIncoming(m, time.Hour); err != nil {
 			t.Fatal(err)

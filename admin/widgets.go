@@ -96,7 +96,7 @@ func (h *Handler) updateWidget(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, widgetStoreError(err, id))
 		return
 	}
-	h.widgets.forget(id)
+	h.opts.WidgetChanged(id)
 	httpapi.WriteJSON(w, http.StatusOK, widgetOne{Success: true, Widget: wd})
 }
 
@@ -110,7 +110,7 @@ func (h *Handler) deleteWidget(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, widgetStoreError(err, id))
 		return
 	}
-	h.widgets.forget(id)
+	h.opts.WidgetChanged(id)
 	h.log.InfoContext(r.Context(), "widget deleted", "widget_id", id)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 }

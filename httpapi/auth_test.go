@@ -100,10 +100,10 @@ func TestRequireAdminToken(t *testing.T) {
 // token is still required.
 func TestRequireAcceptsASession(t *testing.T) {
 	auth := NewAdminAuth(secret.Hash(adminToken))
-	auth.SetSessionCheck(func(r *http.Request) bool { return r.Header.Get("Cookie") == "session=good" })
+	cookie, _ := auth.StartSession()
 	srv, passed := authServer(t, auth)
 	req, _ := http.NewRequest("GET", srv.URL, nil)
-	req.Header.Set("Cookie", "session=good")
+	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: cookie})
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

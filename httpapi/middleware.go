@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -148,10 +147,6 @@ func ForwardedHTTPS(r *http.Request, trusted []netip.Prefix) bool {
 	if len(trusted) == 0 || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		return false
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	peer, err := netip.ParseAddr(host)
-	return err == nil && InPrefixes(peer.Unmap(), trusted)
+	peer, ok := parseHop(r.RemoteAddr) // the peer read as ClientIP reads it
+	return ok && InPrefixes(peer, trusted)
 }

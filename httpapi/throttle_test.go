@@ -31,9 +31,8 @@ func (c *fakeClock) Add(d time.Duration) {
 func throttledServer(t *testing.T, perMinute int) (*httptest.Server, *fakeClock, *atomic.Int32) {
 	t.Helper()
 	clock := &fakeClock{t: time.Date(2026, 1, 19, 12, 0, 0, 0, time.UTC)}
-	auth := NewAdminAuth(secret.Hash(adminToken))
-	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-	auth.SetThrottle(NewFailureThrottle(perMinute, clock.Now), func(r *http.Request) netip.Addr { return ClientIP(r, trusted) })
+	auth := NewAuth(AuthOptions{TokenHash: secret.Hash(adminToken), FailuresPerMinute: perMinute, Now: clock.Now,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	srv, passed := authServer(t, auth)
 	return srv, clock, passed
 }

@@ -244,7 +244,7 @@ func (in *Incoming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // never refused for other callers' failures. Failures count against the
 // client IP (an IPv6 /64), not against any platform's budget.
 func (in *Incoming) authenticate(r *http.Request) (*store.WebhookConfig, netip.Addr, error) {
-	ip := clientIP(r, in.opts.TrustedProxies)
+	ip := httpapi.ClientIP(r, in.opts.TrustedProxies)
 	token, err := httpapi.BearerToken(r)
 	if err != nil {
 		return nil, ip, in.authFailed(r, ip, "no bearer token", err)

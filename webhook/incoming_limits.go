@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -70,12 +69,6 @@ func (g *gate) acquire(ctx context.Context) error {
 
 func (g *gate) release() { <-g.slots }
 func (g *gate) leave()   { g.admitted.Add(-1) }
-
-// clientIP is the request's client address (httpapi.ClientIP: the peer,
-// or behind trusted proxies the nearest forwarded address).
-func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	return httpapi.ClientIP(r, trusted)
-}
 
 // parseAllowedIPs validates a config's allowed_ips (IPs or CIDRs) and
 // returns them in canonical form.

@@ -711,14 +711,31 @@ func liveChat(t *testing.T, ctx context.Context, srv *server, token string, shot
 		t.Errorf("the visitor's message is not in the transcript as text: %v", err)
 	}
 	noScriptRan(t, ctx, "live chat transcript")
+	const draft = "Hi, Sarah here. How can I help?"
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#accept`)),
 		chromedp.WaitVisible(chromedp.CSS(`#reply-text`)),
-		chromedp.SetValue(chromedp.CSS(`#reply-text`), "Hi, Sarah here. How can I help?"),
-		chromedp.Click(chromedp.CSS(`#reply-form button[type=submit]`)),
+		chromedp.SetValue(chromedp.CSS(`#reply-text`), draft),
 	)
 	if err != nil {
-		t.Fatalf("accept and reply: %v", err)
+		t.Fatalf("accept: %v", err)
+	}
+	// Live-chat events keep coming while the agent types (here the
+	// visitor writes again): the transcript shows the new message, and the
+	// reply form is the same element with the draft in it. The console
+	// used to rebuild the whole pane on every event, which lost the draft
+	// and detached the elements the test had found.
+	if code := srv.incoming(t, token, map[string]any{"user_id": "u-lee", "username": "Lee", "conversation_id": "conv-live-0001", "message": "Are you still there?"}, &res); code != http.StatusOK {
+		t.Fatalf("visitor's second message: %d %+v", code, res)
+	}
+	if err := waitJS(ctx, `Array.from(document.querySelectorAll('#transcript .bubble .body')).some(function (n) { return n.textContent === 'Are you still there?' })`); err != nil {
+		t.Fatalf("the visitor's second message is not in the transcript: %v", err)
+	}
+	if got := evalString(t, ctx, `document.getElementById('reply-text').value`); got != draft {
+		t.Fatalf("the agent's draft after a live-chat event: %q, want %q", got, draft)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#reply-form button[type=submit]`))); err != nil {
+		t.Fatalf("reply: %v", err)
 	}
 	if err := waitJS(ctx, `Array.from(document.querySelectorAll('#transcript .bubble')).some(function (n) { return n.textContent.indexOf('Sarah here') >= 0 })`); err != nil {
 		t.Fatalf("the reply is not in the transcript: %v", err)

@@ -12,9 +12,10 @@ import (
 
 // markdownBlock is the renderer's code between its marker lines, without
 // the indentation it has inside widget.js.
-func markdownBlock(t *testing.T, name, indent string) string {
+func markdownBlock(t *testing.T, path, indent string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "ui", name))
+	name := filepath.Base(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,9 @@ func markdownBlock(t *testing.T, name, indent string) string {
 // of the panel's renderer (markdown.js): the two must not drift apart.
 // Neither may use an API that parses a string as HTML or code.
 func TestMarkdownCopiesMatch(t *testing.T) {
-	panel, widget := markdownBlock(t, "markdown.js", ""), markdownBlock(t, "widget.js", "  ")
+	// The panel's renderer is admin/ui's; the widget's script lives with
+	// the widget's chat API (widget/).
+	panel, widget := markdownBlock(t, filepath.Join("..", "ui", "markdown.js"), ""), markdownBlock(t, filepath.Join("..", "..", "widget", "widget.js"), "  ")
 	if panel != widget {
 		t.Fatalf("the renderer in widget.js differs from markdown.js; copy markdown.js's block into widget.js (indented two spaces)")
 	}

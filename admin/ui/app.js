@@ -600,11 +600,27 @@
         });
       });
     }
+    // Every live-chat event opens the selected session again. Only the
+    // latest request's answer is shown (an older one, answered late, would
+    // bring back a state already left), and while the session stays in the
+    // same state only its transcript is replaced: the Accept button and the
+    // reply the agent is typing stay the same elements.
+    var opened = 0, shown = { id: '', state: '' };
     function open(id) {
+      var seq = ++opened;
       api('GET', '/api/livechat/sessions/' + encodeURIComponent(id)).then(function (res) {
+        if (seq !== opened) return;
+        var s = res.ok ? res.data.session || res.data : null, ms = res.ok ? res.data.messages || s.messages || res.data.transcript || [] : [];
+        var old = $('transcript');
+        if (res.ok && shown.id === id && shown.state === stateOf(s) && old && pane.contains(old)) {
+          add(clear(old), ms.map(bubble));
+          old.scrollTop = old.scrollHeight;
+          return;
+        }
         clear(pane);
+        shown = { id: '', state: '' };
         if (!res.ok) { add(pane, el('p', { class: 'error', text: errText(res) })); return; }
-        var s = res.data.session || res.data, ms = res.data.messages || s.messages || res.data.transcript || [];
+        shown = { id: id, state: stateOf(s) };
         var box = el('div', { class: 'chat', id: 'transcript' }, ms.map(bubble));
         var msg = el('textarea', { id: 'reply-text', required: true }), err = el('p', { class: 'error', role: 'alert' });
         add(pane, [el('h3', null, 'Session with ', s.username || s.user_id || id, ' ', pill(stateOf(s))), box]);

@@ -10,9 +10,11 @@ import (
 	"github.com/chatbot/chatbot/admin"
 	"github.com/chatbot/chatbot/chat"
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/metrics"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 	"github.com/chatbot/chatbot/webhook"
+	"github.com/chatbot/chatbot/widget"
 )
 
 // withLogRing makes log also remember recent warnings and errors for the
@@ -22,16 +24,21 @@ func withLogRing(log *slog.Logger) (*slog.Logger, *admin.LogRing) {
 	return slog.New(ring.Handler(log.Handler())), ring
 }
 
-// newAdmin builds the admin panel, widget and metrics handler.
+// newWidget builds the website widget's chat API.
+func (a *Server) newWidget() *widget.Handler {
+	return widget.New(widget.Options{Store: a.store, Turns: a.turns, Log: a.log, Metrics: a.metrics,
+		// Visitors read what agents write them from the message history.
+		Conversations: storeTranscript{a.store}, TrustedProxies: a.cfg.trustedProxies})
+}
+
+// newAdmin builds the admin panel.
 func (a *Server) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 	opts := admin.Options{
-		Store: a.store, Auth: auth, Log: a.log, Logs: a.logs,
+		Store: a.store, Auth: auth, Log: a.log, Logs: a.logs, Metrics: a.metrics,
 		Secure:         a.cfg.TLSCert != "",
 		TrustedProxies: a.cfg.trustedProxies,
+		WidgetChanged:  a.widget.Forget,
 	}
-	opts.Turns = a.turns
-	// Widget visitors read what agents write them from the message history.
-	opts.Conversations = storeTranscript{a.store}
 	opts.Ingest = func(ctx context.Context, name string, data []byte) (any, error) {
 		return a.index.PutUpload(ctx, name, data)
 	}
@@ -39,21 +46,18 @@ func (a *Server) newAdmin(auth *httpapi.AdminAuth) (*admin.Handler, error) {
 		return a.index.Reingest(ctx, id, a.ingestAccess)
 	}
 	opts.BackupStatus = a.backups.status
-	if a.cfg.MetricsToken != "" {
-		opts.MetricsTokenHash = secret.Hash(a.cfg.MetricsToken)
-	}
 	h, err := admin.New(opts)
 	if err != nil {
 		return nil, err
 	}
-	h.Metrics().AddCollector(a.collectMetrics)
-	h.Metrics().AddCollector(a.collectBreakers)
+	a.metrics.AddCollector(a.collectMetrics)
+	a.metrics.AddCollector(a.collectBreakers)
 	return h, nil
 }
 
 // collectMetrics adds the knowledge base, the LLM, live chat, delivery
 // retries and the incoming webhook's refusals to /metrics.
-func (a *Server) collectMetrics(w *admin.PromWriter) {
+func (a *Server) collectMetrics(w *metrics.PromWriter) {
 	a.collectCounters(w)
 	w.Gauge("chatbot_knowledge_chunks", "Passages in the knowledge base.", float64(a.index.Len()))
 	llm := a.answer.state()
@@ -63,7 +67,7 @@ func (a *Server) collectMetrics(w *admin.PromWriter) {
 	}
 	w.Gauge("chatbot_llm_up", "1 when the LLM answers, 0 when it is down or disabled (answers are then extractive).", up)
 	w.Gauge("chatbot_llm_queued", "Answers waiting for a generation slot.", float64(llm.Queued))
-	admin.WriteLLMHosts(w, a.llmHosts())
+	metrics.WriteLLMHosts(w, a.llmHosts())
 	w.Family("chatbot_livechat_sessions", "gauge", "Live-chat sessions waiting for or talking to an agent.")
 	for _, state := range []string{store.LiveChatWaiting, store.LiveChatActive} {
 		sessions, err := a.livechat.Sessions(state)
@@ -75,17 +79,17 @@ func (a *Server) collectMetrics(w *admin.PromWriter) {
 	}
 }
 
-// requestMetrics wraps the whole router in the request metrics; it is
-// the only part of the admin package every route passes through.
+// requestMetrics wraps the whole router in the request metrics.
 func (a *Server) requestMetrics(r *mux.Router) http.Handler {
-	return a.admin.Metrics().Middleware(admin.RouteOf(r))(r)
+	return a.metrics.Middleware(metrics.RouteOf(r))(r)
 }
 
-// managed guards a management API route: the panel's CSRF check for
-// cookie-authenticated writes, then the admin token or session. Platform
-// and widget routes are mounted without it.
-func (a *Server) managed(auth *httpapi.AdminAuth) func(http.Handler) http.Handler {
-	return func(h http.Handler) http.Handler { return a.admin.Protect(auth.Require(h)) }
+// metricsTokenHash is the hash of --metrics-token, "" when unset.
+func (a *Server) metricsTokenHash() string {
+	if a.cfg.MetricsToken == "" {
+		return ""
+	}
+	return secret.Hash(a.cfg.MetricsToken)
 }
 
 // incomingRefusals names the refusals of POST /api/webhook/incoming.
@@ -102,7 +106,7 @@ var incomingRefusals = []struct {
 
 // collectCounters writes the counters kept since start: incoming webhook
 // outcomes, delivery retries, LLM calls and failures (zero with --llm none).
-func (a *Server) collectCounters(w *admin.PromWriter) {
+func (a *Server) collectCounters(w *metrics.PromWriter) {
 	in := a.incoming.Stats()
 	w.Counter("chatbot_incoming_accepted_total", "Incoming webhook messages accepted for an answer.", float64(in.Accepted))
 	w.Counter("chatbot_incoming_duplicates_total", "Incoming webhook messages dropped as platform retries of one already taken.", float64(in.Duplicates))
@@ -125,14 +129,14 @@ func (a *Server) collectCounters(w *admin.PromWriter) {
 
 // llmHosts is the per-server state of the chat client and of the
 // embedder, when they talk to servers.
-func (a *Server) llmHosts() []admin.LLMHosts {
-	var out []admin.LLMHosts
+func (a *Server) llmHosts() []metrics.LLMHosts {
+	var out []metrics.LLMHosts
 	if a.answer.llm != nil {
-		out = append(out, admin.LLMHosts{Kind: "chat", Hosts: a.answer.llm.Hosts()})
+		out = append(out, metrics.LLMHosts{Kind: "chat", Hosts: a.answer.llm.Hosts()})
 	}
 	if a.embedder != nil {
 		if h := a.embedder.Hosts(); len(h) > 0 {
-			out = append(out, admin.LLMHosts{Kind: "embed", Hosts: h})
+			out = append(out, metrics.LLMHosts{Kind: "embed", Hosts: h})
 		}
 	}
 	return out

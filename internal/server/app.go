@@ -25,10 +25,12 @@ import (
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
+	"github.com/chatbot/chatbot/metrics"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 	"github.com/chatbot/chatbot/webhook"
+	"github.com/chatbot/chatbot/widget"
 )
 
 // RecordFile, in the data directory, tells CLI commands where the
@@ -59,12 +61,15 @@ type Server struct {
 	server *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
-	// admin is the panel, the widget and /metrics; logs keeps recent
-	// warnings for its Logs section.
+	// admin is the panel; logs keeps recent warnings for its Logs section.
 	admin *admin.Handler
 	logs  *admin.LogRing
 	// running holds what Run started, for the shutdown sequence (run.go).
 	running running
+	// widget is the website widget's chat API; metrics is /metrics, which
+	// every part registers its collectors on.
+	widget  *widget.Handler
+	metrics *metrics.Registry
 	// sender and worker deliver outgoing messages (webhook/worker.go);
 	// policy is the address policy they deliver under (--allow-outgoing).
 	sender *webhook.Sender
@@ -193,12 +198,16 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 		a.abort()
 		return nil, err
 	}
-	auth := httpapi.NewAdminAuth(tokenHash)
+	// One authenticator (admin token or panel session with CSRF) for the
+	// panel, /metrics and every package's management API.
+	auth := httpapi.NewAuth(httpapi.AuthOptions{TokenHash: tokenHash, TrustedProxies: cfg.trustedProxies})
+	a.metrics = metrics.New()
+	a.widget = a.newWidget()
 	if a.admin, err = a.newAdmin(auth); err != nil {
 		a.abort()
 		return nil, err
 	}
-	a.admin.Metrics().AddCollector(a.syncMetrics)
+	a.metrics.AddCollector(a.syncMetrics)
 	a.server = &http.Server{
 		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -208,7 +217,7 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	a.admin.Metrics().AddCollector(a.backups.collect)
+	a.metrics.AddCollector(a.backups.collect)
 	return a, nil
 }
 
@@ -244,12 +253,11 @@ func adminTokenHash(st *store.Store, configured string, out io.Writer) (string, 
 	return secret.Hash(token), nil
 }
 
-// routes builds the router. Only the management API (wrapped by managed)
-// and the panel's own API pass through the panel's session and CSRF
-// middleware; platform webhooks, the widget, health and metrics get
-// security headers, logging and request metrics only.
+// routes builds the router. Only the management API (wrapped by the
+// authenticator) consults the panel's sessions; platform webhooks, the
+// widget and health get security headers, logging and request metrics only.
 func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
-	admin := a.managed(auth)
+	admin := auth.Require
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFound()
 	r.MethodNotAllowedHandler = httpapi.MethodNotAllowed()
@@ -268,6 +276,8 @@ func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 	faq.NewHandler(a.answer.faq, a.log).Routes(r, admin)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
+	a.widget.Routes(r)
+	a.metrics.Routes(r, auth.Require, a.metricsTokenHash(), a.log)
 
 	return httpapi.SecurityHeadersBehind(a.cfg.trustedProxies)(httpapi.Logging(a.log)(a.requestMetrics(r)))
 }

@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chatbot/chatbot/admin"
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/metrics"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 )
@@ -247,7 +247,7 @@ func (b *backups) status() any {
 }
 
 // collect adds the scheduled backups to /metrics.
-func (b *backups) collect(w *admin.PromWriter) {
+func (b *backups) collect(w *metrics.PromWriter) {
 	s := b.status().(BackupStatus)
 	unix := func(t time.Time) float64 {
 		if t.IsZero() {

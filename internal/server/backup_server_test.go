@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbot/chatbot/admin"
+	"github.com/chatbot/chatbot/metrics"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
 )
@@ -122,7 +122,7 @@ func TestScheduledBackupRunKeepsNewestAndReports(t *testing.T) {
 
 // scrapeBackups is what /metrics shows of b.
 func scrapeBackups(b *backups) string {
-	m := admin.NewMetrics()
+	m := metrics.New()
 	m.AddCollector(b.collect)
 	var buf bytes.Buffer
 	m.WriteTo(&buf)

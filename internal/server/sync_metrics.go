@@ -3,13 +3,13 @@ package server
 import (
 	"strconv"
 
-	"github.com/chatbot/chatbot/admin"
+	"github.com/chatbot/chatbot/metrics"
 )
 
 // syncMetrics adds the knowledge sources' syncs to /metrics: progress (the
 // source being synced) and results since start, and per source its
 // documents, last good sync and whether its last sync failed.
-func (a *Server) syncMetrics(w *admin.PromWriter) {
+func (a *Server) syncMetrics(w *metrics.PromWriter) {
 	st := a.syncer.Stats()
 	w.Gauge("chatbot_source_sync_running", "The id of the knowledge source being synced, 0 when none is.", float64(st.Current))
 	w.Counter("chatbot_source_syncs_total", "Knowledge-source syncs finished since start.", float64(st.Syncs))

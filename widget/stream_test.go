@@ -1,4 +1,4 @@
-package admin
+package widget
 
 import (
 	"bufio"
@@ -111,7 +111,7 @@ func (a *answered) Answer(ctx context.Context, req chat.Request) (chat.Reply, er
 	return r, err
 }
 
-// streamEnv is an admin server whose widget answers with the real engine
+// streamEnv is a widget server that answers with the real engine
 // and LLM client, talking to g; timeout is the engine's deadline.
 func streamEnv(t *testing.T, g *gatedOllama, timeout time.Duration) (*env, *store.Widget, *answered) {
 	t.Helper()
@@ -185,7 +185,7 @@ func (s *sse) delta(t *testing.T) string {
 // storedAnswer is the bot's stored answer in conversation conv.
 func storedAnswer(t *testing.T, e *env, conv string) *store.Message {
 	t.Helper()
-	msgs, _, err := e.st.ListMessages(store.MessageFilter{Platform: WidgetPlatform, ConversationID: conv, Type: store.MessageOutgoing}, 0, 10)
+	msgs, _, err := e.st.ListMessages(store.MessageFilter{Platform: Platform, ConversationID: conv, Type: store.MessageOutgoing}, 0, 10)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("stored answers of %s: %+v %v", conv, msgs, err)
 	}

@@ -1,12 +1,10 @@
-package admin
+package widget
 
 import (
-	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -24,8 +22,8 @@ const (
 	// MaxChatMessage is the largest visitor message, in bytes (as for webhooks).
 	MaxChatMessage = 10 << 10
 	chatBodyLimit  = 16 << 10
-	// WidgetPlatform is the platform name of widget conversations.
-	WidgetPlatform = "widget"
+	// Platform is the platform name of widget conversations.
+	Platform = "widget"
 )
 
 var conversationIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,100}$`)
@@ -45,60 +43,11 @@ type chatOutput struct {
 	SessionID      string            `json:"session_id,omitempty"`
 }
 
-// widgetFor finds the widget of the request's key and checks the Origin
-// header against its list. It returns the origin to echo in CORS headers.
-func (h *Handler) widgetFor(r *http.Request) (*store.Widget, string, error) {
-	key := r.URL.Query().Get("key")
-	if key == "" {
-		key = r.Header.Get("X-Widget-Key")
-	}
-	if key == "" {
-		return nil, "", apperr.New(apperr.Unauthorized, "missing widget key: load the widget with data-key")
-	}
-	wd, err := h.st.WidgetByKey(key)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !wd.IsActive) {
-		return nil, "", apperr.New(apperr.Unauthorized, "unknown or disabled widget key")
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return nil, "", apperr.New(apperr.Forbidden, "the Origin header is required: the chat API answers browsers on the widget's allowed sites")
-	}
-	for _, o := range wd.AllowedOrigins {
-		if o == origin {
-			return wd, origin, nil
-		}
-	}
-	return nil, "", apperr.New(apperr.Forbidden, "origin %q is not allowed for this widget", origin)
-}
-
-func setCORS(w http.ResponseWriter, origin string) {
-	w.Header().Set("Access-Control-Allow-Origin", origin)
-	w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
-}
-
-func (h *Handler) chatPreflight(w http.ResponseWriter, r *http.Request) {
-	w.Header().Add("Vary", "Origin")
-	_, origin, err := h.widgetFor(r)
-	if err != nil {
-		h.widgets.count("refused")
-		h.fail(w, r, err)
-		return
-	}
-	setCORS(w, origin)
-	w.Header().Set("Access-Control-Allow-Methods", "POST")
-	w.Header().Set("Access-Control-Allow-Headers", "Content-Type, X-Widget-Key")
-	w.Header().Set("Access-Control-Max-Age", "600")
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Origin")
 	wd, origin, err := h.widgetFor(r)
 	if err != nil {
-		h.widgets.count("refused")
+		h.limiter.count("refused")
 		h.fail(w, r, err)
 		return
 	}
@@ -107,19 +56,19 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 	// whoever sends them, leave the visitors' budget alone.
 	var in chatInput
 	if err := decodeChat(w, r, &in); err != nil {
-		h.widgets.count("invalid")
+		h.limiter.count("invalid")
 		h.fail(w, r, err)
 		return
 	}
-	if wait := h.widgets.take(wd.ID, h.clientIP(r), wd.RatePerMinute); wait > 0 {
-		h.widgets.count("rate_limited")
+	if wait := h.limiter.take(wd.ID, h.clientIP(r), wd.RatePerMinute); wait > 0 {
+		h.limiter.count("rate_limited")
 		e := apperr.New(apperr.RateLimited, "too many messages; try again in %d seconds", retryAfter(wait))
 		e.RetryAfterSeconds = retryAfter(wait)
 		h.fail(w, r, e)
 		return
 	}
 	if h.opts.Turns == nil {
-		h.widgets.count("unavailable")
+		h.limiter.count("unavailable")
 		h.fail(w, r, apperr.New(apperr.Unavailable, "the assistant is not available right now"))
 		return
 	}
@@ -128,22 +77,22 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 	// transcript. The conversation is the widget's own (WidgetID): a
 	// visitor of another site sending the same conversation_id reaches
 	// another conversation. The reply is in the response (no delivery);
-	// agent replies are polled (chatMessages).
+	// agent replies are polled (messages).
 	ctx, stream := h.openChatStream(w, r) // nil unless the request accepts text/event-stream
 	out, err := h.opts.Turns.Handle(ctx, conversation.Inbound{Channel: conversation.Widget,
-		WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: in.ConversationID,
+		WidgetID: wd.ID, Platform: Platform, ConversationID: in.ConversationID,
 		UserID: "visitor_" + in.ConversationID, Username: "Website visitor",
 		Text: in.Message, Handoff: in.Handoff, Mode: store.ResponseSync,
 	})
 	if err != nil {
-		h.widgets.count("error")
+		h.limiter.count("error")
 		if _, ok := apperr.As(err); !ok {
 			err = apperr.Wrap(apperr.Unavailable, err, "the assistant could not answer; try again")
 		}
 		h.failChat(w, r, stream, err)
 		return
 	}
-	h.widgets.count("answered")
+	h.limiter.count("answered")
 	reply := out.Answer
 	sources := reply.Sources
 	if sources == nil {
@@ -167,19 +116,19 @@ type visitorMessage struct {
 // maxVisitorMessages bounds one poll's answer.
 const maxVisitorMessages = 50
 
-// chatMessages answers the widget's poll during a live chat: the agent's
+// messages answers the widget's poll during a live chat: the agent's
 // replies and the system notices of the conversation after the id given.
 // Polls have their own budget per widget, ten times the chat rate.
-func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Origin")
 	wd, origin, err := h.widgetFor(r)
 	if err != nil {
-		h.widgets.count("refused")
+		h.limiter.count("refused")
 		h.fail(w, r, err)
 		return
 	}
 	setCORS(w, origin)
-	if wait := h.widgets.take(pollBucket(wd.ID), h.clientIP(r), 10*wd.RatePerMinute); wait > 0 {
+	if wait := h.limiter.take(pollBucket(wd.ID), h.clientIP(r), 10*wd.RatePerMinute); wait > 0 {
 		e := apperr.New(apperr.RateLimited, "polling too often; try again in %d seconds", retryAfter(wait))
 		e.RetryAfterSeconds = retryAfter(wait)
 		h.fail(w, r, e)
@@ -202,7 +151,7 @@ func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, apperr.New(apperr.Unavailable, "live chat is not available"))
 		return
 	}
-	msgs, err := h.opts.Conversations.ConversationMessages(store.ConvRef{WidgetID: wd.ID, Platform: WidgetPlatform, ConversationID: conv})
+	msgs, err := h.opts.Conversations.ConversationMessages(store.ConvRef{WidgetID: wd.ID, Platform: Platform, ConversationID: conv})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -228,10 +177,6 @@ func (h *Handler) chatMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "messages": out})
 }
-
-// pollBucket keeps a widget's polls apart from its chat requests in the
-// limiter (widget ids are bbolt sequences, far below 2^63).
-func pollBucket(id uint64) uint64 { return id | 1<<63 }
 
 // decodeChat reads and validates a chat request. The raw body must be
 // valid UTF-8: encoding/json would quietly turn invalid bytes into U+FFFD.
@@ -272,68 +217,4 @@ func validateChat(in *chatInput) error {
 		return apperr.Invalidf("conversation_id", "conversation_id must be 8 to 100 letters, digits, _ or -")
 	}
 	return nil
-}
-
-// Widget limiter bounds.
-const (
-	// widgetCeiling is how many visitors' worth of requests a widget takes
-	// per minute in all: its rate per visitor address times this.
-	widgetCeiling = 20
-	// maxWidgetBuckets bounds the limiter's memory; past it, full buckets
-	// (which hold no information) go first, then arbitrary ones.
-	maxWidgetBuckets = 10000
-)
-
-// widgetLimiter keeps a token bucket per widget and visitor address (an
-// IPv6 visitor by /64) at the widget's rate, and one per widget at
-// widgetCeiling times that, so one visitor cannot use up the widget for
-// everyone and many cannot overload it. The buckets are the shared
-// httpapi.Limiter; this type only names the keys. It also counts widget
-// chat outcomes for /metrics.
-type widgetLimiter struct {
-	buckets  *httpapi.Limiter[bucketKey]
-	mu       sync.Mutex // guards outcomes
-	outcomes map[string]uint64
-}
-
-type bucketKey struct {
-	widget uint64
-	client string // "" for the widget-wide ceiling
-}
-
-func newWidgetLimiter(now func() time.Time) *widgetLimiter {
-	return &widgetLimiter{buckets: httpapi.NewLimiter[bucketKey](maxWidgetBuckets, now), outcomes: map[string]uint64{}}
-}
-
-// take spends one request of visitor client on widget id, allowed
-// perMinute per minute per visitor (with a burst of the same size) and
-// widgetCeiling times that for the widget. It spends nothing and returns
-// how long to wait when either bucket is empty.
-func (l *widgetLimiter) take(id uint64, client string, perMinute int) time.Duration {
-	_, wait := l.buckets.TakeAll(
-		httpapi.Ask[bucketKey]{Key: bucketKey{id, httpapi.ThrottleKey(client)}, PerMinute: perMinute},
-		httpapi.Ask[bucketKey]{Key: bucketKey{id, ""}, PerMinute: perMinute * widgetCeiling})
-	return wait
-}
-
-// forget drops a widget's buckets after its settings change.
-func (l *widgetLimiter) forget(id uint64) {
-	l.buckets.Forget(func(k bucketKey) bool { return k.widget == id || k.widget == pollBucket(id) })
-}
-
-func (l *widgetLimiter) size() int { return l.buckets.Len() }
-
-func (l *widgetLimiter) count(outcome string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.outcomes[outcome]++
-}
-
-func (l *widgetLimiter) collect(w *PromWriter) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w.Family("chatbot_widget_requests_total", "counter", "Widget chat requests, by outcome.")
-	for _, o := range []string{"answered", "refused", "rate_limited", "invalid", "unavailable", "error"} {
-		w.Sample("chatbot_widget_requests_total", float64(l.outcomes[o]), "outcome", o)
-	}
 }
