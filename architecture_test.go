@@ -36,7 +36,7 @@ var layers = map[string]int{
 	// the load tool (chatbot bench), beside the wiring
 	"bench": 6,
 	// test support, imported only by tests
-	"internal/ollamatest": 0, "admin/browser": 8,
+	"internal/ollamatest": 0, "httpapi/clientiptest": 0, "admin/browser": 8,
 }
 
 // TestNoPackageImportsOneAboveIt reads every package's imports (test files

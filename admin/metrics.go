@@ -6,7 +6,6 @@ import (
 
 	"github.com/chatbot/chatbot/metrics"
 	"github.com/chatbot/chatbot/store"
-	"github.com/chatbot/chatbot/widget"
 )
 
 // storeMetrics, the panel's collector on /metrics, reads gauges from the
@@ -41,7 +40,7 @@ func (h *Handler) storeMetrics(w *metrics.PromWriter) {
 
 // knownPlatforms are platform label values whatever is configured: the
 // documented platforms and the website widget.
-var knownPlatforms = map[string]bool{"freshchat": true, "zendesk": true, "intercom": true, "chatwoot": true, widget.Platform: true}
+var knownPlatforms = map[string]bool{"freshchat": true, "zendesk": true, "intercom": true, "chatwoot": true, store.WidgetPlatform: true}
 
 // platformLabels sums the counts of platforms that are neither known nor
 // the provider of a configured integration (those of deleted integrations)

@@ -14,6 +14,9 @@ var (
 	bucketWidgetKeys = []byte("widget_keys") // public widget key -> id
 )
 
+// WidgetPlatform is the platform name of website widget conversations.
+const WidgetPlatform = "widget"
+
 // Widget is one website that embeds the chat widget. Its key is public (it
 // sits in the site's script tag); what limits its use is the list of
 // origins allowed to call the chat API with it and its rate limit.

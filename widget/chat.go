@@ -23,7 +23,7 @@ const (
 	MaxChatMessage = 10 << 10
 	chatBodyLimit  = 16 << 10
 	// Platform is the platform name of widget conversations.
-	Platform = "widget"
+	Platform = store.WidgetPlatform
 )
 
 var conversationIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,100}$`)
