@@ -312,6 +312,14 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Passage, er
 }
 
 func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]Passage, error) {
+	return ix.searchWith(ctx, query, k, mode, func(cands []candidate) []scored {
+		return fuse(cands, mode, ix.opts.LexicalWeight)
+	})
+}
+
+// searchWith is search with the candidates ranked by rank (called with
+// ix.mu held for reading).
+func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode, rank func([]candidate) []scored) ([]Passage, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, fmt.Errorf("%w: the question is empty", ErrBadQuery)
@@ -359,68 +367,16 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	if live == 0 {
 		return []Passage{}, nil
 	}
-	pool := min(max(4*k, 50), live) // candidates taken from each signal
-
 	var lexScores *lexHits
 	if mode != ModeVector {
 		lexScores = ix.lex.search(terms)
 		defer lexScores.release()
 	}
-	vecScores := map[int]float64{}
-	cands := map[int]bool{}
-	if mode != ModeLexical {
-		qv = unitVector(qv)
-		dead := func(s int) bool { return ix.slots[s].id == "" }
-		for _, r := range ix.vecs.nearest(qv, pool, dead) {
-			vecScores[r.slot] = r.score
-			cands[r.slot] = true
-		}
-	}
-	for _, sc := range top(lexScores.all(), pool) {
-		cands[sc.slot] = true
-	}
-	vecs := map[int][]float32{}
-	if mode == ModeHybrid {
-		// Every candidate's vector: for the lexical ones the vector pool
-		// missed, and for the feedback below.
-		for s := range cands {
-			vecs[s] = ix.vecs.get(s)
-			vecScores[s] = dot(qv, vecs[s])
-		}
-	}
-	fuse := func() []scored {
-		ranked := make([]scored, 0, len(cands))
-		for s := range cands {
-			l, v := lexScores.get(s), math.Max(vecScores[s], 0)
-			var f float64
-			switch mode {
-			case ModeLexical:
-				f = l
-			case ModeVector:
-				f = v
-			default:
-				f = ix.opts.LexicalWeight*l + (1-ix.opts.LexicalWeight)*v
-			}
-			ranked = append(ranked, scored{slot: s, score: math.Min(f, 1)})
-		}
-		sort.Slice(ranked, func(i, j int) bool {
-			if ranked[i].score != ranked[j].score {
-				return ranked[i].score > ranked[j].score
-			}
-			return ranked[i].slot < ranked[j].slot
-		})
-		return ranked
-	}
-	ranked := fuse()
-	if mode == ModeHybrid {
-		// Pseudo-relevance feedback (Rocchio): move the query vector towards
-		// the centroid of the best first-pass results, then fuse again. The
-		// vector signal then adds topical similarity to what the words found.
-		q2 := feedback(qv, vecs, ranked, lexScores)
-		for s, v := range vecs {
-			vecScores[s] = dot(q2, v)
-		}
-		ranked = fuse()
+	cands := ix.candidates(qv, lexScores, min(max(4*k, 50), live), mode)
+	ranked := rank(cands)
+	vecScores := make(map[int]float64, len(cands))
+	for _, c := range cands {
+		vecScores[c.slot] = c.vector(mode)
 	}
 	if len(ranked) > k {
 		ranked = ranked[:k]
