@@ -14,6 +14,7 @@ type candidate struct {
 	lex      float64
 	vec      float64
 	feedback float64
+	v        []float32 // its unit vector (hybrid only), read-only
 }
 
 // vector is the vector similarity shown for the candidate in mode: after
@@ -27,7 +28,7 @@ func (c candidate) vector(mode Mode) float64 {
 
 // candidates gathers the pool best passages of each signal the mode uses,
 // with every signal of each; called with ix.mu held for reading.
-func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) []candidate {
+func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) ([]candidate, []float32) {
 	bySlot := map[int]int{} // slot -> index in out
 	var out []candidate
 	add := func(s int) int {
@@ -49,7 +50,7 @@ func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) []c
 		add(sc.slot)
 	}
 	if mode != ModeHybrid {
-		return out
+		return out, qv
 	}
 	// Every candidate's vector: for the lexical ones the vector pool missed,
 	// and for the feedback.
@@ -57,6 +58,7 @@ func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) []c
 	for i := range out {
 		v := ix.vecs.get(out[i].slot)
 		vecs[out[i].slot] = v
+		out[i].v = v
 		out[i].vec = dot(qv, v)
 	}
 	first := fuseLinear(out, ModeHybrid, hybridLexicalWeight, false)
@@ -64,7 +66,7 @@ func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) []c
 	for i := range out {
 		out[i].feedback = dot(q2, vecs[out[i].slot])
 	}
-	return out
+	return out, qv
 }
 
 // fuse ranks the candidates by their relevance in mode, best first, ties

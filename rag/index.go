@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/chatbot/chatbot/embed"
@@ -40,8 +41,7 @@ const DefaultK = 5
 const maxK = 100
 
 // DefaultMinScore is the fused relevance below which Search returns
-// nothing: calibrated with the built-in embedder so that a question the
-// documents do not address gets "nothing relevant".
+// nothing until the index's own threshold is calibrated (calibrate.go).
 const DefaultMinScore = 0.25
 
 // hybridLexicalWeight is the share of the lexical score in the fused one:
@@ -68,8 +68,9 @@ const (
 
 // Options tune an Index. The zero value is usable.
 type Options struct {
-	// MinScore is the minimum-relevance threshold (default
-	// DefaultMinScore); a negative value disables it.
+	// MinScore is the minimum-relevance threshold: 0 means calibrated
+	// from the index's own scores (calibrate.go), a positive value is
+	// used as it is, a negative value disables it.
 	MinScore float64
 	// Mode is the retrieval mode (default ModeHybrid).
 	Mode Mode
@@ -102,6 +103,15 @@ type Index struct {
 	// langs counts the live chunks per language: a question is analysed
 	// in one of its documents' languages (see docLangs).
 	langs map[embed.Lang]int
+	// gen counts the changes to the in-memory index: the calibration
+	// records the one it was computed at.
+	gen uint64
+
+	calRun    sync.Mutex   // one calibration at a time
+	calBusy   atomic.Bool  // a background calibration is running
+	calMu     sync.RWMutex // guards cal and calSignal
+	cal       Calibration
+	calSignal chan struct{} // closed when the next calibration is stored
 }
 
 type slot struct {
@@ -122,9 +132,6 @@ type prober interface {
 // Open loads the index from the store. emb must be the embedder that built
 // it (ErrEmbedderMismatch otherwise, unless opts.Reindex, which empties it).
 func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options) (*Index, error) {
-	if opts.MinScore == 0 {
-		opts.MinScore = DefaultMinScore
-	}
 	if opts.LexicalWeight <= 0 || opts.LexicalWeight > 1 {
 		opts.LexicalWeight = hybridLexicalWeight
 	}
@@ -178,6 +185,7 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 	if err := ix.load(ctx); err != nil {
 		return nil, err
 	}
+	ix.changed()
 	return ix, nil
 }
 
@@ -302,8 +310,9 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Passage, er
 		return nil, err
 	}
 	out := make([]Passage, 0, len(res))
+	minScore := ix.minScore(ix.opts.Mode)
 	for _, p := range res {
-		if ix.opts.MinScore >= 0 && p.Score < ix.opts.MinScore {
+		if minScore >= 0 && p.Score < minScore {
 			break
 		}
 		out = append(out, p)
@@ -312,14 +321,14 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Passage, er
 }
 
 func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]Passage, error) {
-	return ix.searchWith(ctx, query, k, mode, func(cands []candidate) []scored {
+	return ix.searchWith(ctx, query, k, mode, func(cands []candidate, _ []float32) []scored {
 		return fuse(cands, mode, ix.opts.LexicalWeight)
 	})
 }
 
 // searchWith is search with the candidates ranked by rank (called with
 // ix.mu held for reading).
-func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode, rank func([]candidate) []scored) ([]Passage, error) {
+func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode, rank func(cands []candidate, qv []float32) []scored) ([]Passage, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, fmt.Errorf("%w: the question is empty", ErrBadQuery)
@@ -372,8 +381,8 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 		lexScores = ix.lex.search(terms)
 		defer lexScores.release()
 	}
-	cands := ix.candidates(qv, lexScores, min(max(4*k, 50), live), mode)
-	ranked := rank(cands)
+	cands, qv := ix.candidates(qv, lexScores, min(max(4*k, 50), live), mode)
+	ranked := rank(cands, qv)
 	vecScores := make(map[int]float64, len(cands))
 	for _, c := range cands {
 		vecScores[c.slot] = c.vector(mode)
