@@ -71,7 +71,7 @@ func ParseLabelled(r io.Reader) ([]LabelledQuestion, error) {
 type Decisions struct {
 	Threshold float64
 	// Answered of Answerable questions had a passage of their document
-	// among the results at or above the threshold; Declined of OffTopic
+	// first, at or above the threshold; Declined of OffTopic
 	// questions (expected none) had nothing at or above it.
 	Answered, Answerable int
 	Declined, OffTopic   int
@@ -82,21 +82,22 @@ type Decisions struct {
 // Right is the number of right decisions.
 func (d Decisions) Right() int { return d.Answered + d.Declined }
 
-// judged is a labelled question's scores: the best passage's, and that of
-// the best passage of the expected document (-1 when none is in the top k).
+// judged is a labelled question's scores: the best passage's, and the same
+// when that passage is from the expected document (-1 when it is not: the
+// answer would come from another one at any threshold).
 type judged struct {
 	q           LabelledQuestion
 	best, match float64
 }
 
-// SuggestThreshold searches each question (k passages, no threshold) and
+// SuggestThreshold searches each question (no threshold) and
 // returns the threshold with the most right decisions (among equally good
 // ones, the one in the widest gap between observed scores), and the
 // decisions at the index's current threshold for comparison.
-func SuggestThreshold(ctx context.Context, ix *Index, qs []LabelledQuestion, k int) (best, current Decisions, err error) {
+func SuggestThreshold(ctx context.Context, ix *Index, qs []LabelledQuestion) (best, current Decisions, err error) {
 	js := make([]judged, 0, len(qs))
 	for _, q := range qs {
-		ps, err := ix.search(ctx, q.Question, k, ix.opts.Mode)
+		ps, err := ix.search(ctx, q.Question, 1, ix.opts.Mode)
 		if err != nil {
 			return Decisions{}, Decisions{}, fmt.Errorf("line %d: %w", q.Line, err)
 		}
@@ -104,11 +105,8 @@ func SuggestThreshold(ctx context.Context, ix *Index, qs []LabelledQuestion, k i
 		if len(ps) > 0 {
 			j.best = ps[0].Score
 		}
-		for _, p := range ps {
-			if q.Expected != "" && sameDocument(p, q.Expected) {
-				j.match = p.Score
-				break
-			}
+		if len(ps) > 0 && q.Expected != "" && sameDocument(ps[0], q.Expected) {
+			j.match = ps[0].Score
 		}
 		js = append(js, j)
 	}

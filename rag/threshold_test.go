@@ -56,8 +56,8 @@ func FuzzParseLabelled(f *testing.F) {
 func TestDecide(t *testing.T) {
 	js := []judged{
 		{q: LabelledQuestion{Line: 1, Expected: "a"}, best: 0.6, match: 0.6},
-		{q: LabelledQuestion{Line: 2, Expected: "b"}, best: 0.5, match: 0.3}, // its document second
-		{q: LabelledQuestion{Line: 3, Expected: "c"}, best: 0.4, match: -1},  // not in the top k
+		{q: LabelledQuestion{Line: 2, Expected: "b"}, best: 0.3, match: 0.3},
+		{q: LabelledQuestion{Line: 3, Expected: "c"}, best: 0.4, match: -1}, // another document first
 		{q: LabelledQuestion{Line: 4}, best: 0.2},
 		{q: LabelledQuestion{Line: 5}, best: 0.35},
 	}
@@ -92,7 +92,7 @@ func TestSuggestThreshold(t *testing.T) {
 	for _, q := range offTopicQuestions {
 		qs = append(qs, LabelledQuestion{Line: len(qs) + 1, Question: q})
 	}
-	best, cur, err := SuggestThreshold(context.Background(), ix, qs, 5)
+	best, cur, err := SuggestThreshold(context.Background(), ix, qs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSuggestThreshold(t *testing.T) {
 	}
 	// A wrong label shows up as a wrong decision at every threshold.
 	qs[0].Expected = "docs/nowhere.md"
-	best, _, err = SuggestThreshold(context.Background(), ix, qs, 5)
+	best, _, err = SuggestThreshold(context.Background(), ix, qs)
 	if err != nil || best.Right() != 14 || len(best.Wrong) != 1 || best.Wrong[0].Line != 1 {
 		t.Errorf("with a wrong label: %+v, %v", best, err)
 	}
