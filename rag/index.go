@@ -49,11 +49,14 @@ const DefaultMinScore = 0.25
 const hybridLexicalWeight = 0.5
 
 // Feedback: the query vector is moved towards the centroid of the
-// feedbackDocs best first-pass results, with feedbackWeight (Rocchio's
-// classic depth and beta).
+// vectors of the passages on the lexical side's plateau, at most
+// feedbackDocs of them, whose lexical score is within feedbackPlateau of
+// the best one, with feedbackWeight (Rocchio's classic beta). See
+// fusion.go for why the plateau and not the first-pass top ten.
 const (
-	feedbackDocs   = 10
-	feedbackWeight = 1.0
+	feedbackDocs    = 3
+	feedbackPlateau = 0.95
+	feedbackWeight  = 1.0
 )
 
 // Mode chooses the retrieval signals.
@@ -447,48 +450,6 @@ func (ix *Index) embedQuery(ctx context.Context, q string, lang embed.Lang) ([]f
 		return nil, fmt.Errorf("embed the question: %w", err)
 	}
 	return v, nil
-}
-
-// feedback returns the query vector moved towards the centroid of the
-// vectors of the best feedbackDocs results that share a word with the
-// query, normalised. Without such results (a question the documents do not
-// address) the query vector is returned as it is, so that feedback never
-// lends relevance to unrelated passages.
-func feedback(qv []float32, vecs map[int][]float32, ranked []scored, lex *lexHits) []float32 {
-	cent := make([]float64, len(qv))
-	used := 0
-	for _, r := range ranked {
-		if used == feedbackDocs {
-			break
-		}
-		if lex.get(r.slot) <= 0 {
-			continue
-		}
-		used++
-		for i, x := range vecs[r.slot] {
-			cent[i] += float64(x)
-		}
-	}
-	var n float64
-	for _, x := range cent {
-		n += x * x
-	}
-	if n == 0 {
-		return qv
-	}
-	n = math.Sqrt(n)
-	q := make([]float64, len(qv))
-	var n2 float64
-	for i := range qv {
-		q[i] = float64(qv[i]) + feedbackWeight*cent[i]/n
-		n2 += q[i] * q[i]
-	}
-	n2 = math.Sqrt(n2)
-	out := make([]float32, len(qv))
-	for i := range q {
-		out[i] = float32(q[i] / n2)
-	}
-	return out
 }
 
 func uniqueTerms(terms []string, n int) []string {
