@@ -87,7 +87,8 @@ counts, and those of the threshold in use (calibrated per index by default).`,
 			if err != nil {
 				return err
 			}
-			ix, err := rag.Open(cmd.Context(), st, emb, rag.Options{})
+			// Evaluate ranks without a threshold: no calibration while indexing.
+			ix, err := rag.Open(cmd.Context(), st, emb, rag.Options{MinScore: -1})
 			if err != nil {
 				return err
 			}
