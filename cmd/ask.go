@@ -103,7 +103,7 @@ the data directory and stores the exchange in its history.`,
 	f := c.Flags()
 	bindKnowledge(f, e, &k)
 	f.IntVar(&topK, "top-k", 4, "passages to retrieve")
-	f.Float64Var(&k.minScore, "min-score", rag.DefaultMinScore, "relevance threshold (0..1) below which nothing is answered")
+	bindMinScore(f, e, &k.minScore)
 	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
 	f.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
 	f.BoolVar(&verbose, "verbose", false, "also warn when the language model is not reachable (with --llm auto the answer line says \"extractive\")")

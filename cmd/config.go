@@ -116,6 +116,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 		"embeddings: builtin (no model), ollama, openai (the --llm-url servers), or auto (the index's own; for a new index the LLM servers' when they embed, else builtin) (env CHATBOT_EMBEDDER)")
 	fs.StringVar(&c.EmbedModel, "embed-model", e.or("CHATBOT_EMBED_MODEL", "nomic-embed-text"), "embedding model (env CHATBOT_EMBED_MODEL)")
 	bindKnowledgeRoots(fs, e, &c.KnowledgeRoots)
+	bindMinScore(fs, e, &c.MinScore)
 	bindAnswer(fs, e, &c.Answer)
 	bindIncoming(fs, e, c)
 	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", webhook.DefaultWorkers), "parallel outgoing deliveries (env CHATBOT_DELIVERY_WORKERS)")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,4 +137,40 @@ func bindKnowledgeRoots(fs *pflag.FlagSet, e env, dst *[]string) {
 	*dst = splitRoots(e("CHATBOT_KNOWLEDGE_ROOTS"))
 	fs.Var(&rootsValue{dst: dst}, "knowledge-root",
 		"folder the ingest API may read below (repeatable; default none: the API then takes only uploads; never the data directory) (env CHATBOT_KNOWLEDGE_ROOTS, ':'-separated)")
+}
+
+// minScoreValue is --min-score: "auto" (or 0) for the threshold the index
+// calibrates from its own scores, or a fixed relevance between 0 and 1.
+type minScoreValue struct{ dst *float64 }
+
+func (v minScoreValue) String() string {
+	if v.dst == nil || *v.dst == 0 {
+		return "auto"
+	}
+	return strconv.FormatFloat(*v.dst, 'g', -1, 64)
+}
+
+func (v minScoreValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "auto") {
+		*v.dst = 0
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1 || math.IsNaN(f) {
+		return fmt.Errorf("want auto or a relevance between 0 and 1 (0 also means auto), not %q", s)
+	}
+	*v.dst = f
+	return nil
+}
+
+func (minScoreValue) Type() string { return "auto|0..1" }
+
+// bindMinScore registers --min-score, the relevance threshold below which
+// nothing is answered.
+func bindMinScore(fs *pflag.FlagSet, e env, dst *float64) {
+	*dst = 0
+	_ = minScoreValue{dst}.Set(e.or("CHATBOT_MIN_SCORE", "auto")) // a bad value is reported by checkEnv
+	fs.Var(minScoreValue{dst}, "min-score",
+		"relevance (0..1) below which nothing is answered; auto: calibrated per index from its own scores (tune with `chatbot eval --suggest-threshold`) (env CHATBOT_MIN_SCORE)")
 }

@@ -11,8 +11,9 @@ func (ix *Index) SearchLexical(ctx context.Context, query string, k int) ([]Pass
 		return nil, err
 	}
 	out := make([]Passage, 0, len(res))
+	minScore := ix.minScore(ModeLexical)
 	for _, p := range res {
-		if ix.opts.MinScore >= 0 && p.Score < ix.opts.MinScore {
+		if minScore >= 0 && p.Score < minScore {
 			break
 		}
 		out = append(out, p)

@@ -172,8 +172,10 @@ func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []sto
 	for i, c := range chunks {
 		langs[i] = embed.Detect(c.Text)
 	}
+	defer ix.changed() // after the unlock below: recalibrate the threshold
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.gen++
 	if old := ix.docs[docID]; len(old) > 0 {
 		for _, s := range old {
 			delete(ix.byID, ix.slots[s].id)

@@ -232,13 +232,20 @@ func IndexCorpus(ctx context.Context, ix *Index, docs []BEIRDoc, progress func(d
 // (no threshold), ranks documents by their best chunk and averages the
 // metrics at 10. Queries without judgements are skipped.
 func Evaluate(ctx context.Context, ix *Index, queries []BEIRQuery, qrels Qrels, mode Mode) (EvalResult, error) {
+	return evaluateWith(ctx, queries, qrels, func(ctx context.Context, q string) ([]Passage, error) {
+		return ix.search(ctx, q, maxK, mode)
+	})
+}
+
+// evaluateWith is Evaluate with the passages of a query from search.
+func evaluateWith(ctx context.Context, queries []BEIRQuery, qrels Qrels, search func(ctx context.Context, q string) ([]Passage, error)) (EvalResult, error) {
 	res := EvalResult{Rankings: map[string][]RankedDoc{}}
 	for _, q := range queries {
 		rels, ok := qrels[q.ID]
 		if !ok {
 			continue
 		}
-		passages, err := ix.search(ctx, q.Text, maxK, mode)
+		passages, err := search(ctx, q.Text)
 		if err != nil {
 			return EvalResult{}, fmt.Errorf("query %s: %w", q.ID, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/chatbot/chatbot/embed"
@@ -40,8 +41,7 @@ const DefaultK = 5
 const maxK = 100
 
 // DefaultMinScore is the fused relevance below which Search returns
-// nothing: calibrated with the built-in embedder so that a question the
-// documents do not address gets "nothing relevant".
+// nothing until the index's own threshold is calibrated (calibrate.go).
 const DefaultMinScore = 0.25
 
 // hybridLexicalWeight is the share of the lexical score in the fused one:
@@ -49,11 +49,14 @@ const DefaultMinScore = 0.25
 const hybridLexicalWeight = 0.5
 
 // Feedback: the query vector is moved towards the centroid of the
-// feedbackDocs best first-pass results, with feedbackWeight (Rocchio's
-// classic depth and beta).
+// vectors of the passages on the lexical side's plateau, at most
+// feedbackDocs of them, whose lexical score is within feedbackPlateau of
+// the best one, with feedbackWeight (Rocchio's classic beta). See
+// fusion.go for why the plateau and not the first-pass top ten.
 const (
-	feedbackDocs   = 10
-	feedbackWeight = 1.0
+	feedbackDocs    = 3
+	feedbackPlateau = 0.95
+	feedbackWeight  = 1.0
 )
 
 // Mode chooses the retrieval signals.
@@ -68,8 +71,9 @@ const (
 
 // Options tune an Index. The zero value is usable.
 type Options struct {
-	// MinScore is the minimum-relevance threshold (default
-	// DefaultMinScore); a negative value disables it.
+	// MinScore is the minimum-relevance threshold: 0 means calibrated
+	// from the index's own scores (calibrate.go), a positive value is
+	// used as it is, a negative value disables it.
 	MinScore float64
 	// Mode is the retrieval mode (default ModeHybrid).
 	Mode Mode
@@ -102,6 +106,15 @@ type Index struct {
 	// langs counts the live chunks per language: a question is analysed
 	// in one of its documents' languages (see docLangs).
 	langs map[embed.Lang]int
+	// gen counts the changes to the in-memory index: the calibration
+	// records the one it was computed at.
+	gen uint64
+
+	calRun    sync.Mutex   // one calibration at a time
+	calBusy   atomic.Bool  // a background calibration is running
+	calMu     sync.RWMutex // guards cal and calSignal
+	cal       Calibration
+	calSignal chan struct{} // closed when the next calibration is stored
 }
 
 type slot struct {
@@ -122,9 +135,6 @@ type prober interface {
 // Open loads the index from the store. emb must be the embedder that built
 // it (ErrEmbedderMismatch otherwise, unless opts.Reindex, which empties it).
 func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options) (*Index, error) {
-	if opts.MinScore == 0 {
-		opts.MinScore = DefaultMinScore
-	}
 	if opts.LexicalWeight <= 0 || opts.LexicalWeight > 1 {
 		opts.LexicalWeight = hybridLexicalWeight
 	}
@@ -178,6 +188,7 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 	if err := ix.load(ctx); err != nil {
 		return nil, err
 	}
+	ix.changed()
 	return ix, nil
 }
 
@@ -302,8 +313,9 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Passage, er
 		return nil, err
 	}
 	out := make([]Passage, 0, len(res))
+	minScore := ix.minScore(ix.opts.Mode)
 	for _, p := range res {
-		if ix.opts.MinScore >= 0 && p.Score < ix.opts.MinScore {
+		if minScore >= 0 && p.Score < minScore {
 			break
 		}
 		out = append(out, p)
@@ -312,6 +324,14 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Passage, er
 }
 
 func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]Passage, error) {
+	return ix.searchWith(ctx, query, k, mode, func(cands []candidate, _ []float32) []scored {
+		return fuse(cands, mode, ix.opts.LexicalWeight)
+	})
+}
+
+// searchWith is search with the candidates ranked by rank (called with
+// ix.mu held for reading).
+func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode, rank func(cands []candidate, qv []float32) []scored) ([]Passage, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, fmt.Errorf("%w: the question is empty", ErrBadQuery)
@@ -359,68 +379,16 @@ func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]
 	if live == 0 {
 		return []Passage{}, nil
 	}
-	pool := min(max(4*k, 50), live) // candidates taken from each signal
-
 	var lexScores *lexHits
 	if mode != ModeVector {
 		lexScores = ix.lex.search(terms)
 		defer lexScores.release()
 	}
-	vecScores := map[int]float64{}
-	cands := map[int]bool{}
-	if mode != ModeLexical {
-		qv = unitVector(qv)
-		dead := func(s int) bool { return ix.slots[s].id == "" }
-		for _, r := range ix.vecs.nearest(qv, pool, dead) {
-			vecScores[r.slot] = r.score
-			cands[r.slot] = true
-		}
-	}
-	for _, sc := range top(lexScores.all(), pool) {
-		cands[sc.slot] = true
-	}
-	vecs := map[int][]float32{}
-	if mode == ModeHybrid {
-		// Every candidate's vector: for the lexical ones the vector pool
-		// missed, and for the feedback below.
-		for s := range cands {
-			vecs[s] = ix.vecs.get(s)
-			vecScores[s] = dot(qv, vecs[s])
-		}
-	}
-	fuse := func() []scored {
-		ranked := make([]scored, 0, len(cands))
-		for s := range cands {
-			l, v := lexScores.get(s), math.Max(vecScores[s], 0)
-			var f float64
-			switch mode {
-			case ModeLexical:
-				f = l
-			case ModeVector:
-				f = v
-			default:
-				f = ix.opts.LexicalWeight*l + (1-ix.opts.LexicalWeight)*v
-			}
-			ranked = append(ranked, scored{slot: s, score: math.Min(f, 1)})
-		}
-		sort.Slice(ranked, func(i, j int) bool {
-			if ranked[i].score != ranked[j].score {
-				return ranked[i].score > ranked[j].score
-			}
-			return ranked[i].slot < ranked[j].slot
-		})
-		return ranked
-	}
-	ranked := fuse()
-	if mode == ModeHybrid {
-		// Pseudo-relevance feedback (Rocchio): move the query vector towards
-		// the centroid of the best first-pass results, then fuse again. The
-		// vector signal then adds topical similarity to what the words found.
-		q2 := feedback(qv, vecs, ranked, lexScores)
-		for s, v := range vecs {
-			vecScores[s] = dot(q2, v)
-		}
-		ranked = fuse()
+	cands, qv := ix.candidates(qv, lexScores, min(max(4*k, 50), live), mode)
+	ranked := rank(cands, qv)
+	vecScores := make(map[int]float64, len(cands))
+	for _, c := range cands {
+		vecScores[c.slot] = c.vector(mode)
 	}
 	if len(ranked) > k {
 		ranked = ranked[:k]
@@ -482,48 +450,6 @@ func (ix *Index) embedQuery(ctx context.Context, q string, lang embed.Lang) ([]f
 		return nil, fmt.Errorf("embed the question: %w", err)
 	}
 	return v, nil
-}
-
-// feedback returns the query vector moved towards the centroid of the
-// vectors of the best feedbackDocs results that share a word with the
-// query, normalised. Without such results (a question the documents do not
-// address) the query vector is returned as it is, so that feedback never
-// lends relevance to unrelated passages.
-func feedback(qv []float32, vecs map[int][]float32, ranked []scored, lex *lexHits) []float32 {
-	cent := make([]float64, len(qv))
-	used := 0
-	for _, r := range ranked {
-		if used == feedbackDocs {
-			break
-		}
-		if lex.get(r.slot) <= 0 {
-			continue
-		}
-		used++
-		for i, x := range vecs[r.slot] {
-			cent[i] += float64(x)
-		}
-	}
-	var n float64
-	for _, x := range cent {
-		n += x * x
-	}
-	if n == 0 {
-		return qv
-	}
-	n = math.Sqrt(n)
-	q := make([]float64, len(qv))
-	var n2 float64
-	for i := range qv {
-		q[i] = float64(qv[i]) + feedbackWeight*cent[i]/n
-		n2 += q[i] * q[i]
-	}
-	n2 = math.Sqrt(n2)
-	out := make([]float32, len(qv))
-	for i := range q {
-		out[i] = float32(q[i] / n2)
-	}
-	return out
 }
 
 func uniqueTerms(terms []string, n int) []string {

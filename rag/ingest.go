@@ -255,6 +255,7 @@ func (ix *Index) Ingest(ctx context.Context, paths []string, opts IngestOptions)
 			return sum, err
 		}
 	}
+	ix.settleCalibration(ctx)
 	sum.Duration = time.Since(start)
 	return sum, nil
 }

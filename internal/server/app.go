@@ -344,7 +344,7 @@ func openServeIndex(cfg Config, st *store.Store) (*rag.Index, interface{ Hosts()
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := rag.Open(ctx, st, emb, rag.Options{})
+	ix, err := rag.Open(ctx, st, emb, rag.Options{MinScore: cfg.MinScore})
 	if err != nil {
 		return nil, nil, fmt.Errorf("knowledge base: %w", err)
 	}

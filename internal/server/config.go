@@ -38,6 +38,7 @@ type Config struct {
 	Embedder   string
 	EmbedModel string
 	OllamaHost string
+	MinScore   float64 // relevance threshold; 0: calibrated per index
 	// KnowledgeRoots are the folders the ingest API may read (none: it
 	// reads no files; uploads still work).
 	KnowledgeRoots []string
