@@ -58,6 +58,7 @@ var allBuckets = [][]byte{
 	bucketDeliveryQueue, bucketDeliveryDue, bucketDeliveryIndex, bucketWebhookIDs,
 	bucketLiveChats, bucketLiveChatOpen,
 	bucketWidgets, bucketWidgetKeys,
+	bucketFeedback, bucketOutcomes, bucketOutcomeDays, bucketOutcomePending, bucketGaps,
 }
 
 // Options tune Open. The zero value is usable.
