@@ -21,6 +21,7 @@ import (
 	"github.com/chatbot/chatbot/askapi"
 	"github.com/chatbot/chatbot/conversation"
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/insights"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
 	"github.com/chatbot/chatbot/rag"
@@ -51,9 +52,11 @@ type app struct {
 	embedder interface{ Hosts() []llm.HostStats }
 	answer   *answering // the conversation engine
 	// turns is the conversation service every channel hands its messages to.
-	turns  *conversation.Service
-	ln     net.Listener
-	server *http.Server
+	turns *conversation.Service
+	// insights keeps conversation outcomes, ratings and knowledge gaps.
+	insights *insights.Service
+	ln       net.Listener
+	server   *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
 	// admin is the panel, the widget and /metrics; logs keeps recent
@@ -156,8 +159,9 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	}
 	a.stops = append(a.stops, a.answer.close)
 	// One turn for every channel: the webhook, the widget and chatbot ask.
+	a.insights = insights.New(st, insights.Options{Log: log})
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
-		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log})
+		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log, Observers: []conversation.Observer{a.insights}})
 	if a.incoming, err = newIncoming(cfg, st, a.turns, log); err != nil {
 		a.abort()
 		return nil, err
@@ -261,6 +265,8 @@ func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
 	askapi.New(a.turns, a.cfg.Answer.AnswerTimeout+10*time.Second, a.log).Routes(r, admin)
+	a.insights.Routes(r, admin)
+	a.insights.WidgetRoutes(r)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 
