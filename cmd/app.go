@@ -173,6 +173,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.admin.Metrics().AddCollector(a.syncMetrics)
+	a.admin.Metrics().AddCollector(func(w *admin.PromWriter) { a.insights.Collect(w) })
 	a.server = &http.Server{
 		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,

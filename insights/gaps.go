@@ -244,7 +244,7 @@ func (c *cluster) result(qs []store.GapQuestion, vecs [][]float32) Cluster {
 		if q.At.After(out.LastSeen) {
 			out.LastSeen = q.At
 		}
-		if s := c.similarity(vecs[i], false); s > repSim+1e-9 {
+		if s := c.similarity(vecs[i], false); s > repSim+1e-6 { // float32 vectors: equals within rounding
 			rep, repSim = i, s
 		}
 		if len(out.Conversations) < maxClusterRefs {
