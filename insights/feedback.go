@@ -99,6 +99,7 @@ func (s *Service) Routes(r *mux.Router, protect func(http.Handler) http.Handler)
 		agent.ServeHTTP(w, r)
 	}).Methods(http.MethodPost)
 	s.apiRoutes(r, protect)
+	s.purgeRoutes(r, protect)
 }
 
 // userFeedback is a platform user's rating of an answer of cfg's.
