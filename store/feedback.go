@@ -113,7 +113,9 @@ func (s *Store) PutFeedback(fb Feedback, quiet time.Duration) (stored Feedback, 
 		if err := changeDayTx(tx, Day(now), answer.Ref(), func(d *DayCounts) { d.rate(fb.Rating, 1) }); err != nil {
 			return err
 		}
-		if fb.Rating == RatingNotHelpful && fb.Question != "" {
+		// A question already kept as a gap (no answer, a weak one) keeps
+		// that reason: it says more than the rating.
+		if fb.Rating == RatingNotHelpful && fb.Question != "" && tx.Bucket(bucketGaps).Get(itob(fb.QuestionID)) == nil {
 			g := GapQuestion{QuestionID: fb.QuestionID, AnswerID: fb.MessageID, ConfigID: fb.ConfigID, WidgetID: fb.WidgetID,
 				Platform: fb.Platform, ConversationID: fb.ConversationID, UserID: fb.UserID, Question: fb.Question,
 				Reason: "not_helpful", At: now}

@@ -41,7 +41,7 @@
     'form button, .human { background: #1f5fbf; color: #fff; border: 0; border-radius: 6px; padding: 0 12px; font: inherit; cursor: pointer; }',
     '.human { background: #fff; color: #1f5fbf; border: 1px solid #1f5fbf; margin: 0 8px 8px; padding: 6px; }',
     'button:disabled { opacity: .6; }',
-    '.f { margin-top: 4px; } .f button { background: none; border: 1px solid #8b95a3; border-radius: 4px; margin-right: 4px; cursor: pointer; } .f button[aria-pressed="true"] { background: #dfe8f7; border-color: #1f5fbf; }'
+    '.f { margin-top: 4px; font-size: 12px; color: #4a5361; } .f button { background: none; border: 1px solid #8b95a3; border-radius: 4px; margin-right: 4px; cursor: pointer; } .f button[aria-pressed="true"] { background: #dfe8f7; border-color: #1f5fbf; }'
   ].join('\n');
 
   var host = document.createElement('div');
@@ -112,7 +112,9 @@
   function thumbs(entry) {
     var f = el('div', 'f');
     if (!entry.rid) lastThumbs = f;
-    [['helpful', '\uD83D\uDC4D', 'Helpful'], ['not_helpful', '\uD83D\uDC4E', 'Not helpful']].forEach(function (t) {
+    // Words, not emoji: a page without an emoji font shows them all the same.
+    f.appendChild(el('span', '', 'Was this helpful? '));
+    [['helpful', 'Yes', 'Helpful'], ['not_helpful', 'No', 'Not helpful']].forEach(function (t) {
       var b = el('button', '', t[1]);
       b.type = 'button';
       b.setAttribute('aria-label', t[2]);
