@@ -159,7 +159,11 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	}
 	a.stops = append(a.stops, a.answer.close)
 	// One turn for every channel: the webhook, the widget and chatbot ask.
-	a.insights = insights.New(st, insights.Options{Log: log})
+	if err := cfg.Insights.validate(); err != nil {
+		a.abort()
+		return nil, err
+	}
+	a.insights = insights.New(st, insights.Options{Log: log, Quiet: cfg.Insights.Quiet})
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
 		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log, Observers: []conversation.Observer{a.insights}})
 	if a.incoming, err = newIncoming(cfg, st, a.turns, log); err != nil {

@@ -49,6 +49,7 @@ type config struct {
 	// reads no files; uploads still work).
 	KnowledgeRoots []string
 	Incoming       incomingFlags
+	Insights       insightsFlags
 	// Live chat: phrases that ask for a human (comma-separated; empty: the
 	// defaults), how long a session waits for an agent, and what then.
 	LiveChatPhrases string
@@ -170,6 +171,7 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	bindKnowledgeRoots(fs, e, &c.KnowledgeRoots)
 	bindAnswer(fs, e, &c.Answer)
 	bindIncoming(fs, e, &c.Incoming)
+	bindInsights(fs, e, &c.Insights)
 	fs.IntVar(&c.DeliveryWorkers, "delivery-workers", e.intOr("CHATBOT_DELIVERY_WORKERS", webhook.DefaultWorkers), "parallel outgoing deliveries (env CHATBOT_DELIVERY_WORKERS)")
 	fs.StringVar(&c.LiveChatPhrases, "livechat-phrases", e.or("CHATBOT_LIVECHAT_PHRASES", ""), "comma-separated phrases that hand a conversation to a human, replacing the defaults (env CHATBOT_LIVECHAT_PHRASES)")
 	fs.DurationVar(&c.LiveChatTimeout, "livechat-timeout", e.durationOr("CHATBOT_LIVECHAT_TIMEOUT", 5*time.Minute), "how long a live chat waits for an agent before the user is told (env CHATBOT_LIVECHAT_TIMEOUT)")

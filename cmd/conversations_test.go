@@ -95,3 +95,11 @@ func TestConversationsPurgeLocal(t *testing.T) {
 		t.Fatalf("messages left: %d %v", total, err)
 	}
 }
+
+func TestServeRefusesAQuietPeriodTooShort(t *testing.T) {
+	_, _, err := run(t, mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": "admin-token-0123456789abcdef"}),
+		"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--resolution-quiet-period", "10s")
+	if err == nil || err.Error() != "--resolution-quiet-period must be at least 1m (e.g. 24h), not 10s" {
+		t.Fatalf("serve with a 10s quiet period: %v", err)
+	}
+}
