@@ -29,9 +29,9 @@ type PurgeReport struct {
 // answers and agents' replies to them, the memory, the live-chat
 // sessions, the queued deliveries, the dedupe keys, the outcome records,
 // the gap questions and ratings), and any rating whose rater is userID.
-// The anonymous day counts of the insights stay. bbolt reuses the freed
-// pages of the file for later writes; a backup (a compacted copy) holds
-// none of it.
+// The anonymous day counts of the insights stay. bbolt does not wipe the
+// pages it frees (it reuses them for later writes), so until then the
+// bytes may remain in the file's free space.
 func (s *Store) PurgeUser(userID string) (PurgeReport, error) {
 	rep := PurgeReport{UserID: userID}
 	if userID == "" {
