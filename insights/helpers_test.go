@@ -52,14 +52,14 @@ func (scripted) Answer(_ context.Context, req chat.Request) (chat.Reply, error) 
 var start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	clk   *clock
 	st    *store.Store
 	ins   *Service
 	turns *conversation.Service
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	clk := &clock{t: start}
 	st, err := store.Open(t.TempDir(), store.Options{Now: clk.Now, NoSync: true})
@@ -121,4 +121,16 @@ func (f *fixture) rate(answerID uint64, rating store.Rating, rater string) {
 func inbound(conv, text, messageID string) conversation.Inbound {
 	return conversation.Inbound{Channel: conversation.Webhook, ConfigID: 1, Platform: "chatwoot",
 		ConversationID: conv, UserID: "u1", Text: text, PlatformMessageID: messageID}
+}
+
+// widgetAnswer answers one question in conversation visitor-conv-1 of
+// widget 1 and returns the answer's id.
+func (f *fixture) widgetAnswer(tb testing.TB) uint64 {
+	tb.Helper()
+	out, err := f.turns.Handle(context.Background(), conversation.Inbound{Channel: conversation.Widget, WidgetID: 1,
+		Platform: widgetPlatform, ConversationID: "visitor-conv-1", UserID: "visitor_visitor-conv-1", Text: "how do I reset my password?", Mode: store.ResponseSync})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out.ResponseID()
 }
