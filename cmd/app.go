@@ -211,6 +211,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	a.admin.Metrics().AddCollector(a.backups.collect)
 	a.backups.start()
 	a.stops = append(a.stops, a.backups.stop) // before the store closes
+	a.stops = append(a.stops, a.insights.StartRetention(cfg.Insights.Retention, time.Hour))
 	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
 		log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
 	}

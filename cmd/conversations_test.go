@@ -103,3 +103,26 @@ func TestServeRefusesAQuietPeriodTooShort(t *testing.T) {
 		t.Fatalf("serve with a 10s quiet period: %v", err)
 	}
 }
+
+func TestRetentionFlagValues(t *testing.T) {
+	var d time.Duration
+	v := retentionValue{&d}
+	for _, c := range []struct {
+		in, shown string
+		want      time.Duration
+	}{{"90d", "90d", 90 * 24 * time.Hour}, {"2160h", "90d", 90 * 24 * time.Hour}, {"36h", "36h0m0s", 36 * time.Hour}, {"0", "0", 0}} {
+		if err := v.Set(c.in); err != nil || d != c.want || v.String() != c.shown {
+			t.Errorf("--retention %s: %s %q %v, want %s %q", c.in, d, v.String(), err, c.want, c.shown)
+		}
+	}
+	for _, bad := range []string{"90 days", "-1d", "d"} {
+		if err := v.Set(bad); err == nil {
+			t.Errorf("--retention %q accepted", bad)
+		}
+	}
+	_, _, err := run(t, mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": "admin-token-0123456789abcdef"}),
+		"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--retention", "12h")
+	if err == nil || err.Error() != "--retention must be 0 (keep) or at least 1d, not 12h0m0s" {
+		t.Fatalf("serve --retention 12h: %v", err)
+	}
+}

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -14,11 +16,16 @@ type insightsFlags struct {
 	// Quiet is how long a conversation stays quiet after an answer (no
 	// hand-off, no negative rating) before it counts as resolved by the bot.
 	Quiet time.Duration
+	// Retention is how long message texts are kept (0: forever).
+	Retention time.Duration
 }
 
 func bindInsights(fs *pflag.FlagSet, e env, f *insightsFlags) {
 	fs.DurationVar(&f.Quiet, "resolution-quiet-period", e.durationOr("CHATBOT_RESOLUTION_QUIET_PERIOD", store.DefaultQuietPeriod),
 		"how long a conversation must stay quiet after an answer to count as resolved by the bot (env CHATBOT_RESOLUTION_QUIET_PERIOD)")
+	r := retentionValue{&f.Retention}
+	_ = r.Set(e("CHATBOT_RETENTION")) // a malformed value is reported by checkEnv
+	fs.Var(r, "retention", "delete message texts older than this, e.g. 90d, keeping the records and counts; 0 keeps them (env CHATBOT_RETENTION)")
 }
 
 // validate refuses a period too short to mean anything; zero is the default.
@@ -26,5 +33,46 @@ func (f insightsFlags) validate() error {
 	if f.Quiet != 0 && f.Quiet < time.Minute {
 		return fmt.Errorf("--resolution-quiet-period must be at least 1m (e.g. 24h), not %s", f.Quiet)
 	}
+	if f.Retention < 0 || (f.Retention > 0 && f.Retention < 24*time.Hour) {
+		return fmt.Errorf("--retention must be 0 (keep) or at least 1d, not %s", retentionValue{&f.Retention})
+	}
 	return nil
 }
+
+// retentionValue is a --retention: days ("90d"), a Go duration ("2160h"),
+// or 0 for keeping texts forever.
+type retentionValue struct{ d *time.Duration }
+
+func (v retentionValue) String() string {
+	if v.d == nil || *v.d == 0 {
+		return "0"
+	}
+	if *v.d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(*v.d/(24*time.Hour)), 10) + "d"
+	}
+	return v.d.String()
+}
+
+func (v retentionValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "" {
+		*v.d = 0
+		return nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a number of days such as 90d", s)
+		}
+		*v.d = time.Duration(n) * 24 * time.Hour
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is neither days (90d) nor a duration (2160h)", s)
+	}
+	*v.d = d
+	return nil
+}
+
+func (retentionValue) Type() string { return "days" }
