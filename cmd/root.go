@@ -49,6 +49,7 @@ func newRootCommand(e env) *cobra.Command {
 		newSourceCommand(e),
 		newWidgetCommand(e),
 		newFAQCommand(e),
+		newConversationsCommand(e),
 		newDocsCommand(e),
 		newAskCommand(e),
 		newEvalCommand(e),

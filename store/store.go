@@ -59,6 +59,7 @@ var allBuckets = [][]byte{
 	bucketLiveChats, bucketLiveChatOpen,
 	bucketWidgets, bucketWidgetKeys,
 	bucketFAQs, bucketFAQQuestions,
+	bucketFeedback, bucketOutcomes, bucketOutcomeDays, bucketOutcomePending, bucketGaps,
 }
 
 // Options tune Open. The zero value is usable.

@@ -47,7 +47,8 @@
     'textarea { flex: 1; resize: none; height: 40px; font: inherit; padding: 6px; border: 1px solid #8b95a3; border-radius: 6px; }',
     'form button, .human { background: #1f5fbf; color: #fff; border: 0; border-radius: 6px; padding: 0 12px; font: inherit; cursor: pointer; }',
     '.human { background: #fff; color: #1f5fbf; border: 1px solid #1f5fbf; margin: 0 8px 8px; padding: 6px; }',
-    'button:disabled { opacity: .6; }'
+    'button:disabled { opacity: .6; }',
+    '.f { margin-top: 4px; font-size: 12px; color: #4a5361; } .f button { background: none; border: 1px solid #8b95a3; border-radius: 4px; margin-right: 4px; cursor: pointer; } .f button[aria-pressed="true"] { background: #dfe8f7; border-color: #1f5fbf; }'
   ].join('\n');
 
   var host = document.createElement('div');
@@ -277,8 +278,38 @@
       });
       m.appendChild(s);
     }
+    if (entry.who === 'bot' && entry.rate) m.appendChild(thumbs(entry));
     list.appendChild(m);
     list.scrollTop = list.scrollHeight;
+  }
+  // thumbs lets the visitor rate an answer (POST /api/chat/feedback). An
+  // answer without its response_id is rated as the conversation's latest,
+  // so only the latest such answer keeps its thumbs.
+  var lastThumbs = null;
+  function thumbs(entry) {
+    var f = el('div', 'f');
+    if (!entry.rid) lastThumbs = f;
+    // Words, not emoji: a page without an emoji font shows them all the same.
+    f.appendChild(el('span', '', 'Was this helpful? '));
+    [['helpful', 'Yes', 'Helpful'], ['not_helpful', 'No', 'Not helpful']].forEach(function (t) {
+      var b = el('button', '', t[1]);
+      b.type = 'button';
+      b.setAttribute('aria-label', t[2]);
+      b.setAttribute('aria-pressed', String(entry.rated === t[0]));
+      b.addEventListener('click', function () {
+        fetch(base + '/api/chat/feedback?key=' + encodeURIComponent(key), {
+          method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ conversation_id: conv.id, response_id: entry.rid || 0, rating: t[0] })
+        }).then(function (r) {
+          if (!r.ok) throw new Error('your rating could not be sent; please try again');
+          entry.rated = t[0];
+          save();
+          Array.prototype.forEach.call(f.children, function (x) { x.setAttribute('aria-pressed', String(x === b)); });
+        }).catch(function (e) { err.textContent = e.message; });
+      });
+      f.appendChild(b);
+    });
+    return f;
   }
   conv.log.forEach(show);
 
@@ -296,7 +327,15 @@
   function finish(d, partial) {
     if (partial && partial.parentNode) partial.parentNode.removeChild(partial);
     conv.id = d.conversation_id || conv.id;
-    if (d.answer) { var a = { who: 'bot', text: d.answer, sources: d.sources || [] }; conv.log.push(a); show(a); }
+    if (d.answer) {
+      var live = d.response_type === 'live_chat_transfer' || d.response_type === 'live_chat_message';
+      var a = { who: 'bot', text: d.answer, sources: d.sources || [], rid: d.response_id || 0, rate: !live };
+      if (a.rate && !a.rid) {
+        conv.log.forEach(function (x) { if (!x.rid) x.rate = false; });
+        if (lastThumbs && lastThumbs.parentNode) lastThumbs.parentNode.removeChild(lastThumbs);
+      }
+      conv.log.push(a); show(a);
+    }
     if (d.response_type === 'live_chat_transfer' || d.response_type === 'live_chat_message') startLive();
     save();
   }

@@ -858,6 +858,10 @@
     load();
   }
 
+  // Sections in their own files (insights.js) plug in through this.
+  window.chatbotPanel = { el: el, add: add, clear: clear, api: api, errText: errText, missing: missing, notAvailable: notAvailable,
+    field: field, fmtTime: fmtTime, pill: pill, sections: sections };
+
   // ---- start ------------------------------------------------------------------
   api('GET', '/admin/api/session').then(function (res) {
     if (res.ok) loggedIn(res.data); else showLogin('');

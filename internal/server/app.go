@@ -23,6 +23,7 @@ import (
 	"github.com/chatbot/chatbot/crawl"
 	"github.com/chatbot/chatbot/faq"
 	"github.com/chatbot/chatbot/httpapi"
+	"github.com/chatbot/chatbot/insights"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
 	"github.com/chatbot/chatbot/metrics"
@@ -56,9 +57,11 @@ type Server struct {
 	embedder interface{ Hosts() []llm.HostStats }
 	answer   *answering // the conversation engine
 	// turns is the conversation service every channel hands its messages to.
-	turns  *conversation.Service
-	ln     net.Listener
-	server *http.Server
+	turns *conversation.Service
+	// insights keeps conversation outcomes, ratings and knowledge gaps.
+	insights *insights.Service
+	ln       net.Listener
+	server   *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
 	// admin is the panel; logs keeps recent warnings for its Logs section.
@@ -192,8 +195,13 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 		return nil, err
 	}
 	// One turn for every channel: the webhook, the widget and chatbot ask.
+	if err := cfg.Insights.validate(); err != nil {
+		a.abort()
+		return nil, err
+	}
+	a.insights = insights.New(st, insights.Options{Log: log, Quiet: cfg.Insights.Quiet})
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
-		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log})
+		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log, Observers: []conversation.Observer{a.insights}})
 	if a.incoming, err = newIncoming(cfg, st, a.turns, log); err != nil {
 		a.abort()
 		return nil, err
@@ -208,6 +216,7 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 		return nil, err
 	}
 	a.metrics.AddCollector(a.syncMetrics)
+	a.metrics.AddCollector(func(w *metrics.PromWriter) { a.insights.Collect(w) })
 	a.server = &http.Server{
 		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -274,6 +283,8 @@ func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
 	askapi.New(a.turns, a.cfg.Answer.AnswerTimeout+10*time.Second, a.log).Routes(r, admin)
 	faq.NewHandler(a.answer.faq, a.log).Routes(r, admin)
+	a.insights.Routes(r, admin)
+	a.insights.WidgetRoutes(r)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 	a.widget.Routes(r)

@@ -42,7 +42,8 @@ type Config struct {
 	// KnowledgeRoots are the folders the ingest API may read (none: it
 	// reads no files; uploads still work).
 	KnowledgeRoots []string
-	Incoming       incomingFlags // the limits of POST /api/webhook/incoming
+	Incoming       incomingFlags  // the limits of POST /api/webhook/incoming
+	Insights       InsightsConfig // conversation outcomes and message-text retention
 	// Live chat: phrases that ask for a human (comma-separated; empty: the
 	// defaults), how long a session waits for an agent, and what then.
 	LiveChatPhrases string
@@ -93,6 +94,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("CHATBOT_METRICS_TOKEN must be at least 16 characters")
 	}
 	if err := checkAddr(c.Addr); err != nil {
+		return err
+	}
+	if err := c.Insights.validate(); err != nil {
 		return err
 	}
 	if err := checkEmbedderFlag(c.Embedder); err != nil {
@@ -219,4 +223,24 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// InsightsConfig tunes the conversation outcomes of the Insights section.
+type InsightsConfig struct {
+	// Quiet is how long a conversation stays quiet after an answer (no
+	// hand-off, no negative rating) before it counts as resolved by the bot.
+	Quiet time.Duration
+	// Retention is how long message texts are kept (0: forever).
+	Retention time.Duration
+}
+
+// validate refuses a period too short to mean anything; zero is the default.
+func (f InsightsConfig) validate() error {
+	if f.Quiet != 0 && f.Quiet < time.Minute {
+		return fmt.Errorf("--resolution-quiet-period must be at least 1m (e.g. 24h), not %s", f.Quiet)
+	}
+	if f.Retention < 0 || (f.Retention > 0 && f.Retention < 24*time.Hour) {
+		return fmt.Errorf("--retention must be 0 (keep) or at least 1d, not %s", f.Retention)
+	}
+	return nil
 }

@@ -13,8 +13,11 @@ type running struct {
 	liveChat func(context.Context) error // ends the live-chat timeout loop; nil: not started
 	syncs    func(context.Context) error // ends the source syncer; nil: not started
 	backups  bool                        // the backup scheduler runs
-	once     sync.Once                   // the shutdown sequence runs once
-	err      error                       // what it returned
+	// retention ends the sweep of old message texts; nil: not started
+	// (--retention 0 keeps them).
+	retention func(context.Context) error
+	once      sync.Once // the shutdown sequence runs once
+	err       error     // what it returned
 }
 
 // Close releases a server that New built and Run never ran: the listener,
@@ -52,6 +55,9 @@ func (a *Server) start(ctx context.Context) error {
 	}
 	a.backups.start()
 	a.running.backups = true
+	if a.cfg.Insights.Retention > 0 {
+		a.running.retention = a.insights.StartRetention(a.cfg.Insights.Retention, time.Hour)
+	}
 	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
 		a.log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
 	}
@@ -74,7 +80,8 @@ type shutdownStep struct {
 //  5. source syncs (an interrupted sync is redone at the next start);
 //  6. the delivery worker: in-flight deliveries finish; whatever steps 2
 //     and 3 queued is on disk, in order, for the next start;
-//  7. scheduled backups, a backup in progress cut short;
+//  7. scheduled backups, a backup in progress cut short; the sweep of old
+//     message texts (--retention);
 //  8. the store, last, with the knowledge index (memory over it): its file
 //     lock is released only once nothing else runs.
 func (a *Server) shutdownSteps() []shutdownStep {
@@ -90,6 +97,7 @@ func (a *Server) shutdownSteps() []shutdownStep {
 	add("source syncs", a.running.syncs != nil, func(ctx context.Context) error { return a.running.syncs(ctx) })
 	add("delivery worker", a.worker != nil, func(ctx context.Context) error { return a.worker.Stop(ctx) })
 	add("scheduled backups", a.running.backups, func(ctx context.Context) error { return a.backups.stop(ctx) })
+	add("message retention", a.running.retention != nil, func(ctx context.Context) error { return a.running.retention(ctx) })
 	return steps
 }
 

@@ -1,0 +1,76 @@
+package insights
+
+import (
+	"context"
+
+	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/conversation"
+	"github.com/chatbot/chatbot/store"
+)
+
+// Observe records the outcome of an answered turn (conversation.Observer):
+// the conversation's episode moves to answered, unanswered or handed off,
+// and a question without a good answer is kept as a gap. A failure is
+// logged, never the turn's.
+func (s *Service) Observe(ctx context.Context, out conversation.Outcome) {
+	if out.Duplicate || out.Message == nil {
+		return // a platform's retry: its first turn was counted
+	}
+	kind, ok := turnKind(out.Answer)
+	if !ok {
+		return // a step kept the bot quiet (a paused conversation)
+	}
+	msg := out.Message
+	ev := store.TurnEvent{Ref: msg.Ref(), UserID: msg.UserID, Kind: kind, At: s.opts.Now()}
+	if reason := s.gapReason(out.Answer); reason != "" {
+		ev.Gap = &store.GapQuestion{QuestionID: msg.ID, AnswerID: out.ResponseID(), ConfigID: msg.ConfigID,
+			WidgetID: msg.WidgetID, Platform: msg.Platform, ConversationID: msg.ConversationID, UserID: msg.UserID,
+			Question: msg.Text, Reason: reason, At: ev.At}
+	}
+	if err := s.st.RecordTurn(ev, s.opts.Quiet); err != nil {
+		s.counters.recordFailures.Add(1)
+		s.log.WarnContext(ctx, "conversation outcome not recorded", "message_id", msg.ID, "err", err)
+		return
+	}
+	switch kind {
+	case store.TurnAnswered:
+		s.counters.answered.Add(1)
+	case store.TurnNoAnswer:
+		s.counters.noAnswer.Add(1)
+	case store.TurnHandoff:
+		s.counters.handoff.Add(1)
+	}
+}
+
+// turnKind is what a reply did to its conversation; ok is false for a
+// reply that says nothing (a step kept the bot quiet).
+func turnKind(r chat.Reply) (store.TurnKind, bool) {
+	switch r.Type {
+	case chat.TypeLiveChatTransfer, chat.TypeLiveChatMessage:
+		return store.TurnHandoff, true
+	case chat.TypeNoAnswer:
+		return store.TurnNoAnswer, true
+	}
+	if r.Answer == "" {
+		return "", false
+	}
+	return store.TurnAnswered, true
+}
+
+// gapReason says why a reply shows a gap in the knowledge base: none, or
+// an answer from it whose best passage scored under LowConfidence.
+func (s *Service) gapReason(r chat.Reply) string {
+	switch r.Type {
+	case chat.TypeNoAnswer:
+		return "no_answer"
+	case chat.TypeRAG, chat.TypeExtractive:
+		best := 0.0
+		for _, src := range r.Sources {
+			best = max(best, src.Score)
+		}
+		if len(r.Sources) > 0 && best < s.opts.LowConfidence {
+			return "low_confidence"
+		}
+	}
+	return ""
+}
