@@ -58,6 +58,7 @@ var allBuckets = [][]byte{
 	bucketDeliveryQueue, bucketDeliveryDue, bucketDeliveryIndex, bucketWebhookIDs,
 	bucketLiveChats, bucketLiveChatOpen,
 	bucketWidgets, bucketWidgetKeys,
+	bucketTools, bucketToolNames, bucketToolPending, bucketToolCalls,
 }
 
 // Options tune Open. The zero value is usable.
