@@ -5,6 +5,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/chatbot/chatbot/store"
@@ -21,6 +22,7 @@ const (
 	TypeLiveChatTransfer ResponseType = "live_chat_transfer" // a live-chat session was opened
 	TypeLiveChatMessage  ResponseType = "live_chat_message"  // routed to the agent; no answer
 	TypeGeneral          ResponseType = "general"            // small talk without knowledge
+	TypeAPITool          ResponseType = "api_tool"           // from an operator's API (package tools)
 )
 
 // Request is one user message in a conversation.
@@ -37,6 +39,9 @@ type Request struct {
 	Text           string
 	// Handoff is the platform's explicit "talk to a human" flag.
 	Handoff bool
+	// Metadata is the platform's free-form object about the user (JSON);
+	// API tools take identity values from it ({{metadata.KEY}}).
+	Metadata json.RawMessage
 }
 
 // Ref is the conversation of the request.

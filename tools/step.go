@@ -1,0 +1,299 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/chatbot/chatbot/chat"
+	"github.com/chatbot/chatbot/store"
+)
+
+// Store is what the step reads and keeps: *store.Store.
+type Store interface {
+	Tools() ([]*store.ToolRecord, error)
+	Tool(id uint64) (*store.ToolRecord, error)
+	SetToolPending(ref store.ConvRef, p store.ToolPending) error
+	ToolPendingFor(ref store.ConvRef) (store.ToolPending, error)
+	DeleteToolPending(ref store.ConvRef) error
+}
+
+// DefaultPendingTTL is how long a half-filled call waits for the user's
+// answer to its question.
+const DefaultPendingTTL = 10 * time.Minute
+
+// Replies of the step that are not a tool's own text.
+const (
+	cancelledText   = "OK, I won't look that up."
+	troubleText     = "Sorry, I can't look that up right now. Please try again later, or reply \"talk to an agent\"."
+	rateLimitedText = "You have asked me to look that up several times in a row; please wait a minute and ask again."
+)
+
+// StepOptions configure a Step.
+type StepOptions struct {
+	PendingTTL time.Duration // default DefaultPendingTTL
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// Step is the engine's tool step (chat.Tools), without a model: a
+// trigger fires a tool, a missing parameter is asked for and remembered
+// on the conversation, and the reply is rendered from the tool's answer.
+type Step struct {
+	store  Store
+	caller *Caller
+	opts   StepOptions
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	compiled map[uint64]compiledAt // by tool id, while its record is unchanged
+}
+
+type compiledAt struct {
+	updated time.Time
+	c       *Compiled
+}
+
+// NewStep returns the step over st, calling through caller.
+func NewStep(st Store, caller *Caller, opts StepOptions) *Step {
+	if opts.PendingTTL <= 0 {
+		opts.PendingTTL = DefaultPendingTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Step{store: st, caller: caller, opts: opts, log: log, compiled: map[uint64]compiledAt{}}
+}
+
+// Answer handles req when the conversation has a half-filled call its
+// message completes or cancels, or when a trigger of an enabled tool
+// matches it.
+func (s *Step) Answer(ctx context.Context, req chat.Request) (chat.Reply, bool) {
+	text := strings.TrimSpace(req.Text)
+	if req.ConversationID != "" {
+		if r, ok := s.resume(ctx, req, text); ok {
+			return r, true
+		}
+	}
+	recs, err := s.store.Tools()
+	if err != nil {
+		s.log.Warn("cannot read API tools; answering without them", "err", err)
+		return chat.Reply{}, false
+	}
+	for _, rec := range recs {
+		t := s.compile(rec)
+		if t == nil || !t.EnabledIn(req.ConfigID, req.WidgetID) {
+			continue
+		}
+		if params, ok := t.Match(text); ok {
+			return s.fire(ctx, req, t, params), true
+		}
+	}
+	return chat.Reply{}, false
+}
+
+// compile is the stored tool compiled, from memory while unchanged; nil
+// (logged) when it no longer validates.
+func (s *Step) compile(rec *store.ToolRecord) *Compiled {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.compiled[rec.ID]; ok && c.updated.Equal(rec.UpdatedAt) && c.c.Auth.Secret == rec.Secret {
+		return c.c
+	}
+	t, err := FromRecord(rec)
+	var c *Compiled
+	if err == nil {
+		c, err = Compile(t)
+	}
+	if err != nil {
+		s.log.Warn("API tool skipped: its declaration is invalid", "tool", rec.Name, "err", err)
+		return nil
+	}
+	s.compiled[rec.ID] = compiledAt{updated: rec.UpdatedAt, c: c}
+	return c
+}
+
+// Match reports whether a trigger matches text, with the parameters its
+// named groups and the parameters' patterns found (invalid values left
+// out).
+func (c *Compiled) Match(text string) (map[string]string, bool) {
+	for _, re := range c.triggers {
+		m := re.FindStringSubmatch(text)
+		if m == nil {
+			continue
+		}
+		params := map[string]string{}
+		for i, g := range re.SubexpNames() {
+			if g != "" && c.ValidValue(g, strings.TrimSpace(m[i])) {
+				params[g] = strings.TrimSpace(m[i])
+			}
+		}
+		for _, p := range c.Params {
+			if _, ok := params[p.Name]; ok || c.finders[p.Name] == nil {
+				continue
+			}
+			if v := c.finders[p.Name].FindString(text); c.ValidValue(p.Name, v) {
+				params[p.Name] = v
+			}
+		}
+		return params, true
+	}
+	return nil, false
+}
+
+// missing is the first required parameter without a value.
+func (c *Compiled) missing(params map[string]string) (Param, bool) {
+	for _, p := range c.Params {
+		if _, ok := params[p.Name]; p.Required && !ok {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+func (s *Step) fire(ctx context.Context, req chat.Request, t *Compiled, params map[string]string) chat.Reply {
+	if p, ok := t.missing(params); ok {
+		if req.ConversationID != "" {
+			pending := store.ToolPending{ToolID: t.ID, Tool: t.Name, Params: params, Missing: p.Name,
+				ExpiresAt: s.opts.Now().Add(s.opts.PendingTTL).UTC()}
+			if err := s.store.SetToolPending(req.Ref(), pending); err != nil {
+				s.log.Warn("cannot remember the half-filled tool call; asking all the same", "tool", t.Name, "err", err)
+			}
+		}
+		return toolReply(t, t.askFor(p))
+	}
+	return s.call(ctx, req, t, params)
+}
+
+// resume continues the conversation's half-filled call: "cancel" drops
+// it; a message holding the missing value fills it. Anything else drops
+// it too (the user moved on) and the message is answered as any other.
+func (s *Step) resume(ctx context.Context, req chat.Request, text string) (chat.Reply, bool) {
+	ref := req.Ref()
+	p, err := s.store.ToolPendingFor(ref)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("cannot read the half-filled tool call", "err", err)
+		}
+		return chat.Reply{}, false
+	}
+	drop := func() {
+		if err := s.store.DeleteToolPending(ref); err != nil {
+			s.log.Warn("cannot drop the half-filled tool call", "err", err)
+		}
+	}
+	if !s.opts.Now().Before(p.ExpiresAt) {
+		drop()
+		return chat.Reply{}, false
+	}
+	rec, err := s.store.Tool(p.ToolID)
+	var t *Compiled
+	if err == nil {
+		t = s.compile(rec)
+	}
+	if t == nil || !t.EnabledIn(req.ConfigID, req.WidgetID) {
+		drop() // the tool was deleted, broken or disabled meanwhile
+		return chat.Reply{}, false
+	}
+	if isCancel(text) {
+		drop()
+		return toolReply(t, cancelledText), true
+	}
+	v := text
+	if f := t.finders[p.Missing]; f != nil {
+		v = f.FindString(text)
+	}
+	if !t.ValidValue(p.Missing, v) {
+		drop()
+		return chat.Reply{}, false
+	}
+	params := p.Params
+	if params == nil {
+		params = map[string]string{}
+	}
+	params[p.Missing] = v
+	if next, ok := t.missing(params); ok {
+		p.Params, p.Missing, p.ExpiresAt = params, next.Name, s.opts.Now().Add(s.opts.PendingTTL).UTC()
+		if err := s.store.SetToolPending(ref, p); err != nil {
+			s.log.Warn("cannot remember the half-filled tool call", "tool", t.Name, "err", err)
+		}
+		return toolReply(t, t.askFor(next)), true
+	}
+	drop()
+	return s.call(ctx, req, t, params), true
+}
+
+func (s *Step) call(ctx context.Context, req chat.Request, t *Compiled, params map[string]string) chat.Reply {
+	who := Identity{UserID: req.UserID, ConversationID: req.ConversationID, Username: req.Username,
+		Platform: req.Platform, Metadata: req.Metadata}
+	res := s.caller.Do(ctx, Call{Tool: t, Params: params, Who: who, Scope: scope(req)})
+	switch res.Outcome {
+	case OutcomeOK, OutcomeCached:
+	case OutcomeRateLimited:
+		return failReply(t, res.Outcome, rateLimitedText)
+	default:
+		return failReply(t, res.Outcome, troubleText)
+	}
+	answer, err := t.answer.Render(func(name string, _ bool, _ string) (string, bool) {
+		if v, ok := res.Fields[name]; ok {
+			return v, true
+		}
+		v, ok := params[name]
+		return v, ok
+	})
+	if err != nil {
+		s.log.Warn("API tool answer not rendered: the response lacks a field", "tool", t.Name, "err", err)
+		return failReply(t, "missing_field", troubleText)
+	}
+	return toolReply(t, answer)
+}
+
+func (c *Compiled) askFor(p Param) string {
+	name := strings.ReplaceAll(p.Name, "_", " ")
+	desc := p.Description
+	if desc == "" {
+		desc = name
+	}
+	out, _ := c.ask.Render(func(n string, _ bool, _ string) (string, bool) {
+		if n == "description" {
+			return desc, true
+		}
+		return name, true
+	})
+	return out
+}
+
+func toolReply(t *Compiled, text string) chat.Reply {
+	return chat.Reply{Answer: text, Type: chat.TypeAPITool, Sources: []chat.Source{{Title: t.Name, Source: "tool:" + t.Name}}}
+}
+
+func failReply(t *Compiled, outcome, text string) chat.Reply {
+	return chat.Reply{Answer: text, Type: chat.TypeNoAnswer, Fallback: "tool_" + outcome,
+		Sources: []chat.Source{{Title: t.Name, Source: "tool:" + t.Name}}}
+}
+
+func scope(req chat.Request) string {
+	switch {
+	case req.ConfigID != 0:
+		return "webhook:" + strconv.FormatUint(req.ConfigID, 10)
+	case req.WidgetID != 0:
+		return "widget:" + strconv.FormatUint(req.WidgetID, 10)
+	}
+	return "p:" + req.Platform
+}
+
+var cancelWords = map[string]bool{"cancel": true, "stop": true, "never mind": true, "nevermind": true, "forget it": true, "no thanks": true}
+
+func isCancel(text string) bool {
+	t := strings.ToLower(strings.TrimFunc(text, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) }))
+	return cancelWords[t]
+}
