@@ -35,6 +35,9 @@ const (
 	OutcomeBreakerOpen = "breaker_open" // the tool failed repeatedly; resting
 	OutcomeRateLimited = "rate_limited" // the user's calls per minute are spent
 	OutcomeBadRequest  = "bad_request"  // the request could not be built (a missing value)
+	// OutcomeMissingField: the call succeeded but the answer template
+	// names a field the response lacked (the user gets an apology).
+	OutcomeMissingField = "missing_field"
 )
 
 // Recorder keeps the call log: *store.Store.

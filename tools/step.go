@@ -171,7 +171,8 @@ func (s *Step) fire(ctx context.Context, req chat.Request, t *Compiled, params m
 		}
 		return toolReply(t, t.askFor(p))
 	}
-	return s.call(ctx, req, t, params)
+	r, _ := s.call(ctx, req, t, params)
+	return r
 }
 
 // resume continues the conversation's half-filled call: "cancel" drops
@@ -229,19 +230,21 @@ func (s *Step) resume(ctx context.Context, req chat.Request, text string) (chat.
 		return toolReply(t, t.askFor(next)), true
 	}
 	drop()
-	return s.call(ctx, req, t, params), true
+	r, _ := s.call(ctx, req, t, params)
+	return r, true
 }
 
-func (s *Step) call(ctx context.Context, req chat.Request, t *Compiled, params map[string]string) chat.Reply {
+// call makes the call and renders what the user sees.
+func (s *Step) call(ctx context.Context, req chat.Request, t *Compiled, params map[string]string) (chat.Reply, Result) {
 	who := Identity{UserID: req.UserID, ConversationID: req.ConversationID, Username: req.Username,
 		Platform: req.Platform, Metadata: req.Metadata}
 	res := s.caller.Do(ctx, Call{Tool: t, Params: params, Who: who, Scope: scope(req)})
 	switch res.Outcome {
 	case OutcomeOK, OutcomeCached:
 	case OutcomeRateLimited:
-		return failReply(t, res.Outcome, rateLimitedText)
+		return failReply(t, res.Outcome, rateLimitedText), res
 	default:
-		return failReply(t, res.Outcome, troubleText)
+		return failReply(t, res.Outcome, troubleText), res
 	}
 	answer, err := t.answer.Render(func(name string, _ bool, _ string) (string, bool) {
 		if v, ok := res.Fields[name]; ok {
@@ -252,9 +255,10 @@ func (s *Step) call(ctx context.Context, req chat.Request, t *Compiled, params m
 	})
 	if err != nil {
 		s.log.Warn("API tool answer not rendered: the response lacks a field", "tool", t.Name, "err", err)
-		return failReply(t, "missing_field", troubleText)
+		res.Outcome = OutcomeMissingField
+		return failReply(t, res.Outcome, troubleText), res
 	}
-	return toolReply(t, answer)
+	return toolReply(t, answer), res
 }
 
 func (c *Compiled) askFor(p Param) string {
