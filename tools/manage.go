@@ -127,12 +127,12 @@ func (m *Manager) Calls(limit int) ([]store.ToolCall, error) { return m.st.ToolC
 // TestResult is what a test call gave: what the user would see, the raw
 // status and the time taken.
 type TestResult struct {
-	Answer       string            `json:"answer"`
+	Answer       string             `json:"answer"`
 	ResponseType store.ResponseType `json:"response_type"`
-	Outcome      string            `json:"outcome"`
-	Status       int               `json:"status"`
-	LatencyMS    int64             `json:"latency_ms"`
-	Error        string            `json:"error,omitempty"`
+	Outcome      string             `json:"outcome"`
+	Status       int                `json:"status"`
+	LatencyMS    int64              `json:"latency_ms"`
+	Error        string             `json:"error,omitempty"`
 }
 
 // Test makes the real call of the tool called name with params, as the
