@@ -26,6 +26,7 @@ import (
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/tools"
 	"github.com/chatbot/chatbot/webhook"
 )
 
@@ -74,6 +75,9 @@ type app struct {
 	ingestAccess rag.Access
 	// backups streams GET /api/backup and takes scheduled backups.
 	backups *backups
+
+	tools *toolSet // API tools (cmd/tool.go)
+
 	// syncer keeps knowledge sources (websites, folders) in step on their
 	// schedules, one at a time, in the background.
 	syncer *rag.Syncer
@@ -148,6 +152,11 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		a.abort()
 		return nil, err
 	}
+	if a.tools, err = newToolSet(st, a.policy, log); err != nil {
+		a.abort()
+		return nil, err
+	}
+	cfg.Answer.tools = a.tools.step
 	// The engine consults live chat first: a conversation with an agent is
 	// not answered by the bot.
 	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, a.livechat); err != nil {
@@ -169,6 +178,7 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.admin.Metrics().AddCollector(a.syncMetrics)
+	a.admin.Metrics().AddCollector(a.tools.collect)
 	a.server = &http.Server{
 		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -260,6 +270,7 @@ func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin)
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
+	tools.NewHandler(a.tools.manager, a.log).Routes(r, admin)
 	askapi.New(a.turns, a.cfg.Answer.AnswerTimeout+10*time.Second, a.log).Routes(r, admin)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)

@@ -45,6 +45,7 @@ func newRootCommand(e env) *cobra.Command {
 		newIngestCommand(e),
 		newSourceCommand(e),
 		newWidgetCommand(e),
+		newToolCommand(e),
 		newDocsCommand(e),
 		newAskCommand(e),
 		newEvalCommand(e),
