@@ -30,7 +30,7 @@ type fakeAPI struct {
 	hits atomic.Int64
 }
 
-func newFakeAPI(t *testing.T, handle http.HandlerFunc) *fakeAPI {
+func newFakeAPI(t testing.TB, handle http.HandlerFunc) *fakeAPI {
 	t.Helper()
 	f := &fakeAPI{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
