@@ -164,6 +164,9 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.stops = append(a.stops, a.answer.close)
+	if a.answer.llm != nil { // the model may call the tools no trigger matched
+		a.tools.step.UseModel(a.answer.llm)
+	}
 	// One turn for every channel: the webhook, the widget and chatbot ask.
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
 		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log})

@@ -47,6 +47,7 @@ type StepOptions struct {
 type Step struct {
 	store  Store
 	caller *Caller
+	model  Model // nil: triggers only
 	opts   StepOptions
 	log    *slog.Logger
 
@@ -89,16 +90,19 @@ func (s *Step) Answer(ctx context.Context, req chat.Request) (chat.Reply, bool) 
 		s.log.Warn("cannot read API tools; answering without them", "err", err)
 		return chat.Reply{}, false
 	}
+	var enabled []*Compiled
 	for _, rec := range recs {
 		t := s.compile(rec)
 		if t == nil || !t.EnabledIn(req.ConfigID, req.WidgetID) {
 			continue
 		}
+		// A trigger's deterministic match wins over any model.
 		if params, ok := t.Match(text); ok {
 			return s.fire(ctx, req, t, params), true
 		}
+		enabled = append(enabled, t)
 	}
-	return chat.Reply{}, false
+	return s.viaModel(ctx, req, text, enabled)
 }
 
 // compile is the stored tool compiled, from memory while unchanged; nil

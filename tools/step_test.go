@@ -39,6 +39,7 @@ type bot struct {
 	api    *fakeAPI
 	clock  *clock
 	rec    *memRecorder
+	step   *Step
 }
 
 // newBot is the real engine with the tool step over a real store, its
@@ -79,8 +80,8 @@ func newBot(t *testing.T, handle http.HandlerFunc, change func(*Tool)) *bot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := NewStep(st, caller, StepOptions{Now: b.clock.now})
-	b.engine, err = chat.NewEngine(chat.Config{Retriever: noPassages{}, Memory: st, Tools: step,
+	b.step = NewStep(st, caller, StepOptions{Now: b.clock.now})
+	b.engine, err = chat.NewEngine(chat.Config{Retriever: noPassages{}, Memory: st, Tools: b.step,
 		Extract: func(string, []chat.Passage, int) (string, []chat.Passage) { return "", nil }})
 	if err != nil {
 		t.Fatal(err)
