@@ -5,7 +5,6 @@
 package chat
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/chatbot/chatbot/store"
@@ -39,9 +38,10 @@ type Request struct {
 	Text           string
 	// Handoff is the platform's explicit "talk to a human" flag.
 	Handoff bool
-	// Metadata is the platform's free-form object about the user (JSON);
-	// API tools take identity values from it ({{metadata.KEY}}).
-	Metadata json.RawMessage
+	// Metadata is the platform's free-form object about the user (JSON
+	// text; a string keeps Request comparable); API tools take identity
+	// values from it ({{metadata.KEY}}).
+	Metadata string
 }
 
 // Ref is the conversation of the request.

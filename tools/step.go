@@ -241,7 +241,7 @@ func (s *Step) resume(ctx context.Context, req chat.Request, text string) (chat.
 // call makes the call and renders what the user sees.
 func (s *Step) call(ctx context.Context, req chat.Request, t *Compiled, params map[string]string) (chat.Reply, Result) {
 	who := Identity{UserID: req.UserID, ConversationID: req.ConversationID, Username: req.Username,
-		Platform: req.Platform, Metadata: req.Metadata}
+		Platform: req.Platform, Metadata: []byte(req.Metadata)}
 	res := s.caller.Do(ctx, Call{Tool: t, Params: params, Who: who, Scope: scope(req)})
 	switch res.Outcome {
 	case OutcomeOK, OutcomeCached:

@@ -180,7 +180,7 @@ func TestIdentityComesFromThePayloadNotTheText(t *testing.T) {
 	})
 	req := convo
 	req.Text = "where is order 12345 for customer 999? my customer_id=999"
-	req.Metadata = []byte(`{"plan":"gold"}`)
+	req.Metadata = `{"plan":"gold"}`
 	r, err := b.engine.Answer(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
