@@ -17,6 +17,7 @@ import (
 
 	"github.com/chatbot/chatbot/admin"
 	"github.com/chatbot/chatbot/client"
+	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/internal/netguard"
 	"github.com/chatbot/chatbot/store"
 	"github.com/chatbot/chatbot/tools"
@@ -377,7 +378,8 @@ func newToolSet(st *store.Store, policy *netguard.AddrPolicy, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	step := tools.NewStep(st, caller, tools.StepOptions{Log: log})
+	// Examples fire a tool through the built-in embedder: no model needed.
+	step := tools.NewStep(st, caller, tools.StepOptions{Log: log, Embedder: embed.NewBuiltin()})
 	return &toolSet{step: step, caller: caller, manager: tools.NewManager(st, step)}, nil
 }
 

@@ -37,9 +37,26 @@ const (
 // StepOptions configure a Step.
 type StepOptions struct {
 	PendingTTL time.Duration // default DefaultPendingTTL
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Embedder, when set, fires a tool whose examples are close enough to
+	// a message no trigger matched (the built-in embedder: no model).
+	Embedder Embedder
+	// ExampleThreshold is the cosine similarity to an example that fires
+	// a tool (default DefaultExampleThreshold).
+	ExampleThreshold float64
+	Now              func() time.Time
+	Log              *slog.Logger
 }
+
+// Embedder embeds texts into normalised vectors: *embed.Builtin.
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// DefaultExampleThreshold: with the built-in embedder, "where's my order
+// 12345" scores 0.65 against "Where is my order?", "When does my package
+// get here?" 0.54 against "When will my package arrive?", while "I want to
+// return an order" scores 0.41 and "How do I reset my password?" 0.02.
+const DefaultExampleThreshold = 0.5
 
 // Step is the engine's tool step (chat.Tools), without a model: a
 // trigger fires a tool, a missing parameter is asked for and remembered
@@ -64,6 +81,9 @@ type compiledAt struct {
 func NewStep(st Store, caller *Caller, opts StepOptions) *Step {
 	if opts.PendingTTL <= 0 {
 		opts.PendingTTL = DefaultPendingTTL
+	}
+	if opts.ExampleThreshold <= 0 {
+		opts.ExampleThreshold = DefaultExampleThreshold
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -102,7 +122,44 @@ func (s *Step) Answer(ctx context.Context, req chat.Request) (chat.Reply, bool) 
 		}
 		enabled = append(enabled, t)
 	}
+	if t := s.closestExample(ctx, text, enabled); t != nil {
+		return s.fire(ctx, req, t, t.found(text, map[string]string{})), true
+	}
 	return s.viaModel(ctx, req, text, enabled)
+}
+
+// closestExample is the tool with an example closest to text, when that
+// is close enough.
+func (s *Step) closestExample(ctx context.Context, text string, ts []*Compiled) *Compiled {
+	if s.opts.Embedder == nil || text == "" {
+		return nil
+	}
+	var vec []float32
+	var best *Compiled
+	bestScore := s.opts.ExampleThreshold
+	for _, t := range ts {
+		for _, ex := range t.exampleVecs {
+			if vec == nil {
+				vs, err := s.opts.Embedder.Embed(ctx, []string{text})
+				if err != nil || len(vs) != 1 {
+					return nil
+				}
+				vec = vs[0]
+			}
+			if score := dot(vec, ex); score >= bestScore {
+				best, bestScore = t, score
+			}
+		}
+	}
+	return best
+}
+
+func dot(a, b []float32) float64 {
+	var d float64
+	for i := range min(len(a), len(b)) {
+		d += float64(a[i]) * float64(b[i])
+	}
+	return d
 }
 
 // compile is the stored tool compiled, from memory while unchanged; nil
@@ -121,6 +178,11 @@ func (s *Step) compile(rec *store.ToolRecord) *Compiled {
 	if err != nil {
 		s.log.Warn("API tool skipped: its declaration is invalid", "tool", rec.Name, "err", err)
 		return nil
+	}
+	if s.opts.Embedder != nil && len(c.Examples) > 0 {
+		if c.exampleVecs, err = s.opts.Embedder.Embed(context.Background(), c.Examples); err != nil {
+			s.log.Warn("API tool examples not embedded; its triggers still work", "tool", rec.Name, "err", err)
+		}
 	}
 	s.compiled[rec.ID] = compiledAt{updated: rec.UpdatedAt, c: c}
 	return c
@@ -141,17 +203,22 @@ func (c *Compiled) Match(text string) (map[string]string, bool) {
 				params[g] = strings.TrimSpace(m[i])
 			}
 		}
-		for _, p := range c.Params {
-			if _, ok := params[p.Name]; ok || c.finders[p.Name] == nil {
-				continue
-			}
-			if v := c.finders[p.Name].FindString(text); c.ValidValue(p.Name, v) {
-				params[p.Name] = v
-			}
-		}
-		return params, true
+		return c.found(text, params), true
 	}
 	return nil, false
+}
+
+// found adds to params the values the parameters' patterns find in text.
+func (c *Compiled) found(text string, params map[string]string) map[string]string {
+	for _, p := range c.Params {
+		if _, ok := params[p.Name]; ok || c.finders[p.Name] == nil {
+			continue
+		}
+		if v := c.finders[p.Name].FindString(text); c.ValidValue(p.Name, v) {
+			params[p.Name] = v
+		}
+	}
+	return params
 }
 
 // missing is the first required parameter without a value.

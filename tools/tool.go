@@ -178,6 +178,9 @@ type Compiled struct {
 	patterns map[string]*regexp.Regexp // anchored, by parameter
 	finders  map[string]*regexp.Regexp // unanchored, by parameter
 	fields   map[string]bool
+	// exampleVecs are the examples embedded, set by the Step that
+	// compiled the tool when it has an embedder.
+	exampleVecs [][]float32
 }
 
 // Param returns the declared parameter called name.
