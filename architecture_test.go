@@ -26,7 +26,7 @@ var layers = map[string]int{
 	// 3: the answering engine.
 	"chat": 3,
 	// 4: what the engine and the turn consult.
-	"livechat": 4, "conversation": 4,
+	"livechat": 4, "conversation": 4, "tools": 4,
 	// 5: channels and management APIs over the turn and the stores.
 	"webhook": 5, "widget": 5, "askapi": 5, "admin": 5, "insights": 5,
 	// 6: the wiring of one server, and the load tool.

@@ -22,6 +22,7 @@ const (
 	TypeLiveChatMessage  ResponseType = "live_chat_message"  // routed to the agent; no answer
 	TypeGeneral          ResponseType = "general"            // small talk without knowledge
 	TypeCurated          ResponseType = "curated"            // an operator's own question/answer pair matched
+	TypeAPITool          ResponseType = "api_tool"           // from an operator's API (package tools)
 )
 
 // Request is one user message in a conversation.
@@ -38,6 +39,10 @@ type Request struct {
 	Text           string
 	// Handoff is the platform's explicit "talk to a human" flag.
 	Handoff bool
+	// Metadata is the platform's free-form object about the user (JSON
+	// text; a string keeps Request comparable); API tools take identity
+	// values from it ({{metadata.KEY}}).
+	Metadata string
 }
 
 // Ref is the conversation of the request.

@@ -75,6 +75,7 @@ type Config struct {
 	Memory    Memory   // nil: no conversation memory
 	LiveChat  LiveChat // nil: no live chat
 	Curated   Curated  // nil: no curated answers
+	Tools     Tools    // nil: no API tools
 	Persona   Persona
 	Log       *slog.Logger
 
@@ -181,6 +182,10 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 	}
 	history := e.history(req)
 	topic := standalone(text, history)
+	if r, ok := e.tool(ctx, req); ok {
+		e.remember(req, text, topic, r)
+		return e.done(start, r), nil
+	}
 	r := e.answer(ctx, text, topic, history)
 	e.remember(req, text, topic, r)
 	return e.done(start, r), nil

@@ -50,6 +50,7 @@ func newRootCommand(e env) *cobra.Command {
 		newWidgetCommand(e),
 		newFAQCommand(e),
 		newConversationsCommand(e),
+		newToolCommand(e),
 		newDocsCommand(e),
 		newAskCommand(e),
 		newEvalCommand(e),

@@ -256,7 +256,8 @@ func (s *Service) reply(ctx context.Context, msg *store.Message) (chat.Reply, er
 		}
 	}
 	return s.answerer.Answer(ctx, chat.Request{ConfigID: msg.ConfigID, WidgetID: msg.WidgetID, Platform: msg.Platform,
-		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff})
+		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff,
+		Metadata: string(msg.Metadata)})
 }
 
 // stored rebuilds the outcome of an answered message from the store.

@@ -60,6 +60,7 @@ var allBuckets = [][]byte{
 	bucketWidgets, bucketWidgetKeys,
 	bucketFAQs, bucketFAQQuestions,
 	bucketFeedback, bucketOutcomes, bucketOutcomeDays, bucketOutcomePending, bucketGaps,
+	bucketTools, bucketToolNames, bucketToolPending, bucketToolCalls,
 }
 
 // Options tune Open. The zero value is usable.

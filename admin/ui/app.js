@@ -103,7 +103,7 @@
   // ---- navigation -------------------------------------------------------
   var sections = {
     overview: overview, integrations: integrations, messages: messages, deliveries: deliveries,
-    livechat: livechat, knowledge: knowledge, logs: logs, conversation: conversation, curated: curated
+    livechat: livechat, knowledge: knowledge, logs: logs, conversation: conversation, curated: curated, tools: toolsSection
   };
   function stopTimers() {
     state.timers.forEach(function (t) { clearInterval(t); });
@@ -834,6 +834,80 @@
       });
     }
     load();
+  }
+
+  // ---- API tools --------------------------------------------------------------
+  // The declarations (secrets masked), a test call per tool and the recent
+  // calls; a tool is added or replaced by pasting its JSON declaration.
+  function toolsSection(view) {
+    var list = el('div'), calls = el('div'), out = el('p', { id: 'tool-out', role: 'status' });
+    var decl = el('textarea', { id: 'tool-json', rows: '10', class: 'mono', placeholder: '{"name": "order_status", "url": "...", ...}' });
+    var replace = el('input', { id: 'tool-replace', type: 'checkbox' });
+    var form = el('form', { id: 'tool-form', onsubmit: function (e) {
+      e.preventDefault();
+      var t;
+      try { t = JSON.parse(decl.value); } catch (err) { out.textContent = 'Not JSON: ' + err.message; return; }
+      var req = replace.checked ? api('PUT', '/api/tools/' + encodeURIComponent(t.name || ''), t) : api('POST', '/api/tools', t);
+      req.then(function (r) {
+        out.textContent = r.ok ? 'Saved ' + r.data.tool.name + '.' : errText(r) + (r.data.field ? ' (field ' + r.data.field + ')' : '');
+        if (r.ok) { decl.value = ''; load(); } // the secret does not stay on the page
+      });
+    } }, field('Declaration (JSON; see the README, "API tools")', decl),
+      el('label', null, replace, ' replace the tool of the same name (an empty or masked secret keeps the stored one)'),
+      el('button', { type: 'submit', text: 'Save tool' }));
+    add(view, [el('section', { class: 'card', 'aria-labelledby': 't-h' }, el('h2', { id: 't-h', text: 'API tools' }), list, out, form),
+      el('section', { class: 'card', 'aria-labelledby': 'tc-h' }, el('h2', { id: 'tc-h', text: 'Recent tool calls' }), calls)]);
+    function load() {
+      api('GET', '/api/tools').then(function (res) {
+        clear(list);
+        if (missing(res)) { add(list, notAvailable('API tools')); return; }
+        if (!res.ok) { add(list, el('p', { class: 'error', text: errText(res) })); return; }
+        var ts = res.data.tools || [];
+        if (!ts.length) { add(list, el('p', { class: 'muted', text: 'No tools yet.' })); return; }
+        add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'tools-table' },
+          el('thead', null, el('tr', null, ['Name', 'Call', 'Auth', 'Enabled for', 'Test'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, ts.map(function (t) {
+            var params = el('input', { type: 'text', placeholder: (t.params || []).map(function (p) { return p.name + '=...'; }).join(' '), 'aria-label': 'Parameters of ' + t.name });
+            var user = el('input', { type: 'text', placeholder: 'user id', 'aria-label': 'User id for ' + t.name });
+            var res = el('div', { class: 'text', role: 'status' });
+            return el('tr', { 'data-tool': t.name }, el('td', { text: t.name }), el('td', { class: 'text mono', text: t.method + ' ' + t.url }),
+              el('td', { text: t.auth.kind + (t.auth.secret ? ' ' + t.auth.secret : '') }), el('td', { text: (t.enabled_for || []).join(', ') || 'nowhere' }),
+              el('td', null, params, user,
+                el('button', { type: 'button', class: 'secondary', text: 'Test', onclick: function () {
+                  var kv = {};
+                  params.value.split(/\s+/).filter(Boolean).forEach(function (p) { var i = p.indexOf('='); if (i > 0) kv[p.slice(0, i)] = p.slice(i + 1); });
+                  res.textContent = 'Calling…';
+                  api('POST', '/api/tools/' + encodeURIComponent(t.name) + '/test', { params: kv, as_user: user.value || 'admin' }).then(function (r) {
+                    if (!r.ok) { res.textContent = errText(r); return; }
+                    var x = r.data.result;
+                    res.textContent = 'The user sees: ' + x.answer + ' (' + x.outcome + (x.status ? ', status ' + x.status : '') + ', ' + x.latency_ms + ' ms' + (x.error ? ': ' + x.error : '') + ')';
+                    loadCalls();
+                  });
+                } }),
+                el('button', { type: 'button', class: 'danger', text: 'Remove', onclick: function () {
+                  if (!confirm('Remove the tool "' + t.name + '"?')) return;
+                  api('DELETE', '/api/tools/' + encodeURIComponent(t.name)).then(function (r) { if (!r.ok) res.textContent = errText(r); else load(); });
+                } }), res));
+          })))));
+      });
+    }
+    function loadCalls() {
+      api('GET', '/api/tools/calls?limit=50').then(function (res) {
+        clear(calls);
+        if (!res.ok) { if (!missing(res)) add(calls, el('p', { class: 'error', text: errText(res) })); return; }
+        var cs = res.data.calls || [];
+        if (!cs.length) { add(calls, el('p', { class: 'muted', text: 'No calls yet.' })); return; }
+        add(calls, el('div', { class: 'table-wrap' }, el('table', { id: 'tool-calls-table' },
+          el('thead', null, el('tr', null, ['Time', 'Tool', 'Parameters', 'User', 'Outcome', 'Status', 'ms'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, cs.map(function (c) {
+            var ps = Object.keys(c.params || {}).sort().map(function (k) { return k + '=' + c.params[k]; }).join(' ');
+            return el('tr', null, el('td', { text: fmtTime(c.at) }), el('td', { text: c.tool }), el('td', { class: 'mono', text: ps }),
+              el('td', { text: c.user_id || '' }), el('td', null, pill(c.outcome)), el('td', { text: c.status || '' }), el('td', { text: c.latency_ms }));
+          })))));
+      });
+    }
+    load();
+    loadCalls();
   }
 
   // ---- Logs -------------------------------------------------------------------

@@ -28,6 +28,9 @@ const (
 
 // answerConfig configures the conversation engine and its LLM client.
 type answerConfig struct {
+	// tools is the API tools' step (serve); nil: none.
+	tools chat.Tools
+
 	LLM string
 	// OllamaHost is one or more OLLAMA_HOST values, comma-separated.
 	OllamaHost string
@@ -188,6 +191,7 @@ func newAnswering(ctx context.Context, c answerConfig, st *store.Store, ix *rag.
 		Memory:    st,
 		LiveChat:  live,
 		Curated:   curated,
+		Tools:     c.tools,
 		Persona:   chat.Persona{BotName: c.BotName, Tone: c.BotTone, Instructions: c.Instructions},
 		Log:       log,
 		Timeout:   c.AnswerTimeout,

@@ -30,6 +30,7 @@ import (
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/tools"
 	"github.com/chatbot/chatbot/webhook"
 	"github.com/chatbot/chatbot/widget"
 )
@@ -85,6 +86,9 @@ type Server struct {
 	ingestAccess rag.Access
 	// backups streams GET /api/backup and takes scheduled backups.
 	backups *backups
+
+	tools *toolSet // API tools (tools.go)
+
 	// syncer keeps knowledge sources (websites, folders) in step on their
 	// schedules, one at a time, in the background.
 	syncer *rag.Syncer
@@ -188,11 +192,19 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 		a.abort()
 		return nil, err
 	}
+	if a.tools, err = newToolSet(st, a.policy, log); err != nil {
+		a.abort()
+		return nil, err
+	}
+	cfg.Answer.tools = a.tools.step
 	// The engine consults live chat first: a conversation with an agent is
 	// not answered by the bot.
 	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, a.livechat); err != nil {
 		a.abort()
 		return nil, err
+	}
+	if a.answer.llm != nil { // the model may call the tools no trigger matched
+		a.tools.step.UseModel(a.answer.llm)
 	}
 	// One turn for every channel: the webhook, the widget and chatbot ask.
 	if err := cfg.Insights.validate(); err != nil {
@@ -217,6 +229,7 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 	}
 	a.metrics.AddCollector(a.syncMetrics)
 	a.metrics.AddCollector(func(w *metrics.PromWriter) { a.insights.Collect(w) })
+	a.metrics.AddCollector(a.tools.collect)
 	a.server = &http.Server{
 		Handler:           a.routes(auth),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -281,6 +294,7 @@ func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin)
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
 	livechat.NewHandler(a.livechat, a.log).Routes(r, admin)
+	tools.NewHandler(a.tools.manager, a.log).Routes(r, admin)
 	askapi.New(a.turns, a.cfg.Answer.AnswerTimeout+10*time.Second, a.log).Routes(r, admin)
 	faq.NewHandler(a.answer.faq, a.log).Routes(r, admin)
 	a.insights.Routes(r, admin)
