@@ -284,3 +284,20 @@ func TestStepsAndObservers(t *testing.T) {
 		t.Fatalf("observed %d turns: %+v", len(rec.seen), rec.seen)
 	}
 }
+
+// The platform's metadata is stored with the message and reaches the
+// engine (API tools take identity values from it, never from the text).
+func TestMetadataReachesTheEngine(t *testing.T) {
+	st := openStore(t)
+	cfg := integration(t, st)
+	ans := &scripted{replies: []chat.Reply{{Type: chat.TypeExtractive, Answer: "ok"}}}
+	in := inbound(cfg, "m1", "where is my order?")
+	in.Metadata = []byte(`{"customer_id":"c-42"}`)
+	out, err := New(st, ans, Options{}).Handle(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.asked) != 1 || ans.asked[0].Metadata != `{"customer_id":"c-42"}` || string(out.Message.Metadata) != `{"customer_id":"c-42"}` {
+		t.Fatalf("engine got metadata %q, stored %q", ans.asked[0].Metadata, out.Message.Metadata)
+	}
+}
