@@ -36,7 +36,9 @@ func TestIncomingAnswersAndRecords(t *testing.T) {
 		t.Fatalf("response\n got %s\nwant %s", got, want)
 	}
 	if calls := h.answerer.recorded(); len(calls) != 1 || calls[0] != (chat.Request{ConfigID: 1, Platform: "freshchat",
-		ConversationID: "conv_456", UserID: "external_user_123", Username: "John Doe", Text: "Hello, I need help with my account"}) {
+		ConversationID: "conv_456", UserID: "external_user_123", Username: "John Doe", Text: "Hello, I need help with my account",
+		// The payload's metadata object, as sent (API tools' identity values).
+		Metadata: `{"channel": "web", "user_agent": "curl", "custom_fields": {}}`}) {
 		t.Fatalf("engine calls = %+v", calls)
 	}
 	ms := h.stored(t)
