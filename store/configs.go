@@ -65,7 +65,7 @@ type configRecord struct {
 	AllowedIPs         []string     `json:"allowed_ips,omitempty"`
 	platformRecord
 	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt          time.Time    `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func configAAD(id uint64, field string) []byte {
