@@ -129,7 +129,7 @@ func TestChatwootRetriedAndDuplicatedEventsGetNoSecondAnswer(t *testing.T) {
 func TestChatwootOwnMessageAndPrivateNoteAreIgnored(t *testing.T) {
 	hs := newHarness(t, nil)
 	for name, reason := range map[string]string{
-		"message_created_outgoing_bot.json":  "the bot's own message",
+		"message_created_outgoing_bot.json": "the bot's own message",
 		"message_created_private_note.json": "private note",
 	} {
 		res := hs.signed(t, fixture(t, name, nil))

@@ -368,4 +368,6 @@ func (hs *harness) get(t *testing.T, path string) map[string]any {
 }
 
 // messagesPath is the Chatwoot messages API path of conversation conv.
-func messagesPath(conv string) string { return "/api/v1/accounts/7/conversations/" + conv + "/messages" }
+func messagesPath(conv string) string {
+	return "/api/v1/accounts/7/conversations/" + conv + "/messages"
+}
