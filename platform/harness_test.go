@@ -167,6 +167,7 @@ func (o observer) Observe(_ context.Context, out conversation.Outcome) { o <- ou
 // native senders, talking to a fake Chatwoot.
 type harness struct {
 	st       *store.Store
+	turns    *conversation.Service
 	h        *Handler
 	worker   *webhook.Worker
 	srv      *httptest.Server
@@ -204,6 +205,7 @@ func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
 	turns := conversation.New(st, hs.answerer, conversation.Options{Log: log,
 		Steps:     []conversation.Step{NewSteps(st, livechat.NewDetector(nil, nil))},
 		Observers: []conversation.Observer{hs.answered}})
+	hs.turns = turns
 	hs.h = NewHandler(st, turns, Adapters(), log, Options{})
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFound()
