@@ -23,6 +23,7 @@ import (
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
+	native "github.com/chatbot/chatbot/platform"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
@@ -56,6 +57,8 @@ type app struct {
 	server *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
+	// platforms is POST /api/platforms/{id}/events (native adapters).
+	platforms *native.Handler
 	// admin is the panel, the widget and /metrics; logs keeps recent
 	// warnings for its Logs section.
 	admin *admin.Handler
@@ -91,6 +94,7 @@ func (a *app) newDelivery() error {
 	opts := a.cfg.delivery
 	opts.Workers = a.cfg.DeliveryWorkers
 	opts.Retry = store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap}
+	opts.Native = native.NewSenders(native.Adapters(), a.sender)
 	// The worker wakes one way: the store calls it after every commit that
 	// queued a delivery (Worker.Run registers it), whoever the writer was.
 	// So no writer below is handed the worker's Notify.
@@ -157,7 +161,9 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	a.stops = append(a.stops, a.answer.close)
 	// One turn for every channel: the webhook, the widget and chatbot ask.
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
-		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log})
+		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log,
+		Steps: []conversation.Step{native.NewSteps(st, livechat.NewDetector(splitList(cfg.LiveChatPhrases), nil))}})
+	a.platforms = native.NewHandler(st, a.turns, native.Adapters(), log, native.Options{AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second})
 	if a.incoming, err = newIncoming(cfg, st, a.turns, log); err != nil {
 		a.abort()
 		return nil, err
@@ -197,13 +203,21 @@ func newApp(cfg config, log *slog.Logger, out io.Writer) (*app, error) {
 	// messages (async answers, live-chat timeouts), the engine, and last the
 	// delivery worker, so whatever they queued is on disk in order.
 	a.stops = []func(context.Context) error{
-		a.incoming.Close, startLiveChat(a.server, a.livechat, log), a.answer.close, a.worker.Stop,
+		a.incoming.Close, a.platforms.Close, startLiveChat(a.server, a.livechat, log), a.answer.close, a.worker.Stop,
 	}
 	a.admin.Metrics().AddCollector(a.backups.collect)
 	a.backups.start()
 	a.stops = append(a.stops, a.backups.stop) // before the store closes
+	startNative, err := a.platforms.Claim()   // before ResumeAsync, which would answer them undelivered
+	if err != nil {
+		log.Warn("native messages left unanswered by the last stop not resumed", "err", err)
+		startNative = func() int { return 0 }
+	}
 	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
 		log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
+	}
+	if n := startNative(); n > 0 {
+		log.Info("resuming native answers interrupted by the last stop", "count", n)
 	}
 	return a, nil
 }
@@ -256,6 +270,7 @@ func (a *app) routes(auth *httpapi.AdminAuth) http.Handler {
 	r.Handle("/api/llm/hosts", admin(http.HandlerFunc(a.llmHostsAPI))).Methods(http.MethodGet)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin)
+	a.platforms.Routes(r, admin)
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, nil).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin)
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin)
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)
