@@ -94,7 +94,7 @@ func (a *app) newDelivery() error {
 	opts := a.cfg.delivery
 	opts.Workers = a.cfg.DeliveryWorkers
 	opts.Retry = store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap}
-	opts.Native = native.NewSenders(native.Adapters(), a.sender)
+	opts.Native = native.NewSenders(native.Adapters(), a.sender, a.store, a.log)
 	// The worker wakes one way: the store calls it after every commit that
 	// queued a delivery (Worker.Run registers it), whoever the writer was.
 	// So no writer below is handed the worker's Notify.

@@ -188,7 +188,7 @@ func parseChatwootMessage(cfg *store.WebhookConfig, e *cwEvent) (Event, error) {
 		case e.Sender == nil || e.Sender.Type == "" || strings.EqualFold(e.Sender.Type, "user"):
 			// An agent, from any client: a sender of null is an agent
 			// replying from the mobile app.
-			return Event{Kind: Pause, Reason: store.PauseAgentReply, ConversationID: conv}, nil
+			return Event{Kind: Pause, Reason: store.PauseAgentReply, ConversationID: conv, SentID: string(e.ID)}, nil
 		default:
 			return Event{Kind: Ignore, Reason: "message of another bot (" + e.Sender.Type + ")", ConversationID: conv}, nil
 		}

@@ -356,3 +356,24 @@ func TestPauseAPIListsAndResumes(t *testing.T) {
 		t.Fatalf("after resume = %+v", p)
 	}
 }
+
+// With an agent's token and no bot_id, the bot's own answer comes back as
+// an agent's outgoing message: the id recorded at delivery tells it apart,
+// so the bot does not pause itself; a real agent's message still pauses.
+func TestChatwootEchoOfThePostedAnswerDoesNotPause(t *testing.T) {
+	hs := newHarness(t, func(in *webhook.ConfigInput) { in.BotID = nil })
+	hs.signed(t, fixture(t, "message_created_incoming.json", nil))
+	hs.cw.waitDelivered(t, 1)
+	hs.close(t) // the posted id is recorded when the delivery is
+	echo := hs.signed(t, fixture(t, "message_created_outgoing_agent.json", func(m map[string]any) { m["id"] = 9001 }))
+	if echo.status != 200 || echo.body["ignored"] != "the bot's own message" {
+		t.Fatalf("echo of the answer: %d %v", echo.status, echo.body)
+	}
+	if p, _ := hs.st.ConversationPauseState(hs.cfg.ID, "58"); p.Paused {
+		t.Fatalf("paused by its own echo: %+v", p)
+	}
+	agent := hs.signed(t, fixture(t, "message_created_outgoing_agent.json", nil))
+	if agent.body["paused"] != true {
+		t.Fatalf("agent message: %d %v", agent.status, agent.body)
+	}
+}

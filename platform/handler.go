@@ -131,10 +131,28 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	case Ignore:
 		httpapi.WriteJSON(w, http.StatusOK, eventResponse{Success: true, Ignored: ev.Reason})
 	case Pause, Resume:
+		if h.ownEcho(cfg, ev) {
+			httpapi.WriteJSON(w, http.StatusOK, eventResponse{Success: true, Ignored: "the bot's own message"})
+			return
+		}
 		h.setPause(w, r, cfg, ev.ConversationID, ev.Kind == Pause, ev.Reason)
 	case Message:
 		h.message(w, r, cfg, ev)
 	}
+}
+
+// ownEcho reports whether a pausing message is the platform's echo of
+// one the bot posted (its id recorded at delivery). A failed read counts
+// as not ours: pausing wrongly is safer than talking over a human.
+func (h *Handler) ownEcho(cfg *store.WebhookConfig, ev Event) bool {
+	if ev.Kind != Pause || ev.SentID == "" {
+		return false
+	}
+	sent, err := h.store.PlatformSent(cfg.ID, ev.SentID)
+	if err != nil {
+		h.log.Warn("could not check whether a message is the bot's own; pausing", "config_id", cfg.ID, "err", err)
+	}
+	return sent
 }
 
 // integration is the active native integration of the id in the path.

@@ -218,7 +218,7 @@ func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
 	sender := webhook.NewSender(policy, webhook.SenderOptions{})
 	hs.worker = webhook.NewWorker(st, sender, log, webhook.WorkerOptions{Workers: 2,
 		Retry:  store.RetryPolicy{Base: 20 * time.Millisecond, Cap: 100 * time.Millisecond},
-		Native: NewSenders(Adapters(), sender), CircuitThreshold: 100,
+		Native: NewSenders(Adapters(), sender, st, log), CircuitThreshold: 100,
 		OnAttempt: func(r webhook.AttemptReport) { hs.attempts <- r }})
 	if err := hs.worker.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ package platform
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -60,6 +61,9 @@ type Event struct {
 	// Inbound is the user's message (Kind Message): user, text, the
 	// platform's message id; the endpoint fills in the integration.
 	Inbound conversation.Inbound
+	// SentID is the platform's id of an outgoing message that would pause
+	// the bot: if the bot posted it, it is the bot's own echo.
+	SentID string
 	// HumanOwned: the platform says a human owns the conversation as this
 	// message arrives (Chatwoot status "open"); it is stored, not answered.
 	HumanOwned bool
@@ -83,8 +87,9 @@ type Adapter interface {
 	// Parse reads one event; a body it cannot read is an apperr Invalid.
 	Parse(cfg *store.WebhookConfig, body []byte) (Event, error)
 	// Send delivers the stored outgoing message m through the reply API
-	// (and hands over, for a TypeHandoff reply with native hand-off).
-	Send(ctx context.Context, call Caller, cfg *store.WebhookConfig, m *store.Message) webhook.Result
+	// (and hands over, for a TypeHandoff reply with native hand-off). sent
+	// is the platform's id of the posted message, "" when unknown.
+	Send(ctx context.Context, call Caller, cfg *store.WebhookConfig, m *store.Message) (res webhook.Result, sent string)
 }
 
 // Adapters are the native adapters by provider.
@@ -93,16 +98,19 @@ func Adapters() map[string]Adapter {
 }
 
 // Senders is the delivery worker's NativeSender: it sends each message
-// through its integration's adapter.
+// through its integration's adapter and remembers the platform's id of
+// what it posted (the platform echoes it back as an outgoing message).
 type Senders struct {
 	adapters map[string]Adapter
 	call     Caller
+	store    *store.Store
+	log      *slog.Logger
 }
 
 // NewSenders returns the native senders over call (the worker's
 // *webhook.Sender, so native replies obey the same address policy).
-func NewSenders(adapters map[string]Adapter, call Caller) *Senders {
-	return &Senders{adapters: adapters, call: call}
+func NewSenders(adapters map[string]Adapter, call Caller, st *store.Store, log *slog.Logger) *Senders {
+	return &Senders{adapters: adapters, call: call, store: st, log: log}
 }
 
 // SendNative implements webhook.NativeSender.
@@ -111,5 +119,13 @@ func (s *Senders) SendNative(ctx context.Context, cfg *store.WebhookConfig, m *s
 	if !ok {
 		return webhook.Result{Err: errors.New("no native adapter for provider " + cfg.Provider + "; set the integration's adapter to generic"), Permanent: true}
 	}
-	return a.Send(ctx, s.call, cfg, m)
+	res, sent := a.Send(ctx, s.call, cfg, m)
+	if sent != "" {
+		if err := s.store.RecordPlatformSent(cfg.ID, sent); err != nil {
+			// Without it, only bot_id tells the echo of this message apart
+			// from an agent's.
+			s.log.Warn("the id of a posted message was not recorded", "config_id", cfg.ID, "message_id", m.ID, "err", err)
+		}
+	}
+	return res
 }

@@ -204,9 +204,18 @@ func (s *Store) ConversationPauses(configID uint64) ([]ConversationPause, error)
 	return out, nil
 }
 
-// deletePausesTx forgets the conversation states of a deleted config.
+// deletePausesTx forgets the conversation states and sent ids of a
+// deleted config.
 func deletePausesTx(tx *bolt.Tx, configID uint64) error {
-	b := tx.Bucket(bucketPlatformPauses)
+	if err := deletePrefixTx(tx, bucketPlatformSent, configID); err != nil {
+		return err
+	}
+	return deletePrefixTx(tx, bucketPlatformPauses, configID)
+}
+
+// deletePrefixTx deletes the keys of bucket that start with configID.
+func deletePrefixTx(tx *bolt.Tx, bucket []byte, configID uint64) error {
+	b := tx.Bucket(bucket)
 	if b == nil {
 		return nil
 	}
@@ -222,4 +231,41 @@ func deletePausesTx(tx *bolt.Tx, configID uint64) error {
 		}
 	}
 	return nil
+}
+
+// bucketPlatformSent remembers the platform's ids of the messages the bot
+// posted through a native API: config id(8) + platform message id ->
+// unix seconds(8). The platform echoes each as an outgoing message event;
+// one found here is the bot's own, whoever the token belongs to.
+var bucketPlatformSent = []byte("platform_sent")
+
+// RecordPlatformSent remembers that the platform's message id of config
+// is one the bot posted.
+func (s *Store) RecordPlatformSent(configID uint64, platformMessageID string) error {
+	err := s.batch(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketPlatformSent)
+		if err != nil {
+			return err
+		}
+		return b.Put(pauseKey(configID, platformMessageID), itob(uint64(s.now().Unix())))
+	})
+	if err != nil {
+		return fmt.Errorf("record sent platform message %q of webhook config %d: %w", platformMessageID, configID, err)
+	}
+	return nil
+}
+
+// PlatformSent reports whether the bot posted the platform's message id.
+func (s *Store) PlatformSent(configID uint64, platformMessageID string) (bool, error) {
+	found := false
+	err := s.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketPlatformSent); b != nil {
+			found = b.Get(pauseKey(configID, platformMessageID)) != nil
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("read sent platform message %q of webhook config %d: %w", platformMessageID, configID, err)
+	}
+	return found, nil
 }

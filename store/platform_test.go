@@ -103,10 +103,22 @@ func TestConversationPauseState(t *testing.T) {
 	if other, err := s.ConversationPauses(c.ID + 1); err != nil || len(other) != 0 {
 		t.Fatalf("another config's list = %+v, %v; want empty", other, err)
 	}
+	if err := s.RecordPlatformSent(c.ID, "9001"); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := s.PlatformSent(c.ID, "9001"); err != nil || !sent {
+		t.Fatalf("sent 9001 = %v, %v; want true", sent, err)
+	}
+	if sent, err := s.PlatformSent(c.ID, "9002"); err != nil || sent {
+		t.Fatalf("sent 9002 = %v, %v; want false", sent, err)
+	}
 	if err := s.DeleteConfig(c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if list, err := s.ConversationPauses(c.ID); err != nil || len(list) != 0 {
 		t.Fatalf("after delete = %+v, %v; want empty", list, err)
+	}
+	if sent, err := s.PlatformSent(c.ID, "9001"); err != nil || sent {
+		t.Fatalf("sent 9001 after delete = %v, %v; want false", sent, err)
 	}
 }
