@@ -145,8 +145,16 @@ type cwEvent struct {
 	ChangedAttributes []json.RawMessage `json:"changed_attributes"`
 }
 
-// Parse reads one Chatwoot webhook event.
-func (Chatwoot) Parse(cfg *store.WebhookConfig, body []byte) (Event, error) {
+// Parse reads a Chatwoot webhook: one event per POST.
+func (c Chatwoot) Parse(cfg *store.WebhookConfig, body []byte) ([]Event, error) {
+	ev, err := c.parse(cfg, body)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{ev}, nil
+}
+
+func (Chatwoot) parse(cfg *store.WebhookConfig, body []byte) (Event, error) {
 	var e cwEvent
 	if err := json.Unmarshal(body, &e); err != nil {
 		return Event{}, apperr.Invalidf("body", "not a Chatwoot webhook event: %v", err)

@@ -30,7 +30,7 @@ func FuzzParseChatwootEvent(f *testing.F) {
 	f.Add([]byte(`null`))
 	cfg := &store.WebhookConfig{Provider: "chatwoot", PlatformSettings: store.PlatformSettings{Adapter: store.AdapterNative, Account: "7", BotID: "agent_bot:3"}}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := Chatwoot{}.Parse(cfg, body)
+		ev, err := Chatwoot{}.parse(cfg, body)
 		if err != nil {
 			if c := apperr.CodeOf(err); c != apperr.Invalid && c != apperr.TooLarge {
 				t.Fatalf("error code %q (%v), want invalid or too_large", c, err)

@@ -104,9 +104,12 @@ type eventResponse struct {
 	Cause     string `json:"cause,omitempty"`
 }
 
-// events takes one native event: find the integration by the id in the
-// path, check the platform's signature, parse, act; 200 at once, the
-// answer later through the delivery queue.
+// events takes a platform's POST: find the integration by the id in the
+// path, check the platform's signature, parse its events, act on each;
+// 200 at once, the answers later through the delivery queue. One event
+// answers its own result; several (Sunshine Conversations batches them)
+// answer the list. A failure fails the whole POST: the platform retries
+// it, and the events already taken are deduped.
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	cfg, adapter, err := h.integration(r)
 	if err != nil {
@@ -122,23 +125,39 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, r, h.log, err)
 		return
 	}
-	ev, err := adapter.Parse(cfg, body)
+	evs, err := adapter.Parse(cfg, body)
 	if err != nil {
 		httpapi.Error(w, r, h.log, err)
 		return
 	}
-	switch ev.Kind {
-	case Ignore:
-		httpapi.WriteJSON(w, http.StatusOK, eventResponse{Success: true, Ignored: ev.Reason})
-	case Pause, Resume:
-		if h.ownEcho(cfg, ev) {
-			httpapi.WriteJSON(w, http.StatusOK, eventResponse{Success: true, Ignored: "the bot's own message"})
+	results := make([]eventResponse, 0, len(evs))
+	for _, ev := range evs {
+		res, err := h.act(r, cfg, ev)
+		if err != nil {
+			httpapi.Error(w, r, h.log, err)
 			return
 		}
-		h.setPause(w, r, cfg, ev.ConversationID, ev.Kind == Pause, ev.Reason)
-	case Message:
-		h.message(w, r, cfg, ev)
+		results = append(results, res)
 	}
+	if len(results) == 1 {
+		httpapi.WriteJSON(w, http.StatusOK, results[0])
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "events": results})
+}
+
+// act does what one event asks.
+func (h *Handler) act(r *http.Request, cfg *store.WebhookConfig, ev Event) (eventResponse, error) {
+	switch ev.Kind {
+	case Pause, Resume:
+		if h.ownEcho(cfg, ev) {
+			return eventResponse{Success: true, Ignored: "the bot's own message"}, nil
+		}
+		return h.setPause(r, cfg, ev.ConversationID, ev.Kind == Pause, ev.Reason)
+	case Message:
+		return h.message(r, cfg, ev)
+	}
+	return eventResponse{Success: true, Ignored: ev.Reason}, nil
 }
 
 // ownEcho reports whether a pausing message is the platform's echo of
@@ -200,53 +219,47 @@ func (h *Handler) verify(r *http.Request, cfg *store.WebhookConfig, a Adapter, b
 	return apperr.New(apperr.Unauthorized, "%s signature refused: %v", cfg.Provider, err)
 }
 
-func (h *Handler) setPause(w http.ResponseWriter, r *http.Request, cfg *store.WebhookConfig, conv string, paused bool, cause string) {
+func (h *Handler) setPause(r *http.Request, cfg *store.WebhookConfig, conv string, paused bool, cause string) (eventResponse, error) {
 	if conv == "" {
-		httpapi.Error(w, r, h.log, apperr.Invalidf("conversation", "the event names no conversation"))
-		return
+		return eventResponse{}, apperr.Invalidf("conversation", "the event names no conversation")
 	}
 	p, err := h.store.SetConversationPause(cfg.ID, conv, paused, cause)
 	if err != nil {
-		httpapi.Error(w, r, h.log, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
-			Message: "could not store the conversation's state; retry later"})
-		return
+		return eventResponse{}, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
+			Message: "could not store the conversation's state; retry later"}
 	}
 	h.log.InfoContext(r.Context(), "platform conversation state", "config_id", cfg.ID, "conversation_id", conv,
 		"paused", p.Paused, "cause", p.Cause)
-	httpapi.WriteJSON(w, http.StatusOK, eventResponse{Success: true, Paused: &p.Paused, Cause: p.Cause})
+	return eventResponse{Success: true, Paused: &p.Paused, Cause: p.Cause}, nil
 }
 
 // message stores the user's message (deduped on the platform's id) and
 // answers it in the background.
-func (h *Handler) message(w http.ResponseWriter, r *http.Request, cfg *store.WebhookConfig, ev Event) {
+func (h *Handler) message(r *http.Request, cfg *store.WebhookConfig, ev Event) (eventResponse, error) {
 	if ev.HumanOwned {
 		if _, err := h.store.SetConversationPause(cfg.ID, ev.ConversationID, true, store.PauseStatusOpen); err != nil {
-			httpapi.Error(w, r, h.log, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
-				Message: "could not store the conversation's state; retry later"})
-			return
+			return eventResponse{}, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Err: err,
+				Message: "could not store the conversation's state; retry later"}
 		}
 	}
 	in := ev.Inbound
 	in.Channel, in.ConfigID, in.Platform, in.ConversationID = conversation.Webhook, cfg.ID, cfg.Provider, ev.ConversationID
 	in.Mode, in.Deliver = store.ResponseAsync, true
 	if !h.startBackground() {
-		httpapi.Error(w, r, h.log, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter,
-			Message: "the server is shutting down; retry later"})
-		return
+		return eventResponse{}, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter,
+			Message: "the server is shutting down; retry later"}
 	}
 	a, err := h.turns.Accept(r.Context(), in)
 	if err != nil || a.Answered() || a.Duplicate {
 		h.bg.Done()
 		if err != nil {
-			httpapi.Error(w, r, h.log, err)
-			return
+			return eventResponse{}, err
 		}
 		h.turns.Release(a)
-		httpapi.WriteJSON(w, http.StatusOK, eventResponse{Success: true, MessageID: a.Message.ID, Duplicate: true})
-		return
+		return eventResponse{Success: true, MessageID: a.Message.ID, Duplicate: true}, nil
 	}
 	go h.answer(a)
-	httpapi.WriteJSON(w, http.StatusOK, eventResponse{Success: true, MessageID: a.Message.ID})
+	return eventResponse{Success: true, MessageID: a.Message.ID}, nil
 }
 
 func (h *Handler) startBackground() bool {

@@ -84,8 +84,9 @@ type Adapter interface {
 	// Verify checks the event's signature with cfg.Secret: ErrUnsigned
 	// when there is none, another error when it is wrong or stale.
 	Verify(cfg *store.WebhookConfig, h http.Header, body []byte, now time.Time) error
-	// Parse reads one event; a body it cannot read is an apperr Invalid.
-	Parse(cfg *store.WebhookConfig, body []byte) (Event, error)
+	// Parse reads the events of one POST (Sunshine Conversations sends
+	// several at once); a body it cannot read is an apperr Invalid.
+	Parse(cfg *store.WebhookConfig, body []byte) ([]Event, error)
 	// Send delivers the stored outgoing message m through the reply API
 	// (and hands over, for a TypeHandoff reply with native hand-off). sent
 	// is the platform's id of the posted message, "" when unknown.
