@@ -39,6 +39,7 @@ const (
 // apiCall is one request the fake Chatwoot received.
 type apiCall struct {
 	Method, Path, Token, ContentType string
+	Auth                             string // Authorization
 	Body                             map[string]any
 	At                               time.Time
 }
@@ -74,7 +75,7 @@ func newFakeChatwoot(t *testing.T) *fakeChatwoot {
 
 func (f *fakeChatwoot) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
-	c := apiCall{Method: r.Method, Path: r.URL.Path, Token: r.Header.Get("api_access_token"),
+	c := apiCall{Method: r.Method, Path: r.URL.Path, Token: r.Header.Get("api_access_token"), Auth: r.Header.Get("Authorization"),
 		ContentType: r.Header.Get("Content-Type"), At: time.Now()}
 	if err := json.Unmarshal(raw, &c.Body); err != nil {
 		f.t.Errorf("fake Chatwoot: body of %s %s is not JSON: %q", r.Method, r.URL.Path, raw)
@@ -107,7 +108,8 @@ func (f *fakeChatwoot) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"id":`+strconv.Itoa(id)+`,"message_type":"outgoing"}`)
+	// Chatwoot answers the message; Sunshine Conversations a list.
+	io.WriteString(w, `{"id":`+strconv.Itoa(id)+`,"message_type":"outgoing","messages":[{"id":"sc_`+strconv.Itoa(id)+`"}]}`)
 	f.delivered <- c
 }
 
@@ -178,6 +180,8 @@ type harness struct {
 	attempts chan webhook.AttemptReport
 	now      time.Time
 	closed   bool
+	// sign authenticates a body as the platform does.
+	sign func(body []byte) http.Header
 }
 
 func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
@@ -191,7 +195,8 @@ func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
 		t.Fatal(err)
 	}
 	hs := &harness{st: st, cw: newFakeChatwoot(t), answerer: &fakeAnswerer{}, answered: make(observer, 100),
-		attempts: make(chan webhook.AttemptReport, 1000), now: time.Now()}
+		attempts: make(chan webhook.AttemptReport, 1000), now: time.Now(),
+		sign: func(body []byte) http.Header { return sign(testSecret, time.Now(), body) }}
 	in := webhook.ConfigInput{Name: ptr("Chatwoot"), Provider: ptr("chatwoot"), Adapter: ptr("native"),
 		APIURL: ptr(hs.cw.srv.URL), APIToken: ptr(testAPIToken), PlatformSecret: ptr(testSecret), Account: ptr("7"),
 		BotID: ptr("agent_bot:3"), RetryAttempts: ptr(5)}
@@ -339,7 +344,7 @@ func (hs *harness) post(t *testing.T, body []byte, h http.Header) result {
 // signed posts body signed with the integration's secret, now.
 func (hs *harness) signed(t *testing.T, body []byte) result {
 	t.Helper()
-	return hs.post(t, body, sign(testSecret, time.Now(), body))
+	return hs.post(t, body, hs.sign(body))
 }
 
 // waitTurn waits for the next finished turn.

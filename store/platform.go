@@ -105,13 +105,14 @@ var bucketPlatformPauses = []byte("platform_pauses")
 
 // Causes of a pause, and of its end.
 const (
-	PauseAgentReply = "agent_reply" // an agent (not our bot) wrote in the conversation
-	PauseAssigned   = "assigned"    // the conversation was assigned to an agent
-	PauseStatusOpen = "status_open" // the platform marks it human-owned (Chatwoot "open")
-	PauseHandoff    = "handoff"     // the user asked for a human and we handed over
-	ResumeResolved  = "resolved"    // the platform resolved the conversation
-	ResumeHandback  = "handed_back" // a human gave it back to the bot (Chatwoot "pending")
-	ResumeOperator  = "operator"    // an admin resumed it through our API
+	PauseAgentReply    = "agent_reply"    // an agent (not our bot) wrote in the conversation
+	PauseAssigned      = "assigned"       // the conversation was assigned to an agent
+	PauseStatusOpen    = "status_open"    // the platform marks it human-owned (Chatwoot "open")
+	PauseHandoff       = "handoff"        // the user asked for a human and we handed over
+	PauseControlPassed = "control_passed" // the switchboard passed control to another integration (Sunshine)
+	ResumeResolved     = "resolved"       // the platform resolved the conversation
+	ResumeHandback     = "handed_back"    // a human gave it back to the bot (Chatwoot "pending")
+	ResumeOperator     = "operator"       // an admin resumed it through our API
 )
 
 // ConversationPause is the bot's state in one conversation of a native

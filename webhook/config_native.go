@@ -13,7 +13,7 @@ import (
 // NativeProviders are the providers with a native adapter (package
 // platform): their events come to POST /api/platforms/{id}/events and
 // their answers go out through their own reply API.
-var nativeProviders = []string{"chatwoot"}
+var nativeProviders = []string{"chatwoot", "zendesk"}
 
 // EventsPath is where a native integration's platform posts its events.
 // The integration's id is in the path because a platform signs its events
@@ -109,9 +109,17 @@ func checkNative(c *store.WebhookConfig) error {
 	case c.Secret == "" && !c.AcceptUnsigned:
 		return apperr.Invalidf("platform_secret", "platform_secret is required: the platform's webhook secret its events are signed with; or set accept_unsigned true for a platform version that does not sign")
 	}
-	if c.Provider == "chatwoot" {
+	switch c.Provider {
+	case "chatwoot":
 		if _, err := strconv.ParseUint(c.Account, 10, 64); err != nil {
 			return apperr.Invalidf("account", "account must be the Chatwoot account id (a number: the one in /app/accounts/{id}/ of the dashboard's address)")
+		}
+	case "zendesk":
+		if c.Account == "" {
+			return apperr.Invalidf("account", "account must be the Sunshine Conversations app id (Zendesk Admin Center > Apps and integrations > Conversations API)")
+		}
+		if id, sec, ok := strings.Cut(c.APIToken, ":"); !ok || id == "" || sec == "" {
+			return apperr.Invalidf("api_token", "api_token must be the Conversations API key as \"keyId:secret\" (sent with Basic auth)")
 		}
 	}
 	if c.Handoff == "" {

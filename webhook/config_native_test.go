@@ -117,3 +117,24 @@ func TestNativeConfigRefusesAPIURLsThePolicyBlocks(t *testing.T) {
 		t.Fatalf("loopback api_url: %d %v", res.status, res.body)
 	}
 }
+
+func TestNativeZendeskConfigNeedsAppIDAndKeyPair(t *testing.T) {
+	srv, _ := newConfigServer(t)
+	body := func(account, token string) string {
+		return `{"name":"Zendesk","provider":"zendesk","adapter":"native","api_url":"https://api.smooch.io",
+		 "api_token":"` + token + `","platform_secret":"sc-secret","account":"` + account + `","bot_id":"sw_bot"}`
+	}
+	for _, tc := range []struct{ account, token, field string }{
+		{"", "key_1:secret", "account"},
+		{"app_1", "no-colon", "api_token"},
+		{"app_1", ":secret", "api_token"},
+	} {
+		res := adminJSON(t, srv, "POST", "/api/webhook/config", body(tc.account, tc.token))
+		if res.status != 400 || res.body["field"] != tc.field {
+			t.Errorf("account %q token %q: %d %v, want 400 on %s", tc.account, tc.token, res.status, res.body, tc.field)
+		}
+	}
+	if res := adminJSON(t, srv, "POST", "/api/webhook/config", body("app_1", "key_1:secret")); res.status != 201 {
+		t.Fatalf("valid zendesk: %d %v", res.status, res.body)
+	}
+}
