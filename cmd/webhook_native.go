@@ -95,11 +95,17 @@ func printNativeAdded(w io.Writer, v webhook.ConfigView, publicURL string) {
 		base = "https://YOUR-BOT-ADDRESS"
 	}
 	fmt.Fprintf(w, "Added webhook config %d %q (provider %s, native adapter).\n\n", v.ID, v.Name, v.Provider)
-	fmt.Fprintf(w, "Paste this URL into %s as the webhook URL (Chatwoot: Settings > Bots > the agent bot's webhook URL,\nor Settings > Integrations > Webhooks with message_created and conversation events):\n    %s%s\n\n", v.Provider, base, v.EventsPath)
+	fmt.Fprintf(w, "Paste this URL into %s as the webhook URL (%s):\n    %s%s\n\n", v.Provider, wherePaste[v.Provider], base, v.EventsPath)
 	fmt.Fprintf(w, "Answers go out through %s with the API token; a hand-off is %s.\n", v.APIURL, handoffText(v.Handoff))
 	if v.AcceptUnsigned {
 		fmt.Fprintln(w, "WARNING: unsigned events are accepted: anyone who knows the URL can post as the platform. Set a platform secret when your version signs.")
 	}
+}
+
+// wherePaste says where each platform takes the URL.
+var wherePaste = map[string]string{
+	"chatwoot": "Settings > Bots > the agent bot's webhook URL, or Settings > Integrations > Webhooks with message_created and conversation events",
+	"zendesk":  "Admin Center > Apps and integrations > Conversations API > a v2 webhook with conversation:message and switchboard events",
 }
 
 func handoffText(mode string) string {
