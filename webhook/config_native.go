@@ -13,7 +13,7 @@ import (
 // NativeProviders are the providers with a native adapter (package
 // platform): their events come to POST /api/platforms/{id}/events and
 // their answers go out through their own reply API.
-var nativeProviders = []string{"chatwoot", "zendesk"}
+var nativeProviders = []string{"chatwoot", "zendesk", "intercom"}
 
 // EventsPath is where a native integration's platform posts its events.
 // The integration's id is in the path because a platform signs its events
@@ -113,6 +113,10 @@ func checkNative(c *store.WebhookConfig) error {
 	case "chatwoot":
 		if _, err := strconv.ParseUint(c.Account, 10, 64); err != nil {
 			return apperr.Invalidf("account", "account must be the Chatwoot account id (a number: the one in /app/accounts/{id}/ of the dashboard's address)")
+		}
+	case "intercom":
+		if c.BotID == "" {
+			return apperr.Invalidf("bot_id", "bot_id must be the Intercom admin id the bot replies as (Settings > Teammates, or GET /me with the access token)")
 		}
 	case "zendesk":
 		if c.Account == "" {

@@ -78,7 +78,7 @@ func TestNativeConfigBadInput(t *testing.T) {
 		name, body, field, msg string
 	}{
 		{"bad adapter", with(`"native"`, `"magic"`), "adapter", "generic"},
-		{"provider without adapter", with(`"chatwoot"`, `"intercom"`, `"name":"Chatwoot"`, `"name":"x"`), "adapter", "available for provider chatwoot"},
+		{"provider without adapter", with(`"chatwoot"`, `"freshchat"`, `"name":"Chatwoot"`, `"name":"x"`), "adapter", "available for provider chatwoot"},
 		{"no api_url", with(`"api_url":"https://chat.example.com/",`, ``), "api_url", "required"},
 		{"api_url with query", with(`chat.example.com/`, `chat.example.com/?token=1`), "api_url", "without credentials, query"},
 		{"api_url not http", with(`https://chat.example.com/`, `ftp://chat.example.com`), "api_url", "http"},
@@ -136,5 +136,17 @@ func TestNativeZendeskConfigNeedsAppIDAndKeyPair(t *testing.T) {
 	}
 	if res := adminJSON(t, srv, "POST", "/api/webhook/config", body("app_1", "key_1:secret")); res.status != 201 {
 		t.Fatalf("valid zendesk: %d %v", res.status, res.body)
+	}
+}
+
+func TestNativeIntercomConfigNeedsTheBotsAdminID(t *testing.T) {
+	srv, _ := newConfigServer(t)
+	body := `{"name":"Intercom","provider":"intercom","adapter":"native","api_url":"https://api.intercom.io",
+	 "api_token":"ic-token","platform_secret":"client-secret"`
+	if res := adminJSON(t, srv, "POST", "/api/webhook/config", body+`}`); res.status != 400 || res.body["field"] != "bot_id" {
+		t.Fatalf("no bot_id: %d %v", res.status, res.body)
+	}
+	if res := adminJSON(t, srv, "POST", "/api/webhook/config", body+`,"bot_id":"7001"}`); res.status != 201 {
+		t.Fatalf("valid intercom: %d %v", res.status, res.body)
 	}
 }
