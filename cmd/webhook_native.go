@@ -22,7 +22,7 @@ type nativeFlags struct {
 }
 
 func (n *nativeFlags) bind(f *pflag.FlagSet) {
-	f.StringVar(&n.adapter, "adapter", "generic", "generic (our JSON both ways) or native (the platform's own events and reply API; provider chatwoot, zendesk or intercom)")
+	f.StringVar(&n.adapter, "adapter", "generic", "generic (our JSON both ways) or native (the platform's own events and reply API; provider chatwoot, zendesk, intercom or freshchat)")
 	f.StringVar(&n.apiURL, "api-url", "", "native: the platform's API base, e.g. https://app.chatwoot.com")
 	f.StringVar(&n.apiTokenFile, "api-token-file", "", "native: file holding the platform API token (Chatwoot: the agent bot's access token)")
 	f.StringVar(&n.apiToken, "api-token", "", "native: the platform API token (prefer --api-token-file: flags show in ps)")
@@ -104,9 +104,10 @@ func printNativeAdded(w io.Writer, v webhook.ConfigView, publicURL string) {
 
 // wherePaste says where each platform takes the URL.
 var wherePaste = map[string]string{
-	"chatwoot": "Settings > Bots > the agent bot's webhook URL, or Settings > Integrations > Webhooks with message_created and conversation events",
-	"zendesk":  "Admin Center > Apps and integrations > Conversations API > a v2 webhook with conversation:message and switchboard events",
-	"intercom": "Developer Hub > your app > Webhooks, with the conversation.user.* and conversation.admin.* topics",
+	"chatwoot":  "Settings > Bots > the agent bot's webhook URL, or Settings > Integrations > Webhooks with message_created and conversation events",
+	"zendesk":   "Admin Center > Apps and integrations > Conversations API > a v2 webhook with conversation:message and switchboard events",
+	"intercom":  "Developer Hub > your app > Webhooks, with the conversation.user.* and conversation.admin.* topics",
+	"freshchat": "Admin > Webhooks; its RSA public key is the platform secret",
 }
 
 func handoffText(mode string) string {

@@ -95,7 +95,7 @@ type Adapter interface {
 
 // Adapters are the native adapters by provider.
 func Adapters() map[string]Adapter {
-	return map[string]Adapter{"chatwoot": Chatwoot{}, "zendesk": Sunshine{}, "intercom": Intercom{}}
+	return map[string]Adapter{"chatwoot": Chatwoot{}, "zendesk": Sunshine{}, "intercom": Intercom{}, "freshchat": Freshchat{}}
 }
 
 // Senders is the delivery worker's NativeSender: it sends each message

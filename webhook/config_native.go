@@ -1,6 +1,10 @@
 package webhook
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,7 +17,7 @@ import (
 // NativeProviders are the providers with a native adapter (package
 // platform): their events come to POST /api/platforms/{id}/events and
 // their answers go out through their own reply API.
-var nativeProviders = []string{"chatwoot", "zendesk", "intercom"}
+var nativeProviders = []string{"chatwoot", "zendesk", "intercom", "freshchat"}
 
 // EventsPath is where a native integration's platform posts its events.
 // The integration's id is in the path because a platform signs its events
@@ -114,6 +118,15 @@ func checkNative(c *store.WebhookConfig) error {
 		if _, err := strconv.ParseUint(c.Account, 10, 64); err != nil {
 			return apperr.Invalidf("account", "account must be the Chatwoot account id (a number: the one in /app/accounts/{id}/ of the dashboard's address)")
 		}
+	case "freshchat":
+		if c.BotID == "" {
+			return apperr.Invalidf("bot_id", "bot_id must be the Freshchat agent id the bot replies as")
+		}
+		if c.Secret != "" {
+			if err := checkRSAPublicKey(c.Secret); err != nil {
+				return apperr.Invalidf("platform_secret", "platform_secret must be the webhook's RSA public key in PEM from Freshchat's settings: it %v", err)
+			}
+		}
 	case "intercom":
 		if c.BotID == "" {
 			return apperr.Invalidf("bot_id", "bot_id must be the Intercom admin id the bot replies as (Settings > Teammates, or GET /me with the access token)")
@@ -166,4 +179,24 @@ func platformView(v *ConfigView, c *store.WebhookConfig) {
 	v.APIToken, v.PlatformSecret = secret.Mask(c.APIToken), secret.Mask(c.Secret)
 	v.Handoff, v.HandoffTarget, v.AcceptUnsigned = c.Handoff, c.HandoffTarget, c.AcceptUnsigned
 	v.EventsPath = EventsPath(c.ID)
+}
+
+// checkRSAPublicKey reports whether text is a PEM RSA public key (PKIX or
+// PKCS#1), as Freshchat gives its webhook key.
+func checkRSAPublicKey(text string) error {
+	block, _ := pem.Decode([]byte(strings.TrimSpace(text)))
+	if block == nil {
+		return errors.New("is not a PEM block (-----BEGIN PUBLIC KEY----- ...)")
+	}
+	if _, err := x509.ParsePKCS1PublicKey(block.Bytes); err == nil {
+		return nil
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return errors.New("is not a public key")
+	}
+	if _, ok := k.(*rsa.PublicKey); !ok {
+		return errors.New("is not an RSA key")
+	}
+	return nil
 }

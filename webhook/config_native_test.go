@@ -1,6 +1,11 @@
 package webhook
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"strings"
 	"testing"
 
@@ -78,7 +83,7 @@ func TestNativeConfigBadInput(t *testing.T) {
 		name, body, field, msg string
 	}{
 		{"bad adapter", with(`"native"`, `"magic"`), "adapter", "generic"},
-		{"provider without adapter", with(`"chatwoot"`, `"freshchat"`, `"name":"Chatwoot"`, `"name":"x"`), "adapter", "available for provider chatwoot"},
+		{"provider without adapter", with(`"chatwoot"`, `"slack"`, `"name":"Chatwoot"`, `"name":"x"`), "adapter", "available for provider chatwoot"},
 		{"no api_url", with(`"api_url":"https://chat.example.com/",`, ``), "api_url", "required"},
 		{"api_url with query", with(`chat.example.com/`, `chat.example.com/?token=1`), "api_url", "without credentials, query"},
 		{"api_url not http", with(`https://chat.example.com/`, `ftp://chat.example.com`), "api_url", "http"},
@@ -148,5 +153,25 @@ func TestNativeIntercomConfigNeedsTheBotsAdminID(t *testing.T) {
 	}
 	if res := adminJSON(t, srv, "POST", "/api/webhook/config", body+`,"bot_id":"7001"}`); res.status != 201 {
 		t.Fatalf("valid intercom: %d %v", res.status, res.body)
+	}
+}
+
+func TestNativeFreshchatConfigNeedsAnRSAPublicKey(t *testing.T) {
+	srv, _ := newConfigServer(t)
+	body := func(secret string) string {
+		return `{"name":"Freshchat","provider":"freshchat","adapter":"native","api_url":"https://acme.freshchat.com/v2",
+		 "api_token":"fc-key","bot_id":"agent-bot-7001","platform_secret":` + secret + `}`
+	}
+	if res := adminJSON(t, srv, "POST", "/api/webhook/config", body(`"not a pem"`)); res.status != 400 || res.body["field"] != "platform_secret" {
+		t.Fatalf("not a PEM: %d %v", res.status, res.body)
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	pemText, _ := json.Marshal(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
+	if res := adminJSON(t, srv, "POST", "/api/webhook/config", body(string(pemText))); res.status != 201 {
+		t.Fatalf("valid freshchat: %d %v", res.status, res.body)
 	}
 }
