@@ -30,6 +30,16 @@ func (s *Steps) Before(_ context.Context, msg *store.Message) (chat.Reply, bool,
 	if msg.ConfigID == 0 || msg.WidgetID != 0 {
 		return chat.Reply{}, false, nil
 	}
+	native, handoff, err := s.store.NativeHandoff(msg.ConfigID)
+	if errors.Is(err, store.ErrNotFound) {
+		return chat.Reply{}, false, nil
+	}
+	if err != nil {
+		return chat.Reply{}, false, fmt.Errorf("read webhook config %d: %w", msg.ConfigID, err)
+	}
+	if !native {
+		return chat.Reply{}, false, nil
+	}
 	p, err := s.store.ConversationPauseState(msg.ConfigID, msg.ConversationID)
 	if err != nil {
 		return chat.Reply{}, false, err
@@ -38,14 +48,7 @@ func (s *Steps) Before(_ context.Context, msg *store.Message) (chat.Reply, bool,
 		// Stored and shown, not answered: a human has it.
 		return chat.Reply{Type: TypePaused}, true, nil
 	}
-	cfg, err := s.store.Config(msg.ConfigID)
-	if errors.Is(err, store.ErrNotFound) {
-		return chat.Reply{}, false, nil
-	}
-	if err != nil {
-		return chat.Reply{}, false, fmt.Errorf("read webhook config %d: %w", msg.ConfigID, err)
-	}
-	if !cfg.Native() || cfg.Handoff == store.HandoffConsole {
+	if handoff == store.HandoffConsole {
 		return chat.Reply{}, false, nil
 	}
 	if !msg.Handoff {

@@ -270,3 +270,25 @@ func (s *Store) PlatformSent(configID uint64, platformMessageID string) (bool, e
 	}
 	return found, nil
 }
+
+// NativeHandoff reports whether config id is a native integration and its
+// hand-off mode, reading only those fields (no secret is unsealed): the
+// turn asks it for every message of every integration.
+func (s *Store) NativeHandoff(id uint64) (native bool, handoff string, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketConfigs).Get(itob(id))
+		if v == nil {
+			return fmt.Errorf("webhook config %d: %w", id, ErrNotFound)
+		}
+		var rec struct {
+			Adapter string `json:"adapter"`
+			Handoff string `json:"handoff"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode webhook config %d: %w", id, err)
+		}
+		native, handoff = rec.Adapter == AdapterNative, rec.Handoff
+		return nil
+	})
+	return native, handoff, err
+}

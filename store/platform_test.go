@@ -32,6 +32,9 @@ func TestPlatformSettingsRoundTripSealed(t *testing.T) {
 	if got.PlatformSettings != c.PlatformSettings {
 		t.Fatalf("platform settings = %+v, want %+v", got.PlatformSettings, c.PlatformSettings)
 	}
+	if native, handoff, err := s.NativeHandoff(c.ID); err != nil || !native || handoff != HandoffNative {
+		t.Fatalf("NativeHandoff = %v, %q, %v", native, handoff, err)
+	}
 	if !got.Native() || !got.Delivers() {
 		t.Fatalf("Native() = %v, Delivers() = %v, want both true", got.Native(), got.Delivers())
 	}
@@ -67,6 +70,9 @@ func TestGenericConfigRecordHasNoPlatformKeys(t *testing.T) {
 	got, err := s.Config(c.ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if native, _, err := s.NativeHandoff(c.ID); err != nil || native {
+		t.Fatalf("NativeHandoff of a generic config = %v, %v", native, err)
 	}
 	if got.Native() || got.PlatformSettings != (PlatformSettings{}) {
 		t.Fatalf("generic config reads back as %+v", got.PlatformSettings)
