@@ -29,14 +29,15 @@ var layers = map[string]int{
 	"livechat": 4, "conversation": 4, "tools": 4,
 	// 5: channels and management APIs over the turn and the stores.
 	"webhook": 5, "widget": 5, "askapi": 5, "admin": 5, "insights": 5,
-	// 6: the wiring of one server, and the load tool.
-	"internal/server": 6,
-	// 7: the command tree.
-	"cmd": 7,
-	// the load tool (chatbot bench), beside the wiring
-	"bench": 6,
+	// 6: the native platform adapters (channels that deliver through the
+	// webhook package's queue and sender).
+	"platform": 6,
+	// 7: the wiring of one server, and the load tool.
+	"internal/server": 7, "bench": 7,
+	// 8: the command tree.
+	"cmd": 8,
 	// test support, imported only by tests
-	"internal/ollamatest": 0, "httpapi/clientiptest": 0, "admin/browser": 8,
+	"internal/ollamatest": 0, "httpapi/clientiptest": 0, "admin/browser": 9,
 }
 
 // TestNoPackageImportsOneAboveIt reads every package's imports (test files

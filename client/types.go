@@ -29,6 +29,16 @@ type ConfigInput struct {
 	AllowedIPs     *[]string          `json:"allowed_ips"`
 	// RotateIncomingToken issues a new incoming token on update.
 	RotateIncomingToken bool `json:"rotate_incoming_token,omitempty"`
+	// A native adapter's settings (adapter "native").
+	Adapter        *string `json:"adapter,omitempty"`
+	APIURL         *string `json:"api_url,omitempty"`
+	APIToken       *string `json:"api_token,omitempty"`
+	PlatformSecret *string `json:"platform_secret,omitempty"`
+	Account        *string `json:"account,omitempty"`
+	BotID          *string `json:"bot_id,omitempty"`
+	Handoff        *string `json:"handoff,omitempty"`
+	HandoffTarget  *string `json:"handoff_target,omitempty"`
+	AcceptUnsigned *bool   `json:"accept_unsigned,omitempty"`
 }
 
 // ConfigView is a webhook config as the server shows it to the admin.
@@ -47,8 +57,20 @@ type ConfigView struct {
 	SigningSecret  string            `json:"signing_secret"`
 	IncomingSecret string            `json:"incoming_secret"`
 	AllowedIPs     []string          `json:"allowed_ips"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
+	// Adapter is "generic" or "native"; the rest is a native
+	// integration's, EventsPath where its platform posts its events.
+	Adapter        string    `json:"adapter"`
+	APIURL         string    `json:"api_url,omitempty"`
+	APIToken       string    `json:"api_token,omitempty"`
+	PlatformSecret string    `json:"platform_secret,omitempty"`
+	Account        string    `json:"account,omitempty"`
+	BotID          string    `json:"bot_id,omitempty"`
+	Handoff        string    `json:"handoff,omitempty"`
+	HandoffTarget  string    `json:"handoff_target,omitempty"`
+	AcceptUnsigned bool      `json:"accept_unsigned,omitempty"`
+	EventsPath     string    `json:"events_path,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // TestResult is what a test delivery to a config's outgoing URL observed.

@@ -162,7 +162,9 @@ directory, these commands use its API (set CHATBOT_ADMIN_TOKEN).`,
   chatbot webhook list
   chatbot webhook show Freshchat
   chatbot webhook remove Freshchat
-  chatbot webhook test Freshchat`,
+  chatbot webhook test Freshchat
+  chatbot webhook add --name Chatwoot --provider chatwoot --adapter native --api-url https://app.chatwoot.com \
+      --api-token-file bot-token --platform-secret-file webhook-secret --account 7 --public-url https://bot.example.com`,
 	}
 	bindServerTarget(c, e, &t)
 	c.AddCommand(newWebhookAddCommand(e, &t), newWebhookListCommand(e, &t),
@@ -177,6 +179,7 @@ func newWebhookAddCommand(e env, t *serverTarget) *cobra.Command {
 		retries                              int
 		timeout                              time.Duration
 		inactive                             bool
+		native                               nativeFlags
 	)
 	c := &cobra.Command{
 		Use:   "add",
@@ -207,6 +210,9 @@ func newWebhookAddCommand(e env, t *serverTarget) *cobra.Command {
 				f := false
 				in.IsActive = &f
 			}
+			if err := native.apply(cmd, &in); err != nil {
+				return err
+			}
 			if len(headers) > 0 {
 				h := map[string]string{}
 				for _, kv := range headers {
@@ -228,6 +234,10 @@ func newWebhookAddCommand(e env, t *serverTarget) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if v.Adapter == store.AdapterNative {
+				printNativeAdded(out, v, native.publicURL)
+				return nil
+			}
 			fmt.Fprintf(out, "Added webhook config %d %q (provider %s).\n\n", v.ID, v.Name, v.Provider)
 			fmt.Fprintf(out, "Incoming token (shown once; the platform sends it as Authorization: Bearer <token>):\n    %s\n", v.IncomingToken)
 			fmt.Fprintf(out, "Signing secret (shown once; verifies our outgoing webhook-signature header):\n    %s\n", v.SigningSecret)
@@ -244,6 +254,7 @@ func newWebhookAddCommand(e env, t *serverTarget) *cobra.Command {
 	f.DurationVar(&timeout, "timeout", webhook.DefaultTimeoutSeconds*time.Second, "delivery timeout (1s-300s)")
 	f.StringVar(&mode, "mode", "sync", "sync (answer in the HTTP response) or async (202 at once, answer via the outgoing webhook)")
 	f.BoolVar(&inactive, "inactive", false, "create the integration disabled")
+	native.bind(f)
 	_ = c.MarkFlagRequired("name")
 	_ = c.MarkFlagRequired("provider")
 	return c
@@ -311,6 +322,7 @@ func printConfig(w io.Writer, v webhook.ConfigView) {
 		v.TimeoutSeconds, v.RetryAttempts, v.IsActive, v.ResponseMode, v.IncomingToken, v.SigningSecret,
 		v.CreatedAt.Format(time.RFC3339), v.UpdatedAt.Format(time.RFC3339))
 	tw.Flush()
+	printNativeConfig(w, v)
 }
 
 func newWebhookRemoveCommand(e env, t *serverTarget) *cobra.Command {

@@ -40,8 +40,10 @@ type WebhookConfig struct {
 	// AllowedIPs, when not empty, limits the incoming endpoint to these
 	// addresses or CIDRs.
 	AllowedIPs []string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// PlatformSettings are a native adapter's (store/platform.go).
+	PlatformSettings
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // configRecord is the on-disk form: secrets sealed, everything else plain.
@@ -61,8 +63,9 @@ type configRecord struct {
 	SigningSecret      []byte       `json:"signing_secret,omitempty"`
 	IncomingSecret     []byte       `json:"incoming_secret,omitempty"`
 	AllowedIPs         []string     `json:"allowed_ips,omitempty"`
-	CreatedAt          time.Time    `json:"created_at"`
-	UpdatedAt          time.Time    `json:"updated_at"`
+	platformRecord
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func configAAD(id uint64, field string) []byte {
@@ -99,6 +102,9 @@ func (s *Store) encodeConfig(c *WebhookConfig) ([]byte, error) {
 		AllowedIPs: c.AllowedIPs,
 	}
 	var err error
+	if rec.platformRecord, err = s.encodePlatform(c.ID, c.PlatformSettings); err != nil {
+		return nil, err
+	}
 	if rec.AuthToken, err = s.seal(c.AuthToken, configAAD(c.ID, "auth_token")); err != nil {
 		return nil, err
 	}
@@ -133,6 +139,9 @@ func (s *Store) decodeConfig(data []byte) (*WebhookConfig, error) {
 		AllowedIPs: rec.AllowedIPs,
 	}
 	var err error
+	if c.PlatformSettings, err = s.decodePlatform(rec.ID, rec.platformRecord); err != nil {
+		return nil, err
+	}
 	if c.IncomingSecret, err = s.unseal(rec.IncomingSecret, configAAD(rec.ID, "incoming_secret")); err != nil {
 		return nil, fmt.Errorf("webhook config %d incoming_secret: %w", rec.ID, err)
 	}
@@ -305,6 +314,9 @@ func (s *Store) DeleteConfig(id uint64) error {
 			return err
 		}
 		if err := tx.Bucket(bucketConfigNames).Delete(nameKey(c.Name)); err != nil {
+			return err
+		}
+		if err := deletePausesTx(tx, id); err != nil {
 			return err
 		}
 		if c.IncomingTokenHash != "" {

@@ -725,5 +725,5 @@ func (s *Store) hasOutgoingURL(tx *bolt.Tx, id uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return c.OutgoingURL != "", nil
+	return c.Delivers(), nil
 }

@@ -48,6 +48,17 @@ type ConfigInput struct {
 	// RotateIncomingToken issues a new incoming token on update; the old
 	// one stops working at once.
 	RotateIncomingToken bool `json:"rotate_incoming_token,omitempty"`
+	// The native adapter's settings (config_native.go): adapter "native"
+	// takes the platform's own events and replies through its API.
+	Adapter        *string `json:"adapter,omitempty"`
+	APIURL         *string `json:"api_url,omitempty"`
+	APIToken       *string `json:"api_token,omitempty"`
+	PlatformSecret *string `json:"platform_secret,omitempty"`
+	Account        *string `json:"account,omitempty"`
+	BotID          *string `json:"bot_id,omitempty"`
+	Handoff        *string `json:"handoff,omitempty"`
+	HandoffTarget  *string `json:"handoff_target,omitempty"`
+	AcceptUnsigned *bool   `json:"accept_unsigned,omitempty"`
 }
 
 // ConfigView is a config as the API shows it. Secrets are masked except in
@@ -67,8 +78,20 @@ type ConfigView struct {
 	SigningSecret  string            `json:"signing_secret"`
 	IncomingSecret string            `json:"incoming_secret"`
 	AllowedIPs     []string          `json:"allowed_ips"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
+	// Adapter is "generic" or "native"; the rest is a native integration's
+	// (empty for a generic one), EventsPath where its platform posts.
+	Adapter        string    `json:"adapter"`
+	APIURL         string    `json:"api_url,omitempty"`
+	APIToken       string    `json:"api_token,omitempty"`
+	PlatformSecret string    `json:"platform_secret,omitempty"`
+	Account        string    `json:"account,omitempty"`
+	BotID          string    `json:"bot_id,omitempty"`
+	Handoff        string    `json:"handoff,omitempty"`
+	HandoffTarget  string    `json:"handoff_target,omitempty"`
+	AcceptUnsigned bool      `json:"accept_unsigned,omitempty"`
+	EventsPath     string    `json:"events_path,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Configs manages webhook configurations. The API handlers and the
@@ -105,6 +128,21 @@ func (cs *Configs) checkDestination(raw string) error {
 	return nil
 }
 
+// checkAPIDestination applies the address policy to a native API URL.
+func (cs *Configs) checkAPIDestination(raw string) error {
+	if cs.policy == nil || raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil // validateAPIURL reported it
+	}
+	if err := cs.policy.CheckURLHost(u.Hostname()); err != nil {
+		return apperr.Invalidf("api_url", "api_url: %v", err)
+	}
+	return nil
+}
+
 // Create validates in, stores a new config and returns it with its incoming
 // token and signing secret in full: the only time they are shown.
 func (cs *Configs) Create(in ConfigInput) (ConfigView, error) {
@@ -124,6 +162,9 @@ func (cs *Configs) Create(in ConfigInput) (ConfigView, error) {
 		return ConfigView{}, err
 	}
 	if err := cs.checkDestination(c.OutgoingURL); err != nil {
+		return ConfigView{}, err
+	}
+	if err := cs.checkAPIDestination(c.APIURL); err != nil {
 		return ConfigView{}, err
 	}
 	token := secret.NewToken("cbi_")
@@ -148,6 +189,11 @@ func (cs *Configs) Update(id uint64, in ConfigInput) (ConfigView, error) {
 		}
 		if in.OutgoingURL != nil {
 			if err := cs.checkDestination(c.OutgoingURL); err != nil {
+				return err
+			}
+		}
+		if in.APIURL != nil {
+			if err := cs.checkAPIDestination(c.APIURL); err != nil {
 				return err
 			}
 		}
@@ -221,7 +267,7 @@ func view(c *store.WebhookConfig) ConfigView {
 	if c.IncomingTokenLast4 != "" {
 		incoming = "****" + c.IncomingTokenLast4
 	}
-	return ConfigView{
+	v := ConfigView{
 		ID: c.ID, Name: c.Name, Provider: c.Provider, OutgoingURL: c.OutgoingURL,
 		AuthToken: secret.Mask(c.AuthToken), CustomHeaders: headers,
 		TimeoutSeconds: c.TimeoutSeconds, RetryAttempts: c.RetryAttempts, IsActive: c.IsActive,
@@ -229,6 +275,8 @@ func view(c *store.WebhookConfig) ConfigView {
 		IncomingSecret: secret.Mask(c.IncomingSecret), AllowedIPs: append([]string{}, c.AllowedIPs...),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+	platformView(&v, c)
+	return v
 }
 
 // storeError turns store sentinels into API errors naming what.
@@ -328,7 +376,10 @@ func apply(c *store.WebhookConfig, in ConfigInput) error {
 		}
 		c.AllowedIPs = list
 	}
-	return nil
+	if err := applyPlatform(c, in); err != nil {
+		return err
+	}
+	return checkNative(c)
 }
 
 // ValidateOutgoingURL accepts an empty URL (no delivery) or an absolute

@@ -310,6 +310,8 @@ func newScrubber(cfg *store.WebhookConfig) scrubber {
 	}
 	add(cfg.AuthToken)
 	add(cfg.SigningSecret)
+	add(cfg.APIToken)
+	add(cfg.Secret)
 	for _, v := range cfg.CustomHeaders {
 		add(v)
 	}

@@ -34,6 +34,9 @@ type WorkerOptions struct {
 	CircuitMaxCooldown time.Duration
 	// OnAttempt, when set, is called after each recorded attempt.
 	OnAttempt func(AttemptReport)
+	// Native sends the messages of native integrations through their
+	// platform's reply API (platform.Senders); without it they fail.
+	Native NativeSender
 }
 
 // AttemptReport describes one recorded delivery attempt.
@@ -326,6 +329,12 @@ func (w *Worker) attempt(d store.Delivery) (Result, int) {
 	maxAttempts := cfg.RetryAttempts + 1
 	if !cfg.IsActive {
 		return Result{Err: fmt.Errorf("webhook config %q is inactive; activate it and redeliver", cfg.Name), Permanent: true}, maxAttempts
+	}
+	if cfg.Native() {
+		if w.opts.Native == nil {
+			return Result{Err: fmt.Errorf("webhook config %q is a native %s integration but this server has no native adapters", cfg.Name, cfg.Provider), Permanent: true}, maxAttempts
+		}
+		return w.opts.Native.SendNative(w.sendCtx, cfg, &d.Message), maxAttempts
 	}
 	body, err := encodePayload(PayloadOf(&d.Message, w.repliedTo(&d.Message)))
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/chatbot/chatbot/livechat"
 	"github.com/chatbot/chatbot/llm"
 	"github.com/chatbot/chatbot/metrics"
+	native "github.com/chatbot/chatbot/platform"
 	"github.com/chatbot/chatbot/rag"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
@@ -65,6 +66,8 @@ type Server struct {
 	server   *http.Server
 	// incoming is POST /api/webhook/incoming.
 	incoming *webhook.Incoming
+	// platforms is POST /api/platforms/{id}/events (native adapters).
+	platforms *native.Handler
 	// admin is the panel; logs keeps recent warnings for its Logs section.
 	admin *admin.Handler
 	logs  *admin.LogRing
@@ -106,6 +109,7 @@ func (a *Server) newDelivery() error {
 	opts := a.cfg.Delivery
 	opts.Workers = a.cfg.DeliveryWorkers
 	opts.Retry = store.RetryPolicy{Base: a.cfg.RetryBase, Cap: a.cfg.RetryCap}
+	opts.Native = native.NewSenders(native.Adapters(), a.sender, a.store, a.log)
 	// The worker wakes one way: the store calls it after every commit that
 	// queued a delivery (Worker.Run registers it), whoever the writer was.
 	// So no writer below is handed the worker's Notify.
@@ -213,7 +217,9 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 	}
 	a.insights = insights.New(st, insights.Options{Log: log, Quiet: cfg.Insights.Quiet})
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
-		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log, Observers: []conversation.Observer{a.insights}})
+		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log, Observers: []conversation.Observer{a.insights},
+		Steps: []conversation.Step{native.NewSteps(st, livechat.NewDetector(splitList(cfg.LiveChatPhrases), nil))}})
+	a.platforms = native.NewHandler(st, a.turns, native.Adapters(), log, native.Options{AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second})
 	if a.incoming, err = newIncoming(cfg, st, a.turns, log); err != nil {
 		a.abort()
 		return nil, err
@@ -290,6 +296,7 @@ func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 	r.Handle("/api/llm/hosts", admin(http.HandlerFunc(a.llmHostsAPI))).Methods(http.MethodGet)
 
 	webhook.NewHandler(webhook.NewConfigs(a.store).WithAddrPolicy(a.policy), a.log).WithIncoming(a.incoming).Routes(r, admin)
+	a.platforms.Routes(r, admin)
 	webhook.NewDeliveryHandler(webhook.NewDeliveries(a.store, a.sender, nil).WithBreakers(a.worker.Breakers), a.log).Routes(r, admin)
 	rag.NewHandler(a.index, a.log, a.ingestAccess).Routes(r, admin)
 	rag.NewSourcesHandler(a.syncer, a.log).Routes(r, admin)

@@ -58,8 +58,19 @@ func (a *Server) start(ctx context.Context) error {
 	if a.cfg.Insights.Retention > 0 {
 		a.running.retention = a.insights.StartRetention(a.cfg.Insights.Retention, time.Hour)
 	}
+	// Native messages acknowledged but not answered before the last stop
+	// (the platform does not resend them) are claimed first: ResumeAsync
+	// would answer them without delivery.
+	startNative, err := a.platforms.Claim()
+	if err != nil {
+		a.log.Warn("native messages left unanswered by the last stop not resumed", "err", err)
+		startNative = func() int { return 0 }
+	}
 	if n, err := a.incoming.ResumeAsync(); err != nil || n > 0 {
 		a.log.Info("resuming async answers interrupted by the last stop", "count", n, "err", err)
+	}
+	if n := startNative(); n > 0 {
+		a.log.Info("resuming native answers interrupted by the last stop", "count", n)
 	}
 	return nil
 }
@@ -73,8 +84,8 @@ type shutdownStep struct {
 // shutdownSteps is the shutdown order after HTTP has drained (Run's step
 // 1), for what exists and was started:
 //
-//  2. background answers: asynchronous webhook answers finish and queue
-//     their replies;
+//  2. background answers: asynchronous webhook answers and native
+//     platforms' answers finish and queue their replies;
 //  3. the live-chat timeout loop, which queues no-agent notices;
 //  4. the LLM client's background health checker;
 //  5. source syncs (an interrupted sync is redone at the next start);
@@ -92,6 +103,7 @@ func (a *Server) shutdownSteps() []shutdownStep {
 		}
 	}
 	add("background answers", a.incoming != nil, func(ctx context.Context) error { return a.incoming.Close(ctx) })
+	add("platform answers", a.platforms != nil, func(ctx context.Context) error { return a.platforms.Close(ctx) })
 	add("live chat", a.running.liveChat != nil, func(ctx context.Context) error { return a.running.liveChat(ctx) })
 	add("llm checker", a.answer != nil, func(ctx context.Context) error { return a.answer.close(ctx) })
 	add("source syncs", a.running.syncs != nil, func(ctx context.Context) error { return a.running.syncs(ctx) })

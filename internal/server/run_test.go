@@ -102,7 +102,7 @@ func storeLocked(t *testing.T, dir string) bool {
 }
 
 // Cancelling Run's context shuts the server down in the documented order:
-// HTTP, background answers, live chat, the LLM checker, syncs, the
+// HTTP, background answers (webhook, then platforms), live chat, the LLM checker, syncs, the
 // delivery worker (a delivery in flight finishes and is recorded), backups,
 // and the store last, whose lock is held until then.
 func TestRunShutsDownInOrder(t *testing.T) {
@@ -153,7 +153,7 @@ func TestRunShutsDownInOrder(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 
-	want := []string{"http", "background answers", "live chat", "llm checker", "source syncs", "delivery worker", "scheduled backups", "store"}
+	want := []string{"http", "background answers", "platform answers", "live chat", "llm checker", "source syncs", "delivery worker", "scheduled backups", "store"}
 	if got := steps.list(); !slices.Equal(got, want) {
 		t.Fatalf("shutdown steps = %v, want %v", got, want)
 	}
