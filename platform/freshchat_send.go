@@ -25,7 +25,7 @@ func (Freshchat) Send(ctx context.Context, call Caller, cfg *store.WebhookConfig
 		}
 	}
 	res, answer := freshchatCall(ctx, call, cfg, http.MethodPost, base+"/messages", map[string]any{
-		"message_parts": []map[string]any{{"text": map[string]string{"content": m.Text}}},
+		"message_parts": []map[string]any{{"text": map[string]string{"content": webhook.PlainText(m.Text)}}},
 		"message_type":  "normal", "actor_type": "agent", "actor_id": cfg.BotID})
 	if !res.OK() {
 		return res, ""

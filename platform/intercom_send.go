@@ -31,7 +31,7 @@ func (Intercom) Send(ctx context.Context, call Caller, cfg *store.WebhookConfig,
 		}
 	}
 	res, answer := intercomCall(ctx, call, cfg, base+"/reply", map[string]string{"message_type": "comment", "type": "admin",
-		"admin_id": cfg.BotID, "body": m.Text})
+		"admin_id": cfg.BotID, "body": webhook.PlainText(m.Text)})
 	if !res.OK() {
 		return res, ""
 	}

@@ -30,7 +30,7 @@ func (Sunshine) Send(ctx context.Context, call Caller, cfg *store.WebhookConfig,
 		}
 	}
 	res, answer := sunshineCall(ctx, call, cfg, base+"/messages", map[string]any{
-		"author": map[string]string{"type": "business"}, "content": map[string]string{"type": "text", "text": m.Text}})
+		"author": map[string]string{"type": "business"}, "content": map[string]string{"type": "text", "text": webhook.PlainText(m.Text)}})
 	if !res.OK() {
 		return res, ""
 	}
