@@ -34,6 +34,28 @@ type storedRecord struct {
 	Type, Status, SenderType, ResponseType, Text string
 }
 
+// toldBody is what the webhook's response and ask --json say, alike.
+type toldBody struct {
+	Answer       string `json:"answer"`
+	ResponseType string `json:"response_type"`
+	Sources      []struct{ Title, Source string }
+	Handed       []struct {
+		SenderType string `json:"sender_type"`
+		Text       string `json:"message"`
+	} `json:"live_chat_messages"`
+}
+
+func (b toldBody) result() turnResult {
+	out := turnResult{Answer: b.Answer, ResponseType: b.ResponseType}
+	for _, s := range b.Sources {
+		out.Sources += s.Title + "|" + s.Source + ";"
+	}
+	for _, h := range b.Handed {
+		out.Handed = append(out.Handed, h.SenderType+": "+h.Text)
+	}
+	return out
+}
+
 // channel sends one user message and returns what the user was told.
 type channel struct {
 	name string
@@ -77,28 +99,13 @@ func TestScriptedConversationIsTheSameThroughEveryChannel(t *testing.T) {
 		say: func(t *testing.T, text string) turnResult {
 			msgID++
 			var r struct {
-				Response struct {
-					Answer       string `json:"answer"`
-					ResponseType string `json:"response_type"`
-					Sources      []struct{ Title, Source string }
-					Handed       []struct {
-						SenderType string `json:"sender_type"`
-						Text       string `json:"message"`
-					} `json:"live_chat_messages"`
-				} `json:"response"`
+				Response toldBody `json:"response"`
 			}
 			if s := e.do("POST", "/api/webhook/incoming", created.Config.IncomingToken, map[string]any{
 				"user_id": "u1", "conversation_id": "conv_script", "message": text, "message_id": fmt.Sprint("m", msgID)}, &r); s != 200 {
 				t.Fatalf("webhook %q: %d", text, s)
 			}
-			out := turnResult{Answer: r.Response.Answer, ResponseType: r.Response.ResponseType}
-			for _, s := range r.Response.Sources {
-				out.Sources += s.Title + "|" + s.Source + ";"
-			}
-			for _, h := range r.Response.Handed {
-				out.Handed = append(out.Handed, h.SenderType+": "+h.Text)
-			}
-			return out
+			return r.Response.result()
 		}}
 
 	// The widget channel: agent replies are polled.
@@ -156,26 +163,11 @@ func TestScriptedConversationIsTheSameThroughEveryChannel(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ask %q: %v", text, err)
 			}
-			var r struct {
-				Answer       string `json:"answer"`
-				ResponseType string `json:"response_type"`
-				Sources      []struct{ Title, Source string }
-				Handed       []struct {
-					SenderType string `json:"sender_type"`
-					Text       string `json:"message"`
-				} `json:"live_chat_messages"`
-			}
+			var r toldBody
 			if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 				t.Fatalf("ask output: %v\n%s", err, stdout)
 			}
-			out := turnResult{Answer: r.Answer, ResponseType: r.ResponseType}
-			for _, s := range r.Sources {
-				out.Sources += s.Title + "|" + s.Source + ";"
-			}
-			for _, h := range r.Handed {
-				out.Handed = append(out.Handed, h.SenderType+": "+h.Text)
-			}
-			return out
+			return r.result()
 		}}
 
 	var results [][]turnResult

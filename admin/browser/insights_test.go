@@ -1,9 +1,6 @@
 package browser
 
 import (
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -22,26 +19,11 @@ func TestWidgetFeedbackShowsInInsights(t *testing.T) {
 	shots := newShots(t)
 	ctx := newBrowser(t, chromium)
 
-	var key string
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html><html><head><title>Shop</title></head><body><h1>Example shop</h1>
-<script src="%s/widget.js" data-key="%s"></script></body></html>`, srv.base, key)
-	}))
-	defer site.Close()
-	var created struct {
-		Widget struct {
-			Key string `json:"key"`
-		} `json:"widget"`
-	}
-	if code := srv.api(t, "POST", "/admin/api/widgets", map[string]any{"name": "Shop", "allowed_origins": []string{site.URL}}, &created); code != http.StatusCreated {
-		t.Fatalf("create widget: %d", code)
-	}
-	key = created.Widget.Key // before the page is first served
+	siteURL := shopWithWidget(t, srv)
 
 	const shadow = `document.querySelector('[data-chatbot-widget]').shadowRoot`
 	question := "Can I pay with PayPal? " + xss
-	err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/"), chromedp.WaitReady(chromedp.CSS(`[data-chatbot-widget]`)))
+	err := chromedp.Do(ctx, chromedp.Navigate(siteURL+"/"), chromedp.WaitReady(chromedp.CSS(`[data-chatbot-widget]`)))
 	if err != nil {
 		t.Fatal(err)
 	}

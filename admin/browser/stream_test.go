@@ -114,31 +114,10 @@ func TestWidgetStreamsTheAnswer(t *testing.T) {
 	ctx := newBrowser(t, chromium)
 	srv.upload(t, "refunds.md", "# Refunds\n\n## Refund window\n\nRefunds are accepted within 30 days of purchase with the original receipt.\n")
 
-	var keyMu sync.Mutex
-	key := ""
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		keyMu.Lock()
-		k := key
-		keyMu.Unlock()
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html><html><head><title>Shop</title></head><body><h1>Example shop</h1>
-<script src="%s/widget.js" data-key="%s"></script></body></html>`, srv.base, k)
-	}))
-	defer site.Close()
-	var created struct {
-		Widget struct {
-			Key string `json:"key"`
-		} `json:"widget"`
-	}
-	if code := srv.api(t, "POST", "/admin/api/widgets", map[string]any{"name": "Shop", "allowed_origins": []string{site.URL}}, &created); code != http.StatusCreated {
-		t.Fatalf("create widget: %d", code)
-	}
-	keyMu.Lock()
-	key = created.Widget.Key
-	keyMu.Unlock()
+	siteURL := shopWithWidget(t, srv)
 
 	const shadow = `document.querySelector('[data-chatbot-widget]').shadowRoot`
-	if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/"), chromedp.WaitReady(chromedp.CSS(`[data-chatbot-widget]`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(siteURL+"/"), chromedp.WaitReady(chromedp.CSS(`[data-chatbot-widget]`))); err != nil {
 		t.Fatalf("widget did not load: %v", err)
 	}
 	// Record the streamed text: the last text of the element that shows
