@@ -186,6 +186,12 @@ type harness struct {
 
 func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
 	t.Helper()
+	return newHarnessWith(t, edit, Options{})
+}
+
+// newHarnessWith is newHarness with the handler's options.
+func newHarnessWith(t *testing.T, edit func(in *webhook.ConfigInput), opts Options) *harness {
+	t.Helper()
 	box, err := secret.NewBox(bytes.Repeat([]byte{5}, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +217,7 @@ func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
 		Steps:     []conversation.Step{NewSteps(st, livechat.NewDetector(nil, nil))},
 		Observers: []conversation.Observer{hs.answered}})
 	hs.turns = turns
-	hs.h = NewHandler(st, turns, Adapters(), log, Options{})
+	hs.h = NewHandler(st, turns, Adapters(), log, opts)
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFound()
 	hs.h.Routes(r, func(h http.Handler) http.Handler { return h })
