@@ -31,10 +31,11 @@ type Config struct {
 	// poll interval, an attempt hook); the fields above fill the rest.
 	Delivery        webhook.WorkerOptions
 	ShutdownTimeout time.Duration
+	Answer          answerConfig // the conversation engine and Ollama (answer.go)
+
 	// BurstWindow: a native integration's user messages within it in one
 	// conversation get one reply (0: each its own; no flags: 0).
 	BurstWindow time.Duration
-	Answer          answerConfig // the conversation engine and Ollama (answer.go)
 
 	// Knowledge base: the embedder (auto, builtin, ollama, openai), its
 	// model, and the Ollama servers (OLLAMA_HOST, comma-separated).
