@@ -44,7 +44,7 @@ func (f *fakeTimers) started() int {
 
 func newBurstHarness(t *testing.T, window time.Duration) (*harness, *fakeTimers) {
 	ft := &fakeTimers{}
-	return newHarnessWith(t, nil, Options{BurstWindow: window, After: ft.After}), ft
+	return newHarnessWith(t, nil, func(o *Options, _ Caller) { o.BurstWindow, o.After = window, ft.After }), ft
 }
 
 // inConv edits a message_created fixture: its id, text and conversation.

@@ -36,6 +36,9 @@ type Options struct {
 	BurstWindow time.Duration
 	// After is the burst window's timer (time.After); tests drive it.
 	After func(time.Duration) <-chan time.Time
+	// Call makes the typing indicator's request (the delivery worker's
+	// *webhook.Sender, for the same address policy); nil: no indicator.
+	Call Caller
 }
 
 // Handler serves POST /api/platforms/{id}/events and the pause API.
@@ -358,6 +361,7 @@ func (h *Handler) answer(msgs ...*conversation.Accepted) {
 		last.Message.Text = joined(msgs)
 		defer func() { last.Message.Text = own }()
 	}
+	h.typing(ctx, last.Message)
 	out, err := h.turns.Answer(ctx, last)
 	if err != nil {
 		// The earlier messages stay unanswered too: the next start answers them.
@@ -374,5 +378,30 @@ func (h *Handler) answer(msgs ...*conversation.Accepted) {
 	if len(msgs) > 1 {
 		h.log.Info("platform burst answered once", "config_id", last.Message.ConfigID,
 			"conversation_id", last.Message.ConversationID, "messages", len(msgs), "message_id", last.Message.ID)
+	}
+}
+
+// typing shows the bot as typing where the platform has an indicator,
+// before the answer is produced. Best effort: a failure is logged and the
+// answer goes on. Not in a paused conversation: a human has it.
+func (h *Handler) typing(ctx context.Context, msg *store.Message) {
+	if h.opts.Call == nil {
+		return
+	}
+	cfg, err := h.store.Config(msg.ConfigID)
+	if err != nil {
+		h.log.Warn("typing indicator not sent: could not read the integration", "config_id", msg.ConfigID, "err", err)
+		return
+	}
+	t, ok := h.adapters[cfg.Provider].(Typer)
+	if !ok {
+		return
+	}
+	if p, err := h.store.ConversationPauseState(cfg.ID, msg.ConversationID); err != nil || p.Paused {
+		return
+	}
+	if res := t.Typing(ctx, h.opts.Call, cfg, msg.ConversationID); !res.OK() {
+		h.log.Warn("typing indicator failed; answering all the same", "config_id", cfg.ID, "provider", cfg.Provider,
+			"conversation_id", msg.ConversationID, "status", res.StatusCode, "err", res.Err)
 	}
 }
