@@ -85,6 +85,7 @@ func NewHandler(st *store.Store, turns *conversation.Service, adapters map[strin
 // signature) and the pause API (admin).
 func (h *Handler) Routes(r *mux.Router, admin func(http.Handler) http.Handler) {
 	r.HandleFunc("/api/platforms/{id}/events", h.events).Methods(http.MethodPost)
+	r.Handle("/api/platforms/{id}/sample", admin(http.HandlerFunc(h.sample))).Methods(http.MethodPost)
 	r.Handle("/api/platforms/{id}/conversations", admin(http.HandlerFunc(h.pauses))).Methods(http.MethodGet)
 	r.Handle("/api/platforms/{id}/conversations/{conversation}", admin(http.HandlerFunc(h.pause))).Methods(http.MethodGet)
 	r.Handle("/api/platforms/{id}/conversations/{conversation}/resume", admin(http.HandlerFunc(h.resume))).Methods(http.MethodPost)
