@@ -106,7 +106,7 @@ func (h *Handler) sample(w http.ResponseWriter, r *http.Request) {
 	}
 	s, ok := adapter.(Sampler)
 	if !ok {
-		httpapi.Error(w, r, h.log, apperr.Invalidf("provider", "no sample event for provider %s (it signs with its own private key): send a message from the platform itself", cfg.Provider))
+		httpapi.Error(w, r, h.log, apperr.Invalidf("provider", "no sample event for provider %s (only Chatwoot has one): send a message from the platform itself to test it", cfg.Provider))
 		return
 	}
 	now := h.opts.Now()
