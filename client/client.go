@@ -30,6 +30,10 @@ func New(base, adminToken string) *Client {
 	return &Client{base: strings.TrimRight(base, "/"), token: adminToken, http: &http.Client{Timeout: 60 * time.Second}}
 }
 
+// Base is the server's URL, for a request the typed methods cannot make
+// (e.g. a platform's signed event to its events endpoint).
+func (c *Client) Base() string { return c.base }
+
 // Strict makes the client refuse a server answer with a field its types do
 // not know, instead of ignoring it. The CLI stays lenient (a newer server
 // may add fields); the contract tests use it so that a field the server

@@ -131,6 +131,8 @@ func bindServe(fs *pflag.FlagSet, e env, c *config) {
 	bindNotice(fs, e, &c.LiveChatNoAgentClosedMessage, "livechat-no-agent-closed-message", "CHATBOT_LIVECHAT_NO_AGENT_CLOSED_MESSAGE",
 		livechat.DefaultNoAgentClosedMessage, "what the user is told when no agent accepted in time and --livechat-no-agent is close")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", e.durationOr("CHATBOT_SHUTDOWN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight work (env CHATBOT_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.BurstWindow, "burst-window", e.durationOr("CHATBOT_BURST_WINDOW", 1500*time.Millisecond),
+		"native integrations: a user's messages this close together in one conversation get one reply; 0 answers each (env CHATBOT_BURST_WINDOW)")
 	bindBackup(fs, e, c)
 }
 

@@ -79,6 +79,15 @@ func TestAppAnswersANativeChatwootEventThroughItsAPI(t *testing.T) {
 		return m
 	}
 	post("message_created_incoming.json")
+	// The typing indicator goes first (best effort), then the answer.
+	select {
+	case c := <-calls:
+		if c.path != "/api/v1/accounts/7/conversations/58/toggle_typing_status" || c.token != "cw-token-1234" {
+			t.Fatalf("Chatwoot got %+v first, want the typing indicator", c)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no typing indicator sent to Chatwoot")
+	}
 	select {
 	case c := <-calls:
 		if c.path != "/api/v1/accounts/7/conversations/58/messages" || c.token != "cw-token-1234" || c.content == "" {

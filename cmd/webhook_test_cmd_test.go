@@ -1,8 +1,13 @@
 package cmd
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -101,5 +106,88 @@ func TestPrintTestResultShowsStatusOnce(t *testing.T) {
 		if b.String() != c.want {
 			t.Errorf("printTestResult(%+v) = %q, want %q", c.res, b.String(), c.want)
 		}
+	}
+}
+
+// chatwootCall is one request the fake Chatwoot of the native test got.
+type chatwootCall struct{ path, token, body string }
+
+func fakeChatwootAPI(t *testing.T) (*httptest.Server, chan chatwootCall) {
+	t.Helper()
+	calls := make(chan chatwootCall, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		calls <- chatwootCall{r.URL.Path, r.Header.Get("api_access_token"), string(b)}
+		io.WriteString(w, `{"id":901}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, calls
+}
+
+// A native integration's test goes through the whole path of the running
+// server: a signed sample event to its events endpoint, the answer, its
+// delivery through Chatwoot's messages API; each step is printed.
+func TestWebhookTestCommandNativeChatwootThroughServer(t *testing.T) {
+	cw, calls := fakeChatwootAPI(t)
+	const token = "admin-token-0123456789abcdef"
+	a, _ := startApp(t, config{AdminToken: token, AllowOutgoing: "127.0.0.0/8"})
+	s := func(v string) *string { return &v }
+	v, err := webhook.NewConfigs(a.store).Create(webhook.ConfigInput{Name: s("Chatwoot"), Provider: s("chatwoot"),
+		Adapter: s("native"), APIURL: s(cw.URL), APIToken: s("cw-token-1234"), PlatformSecret: s("cw-secret"), Account: s("7")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := mapEnv(map[string]string{"CHATBOT_ADMIN_TOKEN": token})
+	out, _, err := run(t, e, "webhook", "test", "Chatwoot", "--data-dir", a.cfg.DataDir, "--conversation", "58", "--text", "How do I reset my password?")
+	if err != nil {
+		t.Fatalf("test = %q, %v", out, err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 ||
+		!strings.HasPrefix(lines[0], "1. sample chatwoot event: a user's message in conversation 58 (message id chatbot-test-") ||
+		!strings.HasSuffix(lines[0], "), signed with the platform secret") ||
+		!strings.HasPrefix(lines[1], "2. POST "+v.EventsPath+": HTTP 200, stored as message ") ||
+		!strings.HasPrefix(lines[2], "3. answer (") ||
+		lines[3] != "4. delivered through the chatwoot API: HTTP 200 after 1 attempt(s)" {
+		t.Fatalf("output:\n%s", out)
+	}
+	typing, msg := <-calls, <-calls
+	if typing.path != "/api/v1/accounts/7/conversations/58/toggle_typing_status" || typing.token != "cw-token-1234" || typing.body != `{"typing_status":"on"}` {
+		t.Fatalf("first call = %+v, want the typing indicator", typing)
+	}
+	var posted struct {
+		Content string `json:"content"`
+	}
+	if msg.path != "/api/v1/accounts/7/conversations/58/messages" || json.Unmarshal([]byte(msg.body), &posted) != nil ||
+		!strings.Contains(lines[2], strconv.Quote(posted.Content)) || posted.Content == "" {
+		t.Fatalf("second call = %+v, want the printed answer (%s)", msg, lines[2])
+	}
+	select {
+	case c := <-calls:
+		t.Fatalf("unexpected call %+v", c)
+	default:
+	}
+}
+
+// Without a running server a native test says so, and sends nothing.
+func TestWebhookTestCommandNativeWithoutServer(t *testing.T) {
+	cw, calls := fakeChatwootAPI(t)
+	dir := t.TempDir()
+	e := mapEnv(nil)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("cw-token-1234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, e, "webhook", "add", "--data-dir", dir, "--name", "Chatwoot", "--provider", "chatwoot",
+		"--adapter", "native", "--api-url", cw.URL, "--api-token-file", tokenFile, "--platform-secret-file", tokenFile, "--account", "7"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, e, "webhook", "test", "Chatwoot", "--data-dir", dir)
+	if err == nil || !strings.Contains(err.Error(), "no server is running: start `chatbot serve` on this data directory, or pass --server URL") ||
+		!strings.Contains(out, "Chatwoot: native chatwoot integration: its test posts a signed sample event to the running server's events endpoint (/api/platforms/1/events)") {
+		t.Fatalf("test = %q, %v", out, err)
+	}
+	if len(calls) != 0 {
+		t.Fatalf("%d calls to Chatwoot, want none", len(calls))
 	}
 }

@@ -50,6 +50,14 @@ func (Chatwoot) Send(ctx context.Context, call Caller, cfg *store.WebhookConfig,
 	return total, string(posted.ID)
 }
 
+// Typing shows the bot as typing in the conversation while the answer is
+// produced; Chatwoot's widget clears it when the reply arrives.
+func (Chatwoot) Typing(ctx context.Context, call Caller, cfg *store.WebhookConfig, conv string) webhook.Result {
+	u := cfg.APIURL + "/api/v1/accounts/" + url.PathEscape(cfg.Account) + "/conversations/" + url.PathEscape(conv) + "/toggle_typing_status"
+	res, _ := chatwootCall(ctx, call, cfg, u, map[string]string{"typing_status": "on"})
+	return res
+}
+
 func chatwootCall(ctx context.Context, call Caller, cfg *store.WebhookConfig, u string, body any) (webhook.Result, []byte) {
 	b, err := json.Marshal(body)
 	if err != nil {

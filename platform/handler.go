@@ -30,6 +30,15 @@ type Options struct {
 	MaxConcurrent int           // answers produced at once
 	AnswerTimeout time.Duration // bound on one answer
 	Now           func() time.Time
+	// BurstWindow: a user's message is answered once this long passed
+	// with no newer message in its conversation, together with the
+	// messages before it (one reply per burst); 0 answers each at once.
+	BurstWindow time.Duration
+	// After is the burst window's timer (time.After); tests drive it.
+	After func(time.Duration) <-chan time.Time
+	// Call makes the typing indicator's request (the delivery worker's
+	// *webhook.Sender, for the same address policy); nil: no indicator.
+	Call Caller
 }
 
 // Handler serves POST /api/platforms/{id}/events and the pause API.
@@ -43,6 +52,7 @@ type Handler struct {
 	slots    chan struct{}
 
 	warnedUnsigned sync.Map // config id -> struct{}: accept_unsigned logged once
+	bursts         bursts
 
 	mu       sync.Mutex // guards closed and bg.Add
 	closed   bool
@@ -63,6 +73,9 @@ func NewHandler(st *store.Store, turns *conversation.Service, adapters map[strin
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Handler{store: st, turns: turns, adapters: adapters, log: log, opts: opts,
 		slots: make(chan struct{}, opts.MaxConcurrent), bgCtx: ctx, bgCancel: cancel}
@@ -72,6 +85,7 @@ func NewHandler(st *store.Store, turns *conversation.Service, adapters map[strin
 // signature) and the pause API (admin).
 func (h *Handler) Routes(r *mux.Router, admin func(http.Handler) http.Handler) {
 	r.HandleFunc("/api/platforms/{id}/events", h.events).Methods(http.MethodPost)
+	r.Handle("/api/platforms/{id}/sample", admin(http.HandlerFunc(h.sample))).Methods(http.MethodPost)
 	r.Handle("/api/platforms/{id}/conversations", admin(http.HandlerFunc(h.pauses))).Methods(http.MethodGet)
 	r.Handle("/api/platforms/{id}/conversations/{conversation}", admin(http.HandlerFunc(h.pause))).Methods(http.MethodGet)
 	r.Handle("/api/platforms/{id}/conversations/{conversation}/resume", admin(http.HandlerFunc(h.resume))).Methods(http.MethodPost)
@@ -258,7 +272,7 @@ func (h *Handler) message(r *http.Request, cfg *store.WebhookConfig, ev Event) (
 		h.turns.Release(a)
 		return eventResponse{Success: true, MessageID: a.Message.ID, Duplicate: true}, nil
 	}
-	go h.answer(a)
+	h.schedule(a)
 	return eventResponse{Success: true, MessageID: a.Message.ID}, nil
 }
 
@@ -272,26 +286,123 @@ func (h *Handler) startBackground() bool {
 	return true
 }
 
-// answer produces the answer of an accepted message; it goes out through
-// the delivery queue (the reply is stored with its job).
-func (h *Handler) answer(a *conversation.Accepted) {
+// schedule answers a at once, or, with a burst window, once the window
+// passed with no newer message in its conversation. The timer starts
+// before the event is acknowledged, so a test knows it is there.
+func (h *Handler) schedule(a *conversation.Accepted) {
+	if h.opts.BurstWindow <= 0 {
+		go h.answer(a)
+		return
+	}
+	k := burstKey{config: a.Message.ConfigID, conv: a.Message.ConversationID}
+	gen := h.bursts.add(k, a)
+	timer := h.opts.After(h.opts.BurstWindow)
+	go h.burstWait(k, gen, timer)
+}
+
+// burstWait is one message's window: when it ends and no newer message
+// came, it answers the whole burst; otherwise the newer message's window
+// does. Each message holds one count of h.bg; the one answering keeps
+// its own and gives it back in answer.
+func (h *Handler) burstWait(k burstKey, gen uint64, timer <-chan time.Time) {
+	select {
+	case <-timer:
+	case <-h.bgCtx.Done():
+	}
+	msgs := h.bursts.take(k, gen)
+	if len(msgs) == 0 {
+		h.bg.Done()
+		return
+	}
+	if h.bgCtx.Err() != nil {
+		// Shutting down: the messages stay unanswered and are answered at
+		// the next start (Claim).
+		for _, a := range msgs {
+			h.turns.Release(a)
+		}
+		h.log.Warn("platform burst not answered: shutting down", "config_id", k.config, "conversation_id", k.conv, "messages", len(msgs))
+		h.bg.Done()
+		return
+	}
+	h.answer(msgs...)
+}
+
+// answer produces the answer of accepted messages of one conversation,
+// in arrival order (one, or a burst); it goes out through the delivery
+// queue (the reply is stored with its job). A burst is answered once:
+// the engine gets the joined texts, the reply is the last message's, and
+// the earlier messages are recorded as handled with the same response,
+// so a platform retry of any of them gets no second answer.
+func (h *Handler) answer(msgs ...*conversation.Accepted) {
 	defer h.bg.Done()
-	defer h.turns.Release(a) // a no-op once Answer ran
+	last := msgs[len(msgs)-1]
+	defer func() {
+		for _, a := range msgs {
+			h.turns.Release(a) // a no-op once Answer ran
+		}
+	}()
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("platform answer panicked", "message_id", a.Message.ID, "panic", p)
+			h.log.Error("platform answer panicked", "message_id", last.Message.ID, "panic", p)
 		}
 	}()
 	select {
 	case h.slots <- struct{}{}:
 		defer func() { <-h.slots }()
 	case <-h.bgCtx.Done():
-		h.log.Warn("platform answer not produced: shutting down", "message_id", a.Message.ID)
+		h.log.Warn("platform answer not produced: shutting down", "message_id", last.Message.ID)
 		return
 	}
 	ctx, cancel := context.WithTimeout(h.bgCtx, h.opts.AnswerTimeout)
 	defer cancel()
-	if _, err := h.turns.Answer(ctx, a); err != nil {
-		h.log.Warn("platform answer failed; it is answered again at the next start", "message_id", a.Message.ID, "err", err)
+	if len(msgs) > 1 {
+		// Only what the engine reads changes: the stored message keeps its
+		// own text.
+		own := last.Message.Text
+		last.Message.Text = joined(msgs)
+		defer func() { last.Message.Text = own }()
+	}
+	h.typing(ctx, last.Message)
+	out, err := h.turns.Answer(ctx, last)
+	if err != nil {
+		// The earlier messages stay unanswered too: the next start answers them.
+		h.log.Warn("platform answer failed; it is answered again at the next start", "message_id", last.Message.ID,
+			"messages", len(msgs), "err", err)
+		return
+	}
+	for _, a := range msgs[:len(msgs)-1] {
+		if err := h.store.RecordHandled(a.Message.ID, out.Answer.Type, out.Answer.SessionID, 0); err != nil {
+			h.log.Warn("a message answered in a burst was not recorded as handled; the next start may answer it again",
+				"message_id", a.Message.ID, "answered_with", last.Message.ID, "err", err)
+		}
+	}
+	if len(msgs) > 1 {
+		h.log.Info("platform burst answered once", "config_id", last.Message.ConfigID,
+			"conversation_id", last.Message.ConversationID, "messages", len(msgs), "message_id", last.Message.ID)
+	}
+}
+
+// typing shows the bot as typing where the platform has an indicator,
+// before the answer is produced. Best effort: a failure is logged and the
+// answer goes on. Not in a paused conversation: a human has it.
+func (h *Handler) typing(ctx context.Context, msg *store.Message) {
+	if h.opts.Call == nil {
+		return
+	}
+	cfg, err := h.store.Config(msg.ConfigID)
+	if err != nil {
+		h.log.Warn("typing indicator not sent: could not read the integration", "config_id", msg.ConfigID, "err", err)
+		return
+	}
+	t, ok := h.adapters[cfg.Provider].(Typer)
+	if !ok {
+		return
+	}
+	if p, err := h.store.ConversationPauseState(cfg.ID, msg.ConversationID); err != nil || p.Paused {
+		return
+	}
+	if res := t.Typing(ctx, h.opts.Call, cfg, msg.ConversationID); !res.OK() {
+		h.log.Warn("typing indicator failed; answering all the same", "config_id", cfg.ID, "provider", cfg.Provider,
+			"conversation_id", msg.ConversationID, "status", res.StatusCode, "err", res.Err)
 	}
 }

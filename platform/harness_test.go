@@ -186,6 +186,13 @@ type harness struct {
 
 func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
 	t.Helper()
+	return newHarnessWith(t, edit, nil)
+}
+
+// newHarnessWith is newHarness with the handler's options set by opts,
+// which gets the delivery worker's sender (for Options.Call).
+func newHarnessWith(t *testing.T, edit func(in *webhook.ConfigInput), opts func(o *Options, sender Caller)) *harness {
+	t.Helper()
 	box, err := secret.NewBox(bytes.Repeat([]byte{5}, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -211,16 +218,20 @@ func newHarness(t *testing.T, edit func(in *webhook.ConfigInput)) *harness {
 		Steps:     []conversation.Step{NewSteps(st, livechat.NewDetector(nil, nil))},
 		Observers: []conversation.Observer{hs.answered}})
 	hs.turns = turns
-	hs.h = NewHandler(st, turns, Adapters(), log, Options{})
-	r := mux.NewRouter()
-	r.NotFoundHandler = httpapi.NotFound()
-	hs.h.Routes(r, func(h http.Handler) http.Handler { return h })
-	hs.srv = httptest.NewServer(r)
 	policy, err := webhook.ParseAllowList("127.0.0.0/8")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sender := webhook.NewSender(policy, webhook.SenderOptions{})
+	var o Options
+	if opts != nil {
+		opts(&o, sender)
+	}
+	hs.h = NewHandler(st, turns, Adapters(), log, o)
+	r := mux.NewRouter()
+	r.NotFoundHandler = httpapi.NotFound()
+	hs.h.Routes(r, func(h http.Handler) http.Handler { return h })
+	hs.srv = httptest.NewServer(r)
 	hs.worker = webhook.NewWorker(st, sender, log, webhook.WorkerOptions{Workers: 2,
 		Retry:  store.RetryPolicy{Base: 20 * time.Millisecond, Cap: 100 * time.Millisecond},
 		Native: NewSenders(Adapters(), sender, st, log), CircuitThreshold: 100,

@@ -93,6 +93,12 @@ type Adapter interface {
 	Send(ctx context.Context, call Caller, cfg *store.WebhookConfig, m *store.Message) (res webhook.Result, sent string)
 }
 
+// Typer is an adapter whose platform shows the user that the bot is
+// typing (Chatwoot's toggle_typing_status); best effort.
+type Typer interface {
+	Typing(ctx context.Context, call Caller, cfg *store.WebhookConfig, conversationID string) webhook.Result
+}
+
 // Adapters are the native adapters by provider.
 func Adapters() map[string]Adapter {
 	return map[string]Adapter{"chatwoot": Chatwoot{}, "zendesk": Sunshine{}, "intercom": Intercom{}, "freshchat": Freshchat{}}

@@ -219,7 +219,8 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 	a.turns = conversation.New(st, a.answer.engine, conversation.Options{
 		DedupeRetention: cfg.Incoming.DedupeRetention, Log: log, Observers: []conversation.Observer{a.insights},
 		Steps: []conversation.Step{native.NewSteps(st, livechat.NewDetector(splitList(cfg.LiveChatPhrases), nil))}})
-	a.platforms = native.NewHandler(st, a.turns, native.Adapters(), log, native.Options{AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second})
+	a.platforms = native.NewHandler(st, a.turns, native.Adapters(), log, native.Options{AnswerTimeout: cfg.Answer.AnswerTimeout + 10*time.Second,
+		BurstWindow: cfg.BurstWindow, Call: a.sender})
 	if a.incoming, err = newIncoming(cfg, st, a.turns, log); err != nil {
 		a.abort()
 		return nil, err

@@ -33,6 +33,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Answer          answerConfig // the conversation engine and Ollama (answer.go)
 
+	// BurstWindow: a native integration's user messages within it in one
+	// conversation get one reply (0: each its own; no flags: 0).
+	BurstWindow time.Duration
+
 	// Knowledge base: the embedder (auto, builtin, ollama, openai), its
 	// model, and the Ollama servers (OLLAMA_HOST, comma-separated).
 	Embedder   string
@@ -104,6 +108,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout must be a positive duration such as 15s, not %s", c.ShutdownTimeout)
+	}
+	if c.BurstWindow < 0 {
+		return fmt.Errorf("--burst-window must be 0 (off) or a positive duration such as 1.5s, not %s", c.BurstWindow)
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second // a config built without flags
