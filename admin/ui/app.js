@@ -606,6 +606,28 @@
     // same state only its transcript is replaced: the Accept button and the
     // reply the agent is typing stay the same elements.
     var opened = 0, shown = { id: '', state: '' };
+    // rated keeps the agent's ratings by answer id: the transcript is
+    // rebuilt on every live-chat event and must still show them.
+    var rated = {};
+    function rateable(m) {
+      var b = bubble(m);
+      if (!m.id || m.sender_type !== 'bot' || m.message_type !== 'outgoing' || !m.response_type || m.response_type === 'live_chat_transfer') return b;
+      var out = el('span', { class: 'muted', role: 'status' });
+      var buttons = [['helpful', 'Helpful'], ['not_helpful', 'Not helpful']].map(function (r) {
+        var btn = el('button', { type: 'button', class: 'secondary rate', 'data-rating': r[0], 'aria-pressed': rated[m.id] === r[0] ? 'true' : 'false', text: r[1], onclick: function () {
+          out.textContent = 'Saving…'; out.className = 'muted';
+          api('POST', '/api/messages/' + m.id + '/feedback', { rating: r[0], rater: agent.value.trim() || 'agent' }).then(function (res) {
+            if (!res.ok) { out.textContent = errText(res); out.className = 'error'; return; }
+            rated[m.id] = r[0];
+            buttons.forEach(function (x) { x.setAttribute('aria-pressed', x === btn ? 'true' : 'false'); });
+            out.textContent = 'Rated ' + r[1].toLowerCase() + '.'; out.className = 'ok';
+          });
+        } });
+        return btn;
+      });
+      add(b, el('div', { class: 'rating' }, buttons, ' ', out));
+      return b;
+    }
     function open(id) {
       var seq = ++opened;
       api('GET', '/api/livechat/sessions/' + encodeURIComponent(id)).then(function (res) {
@@ -613,7 +635,7 @@
         var s = res.ok ? res.data.session || res.data : null, ms = res.ok ? res.data.messages || s.messages || res.data.transcript || [] : [];
         var old = $('transcript');
         if (res.ok && shown.id === id && shown.state === stateOf(s) && old && pane.contains(old)) {
-          add(clear(old), ms.map(bubble));
+          add(clear(old), ms.map(rateable));
           old.scrollTop = old.scrollHeight;
           return;
         }
@@ -621,7 +643,7 @@
         shown = { id: '', state: '' };
         if (!res.ok) { add(pane, el('p', { class: 'error', text: errText(res) })); return; }
         shown = { id: id, state: stateOf(s) };
-        var box = el('div', { class: 'chat', id: 'transcript' }, ms.map(bubble));
+        var box = el('div', { class: 'chat', id: 'transcript' }, ms.map(rateable));
         var msg = el('textarea', { id: 'reply-text', required: true }), err = el('p', { class: 'error', role: 'alert' });
         add(pane, [el('h3', null, 'Session with ', s.username || s.user_id || id, ' ', pill(stateOf(s))), box]);
         if (stateOf(s) === 'waiting') {

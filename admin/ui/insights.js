@@ -62,7 +62,14 @@
         add(chart, el('p', { class: 'hint' }, 'Export: ', el('a', { href: '/api/insights/conversations.csv?' + q, text: 'conversations (CSV)' }), ' · ',
           el('a', { href: '/api/insights/gaps.csv?' + (integ.value || ''), text: 'knowledge gaps (CSV)' })));
       });
-      api('GET', '/api/insights/gaps?' + (integ.value || '')).then(function (res) { showGaps(gaps, res); });
+      // The curated answers' questions mark the clusters already answered.
+      Promise.all([api('GET', '/api/insights/gaps?' + (integ.value || '')), api('GET', '/api/faq')]).then(function (rs) {
+        var known = {};
+        (rs[1].ok && rs[1].data.faqs || []).forEach(function (f) {
+          [f.question].concat(f.alternatives || []).forEach(function (q) { known[norm(q)] = true; });
+        });
+        showGaps(gaps, rs[0], known);
+      });
       api('GET', '/api/insights/answers?' + q).then(function (res) { showWorst(worst, res); });
     }
     // rateStat is a number that lists the conversations behind it.
@@ -129,20 +136,62 @@
     return el('div', null, svg, legend, el('div', { class: 'hint', text: prefix + first + ' to ' + last + '; hover a bar for its numbers.' }));
   }
 
-  function showGaps(box, res) {
+  function norm(q) { return String(q || '').trim().toLowerCase(); }
+
+  // curatedForm is the inline form under a cluster's row that adds a
+  // curated answer for it: the representative question, the other wordings
+  // as alternatives, and the answer the operator types.
+  function curatedForm(c, row, done) {
+    var q = el('input', { class: 'gap-question', value: c.representative, required: true });
+    var alts = el('textarea', { class: 'gap-alternatives', rows: 3, value: (c.examples || []).join('\n') });
+    var answer = el('textarea', { class: 'gap-answer', rows: 4, required: true });
+    var err = el('p', { class: 'error', role: 'alert' });
+    var form = el('form', { class: 'gap-form', onsubmit: function (e) {
+      e.preventDefault();
+      err.textContent = '';
+      var alternatives = alts.value.split('\n').map(function (s) { return s.trim(); }).filter(function (s) { return s && norm(s) !== norm(q.value); });
+      api('POST', '/api/faq', { question: q.value.trim(), alternatives: alternatives, answer: answer.value }).then(function (r) {
+        if (!r.ok) { err.textContent = errText(r); return; }
+        tr.remove();
+        done(r.data.faq);
+      });
+    } }, p.field('Question', q), p.field('Other wordings (one a line)', alts), p.field('Answer', answer),
+      el('div', { class: 'row' }, el('button', { type: 'submit', text: 'Save curated answer' }),
+        el('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: function () { tr.remove(); } })), err);
+    var tr = el('tr', { class: 'gap-form-row' }, el('td', { colspan: row.children.length }, form));
+    row.parentNode.insertBefore(tr, row.nextSibling);
+    answer.focus();
+    return tr;
+  }
+
+  function showGaps(box, res, known) {
     clear(box);
     if (!res.ok) { add(box, el('p', { class: 'error', text: errText(res) })); return; }
     var cs = res.data.clusters || [];
     if (!cs.length) { add(box, el('p', { class: 'muted', text: 'No gaps in the last 30 days: every question got a good answer.' })); return; }
     add(box, el('div', { class: 'table-wrap' }, el('table', { id: 'gaps-table' },
-      el('thead', null, el('tr', null, ['Asked', 'Question', 'Other wordings', 'Why', 'Last seen', 'Conversations'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+      el('thead', null, el('tr', null, ['Asked', 'Question', 'Other wordings', 'Why', 'Last seen', 'Conversations', 'Curated answer'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
       el('tbody', null, cs.map(function (c) {
         var why = Object.keys(c.reasons || {}).sort().map(function (k) { return k.replace(/_/g, ' ') + ' ' + c.reasons[k]; }).join(', ');
-        return el('tr', null, el('td', { text: c.count }), el('td', { class: 'text', text: c.representative }),
+        var action = el('td', { class: 'gap-action' }), row;
+        var answered = function (f) {
+          clear(action);
+          add(action, el('span', { class: 'ok', text: 'answered by a curated answer' + (f ? ' (#' + f.id + ')' : '') }));
+        };
+        if (known[norm(c.representative)]) answered(null);
+        else {
+          var open = null;
+          add(action, el('button', { type: 'button', class: 'secondary add-curated', text: 'Add a curated answer', onclick: function () {
+            if (open && open.parentNode) { open.querySelector('.gap-answer').focus(); return; }
+            open = curatedForm(c, row, answered);
+          } }));
+        }
+        row = el('tr', null, el('td', { text: c.count }), el('td', { class: 'text', text: c.representative }),
           el('td', { class: 'text', text: (c.examples || []).join('\n') }), el('td', { text: why }), el('td', { text: p.fmtTime(c.last_seen) }),
           el('td', null, (c.conversations || []).slice(0, 5).map(function (r) {
             return [el('a', { href: '#conversation/' + encodeURIComponent(r.conversation_id), text: r.conversation_id }), ' '];
-          })));
+          })), action);
+        return row;
       })))));
   }
 
