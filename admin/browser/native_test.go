@@ -110,6 +110,39 @@ var u = document.getElementById('int-accept-unsigned'); u.click(); return true; 
 	noScriptRan(t, ctx, "native integration name")
 	shots.take(t, ctx, "native-integration-events-url")
 
+	// Editing shows the stored settings, the credentials only masked in
+	// the placeholders; saving with them blank keeps them (the signed
+	// event below still verifies).
+	if err := runJS(ctx, row+`.querySelector('button[aria-label^="Edit "]').click(); true`); err != nil {
+		t.Fatal(err)
+	}
+	form := `['int-adapter', 'int-api-url', 'int-api-token', 'int-platform-secret', 'int-account', 'int-bot-id', 'int-handoff'].map(function (id) { return document.getElementById(id).value }).join('|')`
+	if got := evalString(t, ctx, form); got != "native|"+fake.URL+"|||7|5|native" {
+		t.Fatalf("edit form = %q, want native|api url|||7|5|native", got)
+	}
+	if got := evalString(t, ctx, `document.getElementById('int-api-token').placeholder`); strings.Contains(got, apiToken) || !strings.Contains(got, "stored: ") {
+		t.Fatalf("API token placeholder %q: want the stored token masked", got)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#int-handoff-target`), "12"),
+		chromedp.Click(chromedp.CSS(`#integration-form button[type=submit]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `!!document.getElementById('events-url') && document.getElementById('events-url-card').textContent.indexOf('Saved "') >= 0 && document.getElementById('events-url').textContent === `+jsString(eventsURL)); err != nil {
+		t.Fatalf("saving the edit: %v (%q)", err, evalString(t, ctx, `document.getElementById('view').textContent`))
+	}
+	var cfg struct {
+		Config struct {
+			HandoffTarget string `json:"handoff_target"`
+			APIToken      string `json:"api_token"`
+		} `json:"config"`
+	}
+	if code := srv.api(t, "GET", "/api/webhook/config/"+id, nil, &cfg); code != http.StatusOK || cfg.Config.HandoffTarget != "12" || cfg.Config.APIToken == "" || cfg.Config.APIToken == apiToken {
+		t.Fatalf("after the edit: %d %+v, want hand-off target 12 and the token kept (masked)", code, cfg.Config)
+	}
+
 	// A signed agent reply pauses conversation 58.
 	body, err := os.ReadFile("../../platform/testdata/chatwoot/message_created_outgoing_agent.json")
 	if err != nil {

@@ -374,7 +374,7 @@
         if (shown && !cs.some(function (c) { return c.id === shown.id && c.adapter === 'native'; })) { shown = null; clear(convs); }
         if (!cs.length) { add(list, el('p', { class: 'muted', text: 'No integrations yet. Create one below.' })); return; }
         add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'integrations-table' },
-          el('thead', null, el('tr', null, ['Name', 'Provider', 'Adapter', 'Outgoing URL', 'Incoming token', 'Status', 'Deliveries', 'Actions'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('thead', null, el('tr', null, ['Name', 'Provider', 'Adapter', 'Outgoing or API URL', 'Incoming token or events URL', 'Status', 'Deliveries', 'Actions'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
           el('tbody', null, cs.map(function (c) {
             var result = el('div', { role: 'status', class: 'muted' });
             var nat = c.adapter === 'native';
