@@ -251,19 +251,57 @@
   }
 
   // ---- Integrations and widgets -----------------------------------------
+  // A native integration's platform posts its events to this server's own
+  // origin + events_path: the URL to paste into the platform's settings.
+  function eventsURL(c) { return c.events_path ? location.origin + c.events_path : ''; }
+  var pauseCauses = {
+    agent_reply: 'an agent replied in the platform', assigned: 'assigned to an agent', status_open: 'the platform marks it open (human-owned)',
+    handoff: 'the user asked for a human and the bot handed over', control_passed: 'control was passed to another integration',
+    resolved: 'the platform resolved it', handed_back: 'an agent handed it back', operator: 'given back from this panel'
+  };
   function integrations(view) {
     var list = el('div'), out = el('div', { role: 'status' });
     var f = {
       id: el('input', { type: 'hidden' }),
       name: el('input', { id: 'int-name', required: true, maxlength: 100 }),
-      provider: el('input', { id: 'int-provider', required: true, placeholder: 'freshchat, zendesk, intercom, chatwoot, custom' }),
+      provider: el('input', { id: 'int-provider', required: true, list: 'int-providers', placeholder: 'freshchat, zendesk, intercom, chatwoot, custom' }),
+      adapter: el('select', { id: 'int-adapter', onchange: showAdapter },
+        el('option', { value: 'generic', text: 'Generic (our JSON both ways, your glue code)' }),
+        el('option', { value: 'native', text: 'Native (the platform\'s own events and reply API)' })),
       url: el('input', { id: 'int-url', type: 'url', placeholder: 'https://your-platform.example/webhook' }),
       auth: el('input', { id: 'int-auth', type: 'password', autocomplete: 'off', placeholder: 'leave empty to keep the stored one' }),
       headers: el('textarea', { id: 'int-headers', placeholder: 'X-API-Key: value (one per line)' }),
+      apiURL: el('input', { id: 'int-api-url', type: 'url', placeholder: 'https://app.chatwoot.com' }),
+      apiToken: el('input', { id: 'int-api-token', type: 'password', autocomplete: 'off', placeholder: 'leave blank to keep the stored one' }),
+      secret: el('textarea', { id: 'int-platform-secret', autocomplete: 'off', placeholder: 'leave blank to keep the stored one' }),
+      account: el('input', { id: 'int-account', maxlength: 200 }),
+      botID: el('input', { id: 'int-bot-id', maxlength: 200 }),
+      handoff: el('select', { id: 'int-handoff' },
+        el('option', { value: 'native', text: 'Native: the platform\'s agents take over there' }),
+        el('option', { value: 'console', text: 'Console: our live-chat console' })),
+      handoffTarget: el('input', { id: 'int-handoff-target', maxlength: 200, placeholder: 'team or group id (optional)' }),
+      unsigned: el('input', { id: 'int-accept-unsigned', type: 'checkbox', onchange: showAdapter }),
       timeout: el('input', { id: 'int-timeout', type: 'number', min: 1, max: 120, value: 30 }),
       retries: el('input', { id: 'int-retries', type: 'number', min: 0, max: 20, value: 3 }),
       active: el('input', { id: 'int-active', type: 'checkbox', checked: true })
     };
+    var providers = el('datalist', { id: 'int-providers' }, ['chatwoot', 'freshchat', 'zendesk', 'intercom', 'custom'].map(function (p) { return el('option', { value: p }); }));
+    var unsignedWarn = el('p', { id: 'int-unsigned-warning', class: 'warning', role: 'alert', hidden: true,
+      text: 'Warning: unsigned events are accepted. Anyone who knows the events URL can then post messages and pause conversations as the platform. Use it only for a platform version that does not sign its webhooks.' });
+    var generic = el('div', { id: 'int-generic' }, field('Outgoing webhook URL', f.url, 'Where answers are delivered.'),
+      el('div', { class: 'row' }, field('Auth token for outgoing calls', f.auth), field('Timeout (seconds)', f.timeout), field('Retry attempts', f.retries)),
+      field('Custom headers', f.headers));
+    var native = el('fieldset', { id: 'int-native', hidden: true }, el('legend', { text: 'Native adapter' }),
+      field('API URL', f.apiURL, 'The platform\'s API base; answers go out through its reply API.'),
+      el('div', { class: 'row' }, field('API token', f.apiToken, 'Shown masked once saved.'), field('Account', f.account, 'Chatwoot account id; Sunshine app id for Zendesk.'), field('Bot id', f.botID, 'The bot\'s identity on the platform (Chatwoot bot, Freshchat agent, Intercom admin).')),
+      field('Platform secret', f.secret, 'The webhook\'s signing secret (Freshchat: its RSA public key in PEM). Shown masked once saved.'),
+      el('div', { class: 'row' }, field('Hand-off', f.handoff), field('Hand-off target', f.handoffTarget)),
+      el('label', { class: 'inline' }, f.unsigned, 'Accept unsigned events'), unsignedWarn);
+    function isNative() { return f.adapter.value === 'native'; }
+    function showAdapter() {
+      native.hidden = !isNative(); generic.hidden = isNative();
+      unsignedWarn.hidden = !(isNative() && f.unsigned.checked);
+    }
     var title = el('h3', { text: 'New integration' });
     var submit = el('button', { type: 'submit', text: 'Create integration' });
     var cancel = el('button', { type: 'button', class: 'secondary', text: 'Cancel edit', hidden: true, onclick: resetForm });
@@ -271,24 +309,44 @@
     function resetForm() {
       f.id.value = ''; f.name.value = ''; f.provider.value = ''; f.url.value = ''; f.auth.value = ''; f.headers.value = '';
       f.timeout.value = 30; f.retries.value = 3; f.active.checked = true;
+      f.adapter.value = 'generic'; f.apiURL.value = ''; f.apiToken.value = ''; f.secret.value = ''; f.account.value = ''; f.botID.value = '';
+      f.handoff.value = 'native'; f.handoffTarget.value = ''; f.unsigned.checked = false; showAdapter();
       title.textContent = 'New integration'; submit.textContent = 'Create integration'; cancel.hidden = true; formErr.textContent = '';
+    }
+    function formBody(editing) {
+      var body = { name: f.name.value, provider: f.provider.value, is_active: f.active.checked, adapter: f.adapter.value };
+      if (isNative()) {
+        body.api_url = f.apiURL.value; body.account = f.account.value; body.bot_id = f.botID.value;
+        body.handoff = f.handoff.value; body.handoff_target = f.handoffTarget.value; body.accept_unsigned = f.unsigned.checked;
+        // Blank keeps the stored credential: reads return it masked.
+        if (f.apiToken.value) body.api_token = f.apiToken.value;
+        if (f.secret.value) body.platform_secret = f.secret.value;
+        if (editing) body.outgoing_webhook_url = '';
+        return body;
+      }
+      body.outgoing_webhook_url = f.url.value; body.custom_headers = parseHeaders(f.headers.value);
+      body.timeout_seconds = +f.timeout.value; body.retry_attempts = +f.retries.value;
+      if (f.auth.value) body.auth_token = f.auth.value;
+      if (editing && !f.headers.value) delete body.custom_headers;
+      return body;
+    }
+    function eventsURLCard(c, intro) {
+      return el('div', { class: 'card', id: 'events-url-card' },
+        el('p', { class: 'ok', text: intro }),
+        el('label', { text: 'Paste this URL into the platform\'s webhook settings' }),
+        el('div', { class: 'secret', id: 'events-url', text: eventsURL(c) }));
     }
     var form = el('form', {
       id: 'integration-form', onsubmit: function (e) {
         e.preventDefault();
-        var body = {
-          name: f.name.value, provider: f.provider.value, outgoing_webhook_url: f.url.value,
-          custom_headers: parseHeaders(f.headers.value), timeout_seconds: +f.timeout.value,
-          retry_attempts: +f.retries.value, is_active: f.active.checked
-        };
-        if (f.auth.value) body.auth_token = f.auth.value;
         var editing = f.id.value;
-        if (editing && !f.headers.value) delete body.custom_headers;
-        api(editing ? 'PUT' : 'POST', '/api/webhook/config' + (editing ? '/' + editing : ''), body).then(function (res) {
+        api(editing ? 'PUT' : 'POST', '/api/webhook/config' + (editing ? '/' + editing : ''), formBody(editing)).then(function (res) {
           if (!res.ok) { formErr.textContent = errText(res); return; }
           clear(out);
-          if (!editing) {
-            var c = res.data.config || {};
+          var c = res.data.config || {};
+          if (c.adapter === 'native') {
+            add(out, eventsURLCard(c, (editing ? 'Saved "' : 'Created "') + c.name + '".'));
+          } else if (!editing) {
             add(out, el('div', { class: 'card', id: 'created-secrets' },
               el('p', { class: 'ok', text: 'Created "' + c.name + '". Copy these now: they are shown only once.' }),
               el('label', { text: 'Incoming token (the platform sends it as Authorization: Bearer …)' }),
@@ -299,13 +357,13 @@
           resetForm(); load();
         });
       }
-    }, f.id, el('div', { class: 'row' }, field('Name', f.name), field('Provider', f.provider)),
-      field('Outgoing webhook URL', f.url, 'Where answers are delivered.'),
-      el('div', { class: 'row' }, field('Auth token for outgoing calls', f.auth), field('Timeout (seconds)', f.timeout), field('Retry attempts', f.retries)),
-      field('Custom headers', f.headers),
+    }, f.id, providers, el('div', { class: 'row' }, field('Name', f.name), field('Provider', f.provider), field('Adapter', f.adapter)),
+      generic, native,
       el('label', { class: 'inline' }, f.active, 'Active'),
       el('div', null, submit, cancel), formErr);
-    add(view, el('section', { class: 'card', 'aria-labelledby': 'int-h' }, el('h2', { id: 'int-h', text: 'Webhook integrations' }), list, out, title, form));
+    var convs = el('div', { id: 'conv-states' });
+    add(view, el('section', { class: 'card', 'aria-labelledby': 'int-h' }, el('h2', { id: 'int-h', text: 'Webhook integrations' }), list, out, convs, title, form));
+    var shown = null; // the native integration whose conversations are listed
     function load() {
       Promise.all([api('GET', '/api/webhook/config'), api('GET', '/api/webhook/breakers')]).then(function (both) {
         var res = both[0], breakers = {};
@@ -313,24 +371,38 @@
         clear(list);
         if (!res.ok) { add(list, missing(res) ? notAvailable('Webhook configuration') : el('p', { class: 'error', text: errText(res) })); return; }
         var cs = res.data.configs || [];
+        if (shown && !cs.some(function (c) { return c.id === shown.id && c.adapter === 'native'; })) { shown = null; clear(convs); }
         if (!cs.length) { add(list, el('p', { class: 'muted', text: 'No integrations yet. Create one below.' })); return; }
         add(list, el('div', { class: 'table-wrap' }, el('table', { id: 'integrations-table' },
-          el('thead', null, el('tr', null, ['Name', 'Provider', 'Outgoing URL', 'Incoming token', 'Status', 'Deliveries', 'Actions'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('thead', null, el('tr', null, ['Name', 'Provider', 'Adapter', 'Outgoing or API URL', 'Incoming token or events URL', 'Status', 'Deliveries', 'Actions'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
           el('tbody', null, cs.map(function (c) {
             var result = el('div', { role: 'status', class: 'muted' });
-            return el('tr', null, el('td', { text: c.name }), el('td', { text: c.provider }), el('td', { class: 'text mono', text: c.outgoing_webhook_url || '' }),
-              el('td', { class: 'mono', text: c.incoming_token }), el('td', null, pill(c.is_active ? 'active' : 'disabled')),
+            var nat = c.adapter === 'native';
+            var adapterCell = el('td', { class: 'adapter' }, pill(c.adapter || 'generic'));
+            if (nat && c.accept_unsigned) add(adapterCell, el('div', { class: 'warning', text: 'accepts unsigned events' }));
+            return el('tr', { 'data-config': c.id }, el('td', { text: c.name }), el('td', { text: c.provider }), adapterCell,
+              el('td', { class: 'text mono', text: nat ? (c.api_url || '') : (c.outgoing_webhook_url || '') }),
+              el('td', { class: 'mono', text: nat ? eventsURL(c) : c.incoming_token }), el('td', null, pill(c.is_active ? 'active' : 'disabled')),
               breakerCell(breakers[c.id]),
               el('td', null,
                 el('button', { type: 'button', class: 'secondary', text: 'Edit', 'aria-label': 'Edit ' + c.name, onclick: function () {
+                  resetForm();
                   f.id.value = c.id; f.name.value = c.name; f.provider.value = c.provider; f.url.value = c.outgoing_webhook_url || '';
                   f.auth.value = ''; f.headers.value = ''; f.timeout.value = c.timeout_seconds; f.retries.value = c.retry_attempts; f.active.checked = c.is_active;
+                  f.adapter.value = nat ? 'native' : 'generic'; f.apiURL.value = c.api_url || ''; f.account.value = c.account || ''; f.botID.value = c.bot_id || '';
+                  f.handoff.value = c.handoff || 'native'; f.handoffTarget.value = c.handoff_target || ''; f.unsigned.checked = !!c.accept_unsigned;
+                  f.apiToken.placeholder = c.api_token ? 'stored: ' + c.api_token + ' (leave blank to keep)' : 'leave blank to keep the stored one';
+                  f.secret.placeholder = c.platform_secret ? 'stored: ' + c.platform_secret + ' (leave blank to keep)' : 'leave blank to keep the stored one';
+                  showAdapter();
                   title.textContent = 'Edit ' + c.name; submit.textContent = 'Save changes'; cancel.hidden = false; f.name.focus();
                 } }),
+                nat ? el('button', { type: 'button', class: 'secondary', text: 'Conversations', 'aria-label': 'Conversations of ' + c.name, onclick: function () {
+                  shown = c; loadConvs();
+                } }) : null,
                 el('button', { type: 'button', class: 'secondary', text: c.is_active ? 'Disable' : 'Enable', onclick: function () {
                   api('PUT', '/api/webhook/config/' + c.id, { is_active: !c.is_active }).then(function (r) { if (!r.ok) result.textContent = errText(r); else load(); });
                 } }),
-                el('button', { type: 'button', class: 'secondary', text: 'Send test', onclick: function () {
+                nat ? null : el('button', { type: 'button', class: 'secondary', text: 'Send test', onclick: function () {
                   result.textContent = 'Sending a test delivery…';
                   api('POST', '/api/webhook/config/' + c.id + '/test').then(function (r) {
                     if (missing(r)) { result.textContent = 'Test delivery is not available on this server yet.'; return; }
@@ -346,6 +418,40 @@
           })))));
       });
     }
+    // loadConvs lists the shown native integration's conversations and
+    // whether the bot answers them (paused while a human owns one).
+    function loadConvs() {
+      if (!shown) return;
+      var c = shown;
+      api('GET', '/api/platforms/' + c.id + '/conversations').then(function (res) {
+        if (shown !== c) return;
+        clear(convs);
+        var card = el('div', { class: 'card' }, el('h3', { text: 'Conversations of ' + c.name }),
+          el('p', { class: 'muted', text: 'The bot stays silent in a paused conversation while a human owns it; user messages are stored, not answered.' }));
+        add(convs, card);
+        if (!res.ok) { add(card, missing(res) ? notAvailable('The conversations\' states') : el('p', { class: 'error', text: errText(res) })); return; }
+        var ps = res.data.conversations || [];
+        if (!ps.length) { add(card, el('p', { class: 'muted', text: 'No conversation has been paused or given back yet.' })); return; }
+        add(card, el('div', { class: 'table-wrap' }, el('table', { id: 'conv-states-table' },
+          el('thead', null, el('tr', null, ['Conversation', 'State', 'Cause', 'Since', 'Action'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+          el('tbody', null, ps.map(function (p) {
+            var result = el('div', { role: 'status', class: 'error' });
+            return el('tr', { 'data-conv': p.conversation_id }, el('td', { class: 'mono', text: p.conversation_id }),
+              el('td', null, pill(p.paused ? 'paused' : 'active')),
+              el('td', { class: 'cause', text: p.cause + (pauseCauses[p.cause] ? ' (' + pauseCauses[p.cause] + ')' : '') }),
+              el('td', { text: fmtTime(p.updated_at) }),
+              el('td', null, p.paused ? el('button', { type: 'button', class: 'secondary resume', text: 'Give back to the bot', onclick: function (e) {
+                e.target.disabled = true;
+                api('POST', '/api/platforms/' + c.id + '/conversations/' + encodeURIComponent(p.conversation_id) + '/resume').then(function (r) {
+                  if (!r.ok) { e.target.disabled = false; result.textContent = errText(r); return; }
+                  loadConvs();
+                });
+              } }) : null, result));
+          })))));
+      });
+    }
+    // A pause comes from the platform at any time: refresh the list.
+    state.timers.push(setInterval(loadConvs, 5000));
     load();
     widgetsCard(view);
   }
