@@ -16,6 +16,7 @@ import (
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/widget"
 )
 
 const adminToken = "cba_admin-token-for-the-feedback-tests"
@@ -59,7 +60,8 @@ func newServer(t *testing.T) *server {
 	}
 	r := mux.NewRouter()
 	f.ins.Routes(r, httpapi.NewAdminAuth(secret.Hash(adminToken)).Require)
-	f.ins.WidgetRoutes(r)
+	// The widget's handler checks key, origin and rate, as in the server.
+	widget.New(widget.Options{Store: f.st, Feedback: f.ins.WidgetFeedback}).Routes(r)
 	s.srv = httptest.NewServer(r)
 	t.Cleanup(s.srv.Close)
 	return s
@@ -169,7 +171,7 @@ func TestFeedbackFromAnAgentAndRefusals(t *testing.T) {
 func (s *server) widgetSay(widgetID uint64, conv, text string) conversation.Outcome {
 	s.t.Helper()
 	out, err := s.turns.Handle(context.Background(), conversation.Inbound{Channel: conversation.Widget, WidgetID: widgetID,
-		Platform: widgetPlatform, ConversationID: conv, UserID: "visitor_" + conv, Text: text, Mode: store.ResponseSync})
+		Platform: store.WidgetPlatform, ConversationID: conv, UserID: "visitor_" + conv, Text: text, Mode: store.ResponseSync})
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -5,13 +5,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/chatbot/chatbot/httpapi"
 	"github.com/chatbot/chatbot/secret"
 	"github.com/chatbot/chatbot/store"
+	"github.com/chatbot/chatbot/widget"
 )
 
 // FuzzFeedbackBody sends arbitrary bodies to both rating routes: each is
@@ -31,7 +34,12 @@ func FuzzFeedbackBody(f *testing.F) {
 	answer := fx.widgetAnswer(f)
 	r := mux.NewRouter()
 	fx.ins.Routes(r, httpapi.NewAdminAuth(secret.Hash(adminToken)).Require)
-	fx.ins.WidgetRoutes(r)
+	// The widget's handler in front, as in the server; its clock moves a
+	// minute a request so the rate limit never hides the decoder.
+	var minutes atomic.Int64
+	start := time.Now()
+	widget.New(widget.Options{Store: fx.st, Feedback: fx.ins.WidgetFeedback,
+		Now: func() time.Time { return start.Add(time.Duration(minutes.Add(1)) * time.Minute) }}).Routes(r)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, path := range []string{"/api/messages/" + strconv.FormatUint(answer, 10) + "/feedback", "/api/chat/feedback?key=wk-1"} {
 			req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))

@@ -128,7 +128,7 @@ func inbound(conv, text, messageID string) conversation.Inbound {
 func (f *fixture) widgetAnswer(tb testing.TB) uint64 {
 	tb.Helper()
 	out, err := f.turns.Handle(context.Background(), conversation.Inbound{Channel: conversation.Widget, WidgetID: 1,
-		Platform: widgetPlatform, ConversationID: "visitor-conv-1", UserID: "visitor_visitor-conv-1", Text: "how do I reset my password?", Mode: store.ResponseSync})
+		Platform: store.WidgetPlatform, ConversationID: "visitor-conv-1", UserID: "visitor_visitor-conv-1", Text: "how do I reset my password?", Mode: store.ResponseSync})
 	if err != nil {
 		tb.Fatal(err)
 	}

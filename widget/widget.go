@@ -46,6 +46,10 @@ type Options struct {
 	// (httpapi.ClientIP).
 	TrustedProxies []netip.Prefix
 	Now            func() time.Time
+	// Feedback, when set, takes a visitor's rating of an answer
+	// (POST /api/chat/feedback) once the widget's key, origin and rate
+	// are checked here, as for the chat itself.
+	Feedback func(w http.ResponseWriter, r *http.Request, wd *store.Widget)
 }
 
 // Handler serves the widget's public routes.
@@ -76,6 +80,32 @@ func (h *Handler) Routes(r *mux.Router) {
 	r.HandleFunc("/api/chat", h.preflight).Methods(http.MethodOptions)
 	r.HandleFunc("/api/chat", h.chat).Methods(http.MethodPost)
 	r.HandleFunc("/api/chat/messages", h.messages).Methods(http.MethodGet)
+	if h.opts.Feedback != nil {
+		r.HandleFunc("/api/chat/feedback", h.preflight).Methods(http.MethodOptions)
+		r.HandleFunc("/api/chat/feedback", h.feedback).Methods(http.MethodPost)
+	}
+}
+
+// feedback checks a rating's widget, origin and rate, then hands it to
+// Options.Feedback. Ratings share the polls' budget (ten times the chat
+// rate per visitor).
+func (h *Handler) feedback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Origin")
+	wd, origin, err := h.widgetFor(r)
+	if err != nil {
+		h.limiter.count("refused")
+		h.fail(w, r, err)
+		return
+	}
+	setCORS(w, origin)
+	if wait := h.limiter.take(pollBucket(wd.ID), h.clientIP(r), 10*wd.RatePerMinute); wait > 0 {
+		h.limiter.count("rate_limited")
+		e := apperr.New(apperr.RateLimited, "rating too often; try again in %d seconds", retryAfter(wait))
+		e.RetryAfterSeconds = retryAfter(wait)
+		h.fail(w, r, e)
+		return
+	}
+	h.opts.Feedback(w, r, wd)
 }
 
 // Forget drops a widget's rate buckets, so a changed rate or a rotated key

@@ -28,7 +28,9 @@ func withLogRing(log *slog.Logger) (*slog.Logger, *admin.LogRing) {
 func (a *Server) newWidget() *widget.Handler {
 	return widget.New(widget.Options{Store: a.store, Turns: a.turns, Log: a.log, Metrics: a.metrics,
 		// Visitors read what agents write them from the message history.
-		Conversations: storeTranscript{a.store}, TrustedProxies: a.cfg.trustedProxies})
+		Conversations: storeTranscript{a.store}, TrustedProxies: a.cfg.trustedProxies,
+		// Visitors rate answers through the widget's own checks.
+		Feedback: a.insights.WidgetFeedback})
 }
 
 // newAdmin builds the admin panel.

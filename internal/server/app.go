@@ -306,7 +306,6 @@ func (a *Server) routes(auth *httpapi.AdminAuth) http.Handler {
 	askapi.New(a.turns, a.cfg.Answer.AnswerTimeout+10*time.Second, a.log).Routes(r, admin)
 	faq.NewHandler(a.answer.faq, a.log).Routes(r, admin)
 	a.insights.Routes(r, admin)
-	a.insights.WidgetRoutes(r)
 	r.Handle("/api/backup", admin(http.HandlerFunc(a.backups.serveHTTP))).Methods(http.MethodGet)
 	a.admin.Routes(r)
 	a.widget.Routes(r)
