@@ -182,11 +182,7 @@ func (rep *Report) paced(ctx context.Context, recv *Receiver, meter commitMeter,
 	p.Produced = len(expected)
 	p.ReceivedByEnd = recv.ArrivedBy(expected, end)
 
-	wctx, cancel := context.WithTimeout(ctx, o.DeliveryWait)
-	if err := recv.WaitFor(wctx, len(col.expected())); err != nil {
-		rep.note("paced phase: %v", err)
-	}
-	cancel()
+	rep.waitDelivered(ctx, recv, col, "paced")
 	st := recv.Stats(expected)
 	p.Delivered, p.Lag = st.Matched, st.Lag
 	if st.Matched > 0 {

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -66,30 +67,38 @@ func (p *PacedReport) drainRow(one, batch CommitResult) Row {
 }
 
 // commitsRow reports the commits a delivery cost, counted on the server's
-// /metrics: while the load's backlog drained (deliveries alone), and per
-// request with its delivery in the paced phase. The floor is one commit.
+// /metrics: one user at a time (a request and its delivery share no commit
+// with others), while the load's backlog drained (deliveries alone: the
+// row's ratio), and per request with its delivery in the paced phase. The
+// floor is one commit per delivery.
 func (r *Report) commitsRow() Row {
 	row := Row{Goal: "commits per delivery (counted on /metrics), reported", Floor: "1 commit per delivery"}
-	d := r.DrainCommits
-	var pc CommitCount
+	var paced CommitCount
 	if r.Paced != nil {
-		pc = r.Paced.Commits
+		paced = r.Paced.Commits
 	}
-	if !d.Known && !pc.Known {
+	perRequest := func(name string, c CommitCount) string {
+		return fmt.Sprintf("%s: %.0f commits for %d requests and %d deliveries = %.2f per request with its delivery",
+			name, c.Commits, c.Requests, c.Deliveries, c.PerRequest())
+	}
+	var parts []string
+	if c := r.SingleCommits; c.Known {
+		parts = append(parts, perRequest("one user at a time", c))
+	}
+	switch d := r.DrainCommits; {
+	case d.Known && d.Deliveries == 0:
+		parts = append(parts, "drain after the load: no backlog left to drain")
+	case d.Known:
+		parts = append(parts, fmt.Sprintf("drain after the load (deliveries only): %.0f commits for %d deliveries = %.2f per delivery", d.Commits, d.Deliveries, d.PerDelivery()))
+		row.Ratio = ratio(d.PerDelivery(), 1)
+	}
+	if paced.Known {
+		parts = append(parts, perRequest("paced phase", paced))
+	}
+	if len(parts) == 0 {
 		row.Measured = "not counted: the server has no " + commitsMetric + " on /metrics"
 		return row
 	}
-	row.Measured = "drain after the load: not counted"
-	switch {
-	case d.Known && d.Deliveries == 0:
-		row.Measured = "drain after the load: no backlog left to drain"
-	case d.Known:
-		row.Measured = fmt.Sprintf("drain after the load (deliveries only): %.0f commits for %d deliveries = %.2f per delivery", d.Commits, d.Deliveries, d.PerDelivery())
-		row.Ratio = ratio(d.PerDelivery(), 1)
-	}
-	if pc.Known {
-		row.Measured += fmt.Sprintf("; paced phase: %.0f commits for %d requests and %d deliveries = %.2f per request with its delivery",
-			pc.Commits, pc.Requests, pc.Deliveries, pc.PerRequest())
-	}
+	row.Measured = strings.Join(parts, "; ")
 	return row
 }

@@ -173,6 +173,7 @@ func pacedReport() *Report {
 		DeliveryFloor:      CommitResult{Writers: 1, Records: 1000, Commits: 1000, Elapsed: 5 * time.Second, Latency: Latency{Count: 1000, P50: 3 * ms, P99: 6 * ms}},
 		DeliveryFloorBatch: CommitResult{Writers: 16, Records: 8000, Commits: 1000, Elapsed: 5 * time.Second},
 		DrainCommits:       CommitCount{Known: true, Commits: 3000, Deliveries: 2000},
+		SingleCommits:      CommitCount{Known: true, Commits: 1000, Requests: 200, Deliveries: 200},
 	}
 }
 
@@ -187,7 +188,7 @@ func TestDeliveryRowsExactValues(t *testing.T) {
 		{Goal: "delivery floor: bbolt commits per second, same sync, reported",
 			Measured: "one writer: 200 commits/s (p50 3.00 ms, p99 6.00 ms); 16 writers sharing commits: 1600 records/s in 200 commits/s (8.0 records per commit)"},
 		{Goal: "commits per delivery (counted on /metrics), reported",
-			Measured: "drain after the load (deliveries only): 3000 commits for 2000 deliveries = 1.50 per delivery; paced phase: 9000 commits for 4000 requests and 4000 deliveries = 2.25 per request with its delivery",
+			Measured: "one user at a time: 1000 commits for 200 requests and 200 deliveries = 5.00 per request with its delivery; drain after the load (deliveries only): 3000 commits for 2000 deliveries = 1.50 per delivery; paced phase: 9000 commits for 4000 requests and 4000 deliveries = 2.25 per request with its delivery",
 			Floor:    "1 commit per delivery", Ratio: "1.5x"},
 	}
 	got := pacedReport().deliveryRows()
@@ -229,7 +230,7 @@ func TestDeliveryRowsMissed(t *testing.T) {
 
 func TestCommitsRowWithoutTheCounter(t *testing.T) {
 	r := pacedReport()
-	r.DrainCommits, r.Paced.Commits = CommitCount{}, CommitCount{}
+	r.DrainCommits, r.Paced.Commits, r.SingleCommits = CommitCount{}, CommitCount{}, CommitCount{}
 	want := Row{Goal: "commits per delivery (counted on /metrics), reported",
 		Measured: "not counted: the server has no chatbot_store_commits_total on /metrics", Floor: "1 commit per delivery"}
 	if got := r.commitsRow(); got != want {
@@ -237,7 +238,7 @@ func TestCommitsRowWithoutTheCounter(t *testing.T) {
 	}
 	r = pacedReport()
 	r.DrainCommits = CommitCount{Known: true, Commits: 2}
-	want.Measured = "drain after the load: no backlog left to drain; paced phase: 9000 commits for 4000 requests and 4000 deliveries = 2.25 per request with its delivery"
+	want.Measured = "one user at a time: 1000 commits for 200 requests and 200 deliveries = 5.00 per request with its delivery; drain after the load: no backlog left to drain; paced phase: 9000 commits for 4000 requests and 4000 deliveries = 2.25 per request with its delivery"
 	if got := r.commitsRow(); got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}

@@ -130,9 +130,12 @@ type Report struct {
 	// DrainCommits are the server's commits while the load's backlog
 	// drained: deliveries only, no incoming requests.
 	DrainCommits CommitCount
-	Paced        *PacedReport
-	Accepted     int // distinct incoming messages answered 200
-	Stored       int // incoming messages the server lists, -1 when unknown
+	// SingleCommits are the server's commits during the one-user phase
+	// and its deliveries: a request and its delivery sharing no commit.
+	SingleCommits CommitCount
+	Paced         *PacedReport
+	Accepted      int // distinct incoming messages answered 200
+	Stored        int // incoming messages the server lists, -1 when unknown
 
 	Overload *OverloadReport
 
@@ -273,6 +276,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
+	// The one user runs alone: the warm-up's deliveries have drained, and
+	// the commits of its requests and their deliveries are its own.
+	meter := newCommitMeter(svc.Base(), token)
+	rep.waitDelivered(ctx, recv, col, "warm-up")
 	single := o.singleRequests()
 	say("single user: %d requests one at a time", single)
 	d1, err := NewDriver(LoadOptions{Users: 1, Requests: single})
@@ -281,8 +288,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	sp := payloads
 	sp.Run = run + "s"
+	c0, known := meter.read(ctx)
+	received0 := recv.Unique()
 	rep.Single, _ = d1.Run(ctx, incoming(sp), col.record)
 	d1.Close()
+	rep.waitDelivered(ctx, recv, col, "one user")
+	rep.SingleCommits = meter.window(ctx, c0, known, recv.Unique()-received0, rep.Single.OK())
 	rep.AnswerMS = answerTimes(ctx, api)
 
 	say("load: %d users for %v", o.Users, o.Duration)
@@ -308,15 +319,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// The load's backlog drains before anything else runs: the time it
 	// takes, and the commits it costs with no incoming request beside it.
-	meter := newCommitMeter(svc.Base(), token)
-	c0, known := meter.read(ctx)
-	received0 := recv.Unique()
+	c0, known = meter.read(ctx)
+	received0 = recv.Unique()
 	say("deliveries: waiting for the load's %d", len(col.expected()))
-	wctx, cancel := context.WithTimeout(ctx, o.DeliveryWait)
-	if err := recv.WaitFor(wctx, len(col.expected())); err != nil {
-		rep.note("%v", err)
-	}
-	cancel()
+	rep.waitDelivered(ctx, recv, col, "load")
 	rep.Drain = time.Since(loadEnd)
 	rep.DrainCommits = meter.window(ctx, c0, known, recv.Unique()-received0, 0)
 
@@ -333,7 +339,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Expected = len(expected)
 	rep.Accepted = col.accepted()
 	say("deliveries: waiting for %d", rep.Expected)
-	wctx, cancel = context.WithTimeout(ctx, o.DeliveryWait)
+	wctx, cancel := context.WithTimeout(ctx, o.DeliveryWait)
 	if err := recv.WaitFor(wctx, rep.Expected); err != nil {
 		rep.note("%v", err)
 	}
@@ -342,6 +348,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	rep.Stored = countMessages(ctx, api, "incoming", rep)
 	return rep.finish(ctx, svc, api, dataDir, say), nil
+}
+
+// waitDelivered waits up to DeliveryWait for every delivery the collector
+// expects so far, and notes when they did not all come.
+func (rep *Report) waitDelivered(ctx context.Context, recv *Receiver, col *collector, phase string) {
+	wctx, cancel := context.WithTimeout(ctx, rep.Opts.DeliveryWait)
+	defer cancel()
+	if err := recv.WaitFor(wctx, len(col.expected())); err != nil {
+		rep.note("after the %s phase: %v", phase, err)
+	}
 }
 
 // finish records the file size and memory, and stops the server.
