@@ -67,10 +67,10 @@ func (p *PacedReport) drainRow(one, batch CommitResult) Row {
 }
 
 // commitsRow reports the commits a delivery cost, counted on the server's
-// /metrics: one user at a time (a request and its delivery share no commit
-// with others), while the load's backlog drained (deliveries alone: the
-// row's ratio), and per request with its delivery in the paced phase. The
-// floor is one commit per delivery.
+// /metrics: one user at a time (one request in flight, so few commits are
+// shared), while the load's backlog drained (deliveries alone: the row's
+// ratio), and per request with its delivery in the paced phase. The floor
+// is one commit per delivery.
 func (r *Report) commitsRow() Row {
 	row := Row{Goal: "commits per delivery (counted on /metrics), reported", Floor: "1 commit per delivery"}
 	var paced CommitCount

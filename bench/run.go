@@ -35,17 +35,18 @@ type Options struct {
 	Overload         bool
 	OverloadFactor   float64
 	OverloadDuration time.Duration
+	OllamaHost       string   // empty: the built-in answerer (--llm none)
+	ServeArgs        []string // extra flags for serve
+	CPUProfile       string   // server CPU profile, when serve supports it
+	MemProfile       string   // server heap profile, when serve supports it
+	Progress         io.Writer
+	ServerLog        io.Writer
+
 	// PacedFraction of the measured rate is offered open loop, on a fixed
 	// schedule, for PacedDuration after the load (0: no paced phase): the
 	// delivery lag and drain at a load the service sustains.
 	PacedFraction float64
 	PacedDuration time.Duration
-	OllamaHost    string   // empty: the built-in answerer (--llm none)
-	ServeArgs     []string // extra flags for serve
-	CPUProfile    string   // server CPU profile, when serve supports it
-	MemProfile    string   // server heap profile, when serve supports it
-	Progress      io.Writer
-	ServerLog     io.Writer
 }
 
 func (o *Options) defaults() error {
@@ -127,15 +128,17 @@ type Report struct {
 	Expected   int // answers that name an outgoing message to deliver
 	Deliveries ReceiverStats
 	Drain      time.Duration // from the end of load to the last expected delivery
+	Accepted   int           // distinct incoming messages answered 200
+	Stored     int           // incoming messages the server lists, -1 when unknown
+
 	// DrainCommits are the server's commits while the load's backlog
 	// drained: deliveries only, no incoming requests.
 	DrainCommits CommitCount
 	// SingleCommits are the server's commits during the one-user phase
-	// and its deliveries: a request and its delivery sharing no commit.
+	// and its deliveries: one request in flight at a time, so few commits
+	// are shared (a delivery may still share one with the next request).
 	SingleCommits CommitCount
 	Paced         *PacedReport
-	Accepted      int // distinct incoming messages answered 200
-	Stored        int // incoming messages the server lists, -1 when unknown
 
 	Overload *OverloadReport
 
