@@ -26,9 +26,9 @@ type LoadOptions struct {
 	// Requests bounds the run in count (over all users).
 	Requests int
 	// Rate, when positive, switches to an open loop: requests start at this
-	// many per second whatever the answers do, each on a free user; when all
-	// Users are busy the request is counted in Dropped (the client could not
-	// keep up), so the load offered is bounded.
+	// many per second, evenly spaced (Schedule), whatever the answers do,
+	// each on a free user; when all Users are busy the request is counted in
+	// Dropped (the client could not keep up), so the load offered is bounded.
 	Rate float64
 	// Timeout bounds one request (default 30s).
 	Timeout time.Duration
@@ -48,8 +48,12 @@ type Response struct {
 	Status  int
 	Header  http.Header
 	Body    []byte
-	Latency time.Duration
+	Latency time.Duration // from the send
 	At      time.Time
+	// Due is when the request was due: its slot in an open loop's schedule,
+	// the send time in a closed loop. At − Due is the latency a user waiting
+	// on the schedule sees, the tool's own delays included.
+	Due time.Time
 }
 
 // LoadResult is what a run measured.
@@ -64,6 +68,11 @@ type LoadResult struct {
 	Timeouts        int
 	// Dropped counts open-loop requests not sent because every user was busy.
 	Dropped int
+	// Late counts open-loop requests started more than defaultSlack after
+	// their due time (the tool fell behind its schedule); MaxLate is the
+	// worst such delay.
+	Late    int
+	MaxLate time.Duration
 	// NoRetryAfter counts 429 and 503 answers without a Retry-After header.
 	NoRetryAfter int
 	FirstError   string
@@ -96,6 +105,7 @@ func (r LoadResult) OK() int {
 type Driver struct {
 	opts   LoadOptions
 	client *http.Client
+	clock  clock // the open loop's schedule
 }
 
 // NewDriver checks the options and prepares a client with one idle
@@ -119,7 +129,7 @@ func NewDriver(opts LoadOptions) (*Driver, error) {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &Driver{opts: opts, client: &http.Client{Transport: tr, Timeout: opts.Timeout}}, nil
+	return &Driver{opts: opts, client: &http.Client{Transport: tr, Timeout: opts.Timeout}, clock: realClock{}}, nil
 }
 
 // Close drops the idle connections.
@@ -167,8 +177,9 @@ func (d *Driver) Run(ctx context.Context, build func(i int) Request, onResponse 
 	users := make([]userStats, d.opts.Users)
 	start := time.Now()
 	var wg sync.WaitGroup
+	var paced PaceStats
 	if d.opts.Rate > 0 {
-		d.openLoop(ctx, take, build, onResponse, users, &wg)
+		paced = d.openLoop(ctx, build, onResponse, users)
 	} else {
 		for u := range users {
 			wg.Add(1)
@@ -181,41 +192,29 @@ func (d *Driver) Run(ctx context.Context, build func(i int) Request, onResponse 
 					}
 					// A request sent before the end is waited for (up to the
 					// timeout), so what the server accepted is what was counted.
-					d.one(context.WithoutCancel(ctx), i, build(i), onResponse, &users[u])
+					d.one(context.WithoutCancel(ctx), i, build(i), onResponse, &users[u], time.Time{})
 				}
 			}()
 		}
 		wg.Wait()
 	}
 	elapsed := time.Since(start)
-	return merge(users, elapsed), nil
+	res := merge(users, elapsed)
+	res.Dropped, res.Late, res.MaxLate = paced.NotSent, paced.Late, paced.MaxLate
+	return res, nil
 }
 
-// openLoop starts requests on a schedule; a request whose start finds every
-// user busy is dropped and counted, never queued without bound.
-func (d *Driver) openLoop(ctx context.Context, take func() (int, bool), build func(int) Request,
-	onResponse func(Response), users []userStats, wg *sync.WaitGroup) {
+// openLoop starts requests on the schedule (pace); a request whose due time
+// finds every user busy is dropped and counted, never queued without bound.
+// It returns when every started request is answered.
+func (d *Driver) openLoop(ctx context.Context, build func(int) Request, onResponse func(Response), users []userStats) PaceStats {
 	free := make(chan int, len(users))
 	for u := range users {
 		free <- u
 	}
-	interval := time.Duration(float64(time.Second) / d.opts.Rate)
-	start := time.Now()
-	dropped := 0
-	for n := 0; ; n++ {
-		due := start.Add(time.Duration(n) * interval)
-		if wait := time.Until(due); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-			case <-t.C:
-			}
-		}
-		i, ok := take()
-		if !ok {
-			break
-		}
+	var wg sync.WaitGroup
+	sched := Schedule{Rate: d.opts.Rate, Duration: d.opts.Duration, Count: d.opts.Requests, Slack: defaultSlack}
+	st := pace(ctx, d.clock, sched, func(i int, due time.Time) bool {
 		select {
 		case u := <-free:
 			wg.Add(1)
@@ -223,25 +222,26 @@ func (d *Driver) openLoop(ctx context.Context, take func() (int, bool), build fu
 				defer wg.Done()
 				// The request outlives the run's deadline: an accepted request
 				// is waited for, up to the per-request timeout.
-				d.one(context.WithoutCancel(ctx), i, build(i), onResponse, &users[u])
+				d.one(context.WithoutCancel(ctx), i, build(i), onResponse, &users[u], due)
 				free <- u
 			}()
+			return true
 		default:
-			dropped++
+			return false
 		}
-	}
+	})
 	wg.Wait()
-	users[0].dropped += dropped
+	return st
 }
 
 type userStats struct {
-	sent, transport, timeouts, dropped, noRetryAfter int
-	lat                                              []time.Duration
-	byStatus                                         map[int]int
-	firstErr                                         string
+	sent, transport, timeouts, noRetryAfter int
+	lat                                     []time.Duration
+	byStatus                                map[int]int
+	firstErr                                string
 }
 
-func (d *Driver) one(ctx context.Context, i int, rq Request, onResponse func(Response), st *userStats) {
+func (d *Driver) one(ctx context.Context, i int, rq Request, onResponse func(Response), st *userStats, due time.Time) {
 	st.sent++
 	method := rq.Method
 	if method == "" {
@@ -261,6 +261,9 @@ func (d *Driver) one(ctx context.Context, i int, rq Request, onResponse func(Res
 		req.Header[k] = v
 	}
 	t0 := time.Now()
+	if due.IsZero() {
+		due = t0
+	}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -295,7 +298,7 @@ func (d *Driver) one(ctx context.Context, i int, rq Request, onResponse func(Res
 		st.noRetryAfter++
 	}
 	if onResponse != nil {
-		onResponse(Response{Index: i, Status: resp.StatusCode, Header: resp.Header, Body: data, Latency: lat, At: t0.Add(lat)})
+		onResponse(Response{Index: i, Status: resp.StatusCode, Header: resp.Header, Body: data, Latency: lat, At: t0.Add(lat), Due: due})
 	}
 }
 
@@ -312,7 +315,6 @@ func merge(users []userStats, elapsed time.Duration) LoadResult {
 		r.Sent += u.sent
 		r.TransportErrors += u.transport
 		r.Timeouts += u.timeouts
-		r.Dropped += u.dropped
 		r.NoRetryAfter += u.noRetryAfter
 		if r.FirstError == "" {
 			r.FirstError = u.firstErr

@@ -18,6 +18,7 @@ type Receiver struct {
 	ln     net.Listener
 	srv    *http.Server
 	status int // answered to every delivery
+	now    func() time.Time
 
 	mu       sync.Mutex
 	seen     map[string]struct{}
@@ -29,12 +30,15 @@ type Receiver struct {
 }
 
 // NewReceiver listens on a free loopback port.
-func NewReceiver() (*Receiver, error) {
+func NewReceiver() (*Receiver, error) { return newReceiver(time.Now) }
+
+// newReceiver takes the clock that stamps arrivals (tests inject one).
+func newReceiver(now func() time.Time) (*Receiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for deliveries: %w", err)
 	}
-	r := &Receiver{ln: ln, status: http.StatusOK, seen: map[string]struct{}{},
+	r := &Receiver{ln: ln, status: http.StatusOK, now: now, seen: map[string]struct{}{},
 		arrived: map[uint64]time.Time{}, changed: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = r.srv.Serve(ln) }()
@@ -49,7 +53,7 @@ func (r *Receiver) Close() error { return r.srv.Close() }
 
 // ServeHTTP records one delivery.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	now := time.Now()
+	now := r.now()
 	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	var payload struct {
 		MessageID uint64 `json:"message_id"`
@@ -112,6 +116,7 @@ type ReceiverStats struct {
 	// arrival (never negative: a delivery may beat the HTTP answer).
 	Matched int
 	Lag     Latency
+	Last    time.Time // the latest of the matched arrivals
 }
 
 // Stats compares the arrivals with expected: outgoing message id -> the
@@ -128,7 +133,24 @@ func (r *Receiver) Stats(expected map[uint64]time.Time) ReceiverStats {
 		}
 		st.Matched++
 		lags = append(lags, max(at.Sub(answered), 0))
+		if at.After(st.Last) {
+			st.Last = at
+		}
 	}
 	st.Lag = Summarize(lags)
 	return st
+}
+
+// ArrivedBy counts the expected messages whose delivery had arrived at or
+// before t: what the receiver had taken by the end of a phase.
+func (r *Receiver) ArrivedBy(expected map[uint64]time.Time, t time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for id := range expected {
+		if at, ok := r.arrived[id]; ok && !at.After(t) {
+			n++
+		}
+	}
+	return n
 }

@@ -96,6 +96,7 @@ func (r *Report) Rows() []Row {
 				r.Deliveries.Matched, r.Expected, msStr(r.Deliveries.Lag.P50), msStr(r.Deliveries.Lag.P99), r.Drain.Seconds(), r.Deliveries.Duplicates),
 			Met: yesNo(r.Expected > 0 && r.Deliveries.Matched == r.Expected)},
 	)
+	rows = append(rows, r.deliveryRows()...)
 	searchCost := r.Search.P50 - r.HTTPFloorSingle.Latency.P50
 	if r.Search.Count > 0 {
 		rows = append(rows, Row{Goal: fmt.Sprintf("retrieval p50 ≤ 2x brute force (%d chunks)", o.Chunks),
@@ -187,6 +188,9 @@ func (r *Report) Summary(w io.Writer) {
 		r.Stored, r.Accepted, r.Deliveries.Matched, r.Expected, msStr(r.Deliveries.Lag.P50), msStr(r.Deliveries.Lag.P99))
 	fmt.Fprintf(w, "  server: RSS %s idle, %s peak; start-up %.2f s; bbolt file %s; shutdown %.2f s\n",
 		mb(r.ProcIdle.RSS), mb(max(r.ProcAfter.Peak, r.ProcIdle.Peak)), r.Startup.Seconds(), mb(r.DBSize), r.Shutdown.Seconds())
+	if r.Paced != nil {
+		fmt.Fprintf(w, "  %s\n", r.Paced)
+	}
 	if ov := r.Overload; ov != nil {
 		fmt.Fprintf(w, "  overload at %.0f req/s: alive %s; %s\n", ov.Rate, yesNo(ov.Alive), statuses(ov.Load))
 	}

@@ -41,6 +41,12 @@ type Options struct {
 	MemProfile       string   // server heap profile, when serve supports it
 	Progress         io.Writer
 	ServerLog        io.Writer
+
+	// PacedFraction of the measured rate is offered open loop, on a fixed
+	// schedule, for PacedDuration after the load (0: no paced phase): the
+	// delivery lag and drain at a load the service sustains.
+	PacedFraction float64
+	PacedDuration time.Duration
 }
 
 func (o *Options) defaults() error {
@@ -68,6 +74,18 @@ func (o *Options) defaults() error {
 	if o.OverloadDuration <= 0 {
 		o.OverloadDuration = 10 * time.Second
 	}
+	if o.PacedFraction < 0 || o.PacedFraction > 2 {
+		return fmt.Errorf("paced fraction must be between 0 (no paced phase) and 2, not %v", o.PacedFraction)
+	}
+	if o.PacedDuration > maxPacedDuration {
+		return fmt.Errorf("paced duration must be at most %v, not %v", maxPacedDuration, o.PacedDuration)
+	}
+	if o.PacedDuration <= 0 {
+		o.PacedDuration = maxPacedDuration
+		if o.Duration > 0 {
+			o.PacedDuration = min(o.Duration, maxPacedDuration)
+		}
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -91,6 +109,10 @@ type Report struct {
 	StorageSingle   StorageResult // one writer
 	StorageBatch    StorageResult
 	Retrieval       RetrievalResult
+	// The delivery floor: one writer committing one small record per
+	// transaction, and deliveryWriters sharing commits.
+	DeliveryFloor      CommitResult
+	DeliveryFloorBatch CommitResult
 
 	Search Latency // POST /api/knowledge/search, one user
 
@@ -108,6 +130,15 @@ type Report struct {
 	Drain      time.Duration // from the end of load to the last expected delivery
 	Accepted   int           // distinct incoming messages answered 200
 	Stored     int           // incoming messages the server lists, -1 when unknown
+
+	// DrainCommits are the server's commits while the load's backlog
+	// drained: deliveries only, no incoming requests.
+	DrainCommits CommitCount
+	// SingleCommits are the server's commits during the one-user phase
+	// and its deliveries: one request in flight at a time, so few commits
+	// are shared (a delivery may still share one with the next request).
+	SingleCommits CommitCount
+	Paced         *PacedReport
 
 	Overload *OverloadReport
 
@@ -248,6 +279,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
+	// The one user runs alone: the warm-up's deliveries have drained, and
+	// the commits of its requests and their deliveries are its own.
+	meter := newCommitMeter(svc.Base(), token)
+	rep.waitDelivered(ctx, recv, col, "warm-up")
 	single := o.singleRequests()
 	say("single user: %d requests one at a time", single)
 	d1, err := NewDriver(LoadOptions{Users: 1, Requests: single})
@@ -256,8 +291,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	sp := payloads
 	sp.Run = run + "s"
+	c0, known := meter.read(ctx)
+	received0 := recv.Unique()
 	rep.Single, _ = d1.Run(ctx, incoming(sp), col.record)
 	d1.Close()
+	rep.waitDelivered(ctx, recv, col, "one user")
+	rep.SingleCommits = meter.window(ctx, c0, known, recv.Unique()-received0, rep.Single.OK())
 	rep.AnswerMS = answerTimes(ctx, api)
 
 	say("load: %d users for %v", o.Users, o.Duration)
@@ -281,6 +320,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.ProcAfter = after
 	rep.ResponseTypes = loadCol.types()
 
+	// The load's backlog drains before anything else runs: the time it
+	// takes, and the commits it costs with no incoming request beside it.
+	c0, known = meter.read(ctx)
+	received0 = recv.Unique()
+	say("deliveries: waiting for the load's %d", len(col.expected()))
+	rep.waitDelivered(ctx, recv, col, "load")
+	rep.Drain = time.Since(loadEnd)
+	rep.DrainCommits = meter.window(ctx, c0, known, recv.Unique()-received0, 0)
+
+	if o.PacedFraction > 0 {
+		pp := payloads
+		pp.Run += "p"
+		rep.Paced = rep.paced(ctx, recv, meter, incoming(pp), col, say)
+	}
 	if o.Overload {
 		rep.Overload = rep.overload(ctx, svc, incoming, payloads, col, say)
 	}
@@ -294,11 +347,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.note("%v", err)
 	}
 	cancel()
-	rep.Drain = time.Since(loadEnd)
 	rep.Deliveries = recv.Stats(expected)
 
 	rep.Stored = countMessages(ctx, api, "incoming", rep)
 	return rep.finish(ctx, svc, api, dataDir, say), nil
+}
+
+// waitDelivered waits up to DeliveryWait for every delivery the collector
+// expects so far, and notes when they did not all come.
+func (rep *Report) waitDelivered(ctx context.Context, recv *Receiver, col *collector, phase string) {
+	wctx, cancel := context.WithTimeout(ctx, rep.Opts.DeliveryWait)
+	defer cancel()
+	if err := recv.WaitFor(wctx, len(col.expected())); err != nil {
+		rep.note("after the %s phase: %v", phase, err)
+	}
 }
 
 // finish records the file size and memory, and stops the server.
@@ -358,9 +420,23 @@ func (rep *Report) floors(ctx context.Context, payloads Payloads) error {
 	if rep.StorageBatch, err = StorageFloor(ctx, so, payloads); err != nil {
 		return fmt.Errorf("storage floor (batched): %w", err)
 	}
+	co := CommitOptions{Dir: filepath.Join(dir, "commit"), Writers: 1, Records: o.Requests, Duration: min(floorTime, maxCommitFloorTime)}
+	_ = os.MkdirAll(co.Dir, 0o700)
+	if rep.DeliveryFloor, err = CommitFloor(ctx, co); err != nil {
+		return fmt.Errorf("delivery floor: %w", err)
+	}
+	co.Dir, co.Writers = filepath.Join(dir, "commit-batch"), deliveryWriters
+	_ = os.MkdirAll(co.Dir, 0o700)
+	if rep.DeliveryFloorBatch, err = CommitFloor(ctx, co); err != nil {
+		return fmt.Errorf("delivery floor (batched): %w", err)
+	}
 	rep.Retrieval = RetrievalFloor(o.Chunks, BuiltinDim, max(o.SearchQueries, 50), 5, o.Seed)
 	return nil
 }
+
+// maxCommitFloorTime bounds each delivery floor: a commit rate is steady
+// within seconds.
+const maxCommitFloorTime = 5 * time.Second
 
 // singleRequests is the size of the one-user phases: as many as the
 // search queries (100 when searches are skipped).

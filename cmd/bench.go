@@ -35,10 +35,12 @@ a generated knowledge base, point a webhook config at a local receiver, and
 drive POST /api/webhook/incoming from concurrent users over HTTP keep-alive.
 
 It reports requests per second, latency percentiles, errors by status,
-deliveries counted at the receiver and their lag, stored messages, server RSS
-and CPU, start-up time and the bbolt file size, each beside its floor measured
-in the same run: a bare net/http handler decoding the same JSON (HTTP floor),
-bbolt puts of the same records with the same fsync setting (storage floor) and
+deliveries counted at the receiver and their lag (also in a paced phase at
+--paced-fraction of the measured rate, with the commits a delivery costs
+counted on /metrics), stored messages, server RSS and CPU, start-up time and
+the bbolt file size, each beside its floor measured in the same run: a bare net/http handler decoding the same JSON (HTTP floor),
+bbolt puts of the same records with the same fsync setting (storage floor),
+bbolt commits of one small record, alone and batched (delivery floor) and
 a brute-force dot product over as many vectors (retrieval floor).
 
 Everything runs on this machine: the server, the receiver and the load all
@@ -122,6 +124,8 @@ your expected knowledge-base size and number of concurrent conversations.`,
 	f.BoolVar(&o.Overload, "overload", false, "after the load, offer --overload-factor times the measured rate and check 429/503 with Retry-After, memory and that every accepted message is stored and delivered")
 	f.Float64Var(&o.OverloadFactor, "overload-factor", 10, "overload rate as a multiple of the measured sustainable rate")
 	f.DurationVar(&o.OverloadDuration, "overload-duration", 10*time.Second, "how long the overload phase runs")
+	f.Float64Var(&o.PacedFraction, "paced-fraction", 0.8, "after the load, offer this fraction of the measured rate on a fixed schedule (open loop) and measure delivery lag and drain (0: skip)")
+	f.DurationVar(&o.PacedDuration, "paced-duration", 0, "how long the paced phase offers requests (0: --duration, at most 20s)")
 	f.StringVar(&o.OllamaHost, "ollama-host", "", "answer with Ollama at this host instead of the built-in answerer (measures the LLM too)")
 	f.StringArrayVar(&o.ServeArgs, "serve-arg", nil, "extra flag for the server, e.g. --serve-arg=--delivery-workers=8 (repeatable)")
 	f.StringVar(&binary, "binary", e.or("CHATBOT_BENCH_BINARY", ""), "chatbot binary to run as the server (default: this one) (env CHATBOT_BENCH_BINARY)")

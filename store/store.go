@@ -104,6 +104,8 @@ type Store struct {
 	path   string
 	queued atomic.Pointer[func()] // called after a commit that queued a delivery
 	group  committer              // shares commits between concurrent batch calls
+
+	commits commitCounter // commits.go
 }
 
 // Open opens (creating if needed) the database in dir. It fails within the
@@ -422,6 +424,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 	defer recoverCorrupt(&err)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		mark := deliveryMarkTx(tx) // deliveries.go: wakes the worker when a job was queued
+		tx.OnCommit(s.commits.add)
 		if err := fn(tx); err != nil {
 			return err
 		}

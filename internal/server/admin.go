@@ -117,6 +117,7 @@ func (a *Server) collectCounters(w *metrics.PromWriter) {
 		w.Sample("chatbot_incoming_refused_total", float64(r.count(in)), "reason", r.reason, "code", r.code)
 	}
 	w.Counter("chatbot_delivery_retries_total", "Failed delivery attempts scheduled to be tried again.", float64(a.worker.Retries()))
+	w.Counter("chatbot_store_commits_total", "bbolt write transactions committed, each fsync'd; a group commit shared by several writers counts once.", float64(a.store.Commits()))
 	var llm chat.LLMCounts
 	if a.answer.llm != nil {
 		llm = a.answer.llm.Counts()
