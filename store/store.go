@@ -104,7 +104,13 @@ type Store struct {
 	path   string
 	queued atomic.Pointer[func()] // called after a commit that queued a delivery
 	group  committer              // shares commits between concurrent batch calls
+	// commits counts the write transactions committed: what a request or
+	// a delivery costs in commits is measured, not guessed (Commits).
+	commits atomic.Uint64
 }
+
+// Commits is the number of write transactions committed since Open.
+func (s *Store) Commits() uint64 { return s.commits.Load() }
 
 // Open opens (creating if needed) the database in dir. It fails within the
 // lock timeout with ErrLocked when another process holds the file, and with
@@ -420,7 +426,7 @@ func checkSchemaVersion(got uint64) error {
 func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
-	return s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		mark := deliveryMarkTx(tx) // deliveries.go: wakes the worker when a job was queued
 		if err := fn(tx); err != nil {
 			return err
@@ -428,6 +434,10 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 		s.notifyIfQueuedTx(tx, mark)
 		return nil
 	})
+	if err == nil {
+		s.commits.Add(1)
+	}
+	return err
 }
 
 func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
