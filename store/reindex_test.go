@@ -23,7 +23,9 @@ func TestStatusChangeMovesOnlyTheStatusCombinations(t *testing.T) {
 	}
 	entries := func() int {
 		n := 0
-		if err := s.view(func(tx *bolt.Tx) error { return tx.Bucket(bucketMessageIndex).ForEach(func(_, _ []byte) error { n++; return nil }) }); err != nil {
+		if err := s.view(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMessageIndex).ForEach(func(_, _ []byte) error { n++; return nil })
+		}); err != nil {
 			t.Fatal(err)
 		}
 		return n
