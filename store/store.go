@@ -107,6 +107,11 @@ type Store struct {
 	// commits counts the write transactions committed: what a request or
 	// a delivery costs in commits is measured, not guessed (Commits).
 	commits atomic.Uint64
+	// claims are the delivery jobs in flight (deliveries.go). One process
+	// owns the database (the file lock), so the claim lives in memory: a
+	// crash loses it, and the job, still due in the store, is attempted
+	// again at the next start, as the at-least-once contract says.
+	claims deliveryClaims
 }
 
 // Commits is the number of write transactions committed since Open.
