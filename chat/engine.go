@@ -146,6 +146,20 @@ func (e *Engine) Timeout() time.Duration { return e.cfg.Timeout }
 // take (an empty message) or a live-chat failure; trouble with Ollama or
 // the index becomes a fallback reply, never an error or silence.
 func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
+	return e.AnswerCommit(ctx, req, nil)
+}
+
+// Commit stores a turn while its conversation is still locked: the reply
+// and the memory to append (nil when the turn keeps none), in one
+// transaction. Its error fails the answer.
+type Commit func(r Reply, memory *store.MemoryAppend) error
+
+// AnswerCommit is Answer that hands the turn to commit before the next
+// message of the conversation may start: the reply and the memory are
+// then written together (one commit per turn, not two), and the next
+// message sees both. With a nil commit the engine writes the memory
+// itself, as Answer does.
+func (e *Engine) AnswerCommit(ctx context.Context, req Request, commit Commit) (Reply, error) {
 	start := e.cfg.Now()
 	text := strings.TrimSpace(req.Text)
 	if text == "" {
@@ -160,7 +174,8 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 	unlock, err := e.locks.lock(ctx, req.Ref().Key())
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return e.done(start, Reply{Answer: canned(replySlow, text), Type: TypeNoAnswer, Fallback: FallbackQueueAhead}), nil
+			r := e.done(start, Reply{Answer: canned(replySlow, text), Type: TypeNoAnswer, Fallback: FallbackQueueAhead})
+			return e.finish(r, nil, commit)
 		}
 		return Reply{}, fmt.Errorf("wait for the conversation's previous message: %w", err)
 	}
@@ -172,23 +187,39 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 			return Reply{}, fmt.Errorf("live chat: %w", err)
 		}
 		if handled {
-			return e.done(start, r), nil
+			return e.finish(e.done(start, r), nil, commit)
 		}
 	}
 
 	if r, ok := e.curated(text); ok {
-		e.remember(req, text, text, r)
-		return e.done(start, r), nil
+		r = e.done(start, r)
+		return e.finish(r, e.memory(req, text, text, r), commit)
 	}
 	history := e.history(req)
 	topic := standalone(text, history)
 	if r, ok := e.tool(ctx, req); ok {
-		e.remember(req, text, topic, r)
-		return e.done(start, r), nil
+		r = e.done(start, r)
+		return e.finish(r, e.memory(req, text, topic, r), commit)
 	}
-	r := e.answer(ctx, text, topic, history)
-	e.remember(req, text, topic, r)
-	return e.done(start, r), nil
+	r := e.done(start, e.answer(ctx, text, topic, history))
+	return e.finish(r, e.memory(req, text, topic, r), commit)
+}
+
+// finish stores the turn through commit, or without one writes the
+// memory itself (a failure to remember does not fail the answer).
+func (e *Engine) finish(r Reply, mem *store.MemoryAppend, commit Commit) (Reply, error) {
+	if commit != nil {
+		if err := commit(r, mem); err != nil {
+			return Reply{}, err
+		}
+		return r, nil
+	}
+	if mem != nil {
+		if _, err := e.cfg.Memory.AppendTurns(mem.Ref, mem.Budget, mem.MaxTurns, mem.Turns...); err != nil {
+			e.log.Warn("cannot write conversation memory", "err", err)
+		}
+	}
+	return r, nil
 }
 
 func (e *Engine) done(start time.Time, r Reply) Reply {
@@ -391,17 +422,17 @@ func (e *Engine) history(req Request) []store.Turn {
 	return c.Turns
 }
 
-func (e *Engine) remember(req Request, text, topic string, r Reply) {
+// memory is what the turn adds to the conversation's memory: nil for a
+// request without a conversation id (a one-off `chatbot ask`) or an
+// engine without memory.
+func (e *Engine) memory(req Request, text, topic string, r Reply) *store.MemoryAppend {
 	if e.cfg.Memory == nil || req.ConversationID == "" {
-		return
+		return nil
 	}
 	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(r.Answer, e.cfg.MaxTurnChars)
-	_, err := e.cfg.Memory.AppendTurns(req.Ref(), e.cfg.HistoryTokens, e.cfg.HistoryTurns,
-		store.Turn{Role: store.RoleUser, Text: user, Query: truncate(topic, e.cfg.MaxTurnChars), Tokens: estimateTokens(user)},
-		store.Turn{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)})
-	if err != nil {
-		e.log.Warn("cannot write conversation memory", "err", err)
-	}
+	return &store.MemoryAppend{Ref: req.Ref(), Budget: e.cfg.HistoryTokens, MaxTurns: e.cfg.HistoryTurns, Turns: []store.Turn{
+		{Role: store.RoleUser, Text: user, Query: truncate(topic, e.cfg.MaxTurnChars), Tokens: estimateTokens(user)},
+		{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)}}}
 }
 
 func truncate(s string, maxRunes int) string {

@@ -98,6 +98,9 @@ type Outcome struct {
 	// oldest first; each is handed over once, with the message that
 	// carried it (a retry of that message gets them again).
 	Handed []store.Message
+	// Recorded says the Recorders' records were written with the reply
+	// (Observe must not write them again).
+	Recorded bool
 }
 
 // ResponseID is the stored reply's id, 0 when there is none.

@@ -16,8 +16,8 @@ import (
 type Store interface {
 	InsertIncoming(m *store.Message, retention time.Duration) (store.IncomingResult, error)
 	IncomingByPlatformID(ref store.ConvRef, messageID string, retention time.Duration) (store.IncomingResult, error)
-	InsertReply(incomingID uint64, out *store.Message, deliver bool) error
-	RecordHandled(id uint64, responseType store.ResponseType, sessionID string, latencyMS int64) error
+	InsertReply(incomingID uint64, out *store.Message, deliver bool, with ...store.TurnWrite) error
+	RecordHandled(id uint64, responseType store.ResponseType, sessionID string, latencyMS int64, with ...store.TurnWrite) error
 	HandHeld(incomingID uint64) ([]store.Message, error)
 	HandedWith(in *store.Message) ([]store.Message, error)
 }
@@ -26,6 +26,14 @@ type Store interface {
 // (chat.Engine, which consults live chat first), or a fake in tests.
 type Answerer interface {
 	Answer(ctx context.Context, req chat.Request) (chat.Reply, error)
+}
+
+// committer is an Answerer that stores the turn through the service while
+// the conversation is still its own (chat.Engine): the reply, the memory
+// and the recorders' records in one transaction, and replies of one
+// conversation stored in the order they were answered.
+type committer interface {
+	AnswerCommit(ctx context.Context, req chat.Request, commit chat.Commit) (chat.Reply, error)
 }
 
 // Defaults of Options.
@@ -50,6 +58,15 @@ type Step interface {
 // (outcomes, insights). It must be quick and must not fail the turn.
 type Observer interface {
 	Observe(ctx context.Context, out Outcome)
+}
+
+// Recorder is an Observer whose record of the turn is written in the
+// reply's own transaction: Record gives it before the reply is stored
+// (nil for nothing; the reply's id is not known yet), and Observe then
+// sees the outcome with Recorded set instead of writing it itself.
+type Recorder interface {
+	Observer
+	Record(out Outcome) store.TurnWrite
 }
 
 // Options tune a Service; zero values take the defaults.
@@ -203,7 +220,17 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	defer s.Release(a)
 	msg := a.Message
 	start := s.opts.Now()
-	reply, err := s.reply(ctx, msg)
+	var (
+		out       Outcome
+		committed bool
+	)
+	commit := func(reply chat.Reply, mem *store.MemoryAppend) error {
+		var err error
+		out, err = s.record(a, reply, s.opts.Now().Sub(start).Milliseconds(), mem)
+		committed = err == nil
+		return err
+	}
+	reply, err := s.reply(ctx, msg, commit)
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
 			return Outcome{}, err
@@ -211,24 +238,11 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 		return Outcome{}, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: retryAfter, Err: err,
 			Message: "the answering engine failed; retry later"}
 	}
-	latency := s.opts.Now().Sub(start).Milliseconds()
-	out := Outcome{Message: msg, Answer: reply, Duplicate: a.Duplicate}
-	if isLiveChat(reply.Type) || reply.Answer == "" {
-		// The live-chat manager stored and queued what the user must see,
-		// or a step kept the bot quiet.
-		if err := s.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency); err != nil {
-			return Outcome{}, storeFailure(err)
+	if !committed {
+		// A step handled it, or an answerer that stores nothing itself.
+		if out, err = s.record(a, reply, s.opts.Now().Sub(start).Milliseconds(), nil); err != nil {
+			return Outcome{}, err
 		}
-		msg.ResponseType, msg.SessionID = reply.Type, reply.SessionID
-	} else {
-		out.Reply = &store.Message{Type: store.MessageOutgoing, ConfigID: msg.ConfigID, WidgetID: msg.WidgetID,
-			Platform: msg.Platform, ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username,
-			Text: reply.Answer, ResponseType: reply.Type, Sources: out.Sources(), SessionID: reply.SessionID,
-			Sender: "Assistant", SenderType: "bot", LatencyMS: latency}
-		if err := s.store.InsertReply(msg.ID, out.Reply, a.deliver); err != nil {
-			return Outcome{}, storeFailure(err)
-		}
-		msg.ResponseID, msg.ResponseType = out.Reply.ID, reply.Type
 	}
 	if !a.deliver && msg.WidgetID == 0 {
 		handed, err := s.store.HandHeld(msg.ID)
@@ -239,7 +253,7 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 		out.Handed = withoutAnswer(handed, msg)
 	}
 	s.log.InfoContext(ctx, "message answered", "channel", a.channel, "config_id", msg.ConfigID, "widget_id", msg.WidgetID,
-		"message_id", msg.ID, "response_id", out.ResponseID(), "response_type", reply.Type, "latency_ms", latency,
+		"message_id", msg.ID, "response_id", out.ResponseID(), "response_type", reply.Type, "latency_ms", msg.LatencyMS,
 		"handed", len(out.Handed))
 	for _, o := range s.opts.Observers {
 		o.Observe(ctx, out)
@@ -247,17 +261,62 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	return out, nil
 }
 
+// record stores the turn's reply (or notes how it was handled) with the
+// memory and the recorders' records, in one transaction.
+func (s *Service) record(a *Accepted, reply chat.Reply, latency int64, mem *store.MemoryAppend) (Outcome, error) {
+	msg := a.Message
+	out := Outcome{Message: msg, Answer: reply, Duplicate: a.Duplicate}
+	quiet := isLiveChat(reply.Type) || reply.Answer == ""
+	if !quiet {
+		out.Reply = &store.Message{Type: store.MessageOutgoing, ConfigID: msg.ConfigID, WidgetID: msg.WidgetID,
+			Platform: msg.Platform, ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username,
+			Text: reply.Answer, ResponseType: reply.Type, Sources: out.Sources(), SessionID: reply.SessionID,
+			Sender: "Assistant", SenderType: "bot", LatencyMS: latency}
+	}
+	var with []store.TurnWrite
+	if mem != nil {
+		with = append(with, *mem)
+	}
+	for _, o := range s.opts.Observers {
+		if r, ok := o.(Recorder); ok && !a.Duplicate {
+			if w := r.Record(out); w != nil {
+				with = append(with, w)
+			}
+		}
+	}
+	if quiet {
+		// The live-chat manager stored and queued what the user must see,
+		// or a step kept the bot quiet.
+		if err := s.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency, with...); err != nil {
+			return Outcome{}, storeFailure(err)
+		}
+		msg.ResponseType, msg.SessionID = reply.Type, reply.SessionID
+	} else {
+		if err := s.store.InsertReply(msg.ID, out.Reply, a.deliver, with...); err != nil {
+			return Outcome{}, storeFailure(err)
+		}
+		msg.ResponseID, msg.ResponseType = out.Reply.ID, reply.Type
+	}
+	msg.LatencyMS = latency
+	out.Recorded = true
+	return out, nil
+}
+
 // reply is the first step that handles msg, or the engine's answer.
-func (s *Service) reply(ctx context.Context, msg *store.Message) (chat.Reply, error) {
+func (s *Service) reply(ctx context.Context, msg *store.Message, commit chat.Commit) (chat.Reply, error) {
 	for _, step := range s.opts.Steps {
 		r, handled, err := step.Before(ctx, msg)
 		if err != nil || handled {
 			return r, err
 		}
 	}
-	return s.answerer.Answer(ctx, chat.Request{ConfigID: msg.ConfigID, WidgetID: msg.WidgetID, Platform: msg.Platform,
+	req := chat.Request{ConfigID: msg.ConfigID, WidgetID: msg.WidgetID, Platform: msg.Platform,
 		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff,
-		Metadata: string(msg.Metadata)})
+		Metadata: string(msg.Metadata)}
+	if c, ok := s.answerer.(committer); ok {
+		return c.AnswerCommit(ctx, req, commit)
+	}
+	return s.answerer.Answer(ctx, req)
 }
 
 // stored rebuilds the outcome of an answered message from the store.

@@ -13,12 +13,50 @@ import (
 // and a question without a good answer is kept as a gap. A failure is
 // logged, never the turn's.
 func (s *Service) Observe(ctx context.Context, out conversation.Outcome) {
+	ev, ok := s.event(out)
+	if !ok {
+		return
+	}
+	if !out.Recorded {
+		if err := s.st.RecordTurn(ev, s.opts.Quiet); err != nil {
+			s.counters.recordFailures.Add(1)
+			s.log.WarnContext(ctx, "conversation outcome not recorded", "message_id", out.Message.ID, "err", err)
+			return
+		}
+	}
+	switch ev.Kind {
+	case store.TurnAnswered:
+		s.counters.answered.Add(1)
+	case store.TurnNoAnswer:
+		s.counters.noAnswer.Add(1)
+	case store.TurnHandoff:
+		s.counters.handoff.Add(1)
+	}
+}
+
+// Record is the turn's outcome, written in the reply's transaction
+// (conversation.Recorder): one commit per turn instead of two.
+func (s *Service) Record(out conversation.Outcome) store.TurnWrite {
+	ev, ok := s.event(out)
+	if !ok {
+		return nil
+	}
+	return store.TurnOutcome{Event: ev, Quiet: s.opts.Quiet, OnError: func(err error) {
+		s.counters.recordFailures.Add(1)
+		s.log.Warn("conversation outcome not recorded", "message_id", out.Message.ID, "err", err)
+	}}
+}
+
+// event is what the turn did to its conversation; ok is false for a turn
+// that counts nothing (a platform's retry, whose first turn was counted,
+// or a paused conversation).
+func (s *Service) event(out conversation.Outcome) (store.TurnEvent, bool) {
 	if out.Duplicate || out.Message == nil {
-		return // a platform's retry: its first turn was counted
+		return store.TurnEvent{}, false
 	}
 	kind, ok := turnKind(out.Answer)
 	if !ok {
-		return // a step kept the bot quiet (a paused conversation)
+		return store.TurnEvent{}, false
 	}
 	msg := out.Message
 	ev := store.TurnEvent{Ref: msg.Ref(), UserID: msg.UserID, Kind: kind, At: s.opts.Now()}
@@ -27,19 +65,7 @@ func (s *Service) Observe(ctx context.Context, out conversation.Outcome) {
 			WidgetID: msg.WidgetID, Platform: msg.Platform, ConversationID: msg.ConversationID, UserID: msg.UserID,
 			Question: msg.Text, Reason: reason, At: ev.At}
 	}
-	if err := s.st.RecordTurn(ev, s.opts.Quiet); err != nil {
-		s.counters.recordFailures.Add(1)
-		s.log.WarnContext(ctx, "conversation outcome not recorded", "message_id", msg.ID, "err", err)
-		return
-	}
-	switch kind {
-	case store.TurnAnswered:
-		s.counters.answered.Add(1)
-	case store.TurnNoAnswer:
-		s.counters.noAnswer.Add(1)
-	case store.TurnHandoff:
-		s.counters.handoff.Add(1)
-	}
+	return ev, true
 }
 
 // turnKind is what a reply did to its conversation; ok is false for a

@@ -181,30 +181,10 @@ func (s *Store) AppendTurns(ref ConvRef, budget, maxTurns int, turns ...Turn) (C
 		return Conversation{}, errors.New("append turns: no turns given")
 	}
 	var c Conversation
-	err := s.batch(func(tx *bolt.Tx) error {
-		c = Conversation{} // batch may run this twice: start from the stored state
-		b := tx.Bucket(bucketConversations)
-		key := ref.key()
-		if v := b.Get(key); v != nil {
-			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("decode %s: %w", ref, err)
-			}
-		}
-		now := s.now()
-		c.ConfigID, c.WidgetID, c.Platform, c.ConversationID, c.UpdatedAt = ref.ConfigID, ref.WidgetID, ref.Platform, ref.ConversationID, now
-		for _, t := range turns {
-			if t.At.IsZero() {
-				t.At = now
-			}
-			c.Turns = append(c.Turns, t)
-		}
-		c.TotalTurns += len(turns)
-		c.Turns = trimTurns(c.Turns, budget, maxTurns)
-		data, err := json.Marshal(c)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", ref, err)
-		}
-		return b.Put(key, data)
+	err := s.batch(func(tx *bolt.Tx) (err error) {
+		// batch may run this twice: appendTurnsTx starts from the stored state
+		c, err = appendTurnsTx(tx, ref, s.now(), budget, maxTurns, turns)
+		return err
 	})
 	if err != nil {
 		return Conversation{}, err

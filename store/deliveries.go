@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,9 +21,10 @@ import (
 //   - the queue keeps every job of a conversation in arrival order, so only
 //     the head of a conversation is ever attempted (per-conversation FIFO);
 //   - the due index holds the heads that are waiting for their next attempt,
-//     ordered by time. A claimed job leaves the due index: it is in flight.
-//     After a crash RecoverDeliveries puts every head back, so jobs that were
-//     in flight are attempted again (at-least-once);
+//     ordered by time. A claimed job is in flight: it stays in the due index
+//     and the store's in-memory claim set hides it from the next claims
+//     (claiming costs no commit). After a crash the claims are gone and the
+//     jobs that were in flight are due again (at-least-once);
 //   - the job index maps a message to its queue and due keys;
 //   - webhook ids outlive their job, so a redelivery reuses the id and
 //     receivers that dedupe on it recognise the message.
@@ -358,43 +360,54 @@ func (s *Store) AddOutgoingForDelivery(msg *Message) (DeliveryJob, error) {
 	return job, nil
 }
 
+// deliveryClaims is the set of jobs in flight, by message id.
+type deliveryClaims struct {
+	mu  sync.Mutex // also serialises ClaimDeliveries
+	ids map[uint64]struct{}
+}
+
+func (c *deliveryClaims) has(id uint64) bool {
+	_, ok := c.ids[id]
+	return ok
+}
+
+// release ends the claim of message id (its attempt is recorded).
+func (c *deliveryClaims) release(id uint64) {
+	c.mu.Lock()
+	delete(c.ids, id)
+	c.mu.Unlock()
+}
+
 // ClaimDeliveries takes up to limit jobs that are due at now and at the
 // head of their conversation, and marks them in flight. hold, when not nil,
 // may hold back a config's jobs (a tripped circuit): a job held until a
 // later time is rescheduled then, without counting an attempt. hold gets
 // the message id so the circuit knows which job is its probe.
 // A job whose message is gone or no longer pending is dropped.
+//
+// The claim itself is in memory (deliveryClaims): finding the due jobs is
+// a read transaction, and only held or dropped jobs need a commit. It was
+// a commit per claim, one of three per delivery.
 func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID, messageID uint64, now time.Time) time.Time) ([]Delivery, error) {
-	var out []Delivery
-	// hold has side effects (it grants a tripped config's one probe), and
-	// batch may run the function twice: ask once per job, reuse the answer.
-	held := map[uint64]time.Time{}
-	holdJob := func(job *DeliveryJob) time.Time {
-		if t, ok := held[job.MessageID]; ok {
-			return t
-		}
-		t := hold(job.ConfigID, job.MessageID, now)
-		held[job.MessageID] = t
-		return t
-	}
-	err := s.batch(func(tx *bolt.Tx) error {
-		out = nil // batch may run this twice
+	s.claims.mu.Lock()
+	defer s.claims.mu.Unlock()
+	var (
+		out    []Delivery
+		moves  []dueMove
+		stales [][]byte
+	)
+	err := s.view(func(tx *bolt.Tx) error {
 		limitKey := dueKey(now, ^uint64(0))
-		var keys [][]byte
+		scan := 4*limit + 64 + len(s.claims.ids)
 		c := tx.Bucket(bucketDeliveryDue).Cursor()
-		for k, _ := c.First(); k != nil && bytes.Compare(k, limitKey) <= 0 && len(keys) < 4*limit+64; k, _ = c.Next() {
-			keys = append(keys, clone(k))
-		}
-		for _, k := range keys {
-			if len(out) >= limit {
-				break
-			}
+		for k, _ := c.First(); k != nil && bytes.Compare(k, limitKey) <= 0 && scan > 0 && len(out) < limit; k, _ = c.Next() {
+			scan--
 			id := btoi(k[8:])
-			ix, ok := getIndexTx(tx, id)
-			if !ok {
-				if err := tx.Bucket(bucketDeliveryDue).Delete(k); err != nil {
-					return err
-				}
+			if s.claims.has(id) {
+				continue
+			}
+			if _, ok := getIndexTx(tx, id); !ok {
+				stales = append(stales, clone(k))
 				continue
 			}
 			job, err := getJobTx(tx, id)
@@ -402,31 +415,72 @@ func (s *Store) ClaimDeliveries(now time.Time, limit int, hold func(configID, me
 				return err
 			}
 			if hold != nil {
-				if until := holdJob(job); until.After(now) {
-					if err := setDueTx(tx, id, ix, &until); err != nil {
-						return err
-					}
+				if until := hold(job.ConfigID, job.MessageID, now); until.After(now) {
+					moves = append(moves, dueMove{id: id, due: clone(k), until: until})
 					continue
 				}
 			}
 			msg, err := getMessageTx(tx, id)
 			if err != nil || msg.Status != StatusPending {
-				if err := unqueueTx(tx, id); err != nil {
-					return err
-				}
+				moves = append(moves, dueMove{id: id, due: clone(k), drop: true})
 				continue
-			}
-			if err := setDueTx(tx, id, ix, nil); err != nil {
-				return err
 			}
 			out = append(out, Delivery{Job: *job, Message: *msg})
 		}
 		return nil
 	})
+	if err == nil && (len(moves) > 0 || len(stales) > 0) {
+		err = s.batch(func(tx *bolt.Tx) error { return applyDueMovesTx(tx, moves, stales) })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
+	if s.claims.ids == nil {
+		s.claims.ids = map[uint64]struct{}{}
+	}
+	for _, d := range out {
+		s.claims.ids[d.Job.MessageID] = struct{}{}
+	}
 	return out, nil
+}
+
+// dueMove is a change a claim found necessary: a job held back until a
+// later time, or dropped because its message is gone or no longer pending.
+type dueMove struct {
+	id    uint64
+	due   []byte // the due key the claim saw
+	until time.Time
+	drop  bool
+}
+
+// applyDueMovesTx applies what a claim found, to the jobs that are still
+// where the claim saw them (a write in between wins). It may run twice
+// (batch): each move checks the stored state first.
+func applyDueMovesTx(tx *bolt.Tx, moves []dueMove, stales [][]byte) error {
+	for _, k := range stales {
+		if _, ok := getIndexTx(tx, btoi(k[8:])); !ok {
+			if err := tx.Bucket(bucketDeliveryDue).Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range moves {
+		ix, ok := getIndexTx(tx, m.id)
+		if !ok || !bytes.Equal(ix.due, m.due) {
+			continue
+		}
+		if m.drop {
+			if err := unqueueTx(tx, m.id); err != nil {
+				return err
+			}
+			continue
+		}
+		until := m.until
+		if err := setDueTx(tx, m.id, ix, &until); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReleaseDeliveries makes the waiting jobs among ids due at now when they
@@ -507,6 +561,12 @@ func (s *Store) RecordDeliveryAttempt(id uint64, a DeliveryAttempt, p RetryPolic
 		}
 		return setDueTx(tx, id, ix, &out.NextAttemptAt)
 	})
+	if err == nil || errors.Is(err, ErrNotFound) {
+		// Recorded, or the job is gone: the claim ends. After another
+		// failure the job stays in flight until the next start, as a
+		// claim in the store did.
+		s.claims.release(id)
+	}
 	if err != nil {
 		return DeliveryOutcome{}, fmt.Errorf("record delivery of message %d: %w", id, err)
 	}
@@ -627,10 +687,15 @@ func (s *Store) RecoverDeliveries() (int, error) {
 // NextDeliveryDue is the time of the earliest waiting job; ok is false when
 // nothing waits.
 func (s *Store) NextDeliveryDue() (t time.Time, ok bool, err error) {
+	s.claims.mu.Lock()
+	defer s.claims.mu.Unlock()
 	err = s.view(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bucketDeliveryDue).Cursor().First()
-		if k != nil {
-			t, ok = dueTime(k), true
+		c := tx.Bucket(bucketDeliveryDue).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if !s.claims.has(btoi(k[8:])) { // jobs in flight are not waiting
+				t, ok = dueTime(k), true
+				return nil
+			}
 		}
 		return nil
 	})

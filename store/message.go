@@ -165,10 +165,7 @@ func updateMessageTx(tx *bolt.Tx, id uint64, now time.Time, change func(m *Messa
 		return nil, err
 	}
 	if after := indexFieldsOf(m); after != before {
-		if err := unindexMessageTx(tx, id, before); err != nil {
-			return nil, err
-		}
-		if err := indexMessageTx(tx, id, after); err != nil {
+		if err := reindexMessageTx(tx, id, before, after); err != nil {
 			return nil, err
 		}
 	}

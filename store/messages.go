@@ -107,6 +107,35 @@ func unindexMessageTx(tx *bolt.Tx, id uint64, f indexFields) error {
 	return nil
 }
 
+// reindexMessageTx moves message id from the combinations of before to
+// those of after, touching only the combinations that differ: a delivery
+// that changes the status moves 8 entries, not 16, and updates 16
+// counters, not 32 (each a page of the next commit).
+func reindexMessageTx(tx *bolt.Tx, id uint64, before, after indexFields) error {
+	ix := tx.Bucket(bucketMessageIndex)
+	for mask := byte(0); mask < 16; mask++ {
+		old, next := comboKey(mask, before), comboKey(mask, after)
+		if bytes.Equal(old, next) {
+			continue
+		}
+		if key := append(old, itob(id)...); ix.Get(key) != nil { // else not indexed (written before the index existed)
+			if err := ix.Delete(key); err != nil {
+				return fmt.Errorf("unindex message %d: %w", id, err)
+			}
+			if err := addCountTx(tx, old, -1); err != nil {
+				return fmt.Errorf("count message %d: %w", id, err)
+			}
+		}
+		if err := ix.Put(append(next, itob(id)...), []byte{}); err != nil {
+			return fmt.Errorf("index message %d: %w", id, err)
+		}
+		if err := addCountTx(tx, next, 1); err != nil {
+			return fmt.Errorf("count message %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // insertMessageTx stores m as a new message with the next id and indexes
 // it. Every new message goes through here so the listing stays complete.
 func insertMessageTx(tx *bolt.Tx, m *Message, now time.Time) error {
@@ -311,7 +340,9 @@ func (s *Store) PruneDedupe(retention time.Duration) (int, error) {
 // incomingID and records it on the incoming message, in one transaction.
 // With deliver the answer is pending and its delivery job is written in
 // the same transaction; without (no outgoing URL) it is sent at once.
-func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error {
+// with are the turn's other records (memory, outcome), written in the
+// same transaction.
+func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool, with ...TurnWrite) error {
 	err := s.batch(func(tx *bolt.Tx) error {
 		now := s.now().UTC()
 		if _, err := getMessageTx(tx, incomingID); err != nil {
@@ -343,6 +374,9 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error
 		if err != nil {
 			return err
 		}
+		if err := applyTurnWritesTx(tx, now, out, with); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketUnanswered).Delete(itob(incomingID))
 	})
 	if err != nil {
@@ -354,14 +388,18 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool) error
 // RecordHandled notes on incoming message id how it was handled when the
 // reply needs no outgoing message of ours (a live-chat hand-off, whose
 // notice the live-chat manager queues itself). A duplicate then finds it
-// handled.
-func (s *Store) RecordHandled(id uint64, responseType ResponseType, sessionID string, latencyMS int64) error {
+// handled. with are the turn's other records, in the same transaction.
+func (s *Store) RecordHandled(id uint64, responseType ResponseType, sessionID string, latencyMS int64, with ...TurnWrite) error {
 	err := s.batch(func(tx *bolt.Tx) error {
-		_, err := updateMessageTx(tx, id, s.now().UTC(), func(in *Message) error {
+		now := s.now().UTC()
+		_, err := updateMessageTx(tx, id, now, func(in *Message) error {
 			in.ResponseType, in.SessionID, in.LatencyMS = responseType, sessionID, latencyMS
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := applyTurnWritesTx(tx, now, nil, with); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketUnanswered).Delete(itob(id))

@@ -169,17 +169,18 @@ type GapQuestion struct {
 // leaves it in, starting a new episode when the conversation was quiet
 // for quiet or longer, and records its gap question, in one transaction.
 func (s *Store) RecordTurn(ev TurnEvent, quiet time.Duration) error {
-	err := s.batch(func(tx *bolt.Tx) error {
-		if err := recordTurnTx(tx, ev, quiet); err != nil {
-			return err
-		}
-		if ev.Gap != nil {
-			return putGapTx(tx, *ev.Gap)
-		}
-		return nil
-	})
-	if err != nil {
+	return s.batch(func(tx *bolt.Tx) error { return recordTurnWithGapTx(tx, ev, quiet) })
+}
+
+// recordTurnWithGapTx is RecordTurn inside tx.
+func recordTurnWithGapTx(tx *bolt.Tx, ev TurnEvent, quiet time.Duration) error {
+	if err := recordTurnTx(tx, ev, quiet); err != nil {
 		return fmt.Errorf("record the outcome of a turn of %s: %w", ev.Ref, err)
+	}
+	if ev.Gap != nil {
+		if err := putGapTx(tx, *ev.Gap); err != nil {
+			return fmt.Errorf("record the gap question of %s: %w", ev.Ref, err)
+		}
 	}
 	return nil
 }

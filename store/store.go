@@ -104,8 +104,12 @@ type Store struct {
 	path   string
 	queued atomic.Pointer[func()] // called after a commit that queued a delivery
 	group  committer              // shares commits between concurrent batch calls
-
 	commits commitCounter // commits.go
+	// claims are the delivery jobs in flight (deliveries.go). One process
+	// owns the database (the file lock), so the claim lives in memory: a
+	// crash loses it, and the job, still due in the store, is attempted
+	// again at the next start, as the at-least-once contract says.
+	claims deliveryClaims
 }
 
 // Open opens (creating if needed) the database in dir. It fails within the

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TurnWrite is a record of a turn written in the same transaction as its
+// reply (InsertReply, RecordHandled): the conversation's memory and the
+// turn's outcome. A synchronous request then waits for one commit instead
+// of three, and the memory can never say a reply was given that the
+// history does not hold. Like every batched write it must be safe to run
+// twice (the group commit may rerun a batch): each starts from the stored
+// state.
+type TurnWrite interface {
+	// applyTx writes the record; reply is the stored answer (nil when the
+	// turn has none).
+	applyTx(tx *bolt.Tx, now time.Time, reply *Message) error
+}
+
+// MemoryAppend appends Turns to the memory of Ref, trimmed to Budget
+// tokens and MaxTurns turns (AppendTurns in the reply's transaction).
+type MemoryAppend struct {
+	Ref              ConvRef
+	Budget, MaxTurns int
+	Turns            []Turn
+}
+
+func (m MemoryAppend) applyTx(tx *bolt.Tx, now time.Time, _ *Message) error {
+	if len(m.Turns) == 0 {
+		return nil
+	}
+	_, err := appendTurnsTx(tx, m.Ref, now, m.Budget, m.MaxTurns, m.Turns)
+	return err
+}
+
+// TurnOutcome records the turn's outcome (RecordTurn in the reply's
+// transaction); a gap question gets the reply's id as its answer. The
+// outcome is bookkeeping: its failure (a damaged outcome record) must not
+// fail the reply, so it goes to OnError and the reply is stored anyway.
+type TurnOutcome struct {
+	Event   TurnEvent
+	Quiet   time.Duration
+	OnError func(error)
+}
+
+func (o TurnOutcome) applyTx(tx *bolt.Tx, _ time.Time, reply *Message) error {
+	ev := o.Event
+	if ev.Gap != nil && reply != nil {
+		gap := *ev.Gap
+		gap.AnswerID = reply.ID
+		ev.Gap = &gap
+	}
+	if err := recordTurnWithGapTx(tx, ev, o.Quiet); err != nil && o.OnError != nil {
+		o.OnError(err)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+func applyTurnWritesTx(tx *bolt.Tx, now time.Time, reply *Message, writes []TurnWrite) error {
+	for _, w := range writes {
+		if w == nil {
+			continue
+		}
+		if err := w.applyTx(tx, now, reply); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendTurnsTx is AppendTurns inside tx.
+func appendTurnsTx(tx *bolt.Tx, ref ConvRef, now time.Time, budget, maxTurns int, turns []Turn) (Conversation, error) {
+	var c Conversation
+	b := tx.Bucket(bucketConversations)
+	key := ref.key()
+	if v := b.Get(key); v != nil {
+		if err := json.Unmarshal(v, &c); err != nil {
+			return Conversation{}, fmt.Errorf("decode %s: %w", ref, err)
+		}
+	}
+	c.ConfigID, c.WidgetID, c.Platform, c.ConversationID, c.UpdatedAt = ref.ConfigID, ref.WidgetID, ref.Platform, ref.ConversationID, now
+	for _, t := range turns {
+		if t.At.IsZero() {
+			t.At = now
+		}
+		c.Turns = append(c.Turns, t)
+	}
+	c.TotalTurns += len(turns)
+	c.Turns = trimTurns(c.Turns, budget, maxTurns)
+	data, err := json.Marshal(c)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("encode %s: %w", ref, err)
+	}
+	if err := b.Put(key, data); err != nil {
+		return Conversation{}, fmt.Errorf("write memory of %s: %w", ref, err)
+	}
+	return c, nil
+}
