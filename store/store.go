@@ -98,13 +98,13 @@ type Sealer interface {
 
 // Store is the bbolt-backed repository of all persistent state.
 type Store struct {
-	db     *bolt.DB
-	sealer Sealer
-	now    func() time.Time
-	path   string
-	queued atomic.Pointer[func()] // called after a commit that queued a delivery
-	group  committer              // shares commits between concurrent batch calls
-	commits commitCounter // commits.go
+	db      *bolt.DB
+	sealer  Sealer
+	now     func() time.Time
+	path    string
+	queued  atomic.Pointer[func()] // called after a commit that queued a delivery
+	group   committer              // shares commits between concurrent batch calls
+	commits commitCounter          // commits.go
 	// claims are the delivery jobs in flight (deliveries.go). One process
 	// owns the database (the file lock), so the claim lives in memory: a
 	// crash loses it, and the job, still due in the store, is attempted
