@@ -21,7 +21,9 @@ func (onePassage) Search(context.Context, string, int) ([]chat.Passage, error) {
 
 func quote(_ string, ps []chat.Passage, _ int) (string, []chat.Passage) { return ps[0].Text, ps }
 
-func engine(t *testing.T, st *store.Store) *chat.Engine {
+func engine(t *testing.T, st *store.Store) *chat.Engine { return engineFor(t, st) }
+
+func engineFor(t testing.TB, st *store.Store) *chat.Engine {
 	t.Helper()
 	e, err := chat.NewEngine(chat.Config{Retriever: onePassage{}, Extract: quote, Memory: st})
 	if err != nil {

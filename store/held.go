@@ -17,18 +17,16 @@ const maxHeldScan = 500
 // recorded on the incoming message, which returns them from then on
 // (HandedWith). It returns them oldest first; none is handed twice.
 func (s *Store) HandHeld(id uint64) ([]Message, error) {
-	// Most turns have nothing held: one read of the (held, conversation)
-	// count answers that without a write transaction. A message held after
-	// this read goes with the user's next message, as one held a moment
-	// later would.
+	// Most turns have nothing held: one read of the count of held
+	// messages answers that without a write transaction. A message held
+	// after this read goes with the user's next message, as one held a
+	// moment later would.
 	var any bool
 	err := s.view(func(tx *bolt.Tx) error {
-		in, err := getMessageTx(tx, id)
-		if err != nil {
+		if _, err := getMessageTx(tx, id); err != nil {
 			return err
 		}
-		combo := comboKey(1<<2|1<<3, indexFields{status: string(StatusHeld), conv: in.ConversationID})
-		any = tx.Bucket(bucketMessageCounts).Get(combo) != nil
+		any = tx.Bucket(bucketMessageCounts).Get(comboKey(1<<2, indexFields{status: string(StatusHeld)})) != nil
 		return nil
 	})
 	if err != nil || !any {

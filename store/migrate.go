@@ -60,6 +60,9 @@ func migrateTx(tx *bolt.Tx, now time.Time) error {
 	if _, err := tx.CreateBucketIfNotExists(bucketConvMessages); err != nil {
 		return fmt.Errorf("create bucket %s: %w", bucketConvMessages, err)
 	}
+	if _, err := dropUnindexedCombosTx(tx); err != nil {
+		return fmt.Errorf("drop message index entries no longer used: %w", err)
+	}
 	meta := tx.Bucket(bucketMeta)
 	if v := btoi(meta.Get(keySchema)); v >= 2 {
 		return nil
