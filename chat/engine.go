@@ -214,6 +214,12 @@ func (e *Engine) answer(ctx context.Context, text, topic string, history []store
 	if kind, lang := smallTalk(text, e.cfg.Persona.BotName); kind != notSmallTalk {
 		return Reply{Answer: smallTalkReply(kind, lang, e.cfg.Persona.BotName), Type: TypeGeneral}
 	}
+	// A request for help that names nothing to search gets a question
+	// back, not passages that share "account" (vague.go). General, not
+	// no_answer: nothing is missing from the documents.
+	if lang, ok := vagueRequest(text, e.cfg.Persona.BotName); ok {
+		return Reply{Answer: cannedText(replyClarify, lang, e.cfg.Persona.BotName), Type: TypeGeneral}
+	}
 
 	t0 := e.cfg.Now()
 	passages, query, err := e.retrieve(ctx, text, topic, history)
