@@ -1,6 +1,9 @@
 package chat
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,4 +94,50 @@ func TestVagueRequestBesideAnswerableQuestion(t *testing.T) {
 	if q := r.seen(); len(q) != 1 {
 		t.Fatalf("searches %q, want only the real question", q)
 	}
+}
+
+// No question of the answer set (rag/testdata/answers, both halves) is
+// taken for a vague request or small talk: the check only ever removes
+// retrieval from messages with nothing to search.
+func TestAnswerSetQuestionsAreNotVague(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "rag", "testdata", "answers", "questions.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n++
+		if lang, ok := vagueRequest(f[1], "Assistant"); ok {
+			t.Errorf("%q taken for a vague request (%s)", f[1], lang)
+		}
+		if kind, _ := smallTalk(f[1], "Assistant"); kind != notSmallTalk {
+			t.Errorf("%q taken for small talk", f[1])
+		}
+	}
+	if n != 36 {
+		t.Fatalf("read %d questions, want 36", n)
+	}
+}
+
+// FuzzVagueRequest: any text is classified without panicking, the same way
+// twice, and a vague request is in one of the fixed replies' languages.
+func FuzzVagueRequest(f *testing.F) {
+	for _, c := range vagueCases {
+		for _, s := range append(c.vague, c.questions...) {
+			f.Add(s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lang, ok := vagueRequest(s, "Ada")
+		if lang2, ok2 := vagueRequest(s, "Ada"); lang2 != lang || ok2 != ok {
+			t.Fatalf("%q: %s %v then %s %v", s, lang, ok, lang2, ok2)
+		}
+		if ok && !slices.Contains(cannedLangs, lang) {
+			t.Fatalf("%q: vague in %q, not a language of the fixed replies", s, lang)
+		}
+	})
 }
