@@ -13,6 +13,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -355,7 +356,8 @@ func (e *Engine) generate(ctx context.Context, text string, history []store.Turn
 	if len(cited) == 0 {
 		cited = passages // grounded in what it was given, though it cited nothing
 	}
-	r.Answer, r.Type, r.Sources = answer, TypeRAG, sources(cited)
+	r.Answer, r.Type, r.Sources = listCitations(answer, passages, embed.Lang(guessLanguage(text))), TypeRAG, sources(cited)
+	r.spoken = answer
 	return r
 }
 
@@ -401,7 +403,11 @@ func (e *Engine) remember(req Request, text, topic string, r Reply) {
 	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return
 	}
-	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(r.Answer, e.cfg.MaxTurnChars)
+	spoken := r.Answer
+	if r.spoken != "" {
+		spoken = r.spoken
+	}
+	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(spoken, e.cfg.MaxTurnChars)
 	_, err := e.cfg.Memory.AppendTurns(req.Ref(), e.cfg.HistoryTokens, e.cfg.HistoryTurns,
 		store.Turn{Role: store.RoleUser, Text: user, Query: truncate(topic, e.cfg.MaxTurnChars), Tokens: estimateTokens(user)},
 		store.Turn{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)})
