@@ -8,9 +8,9 @@ import (
 
 // The engine's fixed replies, in every language it speaks: one table, so
 // that a new language or a reworded reply is one place to change. The
-// hand-off phrase stays "talk to an agent" in every language: it is the
-// phrase the live-chat detector knows (its phrases are English unless the
-// operator configures others).
+// hand-off phrase stays "talk to an agent" in every language: the live-chat
+// detector's default phrases cover the seven languages, but an operator
+// may configure others, and this English one is the phrase to give.
 
 // cannedKind is a fixed reply.
 type cannedKind int
