@@ -8,9 +8,9 @@ import (
 
 // The engine's fixed replies, in every language it speaks: one table, so
 // that a new language or a reworded reply is one place to change. The
-// hand-off phrase stays "talk to an agent" in every language: it is the
-// phrase the live-chat detector knows (its phrases are English unless the
-// operator configures others).
+// hand-off phrase stays "talk to an agent" in every language: the live-chat
+// detector's default phrases cover the seven languages, but an operator
+// may configure others, and this English one is the phrase to give.
 
 // cannedKind is a fixed reply.
 type cannedKind int
@@ -23,6 +23,7 @@ const (
 	replyThanks                     // "thanks"
 	replyGoodbye                    // "bye"
 	replyIdentity                   // "are you a real person?", "who am I talking to?"
+	replyClarify                    // "I need help with my account": what exactly? (vague.go)
 )
 
 // cannedLangs are the languages of the fixed replies; English is the
@@ -102,6 +103,15 @@ var cannedTexts = map[cannedKind]map[embed.Lang]string{
 		embed.Portuguese: "Eu sou %s, um assistente automático, não uma pessoa. Respondo com base na nossa documentação de ajuda. Se preferir falar com uma pessoa, basta responder \"talk to an agent\".",
 		embed.Italian:    "Sono %s, un assistente automatico, non una persona. Rispondo in base alla nostra documentazione di assistenza. Se preferisce parlare con una persona, risponda semplicemente \"talk to an agent\".",
 		embed.Arabic:     "أنا %s، مساعد آلي ولست إنسانًا. أجيب من وثائق المساعدة لدينا. إذا كنت تفضل التحدث مع إنسان، فقط أرسل \"talk to an agent\".",
+	},
+	replyClarify: {
+		embed.English:    "Sure, I can help. What exactly do you need? Tell me in a sentence, for example what you were trying to do and what happened. If you'd rather talk to a person, just reply \"talk to an agent\".",
+		embed.German:     "Gern helfe ich. Worum genau geht es? Beschreiben Sie es in einem Satz, zum Beispiel was Sie tun wollten und was passiert ist. Wenn Sie lieber mit einem Menschen sprechen möchten, antworten Sie einfach \"talk to an agent\".",
+		embed.French:     "Bien sûr, je peux vous aider. De quoi avez-vous besoin exactement ? Décrivez-le en une phrase, par exemple ce que vous vouliez faire et ce qui s'est passé. Pour parler à une personne, répondez simplement \"talk to an agent\".",
+		embed.Spanish:    "Claro, puedo ayudarle. ¿Qué necesita exactamente? Cuéntemelo en una frase, por ejemplo qué intentaba hacer y qué ocurrió. Si prefiere hablar con una persona, responda simplemente \"talk to an agent\".",
+		embed.Portuguese: "Claro, posso ajudar. Do que você precisa exatamente? Conte numa frase, por exemplo o que tentou fazer e o que aconteceu. Se preferir falar com uma pessoa, basta responder \"talk to an agent\".",
+		embed.Italian:    "Certo, posso aiutarla. Di che cosa ha bisogno esattamente? Me lo descriva in una frase, per esempio che cosa voleva fare e che cosa è successo. Se preferisce parlare con una persona, risponda semplicemente \"talk to an agent\".",
+		embed.Arabic:     "بالتأكيد، يسعدني مساعدتك. ما الذي تحتاجه بالضبط؟ صِفه في جملة، مثلًا ما الذي كنت تحاول فعله وماذا حدث. إذا كنت تفضل التحدث مع شخص، فقط أرسل \"talk to an agent\".",
 	},
 }
 

@@ -13,7 +13,7 @@ import (
 // Every fixed reply exists in every language, names the bot where it
 // introduces it, and offers a human where it has no answer.
 func TestCannedTableIsComplete(t *testing.T) {
-	kinds := []cannedKind{replyNoAnswer, replyTrouble, replySlow, replyGreeting, replyThanks, replyGoodbye, replyIdentity}
+	kinds := []cannedKind{replyNoAnswer, replyTrouble, replySlow, replyGreeting, replyThanks, replyGoodbye, replyIdentity, replyClarify}
 	if len(cannedTexts) != len(kinds) {
 		t.Fatalf("%d kinds in the table, %d tested", len(cannedTexts), len(kinds))
 	}
@@ -27,7 +27,7 @@ func TestCannedTableIsComplete(t *testing.T) {
 			if strings.TrimSpace(txt) == "" || strings.Count(txt, "%s") != map[bool]int{true: 1, false: 0}[named] {
 				t.Errorf("kind %d %s: %q", k, lang, txt)
 			}
-			if (k == replyNoAnswer || k == replyIdentity) && !strings.Contains(txt, `"talk to an agent"`) {
+			if (k == replyNoAnswer || k == replyIdentity || k == replyClarify) && !strings.Contains(txt, `"talk to an agent"`) {
 				t.Errorf("kind %d %s offers no human: %q", k, lang, txt)
 			}
 		}

@@ -76,4 +76,8 @@ type Reply struct {
 	Retrieval  time.Duration
 	Generation time.Duration
 	Total      time.Duration
+	// spoken is what the conversation remembers of an LLM answer: the
+	// model's own text, without the list of sources shown to the customer
+	// (listCitations), which would only take up the history's tokens.
+	spoken string
 }

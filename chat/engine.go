@@ -13,6 +13,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/chatbot/chatbot/apperr"
+	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
 )
 
@@ -245,6 +246,12 @@ func (e *Engine) answer(ctx context.Context, text, topic string, history []store
 	if kind, lang := smallTalk(text, e.cfg.Persona.BotName); kind != notSmallTalk {
 		return Reply{Answer: smallTalkReply(kind, lang, e.cfg.Persona.BotName), Type: TypeGeneral}
 	}
+	// A request for help that names nothing to search gets a question
+	// back, not passages that share "account" (vague.go). General, not
+	// no_answer: nothing is missing from the documents.
+	if lang, ok := vagueRequest(text, e.cfg.Persona.BotName); ok {
+		return Reply{Answer: cannedText(replyClarify, lang, e.cfg.Persona.BotName), Type: TypeGeneral}
+	}
 
 	t0 := e.cfg.Now()
 	passages, query, err := e.retrieve(ctx, text, topic, history)
@@ -380,7 +387,8 @@ func (e *Engine) generate(ctx context.Context, text string, history []store.Turn
 	if len(cited) == 0 {
 		cited = passages // grounded in what it was given, though it cited nothing
 	}
-	r.Answer, r.Type, r.Sources = answer, TypeRAG, sources(cited)
+	r.Answer, r.Type, r.Sources = listCitations(answer, passages, embed.Lang(guessLanguage(text))), TypeRAG, sources(cited)
+	r.spoken = answer
 	return r
 }
 
@@ -429,7 +437,11 @@ func (e *Engine) memory(req Request, text, topic string, r Reply) *store.MemoryA
 	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return nil
 	}
-	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(r.Answer, e.cfg.MaxTurnChars)
+	spoken := r.Answer // the model's own text, without the sources list (cite.go)
+	if r.spoken != "" {
+		spoken = r.spoken
+	}
+	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(spoken, e.cfg.MaxTurnChars)
 	return &store.MemoryAppend{Ref: req.Ref(), Budget: e.cfg.HistoryTokens, MaxTurns: e.cfg.HistoryTurns, Turns: []store.Turn{
 		{Role: store.RoleUser, Text: user, Query: truncate(topic, e.cfg.MaxTurnChars), Tokens: estimateTokens(user)},
 		{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)}}}

@@ -159,7 +159,7 @@ func TestAnswerGroundedWithCitations(t *testing.T) {
 	llm := echoLLM("Refund vouchers last 12 months [1]. Also see [5].")
 	e, _ := newTestEngine(t, engineOpts{llm: llm, persona: Persona{BotName: "Ada"}})
 	r := ask(t, e, "c1", "How long are refund vouchers valid?")
-	if r.Type != TypeRAG || r.Answer != "Refund vouchers last 12 months [1]. Also see ." || r.Fallback != "" {
+	if r.Type != TypeRAG || r.Answer != "Refund vouchers last 12 months [1]. Also see .\n\nSources:\n1. Billing > Refunds" || r.Fallback != "" {
 		t.Fatalf("reply = %+v", r)
 	}
 	if len(r.Sources) != 1 || r.Sources[0] != (Source{Title: "Billing > Refunds", Source: "docs/billing.md#refunds", Score: 0.8}) {
@@ -449,7 +449,7 @@ func TestPromptInjectionInDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := ask(t, e, "c1", "refund policy?")
-	if rep.Answer != "Refunds follow the policy [1] ." || len(rep.Sources) != 1 || rep.Sources[0].Source != "docs/evil.md" {
+	if rep.Answer != "Refunds follow the policy [1] .\n\nSources:\n1. Refund FAQ" || len(rep.Sources) != 1 || rep.Sources[0].Source != "docs/evil.md" {
 		t.Fatalf("reply = %+v", rep)
 	}
 	sys := llm.requests()[0][0].Content
@@ -463,7 +463,7 @@ func TestQuestionInAnotherLanguage(t *testing.T) {
 	e, _ := newTestEngine(t, engineOpts{llm: llm})
 	q := "Wie setze ich mein Passwort zurück?"
 	r := ask(t, e, "c1", q)
-	if r.Type != TypeRAG || r.Answer != "Sie setzen Ihr Passwort unter Einstellungen zurück [1]." ||
+	if r.Type != TypeRAG || r.Answer != "Sie setzen Ihr Passwort unter Einstellungen zurück [1].\n\nQuellen:\n1. Konto > Passwort" ||
 		len(r.Sources) != 1 || r.Sources[0].Source != "docs/de/konto.md#passwort" {
 		t.Fatalf("reply = %+v", r)
 	}
@@ -550,7 +550,8 @@ func TestSameConversationIsSerialised(t *testing.T) {
 	r1 := <-first
 	llm.gate <- struct{}{}
 	r2 := <-second
-	if r1.err != nil || r2.err != nil || r1.r.Answer != "answer to refund voucher first [1]" || r2.r.Answer != "answer to refund voucher second [1]" {
+	if r1.err != nil || r2.err != nil || r1.r.Answer != "answer to refund voucher first [1]\n\nSources:\n1. Billing > Refunds" ||
+		r2.r.Answer != "answer to refund voucher second [1]\n\nSources:\n1. Billing > Refunds" {
 		t.Fatalf("replies: %+v / %+v", r1, r2)
 	}
 	calls := llm.requests()

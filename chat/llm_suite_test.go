@@ -317,7 +317,7 @@ func TestSuiteEngine(t *testing.T) {
 		c := k.client(t, []*url.URL{s.url()}, knobs{})
 		e, _ := newTestEngine(t, engineOpts{llm: c, timeout: 5 * time.Second, persona: Persona{BotName: "Ada"}})
 		r := ask(t, e, "c1", "How long are refund vouchers valid?")
-		if r.Type != TypeRAG || r.Answer != "You can get a refund within 30 days [1]." || r.Fallback != "" ||
+		if r.Type != TypeRAG || r.Answer != "You can get a refund within 30 days [1].\n\nSources:\n1. Billing > Refunds" || r.Fallback != "" ||
 			len(r.Sources) != 1 || r.Sources[0] != (Source{Title: "Billing > Refunds", Source: "docs/billing.md#refunds", Score: 0.8}) {
 			t.Fatalf("reply = %+v", r)
 		}

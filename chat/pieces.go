@@ -19,9 +19,9 @@ type piecesKey struct{}
 // stream. emit is called synchronously, from one goroutine at a time,
 // before Answer returns; it must not block long (it holds up the model's
 // stream). The pieces are a preview: the Reply is the answer, and may
-// differ (citations tidied, or a fallback when the model fails or repeats
-// its instructions midway). Only the grounded answer is streamed, never the
-// question rewrite.
+// differ (citations tidied and renumbered, the list of sources added, or a
+// fallback when the model fails or repeats its instructions midway). Only
+// the grounded answer is streamed, never the question rewrite.
 func WithPieces(ctx context.Context, emit func(string)) context.Context {
 	return context.WithValue(ctx, piecesKey{}, emit)
 }

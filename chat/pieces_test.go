@@ -30,7 +30,7 @@ func TestAnswerStreamsPieces(t *testing.T) {
 	if strings.Join(pieces, "|") != strings.Join(want, "|") {
 		t.Fatalf("pieces = %q, want %q", pieces, want)
 	}
-	if r.Type != TypeRAG || r.Answer != strings.Join(pieces, "") || r.Fallback != "" {
+	if r.Type != TypeRAG || r.Answer != strings.Join(pieces, "")+"\n\nSources:\n1. Billing > Refunds" || r.Fallback != "" {
 		t.Fatalf("reply = %+v, streamed %q", r, strings.Join(pieces, ""))
 	}
 }
@@ -40,7 +40,7 @@ func TestAnswerWithoutPiecesUnchanged(t *testing.T) {
 	f := newFakeOllama(t)
 	f.answer = "Refund vouchers last 12 months [1]."
 	e, _ := newTestEngine(t, engineOpts{llm: newTestOllama(t, f.url(), nil)})
-	if r := ask(t, e, "c1", "How long are refund vouchers valid?"); r.Type != TypeRAG || r.Answer != "Refund vouchers last 12 months [1]." {
+	if r := ask(t, e, "c1", "How long are refund vouchers valid?"); r.Type != TypeRAG || r.Answer != "Refund vouchers last 12 months [1].\n\nSources:\n1. Billing > Refunds" {
 		t.Fatalf("reply = %+v", r)
 	}
 }
@@ -49,7 +49,7 @@ func TestAnswerWithoutPiecesUnchanged(t *testing.T) {
 func TestAnswerPiecesWithoutStreamingLLM(t *testing.T) {
 	e, _ := newTestEngine(t, engineOpts{llm: echoLLM("Refund vouchers last 12 months [1].")})
 	r, pieces := askStreaming(t, e, "How long are refund vouchers valid?")
-	if len(pieces) != 0 || r.Type != TypeRAG || r.Answer != "Refund vouchers last 12 months [1]." {
+	if len(pieces) != 0 || r.Type != TypeRAG || r.Answer != "Refund vouchers last 12 months [1].\n\nSources:\n1. Billing > Refunds" {
 		t.Fatalf("pieces %q, reply %+v", pieces, r)
 	}
 }

@@ -296,7 +296,7 @@ func TestAskCommand(t *testing.T) {
 		} `json:"sources"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil || got.ResponseType != "rag_knowledge_base" ||
-		got.Answer != "Vouchers last twelve months [1]." || len(got.Sources) != 1 || got.Sources[0].Source != "billing.md#refunds" {
+		got.Answer != "Vouchers last twelve months [1].\n\nSources:\n1. Billing > Refunds" || len(got.Sources) != 1 || got.Sources[0].Source != "billing.md#refunds" {
 		t.Fatalf("ask --json: %v\n%s", err, out)
 	}
 

@@ -27,7 +27,7 @@ func TestIncomingThroughRunningServer(t *testing.T) {
 	}
 	token := created["config"].(map[string]any)["incoming_token"].(string)
 	status, res := do("POST", "/api/webhook/incoming", token, `{"user_id":"external_user_123","username":"John Doe",
-		"message":"Hello, I need help with my account","platform":"freshchat","conversation_id":"conv_456","message_id":"fc-1"}`)
+		"message":"How do I reset my password?","platform":"freshchat","conversation_id":"conv_456","message_id":"fc-1"}`)
 	if status != 200 || res["message_id"] != 1.0 || res["response_id"] != 2.0 {
 		t.Fatalf("incoming: %d %v", status, res)
 	}

@@ -154,7 +154,7 @@ func TestServeWithOpenAICompatibleServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := a.answer.engine.Answer(context.Background(), chat.Request{Platform: "p", ConversationID: "c", UserID: "u", Text: "How long are refund vouchers valid?"})
-	if err != nil || r.Type != chat.TypeRAG || r.Answer != "Vouchers last twelve months [1]." || len(r.Sources) != 1 {
+	if err != nil || r.Type != chat.TypeRAG || r.Answer != "Vouchers last twelve months [1].\n\nSources:\n1. Billing > Refunds" || len(r.Sources) != 1 {
 		t.Fatalf("answer = %+v, %v", r, err)
 	}
 	rd := llmHosts(t, "http://"+a.Addr(), cfg.AdminToken)

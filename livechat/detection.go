@@ -6,10 +6,12 @@ import (
 	"unicode"
 )
 
-// DefaultPhrases are the requests for a human that open a live chat.
+// DefaultPhrases are the requests for a human that open a live chat, in
+// English and the other languages of the engine's fixed replies
+// (detection_lang.go).
 // Articles are ignored on both sides, so "talk to agent" also matches
 // "talk to an agent" and "talk to the agent".
-var DefaultPhrases = []string{
+var DefaultPhrases = append([]string{
 	"talk to agent", "talk to a human", "talk to a person", "talk to someone", "talk to a real person",
 	"speak to agent", "speak to a human", "speak to a person", "speak to someone",
 	"speak with agent", "speak with a human", "talk with a human", "chat with a human", "chat with agent",
@@ -18,12 +20,12 @@ var DefaultPhrases = []string{
 	"get a human", "get agent", "real human",
 	"live chat", "live agent", "live person", "real person", "human agent", "human being",
 	"customer service representative", "agent please", "human please", "operator please",
-}
+}, otherPhrases...)
 
 // DefaultAloneWords open a live chat only when they are the whole message
 // (politeness aside): "agent", "Human please!", but not "is the agent
 // field required?".
-var DefaultAloneWords = []string{"agent", "human", "operator", "representative", "person"}
+var DefaultAloneWords = append([]string{"agent", "human", "operator", "representative", "person"}, otherAloneWords...)
 
 // Detector decides whether a message asks for a human. It matches phrases
 // on normalised text at word boundaries and skips negated mentions.
@@ -110,7 +112,7 @@ func (d *Detector) Detect(text string) (Match, bool) {
 }
 
 // politeness words do not count against an alone word.
-var politeness = map[string]bool{"please": true, "pls": true, "plz": true, "now": true, "hi": true, "hello": true, "hey": true}
+var politeness = wordSet("please pls plz now hi hello hey " + otherPoliteness)
 
 func (d *Detector) aloneWord(words []string) (string, bool) {
 	found := ""
@@ -126,12 +128,22 @@ func (d *Detector) aloneWord(words []string) (string, bool) {
 	return found, found != ""
 }
 
-var negations = map[string]bool{"not": true, "no": true, "never": true, "nobody": true, "without": true, "nor": true}
+var negations = wordSet("not no never nobody without nor " + otherNegations)
+
+// clauseBreakers end the clause a negation reaches, as punctuation does.
+var clauseBreakers = wordSet("but " + otherClauseBreakers)
+
+// conditions before "not" make it a condition, not a refusal.
+var conditions = wordSet("if " + otherConditions)
+
+// inability: "can not" in English; in German and French a modal earlier
+// in the clause (abilityModals).
+var inability = wordSet("can could " + abilityModals)
 
 // requestVerbs ask for something; a negation that governs one refuses the
 // request that follows it.
 var requestVerbs = wordSet("want wants wanted wanna need needs needed talk talking speak speaking chat chatting " +
-	"connect transfer get like ask asked asking require request requested")
+	"connect transfer get like ask asked asking require request requested " + otherRequestVerbs)
 
 // negationFillers may stand between a negation and the word it governs:
 // "not really want", "never even asked".
@@ -145,7 +157,7 @@ var raisedSubjects = wordSet("i we that")
 
 // requestLinks may stand between a negated verb of asking and the match:
 // "do not want to talk to", "no need for", "don't need help from".
-var requestLinks = wordSet("to for with from me us you be able any help some more again just really")
+var requestLinks = wordSet("to for with from me us you be able any help some more again just really " + otherRequestLinks)
 
 // maxRequestLinks bounds how far a negated verb reaches: "not want to be
 // able to talk to" is as far as it goes.
@@ -156,19 +168,33 @@ const maxRequestLinks = 4
 func negated(words []string, start int) bool {
 	for i := start - 1; i >= 0; i-- {
 		w := words[i]
-		if w == clauseEnd || w == "but" {
+		if w == clauseEnd || clauseBreakers[w] {
 			return false
 		}
 		if !negations[w] {
 			continue
 		}
-		if w == "not" && i > 0 && (words[i-1] == "can" || words[i-1] == "could") {
+		if i > 0 && inability[words[i-1]] {
 			continue // inability ("why can't I talk to a human"), still a request
 		}
-		if w == "not" && i > 0 && words[i-1] == "if" {
+		if (w == "nicht" || w == "pas") && modalBefore(words, i) {
+			continue // inability ("warum kann ich nicht mit einem Menschen sprechen?")
+		}
+		if i > 0 && conditions[words[i-1]] {
 			continue // a condition ("are you a bot? if not connect me to an agent")
 		}
 		if governs(words, i, start) {
+			return true
+		}
+	}
+	return false
+}
+
+// modalBefore reports whether a German or French modal of ability stands
+// earlier in the clause of words[neg]: "kann ich nicht", "je ne peux pas".
+func modalBefore(words []string, neg int) bool {
+	for i := neg - 1; i >= 0 && words[i] != clauseEnd && !clauseBreakers[words[i]]; i-- {
+		if inability[words[i]] && words[i] != "can" && words[i] != "could" {
 			return true
 		}
 	}
@@ -206,11 +232,11 @@ func governs(words []string, neg, start int) bool {
 
 // botQuestions are the clause openings that ask what the bot is, when
 // they come right before a match: "are you a real person?".
-var botQuestions = [][]string{
+var botQuestions = append([][]string{
 	{"are", "you"}, {"r", "u"}, {"is", "this"}, {"is", "it"}, {"is", "that"},
 	{"am", "i", "talking", "to"}, {"am", "i", "talking", "with"}, {"am", "i", "speaking", "to"},
 	{"am", "i", "speaking", "with"}, {"am", "i", "chatting", "with"}, {"am", "i", "chatting", "to"},
-}
+}, otherBotQuestions...)
 
 // aboutTheBot reports whether before ends with a question about the bot
 // itself (adverbs such as "really" allowed after it): "hello, are you a
@@ -266,7 +292,7 @@ var contractions = map[string][]string{
 	"mustn't": {"must", "not"}, "ain't": {"am", "not"},
 }
 
-var articles = map[string]bool{"a": true, "an": true, "the": true}
+var articles = wordSet("a an the " + otherArticles)
 
 // normalise splits text into lower-case words as described on Detector,
 // with clauseEnd tokens at clause punctuation.
@@ -291,6 +317,12 @@ func normalise(text string) []string {
 		}
 	}
 	for _, r := range text {
+		if f, ok := arabicFold[r]; ok {
+			if f != 0 {
+				cur.WriteRune(f)
+			}
+			continue
+		}
 		switch {
 		case r == '\'' || r == '’' || r == '‘' || r == '`' || r == 'ʼ':
 			cur.WriteRune('\'')
@@ -298,7 +330,7 @@ func normalise(text string) []string {
 			cur.WriteRune(unicode.ToLower(r))
 		default:
 			flush()
-			if strings.ContainsRune(".,;:!?\n¿¡…", r) && (len(words) == 0 || words[len(words)-1] != clauseEnd) {
+			if strings.ContainsRune(".,;:!?\n¿¡…،؛؟", r) && (len(words) == 0 || words[len(words)-1] != clauseEnd) {
 				words = append(words, clauseEnd)
 			}
 		}
@@ -306,6 +338,18 @@ func normalise(text string) []string {
 	flush()
 	return words
 }
+
+// arabicFold folds the Arabic letter forms customers type interchangeably
+// (alef with hamza or madda, alef maqsura, teh marbuta) and drops short
+// vowels and tatweel (0), which would otherwise split or change a word.
+var arabicFold = func() map[rune]rune {
+	m := map[rune]rune{'أ': 'ا', 'إ': 'ا', 'آ': 'ا', 'ٱ': 'ا', 'ى': 'ي', 'ة': 'ه', 'ـ': 0}
+	for r := rune(0x064B); r <= 0x065F; r++ {
+		m[r] = 0
+	}
+	m[0x0670] = 0
+	return m
+}()
 
 func slicesDelete(words []string, drop string) []string {
 	out := words[:0]

@@ -67,8 +67,17 @@ func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) ([]
 
 // plateau returns the vectors of the best lexical candidates: at most
 // feedbackDocs, each scoring at least feedbackPlateau of the best lexical
-// score (ties by slot). None when no candidate shares a word with the
-// question.
+// score. None when no candidate shares a word with the question.
+//
+// The cut at feedbackDocs is never made by insertion order: when it falls
+// inside an exact lexical tie, the tied passages are taken together if
+// they are at most feedbackDocs (a few passages saying the same thing, as
+// on MS MARCO), and left out together if they are more (a template the
+// words cannot tell apart: on rag/testdata/eval "need a receipt" ties the
+// warranty passage of all 25 products, and feedback from the first three
+// by slot pulled the query towards warranties of arbitrary products and
+// away from the receipts passage). Left out, the feedback comes from the
+// passages above the tie only, or there is none.
 //
 // Why not the ten best first-pass results (Rocchio's usual depth, what
 // the index did before): on a help centre built from templates (the same
@@ -99,11 +108,37 @@ func plateau(cands []candidate) [][]float32 {
 		}
 		return top[i].slot < top[j].slot
 	})
-	out := make([][]float32, 0, feedbackDocs)
-	for _, c := range top[:min(len(top), feedbackDocs)] {
+	top = cutTies(top, feedbackDocs)
+	out := make([][]float32, 0, len(top))
+	for _, c := range top {
 		out = append(out, c.v)
 	}
 	return out
+}
+
+// cutTies returns the first n of top (sorted by lexical score, best
+// first), except when top[n-1] and top[n] tie exactly: then the whole
+// tied run is kept when it has at most n passages and dropped otherwise
+// (see plateau).
+func cutTies(top []candidate, n int) []candidate {
+	if len(top) <= n {
+		return top
+	}
+	tie := top[n].lex
+	if top[n-1].lex != tie {
+		return top[:n]
+	}
+	lo, hi := n-1, n+1
+	for lo > 0 && top[lo-1].lex == tie {
+		lo--
+	}
+	for hi < len(top) && top[hi].lex == tie {
+		hi++
+	}
+	if hi-lo <= n {
+		return top[:hi]
+	}
+	return top[:lo]
 }
 
 // feedback returns the query vector moved towards the normalised centroid

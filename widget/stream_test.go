@@ -220,14 +220,14 @@ func TestWidgetChatStreamsTheAnswer(t *testing.T) {
 		t.Fatalf("streamed %q", streamed)
 	}
 	var out chatOutput
-	if err := json.Unmarshal([]byte(done), &out); err != nil || out.Answer != streamed || out.ResponseType != "rag_knowledge_base" ||
+	if err := json.Unmarshal([]byte(done), &out); err != nil || out.Answer != streamed+"\n\nSources:\n1. Refunds" || out.ResponseType != "rag_knowledge_base" ||
 		len(out.Sources) != 1 || out.Sources[0].Source != "docs/refunds.md#refunds" || out.ConversationID != "conv-stream-1" {
 		t.Fatalf("done %s (%v), streamed %q", done, err, streamed)
 	}
 	if rest, _ := io.ReadAll(s.br); len(rest) != 0 {
 		t.Fatalf("after done: %q", rest)
 	}
-	if m := storedAnswer(t, e, "conv-stream-1"); m.Text != streamed || m.ResponseType != "rag_knowledge_base" || m.Status != store.StatusSent {
+	if m := storedAnswer(t, e, "conv-stream-1"); m.Text != out.Answer || m.ResponseType != "rag_knowledge_base" || m.Status != store.StatusSent {
 		t.Fatalf("stored %+v, streamed %q", m, streamed)
 	}
 

@@ -171,7 +171,7 @@ root.querySelector('.b').click(); return true; })()`
 		} `json:"messages"`
 	}
 	if code := srv.api(t, "GET", "/api/webhook/messages?platform=widget&message_type=outgoing", nil, &list); code != http.StatusOK ||
-		len(list.Messages) != 1 || list.Messages[0].Text != streamed || list.Messages[0].ResponseType != "rag_knowledge_base" {
+		len(list.Messages) != 1 || list.Messages[0].Text != streamed+"\n\nSources:\n1. Refunds > Refund window" || list.Messages[0].ResponseType != "rag_knowledge_base" {
 		t.Fatalf("stored answers: %d %+v, want the streamed %q", code, list.Messages, streamed)
 	}
 	shots.take(t, ctx, "widget-streamed-answer-complete")
