@@ -194,16 +194,20 @@ func (e *Engine) AnswerCommit(ctx context.Context, req Request, commit Commit) (
 
 	if r, ok := e.curated(text); ok {
 		r = e.done(start, r)
-		return e.finish(r, e.memory(req, text, text, r), commit)
+		return e.finish(r, e.memory(req, text, text, r, nil), commit)
 	}
-	history := e.history(req)
+	mem := e.history(req)
+	var history []store.Turn
+	if mem != nil {
+		history = mem.Turns
+	}
 	topic := standalone(text, history)
 	if r, ok := e.tool(ctx, req); ok {
 		r = e.done(start, r)
-		return e.finish(r, e.memory(req, text, topic, r), commit)
+		return e.finish(r, e.memory(req, text, topic, r, mem), commit)
 	}
 	r := e.done(start, e.answer(ctx, text, topic, history))
-	return e.finish(r, e.memory(req, text, topic, r), commit)
+	return e.finish(r, e.memory(req, text, topic, r, mem), commit)
 }
 
 // finish stores the turn through commit, or without one writes the
@@ -416,7 +420,7 @@ func sources(ps []Passage) []Source {
 
 // history is the conversation's remembered turns; a request without a
 // conversation id (a one-off `chatbot ask`) has none and leaves none.
-func (e *Engine) history(req Request) []store.Turn {
+func (e *Engine) history(req Request) *store.Conversation {
 	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return nil
 	}
@@ -427,13 +431,13 @@ func (e *Engine) history(req Request) []store.Turn {
 		}
 		return nil
 	}
-	return c.Turns
+	return &c
 }
 
 // memory is what the turn adds to the conversation's memory: nil for a
 // request without a conversation id (a one-off `chatbot ask`) or an
 // engine without memory.
-func (e *Engine) memory(req Request, text, topic string, r Reply) *store.MemoryAppend {
+func (e *Engine) memory(req Request, text, topic string, r Reply, base *store.Conversation) *store.MemoryAppend {
 	if e.cfg.Memory == nil || req.ConversationID == "" {
 		return nil
 	}
@@ -442,7 +446,7 @@ func (e *Engine) memory(req Request, text, topic string, r Reply) *store.MemoryA
 		spoken = r.spoken
 	}
 	user, bot := truncate(text, e.cfg.MaxTurnChars), truncate(spoken, e.cfg.MaxTurnChars)
-	return &store.MemoryAppend{Ref: req.Ref(), Budget: e.cfg.HistoryTokens, MaxTurns: e.cfg.HistoryTurns, Turns: []store.Turn{
+	return &store.MemoryAppend{Ref: req.Ref(), Budget: e.cfg.HistoryTokens, MaxTurns: e.cfg.HistoryTurns, Base: base, Turns: []store.Turn{
 		{Role: store.RoleUser, Text: user, Query: truncate(topic, e.cfg.MaxTurnChars), Tokens: estimateTokens(user)},
 		{Role: store.RoleAssistant, Text: bot, ResponseType: string(r.Type), Tokens: estimateTokens(bot)}}}
 }

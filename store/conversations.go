@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"time"
 
@@ -45,7 +46,22 @@ type Conversation struct {
 	Turns          []Turn    `json:"turns"`
 	TotalTurns     int       `json:"total_turns"` // turns ever appended, kept or not
 	UpdatedAt      time.Time `json:"updated_at"`
+
+	// stored identifies the record this was decoded from (its length and
+	// CRC-32C), so a write that starts from it (MemoryAppend.Base) need
+	// not decode the record again when it is unchanged.
+	stored recordSum
 }
+
+// recordSum is a cheap identity of a stored record.
+type recordSum struct {
+	n   int
+	crc uint32
+}
+
+func sumOf(v []byte) recordSum { return recordSum{n: len(v), crc: crc32.Checksum(v, castagnoli)} }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ConvRef names one conversation: the integration it came through and its
 // id there. Two integrations of one provider (two Zendesk brands, a staging
@@ -166,6 +182,7 @@ func (s *Store) Conversation(ref ConvRef) (Conversation, error) {
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("decode %s: %w", ref, err)
 		}
+		c.stored = sumOf(v)
 		return nil
 	})
 	return c, err
@@ -183,7 +200,7 @@ func (s *Store) AppendTurns(ref ConvRef, budget, maxTurns int, turns ...Turn) (C
 	var c Conversation
 	err := s.batch(func(tx *bolt.Tx) (err error) {
 		// batch may run this twice: appendTurnsTx starts from the stored state
-		c, err = appendTurnsTx(tx, ref, s.now(), budget, maxTurns, turns)
+		c, err = appendTurnsTx(tx, ref, s.now(), budget, maxTurns, turns, nil)
 		return err
 	})
 	if err != nil {

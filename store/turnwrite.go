@@ -23,17 +23,22 @@ type TurnWrite interface {
 
 // MemoryAppend appends Turns to the memory of Ref, trimmed to Budget
 // tokens and MaxTurns turns (AppendTurns in the reply's transaction).
+// Base is the memory as the caller read it (Store.Conversation), nil when
+// it read none: while the stored record is still that one, it is not
+// decoded a second time (decoding the memory twice per turn was 6% of the
+// server's CPU under load).
 type MemoryAppend struct {
 	Ref              ConvRef
 	Budget, MaxTurns int
 	Turns            []Turn
+	Base             *Conversation
 }
 
 func (m MemoryAppend) applyTx(tx *bolt.Tx, now time.Time, _ *Message) error {
 	if len(m.Turns) == 0 {
 		return nil
 	}
-	_, err := appendTurnsTx(tx, m.Ref, now, m.Budget, m.MaxTurns, m.Turns)
+	_, err := appendTurnsTx(tx, m.Ref, now, m.Budget, m.MaxTurns, m.Turns, m.Base)
 	return err
 }
 
@@ -74,13 +79,17 @@ func applyTurnWritesTx(tx *bolt.Tx, now time.Time, reply *Message, writes []Turn
 	return nil
 }
 
-// appendTurnsTx is AppendTurns inside tx.
-func appendTurnsTx(tx *bolt.Tx, ref ConvRef, now time.Time, budget, maxTurns int, turns []Turn) (Conversation, error) {
+// appendTurnsTx is AppendTurns inside tx; base, when it is the stored
+// record, saves decoding it.
+func appendTurnsTx(tx *bolt.Tx, ref ConvRef, now time.Time, budget, maxTurns int, turns []Turn, base *Conversation) (Conversation, error) {
 	var c Conversation
 	b := tx.Bucket(bucketConversations)
 	key := ref.key()
 	if v := b.Get(key); v != nil {
-		if err := json.Unmarshal(v, &c); err != nil {
+		if base != nil && base.stored.n > 0 && base.stored == sumOf(v) {
+			c = *base
+			c.Turns = append(make([]Turn, 0, len(base.Turns)+len(turns)), base.Turns...)
+		} else if err := json.Unmarshal(v, &c); err != nil {
 			return Conversation{}, fmt.Errorf("decode %s: %w", ref, err)
 		}
 	}
