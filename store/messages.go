@@ -358,9 +358,8 @@ func (s *Store) PruneDedupe(retention time.Duration) (int, error) {
 func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool, with ...TurnWrite) error {
 	err := s.batch(func(tx *bolt.Tx) error {
 		now := s.now().UTC()
-		if _, err := getMessageTx(tx, incomingID); err != nil {
-			return err
-		}
+		// A missing incoming message fails updateMessageTx below, and the
+		// transaction with it: reading it first too decoded it twice.
 		out.ReplyTo = incomingID
 		if out.Type == "" {
 			out.Type = MessageOutgoing

@@ -100,8 +100,15 @@ func TestInsertReplyWithoutURLIsSentAndHasNoJob(t *testing.T) {
 		}
 		return nil
 	})
-	if err := s.InsertReply(999, &Message{}, false); err == nil {
+	_, before, _ := s.ListMessages(MessageFilter{}, 0, 1)
+	if err := s.InsertReply(999, &Message{Text: "orphan"}, true); err == nil {
 		t.Fatal("reply to a missing message stored")
+	}
+	if _, after, _ := s.ListMessages(MessageFilter{}, 0, 1); after != before {
+		t.Fatalf("messages %d -> %d after a reply to a missing message; want nothing stored", before, after)
+	}
+	if n, err := s.PendingDeliveries(); err != nil || n != 0 {
+		t.Fatalf("pending deliveries = %d, %v after a reply to a missing message; want 0", n, err)
 	}
 }
 
