@@ -293,11 +293,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	sp.Run = run + "s"
 	c0, known := meter.read(ctx)
 	received0 := recv.Unique()
-	rep.Single, _ = d1.Run(ctx, incoming(sp), col.record)
+	var timing answerTiming
+	rep.Single, _ = d1.Run(ctx, incoming(sp), func(r Response) { col.record(r); timing.add(r.Header) })
 	d1.Close()
 	rep.waitDelivered(ctx, recv, col, "one user")
 	rep.SingleCommits = meter.window(ctx, c0, known, recv.Unique()-received0, rep.Single.OK())
 	rep.AnswerMS = answerTimes(ctx, api)
+	if t := timing.latency(); t.Count > 0 {
+		rep.AnswerMS = t // to the microsecond, from Server-Timing (older servers: latency_ms)
+	}
 
 	say("load: %d users for %v", o.Users, o.Duration)
 	d, err := NewDriver(LoadOptions{Users: o.Users, Duration: o.Duration, Requests: o.Requests})

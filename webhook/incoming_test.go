@@ -665,3 +665,19 @@ func TestIncomingHandoffFlagReachesTheEngine(t *testing.T) {
 		t.Fatalf("stored incoming message lost the flag: %+v", ms[len(ms)-1])
 	}
 }
+
+// A synchronous answer says how long answering took, to the microsecond,
+// in a Server-Timing header; a retry answered from the store says nothing.
+func TestIncomingServerTiming(t *testing.T) {
+	h := newInHarness(t, t.TempDir(), IncomingOptions{})
+	h.answerer.with(func(f *fakeAnswerer) { f.reply.Total = 1734 * time.Microsecond })
+	token := h.addConfig(t, cfgInput("Freshchat", "freshchat", "https://platform.example/hook"))
+	first := h.post(t, token, withMessageID("fc-1"))
+	if got := first.header.Get("Server-Timing"); first.status != 200 || got != "answer;dur=1.734" {
+		t.Fatalf("first answer: %d, Server-Timing %q; want answer;dur=1.734", first.status, got)
+	}
+	second := h.post(t, token, withMessageID("fc-1"))
+	if got := second.header.Get("Server-Timing"); second.status != 200 || got != "" {
+		t.Fatalf("duplicate: %d, Server-Timing %q; want none", second.status, got)
+	}
+}
