@@ -34,7 +34,6 @@
     '.m { max-width: 85%; padding: 8px 10px; border-radius: 10px; white-space: pre-wrap; word-break: break-word; }',
     '.u { align-self: flex-end; background: #1f5fbf; color: #fff; }',
     '.a { align-self: flex-start; background: #eef1f5; }',
-    '.s { font-size: 12px; color: #4a5361; margin-top: 4px; }',
     '.md { white-space: normal; }',
     '.md p, .md ul, .md ol, .md pre, .md blockquote { margin: 0 0 6px; }',
     '.md > :last-child { margin-bottom: 0; }',
@@ -253,8 +252,10 @@
   root.appendChild(panel);
 
   // show adds a message: the bot's answers rendered from their Markdown
-  // (renderMarkdown: text nodes only), everything else as typed. A source
-  // links to its public address when it has one.
+  // (renderMarkdown: text nodes only), everything else as typed. An answer
+  // names its own sources in its text (an extractive quote is followed by
+  // its title and public address, a model's answer ends with its list), so
+  // the widget adds no line of its own: it said them twice.
   function show(entry) {
     var m = el('div', 'm ' + (entry.who === 'user' ? 'u' : 'a'));
     if (entry.who === 'bot') {
@@ -262,21 +263,6 @@
       m.appendChild(renderMarkdown(document, entry.text));
     } else {
       m.textContent = entry.text;
-    }
-    if (entry.sources && entry.sources.length) {
-      var s = el('div', 's', 'Sources: ');
-      entry.sources.forEach(function (x, i) {
-        if (i) s.appendChild(document.createTextNode('; '));
-        var label = x.title || x.source || '';
-        var href = x.url ? renderMarkdown.safeHref(x.url) : '';
-        if (!href) { s.appendChild(document.createTextNode(label)); return; }
-        var a = el('a', '', label);
-        a.href = href;
-        a.rel = 'noopener noreferrer nofollow';
-        a.target = '_blank';
-        s.appendChild(a);
-      });
-      m.appendChild(s);
     }
     if (entry.who === 'bot' && entry.rate) m.appendChild(thumbs(entry));
     list.appendChild(m);

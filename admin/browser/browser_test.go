@@ -845,10 +845,11 @@ func widgetOnAnotherOrigin(t *testing.T, ctx context.Context, srv *server, shots
 		return a.firstChild.nodeName + ' ' + String(a.textContent.indexOf('> ') === 0); })()`); got != "BLOCKQUOTE false" {
 		t.Errorf("the answer is not rendered from its Markdown: first node and raw quote marker %q", got)
 	}
-	// The sources, with the document's title (markup) as text.
-	sources := evalString(t, ctx, `(`+shadow+`.querySelector('.m.a .s') || {}).textContent || ''`)
-	if !strings.HasPrefix(sources, "Sources: ") || !strings.Contains(sources, titleXSS) {
-		t.Errorf("sources shown: %q, want the title %q", sources, titleXSS)
+	// The answer names its source, the document's title (markup) as text,
+	// once: the widget adds no sources line of its own.
+	shownAnswer := evalString(t, ctx, shadow+`.querySelector('.m.a').textContent`)
+	if strings.Count(shownAnswer, titleXSS) != 1 || evalString(t, ctx, `String(!!`+shadow+`.querySelector('.m.a .s'))`) != "false" {
+		t.Errorf("answer shown: %q, want the title %q once and no sources line", shownAnswer, titleXSS)
 	}
 	if n := evalString(t, ctx, `String(`+shadow+`.querySelectorAll('img, script, b').length)`); n != "0" {
 		t.Errorf("markup in the widget became %s elements", n)
