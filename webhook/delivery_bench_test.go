@@ -81,10 +81,12 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 }
 
 // BenchmarkDeliveryCommits is the bbolt cost of one delivery without the
-// HTTP part: the claim transaction plus the result transaction, fsync on.
+// HTTP part: the claim (a read: it is held in memory) and the result
+// transaction, fsync on; the commits are counted.
 func BenchmarkDeliveryCommits(b *testing.B) {
 	st, _ := benchQueue(b, b.TempDir(), "http://127.0.0.1:1", b.N)
 	policy := store.RetryPolicy{Base: time.Second, Cap: time.Minute}
+	commits := st.Commits()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ds, err := st.ClaimDeliveries(st.Now(), 1, nil)
@@ -95,5 +97,5 @@ func BenchmarkDeliveryCommits(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(2, "commits/op")
+	b.ReportMetric(float64(st.Commits()-commits)/float64(b.N), "commits/op") // counted: the claim is in memory
 }
