@@ -82,6 +82,11 @@ type Options struct {
 	LexicalWeight float64
 	// Reindex drops an index built by another embedder instead of refusing it.
 	Reindex bool
+	// ExactBelow is the number of chunks below which a vector search
+	// scans every vector; from it on it uses the approximate index
+	// (ann.go). 0 means DefaultExactBelow; negative means always the
+	// approximate index (for measuring it on a small knowledge base).
+	ExactBelow int
 }
 
 // Index is the knowledge base. The store holds the truth (documents,
@@ -109,6 +114,11 @@ type Index struct {
 	// gen counts the changes to the in-memory index: the calibration
 	// records the one it was computed at.
 	gen uint64
+
+	// annReady is set once Open has trained the approximate index (when
+	// due): from then on growth retrains it in the background (annBusy).
+	annReady bool
+	annBusy  atomic.Bool
 
 	calRun    sync.Mutex   // one calibration at a time
 	calBusy   atomic.Bool  // a background calibration is running
@@ -188,6 +198,8 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 	if err := ix.load(ctx); err != nil {
 		return nil, err
 	}
+	ix.trainANNNow()
+	ix.annReady = true
 	ix.changed()
 	return ix, nil
 }
@@ -207,6 +219,12 @@ func (ix *Index) load(ctx context.Context) error {
 		total += d.Chunks
 	}
 	ix.vecs, ix.lex = newVectors(ix.info.Dimension, total), newLexical()
+	switch {
+	case ix.opts.ExactBelow < 0:
+		ix.vecs.exactBelow = 0
+	case ix.opts.ExactBelow > 0:
+		ix.vecs.exactBelow = ix.opts.ExactBelow
+	}
 	ix.slots, ix.byID, ix.docs = make([]slot, 0, total), make(map[string]int, total), make(map[uint64][]int, len(docs))
 	ix.langs = map[embed.Lang]int{}
 
@@ -291,6 +309,7 @@ func (ix *Index) addSlot(c store.Chunk, id string, lang embed.Lang) {
 	ix.byID[id] = n
 	ix.docs[c.DocID] = append(ix.docs[c.DocID], n)
 	ix.lex.add(n, strings.Fields(c.Terms))
+	ix.maybeTrainANN()
 }
 
 // Info is the embedder the index is built with.
