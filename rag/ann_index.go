@@ -52,7 +52,7 @@ func (ix *Index) trainANN() {
 	if len(sample) == 0 {
 		return
 	}
-	f := newTrainedIVF(sample, vs.dim, live)
+	f := newTrainedIVF(sample, vs.dim, live, nlistFor(live))
 	of := make([]int32, n0, n0+n0/4)
 	for lo := 0; lo < n0; lo += annBatch {
 		ix.mu.RLock()
@@ -65,6 +65,8 @@ func (ix *Index) trainANN() {
 			return
 		}
 	}
+	ix.write.Lock() // the snapshot writer reads the IVF holding write
+	defer ix.write.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if vs.epoch != epoch || ix.vecs != vs {

@@ -8,12 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/chatbot/chatbot/embed"
@@ -82,6 +84,9 @@ type Options struct {
 	LexicalWeight float64
 	// Reindex drops an index built by another embedder instead of refusing it.
 	Reindex bool
+	// Log receives the snapshot's messages (loaded, written, not used and
+	// why); nil discards them.
+	Log *slog.Logger
 	// ExactBelow is the number of chunks below which a vector search
 	// scans every vector; from it on it uses the approximate index
 	// (ann.go). 0 means DefaultExactBelow; negative means always the
@@ -119,6 +124,17 @@ type Index struct {
 	// due): from then on growth retrains it in the background (annBusy).
 	annReady bool
 	annBusy  atomic.Bool
+
+	log *slog.Logger
+	// The snapshot (snapshot.go): written after a quiet period following
+	// changes and at Close. snapWritten and snapGen (ix.gen when it was
+	// last written or loaded) are guarded by write.
+	snapMu      sync.Mutex
+	snapTimer   *time.Timer
+	snapClosed  bool
+	snapRunning sync.WaitGroup
+	snapWritten bool
+	snapGen     uint64
 
 	calRun    sync.Mutex   // one calibration at a time
 	calBusy   atomic.Bool  // a background calibration is running
@@ -194,10 +210,20 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 			return nil, fmt.Errorf("reindex: %w", err)
 		}
 	}
-	ix := &Index{st: st, emb: emb, an: an, info: info, opts: opts}
-	if err := ix.load(ctx); err != nil {
-		return nil, err
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	ix := &Index{st: st, emb: emb, an: an, info: info, opts: opts, log: log}
+	if ix.loadFromSnapshot() {
+		ix.snapWritten = true
+	} else {
+		if err := ix.load(ctx); err != nil {
+			return nil, err
+		}
+		ix.snapshotSoon() // the next start need not rebuild
+	}
+	ix.vecs.exactBelow = exactBelow(opts.ExactBelow)
 	ix.trainANNNow()
 	ix.annReady = true
 	ix.changed()
@@ -219,12 +245,6 @@ func (ix *Index) load(ctx context.Context) error {
 		total += d.Chunks
 	}
 	ix.vecs, ix.lex = newVectors(ix.info.Dimension, total), newLexical()
-	switch {
-	case ix.opts.ExactBelow < 0:
-		ix.vecs.exactBelow = 0
-	case ix.opts.ExactBelow > 0:
-		ix.vecs.exactBelow = ix.opts.ExactBelow
-	}
 	ix.slots, ix.byID, ix.docs = make([]slot, 0, total), make(map[string]int, total), make(map[uint64][]int, len(docs))
 	ix.langs = map[embed.Lang]int{}
 
@@ -287,6 +307,17 @@ func (ix *Index) load(ctx context.Context) error {
 		return fmt.Errorf("load knowledge index: %w", err)
 	}
 	return nil
+}
+
+// exactBelow is the vectors' exact-scan threshold for Options.ExactBelow.
+func exactBelow(opt int) int {
+	switch {
+	case opt < 0:
+		return 0
+	case opt > 0:
+		return opt
+	}
+	return DefaultExactBelow
 }
 
 func chunkID(doc uint64, seq uint32) string {

@@ -376,7 +376,7 @@ func openServeIndex(cfg Config, st *store.Store) (*rag.Index, interface{ Hosts()
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := rag.Open(ctx, st, emb, rag.Options{MinScore: cfg.MinScore})
+	ix, err := rag.Open(ctx, st, emb, rag.Options{MinScore: cfg.MinScore, Log: cfg.logger()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("knowledge base: %w", err)
 	}
