@@ -222,3 +222,50 @@ func TestSearchDuringIngestWithANN(t *testing.T) {
 	}
 	t.Logf("%d searches during the ingest", searches)
 }
+
+// BenchmarkVectorCrossover: the vector search alone (50 wanted, as Search
+// asks for k = 5), the flat int8 scan against the IVF, on clustered
+// 512-dimension vectors of growing counts: where the IVF starts to pay.
+//
+//	go test ./rag -run XXX -bench VectorCrossover -benchtime 200x
+func BenchmarkVectorCrossover(b *testing.B) {
+	if !haveInt8Dot {
+		b.Skip("no SIMD int8 dot product")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	vs := newVectors(512, 400000)
+	var raw [][]float32
+	none := func(int) bool { return false }
+	for _, n := range []int{25000, 50000, 100000, 200000, 400000} {
+		raw = append(raw, clusteredVectors(rng, vs, n-vs.slots(), 1000, 1.0)...)
+		vs.ann = nil
+		vs.trainIVF(n)
+		queries := make([][]float32, 64)
+		for i := range queries {
+			q := append([]float32(nil), raw[rng.IntN(len(raw))]...)
+			for j := range q {
+				q[j] += float32(rng.NormFloat64() * 0.5)
+			}
+			queries[i] = unitVector(q)
+		}
+		for _, mode := range []string{"exact", "ivf"} {
+			b.Run(fmt.Sprintf("n=%d/%s", n, mode), func(b *testing.B) {
+				vs.exactBelow = 0
+				if mode == "exact" {
+					vs.exactBelow = 1 << 30
+				}
+				var recall float64
+				i := 0
+				for b.Loop() {
+					q := queries[i%len(queries)]
+					got := vs.nearest(q, 50, none)
+					b.StopTimer()
+					recall += tieAwareRecall(vs, q, got, 10, none)
+					b.StartTimer()
+					i++
+				}
+				b.ReportMetric(recall/float64(i), "recall@10")
+			})
+		}
+	}
+}

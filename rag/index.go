@@ -132,6 +132,7 @@ type Index struct {
 	snapMu      sync.Mutex
 	snapTimer   *time.Timer
 	snapClosed  bool
+	snapTook    time.Duration // the last write; guarded by snapMu
 	snapRunning sync.WaitGroup
 	snapWritten bool
 	snapGen     uint64

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
@@ -262,4 +263,25 @@ func FuzzSnapshotDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The quiet period before a background snapshot grows with the index and
+// with the last write, so that writing holds up changes a tenth of the
+// time at most.
+func TestSnapshotQuietPeriod(t *testing.T) {
+	for _, c := range []struct {
+		chunks int
+		last   time.Duration
+		want   time.Duration
+	}{
+		{0, 0, 5 * time.Second},
+		{100000, 0, 5 * time.Second},
+		{1000000, 0, 40 * time.Second},
+		{1000000, 8 * time.Second, 80 * time.Second},
+		{1000, 300 * time.Millisecond, 5 * time.Second},
+	} {
+		if got := quietFor(c.chunks, c.last); got != c.want {
+			t.Errorf("quietFor(%d, %v) = %v, want %v", c.chunks, c.last, got, c.want)
+		}
+	}
 }
