@@ -3,9 +3,11 @@ package rag
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +149,43 @@ func BenchmarkIVFGrid(b *testing.B) {
 				b.ReportMetric(train.Seconds(), "train-s")
 			})
 		}
+	}
+}
+
+// BenchmarkOpenSnapshot: Open of the BenchmarkSearchKB knowledge base
+// (CHATBOT_BENCH_KB_CHUNKS, default 100,000) from its snapshot, which
+// the first Open writes when missing; against BenchmarkOpen100k, the
+// rebuild from bbolt.
+func BenchmarkOpenSnapshot(b *testing.B) {
+	n := 100000
+	if v := os.Getenv("CHATBOT_BENCH_KB_CHUNKS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	dir := filepath.Join(os.Getenv("CHATBOT_BENCH_DIR"), fmt.Sprintf("kb-%d", n))
+	st, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		b.Skip("run BenchmarkSearchKB first:", err)
+	}
+	defer st.Close()
+	if _, err := os.Stat(snapshotPath(st)); err != nil {
+		ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ix.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		var lb logBuffer
+		ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{Log: slog.New(slog.NewTextHandler(&lb, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		stopSnapshots(ix)
+		if !strings.Contains(lb.String(), "loaded from its snapshot") || ix.Len() != n {
+			b.Fatalf("not loaded from the snapshot (%d chunks):\n%s", ix.Len(), lb.String())
+		}
+		b.Log(strings.TrimSpace(lb.String()))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/chatbot/chatbot/embed"
 	"github.com/chatbot/chatbot/store"
@@ -25,7 +26,7 @@ const SnapshotFile = "knowledge.snapshot"
 
 // snapshotVersion changes with the encoding below or with what the
 // in-memory index means (an analyzer change is in store.IndexInfo).
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 var snapshotMagic = []byte("CBKSNAP\x00")
 
@@ -46,6 +47,27 @@ type indexState struct {
 	vecs  *vectors
 	lex   *lexical
 	dead  int
+	maps  slotMaps // derived from slots when decoded
+}
+
+// slotMaps are the Index's lookups derived from its slots.
+type slotMaps struct {
+	byID  map[string]int
+	docs  map[uint64][]int
+	langs map[embed.Lang]int
+}
+
+func mapSlots(slots []slot) slotMaps {
+	m := slotMaps{byID: make(map[string]int, len(slots)), docs: map[uint64][]int{}, langs: map[embed.Lang]int{}}
+	for n, sl := range slots {
+		if sl.id == "" {
+			continue
+		}
+		m.byID[sl.id] = n
+		m.docs[sl.docID] = append(m.docs[sl.docID], n)
+		m.langs[sl.lang]++
+	}
+	return m
 }
 
 // writeSnapshot writes the index to the snapshot file atomically (a
@@ -115,16 +137,32 @@ func putU32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
+// slotFields is the number of strings per slot in the snapshot.
+const slotFields = 6
+
 func encodeState(e *snapWriter, s indexState) {
-	e.uvarint(uint64(len(s.slots)))
+	// The slots' strings are one arena (and their lengths one array), so
+	// that loading a million slots is two reads and no allocation per
+	// string.
+	n := len(s.slots)
+	docIDs := make([]uint64, n)
+	lens := make([]uint32, 0, n*slotFields)
+	var size int
+	for i, sl := range s.slots {
+		docIDs[i] = sl.docID
+		for _, f := range [slotFields]string{sl.id, sl.title, sl.heading, sl.source, sl.text, string(sl.lang)} {
+			lens = append(lens, uint32(len(f)))
+			size += len(f)
+		}
+	}
+	e.uvarint(uint64(n))
+	writeSlice(e, docIDs)
+	writeSlice(e, lens)
+	e.uvarint(uint64(size))
 	for _, sl := range s.slots {
-		e.str(sl.id)
-		e.uvarint(sl.docID)
-		e.str(sl.title)
-		e.str(sl.heading)
-		e.str(sl.source)
-		e.str(sl.text)
-		e.str(string(sl.lang))
+		for _, f := range [slotFields]string{sl.id, sl.title, sl.heading, sl.source, sl.text, string(sl.lang)} {
+			e.w.WriteString(f)
+		}
 	}
 	e.uvarint(uint64(s.dead))
 	writeSlice(e, s.vecs.data)
@@ -180,9 +218,14 @@ func (ix *Index) readSnapshot() (indexState, error) {
 	if err != nil {
 		return indexState{}, err
 	}
-	h := crc32.New(castagnoli)
 	body := size - 4
-	d := &snapReader{r: bufio.NewReaderSize(io.TeeReader(io.LimitReader(f, body), h), 1<<20), left: body}
+	// The checksum is computed on the other core while this one decodes
+	// (it was a fifth of the load's time in line).
+	stop := make(chan struct{})
+	defer close(stop)
+	sumc := make(chan uint32, 1)
+	go func() { sumc <- checksumFile(f, body, stop) }()
+	d := &snapReader{r: bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 1<<20), left: body}
 	magic := make([]byte, len(snapshotMagic))
 	d.full(magic)
 	if d.err != nil || string(magic) != string(snapshotMagic) {
@@ -214,24 +257,74 @@ func (ix *Index) readSnapshot() (indexState, error) {
 	if _, err := f.ReadAt(sum[:], body); err != nil {
 		return indexState{}, fmt.Errorf("%w: %v", errSnapshotDamaged, err)
 	}
-	if want := h.Sum32(); uint32(sum[0])|uint32(sum[1])<<8|uint32(sum[2])<<16|uint32(sum[3])<<24 != want {
+	if want := <-sumc; uint32(sum[0])|uint32(sum[1])<<8|uint32(sum[2])<<16|uint32(sum[3])<<24 != want {
 		return indexState{}, fmt.Errorf("%w: checksum mismatch", errSnapshotDamaged)
 	}
 	return s, nil
+}
+
+// checksumFile is the CRC-32C of f's first n bytes, read with ReadAt (the
+// decoder reads the same file at the same time); 0 when stopped.
+func checksumFile(f *os.File, n int64, stop <-chan struct{}) uint32 {
+	h := crc32.New(castagnoli)
+	buf := make([]byte, 4<<20)
+	for off := int64(0); off < n; {
+		select {
+		case <-stop:
+			return 0
+		default:
+		}
+		m, err := f.ReadAt(buf[:min(int64(len(buf)), n-off)], off)
+		h.Write(buf[:m])
+		off += int64(m)
+		if err != nil {
+			return 0
+		}
+	}
+	return h.Sum32()
 }
 
 // decodeState reads what encodeState wrote and checks that its parts
 // agree (slot numbers in range), so that a decoded state cannot make a
 // search index out of bounds.
 func decodeState(d *snapReader, dim int) (indexState, error) {
-	n := d.count(6) // at least six length bytes per slot
-	s := indexState{slots: make([]slot, n)}
-	for i := range s.slots {
-		s.slots[i] = slot{id: d.str(), docID: d.uvarint(), title: d.str(), heading: d.str(), source: d.str(), text: d.str(), lang: embed.Lang(d.str())}
-		if d.err != nil {
-			return indexState{}, d.err
-		}
+	n := d.count(8 + 4*slotFields)
+	docIDs, lens := readSlice[uint64](d), readSlice[uint32](d)
+	arena := make([]byte, d.count(1))
+	d.full(arena)
+	if d.err == nil && (len(docIDs) != n || len(lens) != n*slotFields) {
+		d.fail(fmt.Errorf("%w: %d slots, %d documents and %d lengths", errSnapshotDamaged, n, len(docIDs), len(lens)))
 	}
+	if d.err != nil {
+		return indexState{}, d.err
+	}
+	s := indexState{slots: make([]slot, n)}
+	off := 0
+	field := func(l uint32) string {
+		if int64(off)+int64(l) > int64(len(arena)) {
+			d.fail(fmt.Errorf("%w: slot strings past their arena", errSnapshotDamaged))
+			return ""
+		}
+		if l == 0 {
+			return ""
+		}
+		str := unsafe.String(&arena[off], int(l)) // the arena is never written again
+		off += int(l)
+		return str
+	}
+	for i := range s.slots {
+		l := lens[i*slotFields : (i+1)*slotFields]
+		s.slots[i] = slot{id: field(l[0]), docID: docIDs[i], title: field(l[1]), heading: field(l[2]), source: field(l[3]), text: field(l[4]), lang: embed.Lang(field(l[5]))}
+	}
+	if d.err == nil && off != len(arena) {
+		d.fail(fmt.Errorf("%w: %d bytes of slot strings, %d used", errSnapshotDamaged, len(arena), off))
+	}
+	if d.err != nil {
+		return indexState{}, d.err
+	}
+	// The maps are built on the other core while the vectors are read.
+	maps := make(chan slotMaps, 1)
+	go func() { maps <- mapSlots(s.slots) }()
 	s.dead = int(d.uvarint())
 	vs := &vectors{dim: dim, exactBelow: DefaultExactBelow}
 	vs.data, vs.quant, vs.scale = readSlice[float32](d), readSlice[int8](d), readSlice[float32](d)
@@ -279,7 +372,7 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 	if d.err != nil {
 		return indexState{}, d.err
 	}
-	s.vecs, s.lex = vs, lex
+	s.vecs, s.lex, s.maps = vs, lex, <-maps
 	return s, nil
 }
 
@@ -287,15 +380,5 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 // the slots. Called before the index is shared (Open).
 func (ix *Index) install(s indexState) {
 	ix.slots, ix.vecs, ix.lex, ix.dead = s.slots, s.vecs, s.lex, s.dead
-	ix.byID = make(map[string]int, len(s.slots))
-	ix.docs = map[uint64][]int{}
-	ix.langs = map[embed.Lang]int{}
-	for n, sl := range s.slots {
-		if sl.id == "" {
-			continue
-		}
-		ix.byID[sl.id] = n
-		ix.docs[sl.docID] = append(ix.docs[sl.docID], n)
-		ix.langs[sl.lang]++
-	}
+	ix.byID, ix.docs, ix.langs = s.maps.byID, s.maps.docs, s.maps.langs
 }

@@ -61,6 +61,16 @@ func (d *snapReader) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
+	if b, _ := d.r.Peek(binary.MaxVarintLen64); len(b) > 0 { // the fast path: no call per byte
+		if v, n := binary.Uvarint(b); n > 0 {
+			d.r.Discard(n)
+			d.left -= int64(n)
+			if d.left < 0 {
+				d.fail(fmt.Errorf("%w: truncated", errSnapshotDamaged))
+			}
+			return v
+		}
+	}
 	v, err := binary.ReadUvarint(d.r)
 	if err != nil {
 		d.fail(fmt.Errorf("%w: %v", errSnapshotDamaged, err))
@@ -109,11 +119,11 @@ func (d *snapReader) str() string {
 	}
 	b := make([]byte, n)
 	d.full(b)
-	return string(b)
+	return unsafe.String(&b[0], n) // b is not used again: no second copy
 }
 
 // bytesOf views a slice of fixed-size numbers as its bytes.
-func bytesOf[T int8 | int32 | float32 | posting](v []T) []byte {
+func bytesOf[T int8 | int32 | uint32 | uint64 | float32 | posting](v []T) []byte {
 	if len(v) == 0 {
 		return nil
 	}
@@ -121,9 +131,11 @@ func bytesOf[T int8 | int32 | float32 | posting](v []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*int(unsafe.Sizeof(zero)))
 }
 
-func writeSlice[T int8 | int32 | float32 | posting](e *snapWriter, v []T) { e.raw(bytesOf(v)) }
+func writeSlice[T int8 | int32 | uint32 | uint64 | float32 | posting](e *snapWriter, v []T) {
+	e.raw(bytesOf(v))
+}
 
-func readSlice[T int8 | int32 | float32 | posting](d *snapReader) []T {
+func readSlice[T int8 | int32 | uint32 | uint64 | float32 | posting](d *snapReader) []T {
 	var zero T
 	size := int64(unsafe.Sizeof(zero))
 	nb := d.count(1)
