@@ -291,6 +291,7 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 	n := d.count(8 + 4*slotFields)
 	docIDs, lens := readSlice[uint64](d), readSlice[uint32](d)
 	arena := make([]byte, d.count(1))
+	adviseHuge(arena)
 	d.full(arena)
 	if d.err == nil && (len(docIDs) != n || len(lens) != n*slotFields) {
 		d.fail(fmt.Errorf("%w: %d slots, %d documents and %d lengths", errSnapshotDamaged, n, len(docIDs), len(lens)))
@@ -299,6 +300,7 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 		return indexState{}, d.err
 	}
 	s := indexState{slots: make([]slot, n)}
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s.slots))), n*int(unsafe.Sizeof(slot{}))))
 	off := 0
 	field := func(l uint32) string {
 		if int64(off)+int64(l) > int64(len(arena)) {

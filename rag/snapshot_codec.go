@@ -122,6 +122,9 @@ func (d *snapReader) str() string {
 	return unsafe.String(&b[0], n) // b is not used again: no second copy
 }
 
+// uintptrOf is the address of b's first byte.
+func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
 // bytesOf views a slice of fixed-size numbers as its bytes.
 func bytesOf[T int8 | int32 | uint32 | uint64 | float32 | posting](v []T) []byte {
 	if len(v) == 0 {
@@ -147,6 +150,7 @@ func readSlice[T int8 | int32 | uint32 | uint64 | float32 | posting](d *snapRead
 		return nil
 	}
 	v := make([]T, int64(nb)/size)
+	adviseHuge(bytesOf(v))
 	d.full(bytesOf(v))
 	return v
 }

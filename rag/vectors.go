@@ -48,8 +48,11 @@ type vectors struct {
 // newVectors returns an empty index of dim-dimension vectors with room for
 // capacity of them, scanned exactly below DefaultExactBelow slots.
 func newVectors(dim, capacity int) *vectors {
-	return &vectors{dim: dim, data: make([]float32, 0, capacity*dim),
+	vs := &vectors{dim: dim, data: make([]float32, 0, capacity*dim),
 		quant: make([]int8, 0, capacity*dim), scale: make([]float32, 0, capacity), exactBelow: DefaultExactBelow}
+	adviseHuge(bytesOf(vs.data[:cap(vs.data)]))
+	adviseHuge(bytesOf(vs.quant[:cap(vs.quant)]))
+	return vs
 }
 
 // slots is the number of slots, removed ones included.
