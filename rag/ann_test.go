@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -99,10 +100,16 @@ func checkIVF(t *testing.T, vs *vectors) {
 	}
 	seen := make([]int, vs.slots())
 	for l, ss := range f.lists {
-		for _, s := range ss {
+		if len(f.rows[l]) != len(ss)*vs.dim || len(f.rscale[l]) != len(ss) {
+			t.Fatalf("list %d: %d slots, %d row bytes, %d scales", l, len(ss), len(f.rows[l]), len(f.rscale[l]))
+		}
+		for i, s := range ss {
 			seen[s]++
 			if f.of[s] != int32(l) {
 				t.Fatalf("slot %d is in list %d, of says %d", s, l, f.of[s])
+			}
+			if !slices.Equal(f.rows[l][i*vs.dim:(i+1)*vs.dim], vs.getQuant(int(s))) || f.rscale[l][i] != vs.scale[s] {
+				t.Fatalf("list %d entry %d: its row is not slot %d's vector", l, i, s)
 			}
 		}
 	}

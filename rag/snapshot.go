@@ -366,7 +366,7 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 			}
 			if d.err == nil {
 				f.trained = trained
-				f.fill(of, vs.scale)
+				f.fill(of, vs)
 				vs.ann = f
 			}
 		}

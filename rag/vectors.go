@@ -77,7 +77,8 @@ func (vs *vectors) add(v []float32) {
 	sc := quantize(vs.quant[start:], vs.data[start:])
 	vs.scale = append(vs.scale, sc)
 	if vs.ann != nil {
-		vs.ann.place(len(vs.scale)-1, vs.ann.listOf(vs.quant[start:], sc))
+		q := vs.quant[start:]
+		vs.ann.place(len(vs.scale)-1, vs.ann.listOf(q, sc), q, sc)
 	}
 }
 
@@ -189,9 +190,10 @@ func (vs *vectors) annNearest(q []float32, n int, dead func(slot int) bool) []sc
 	m := preFilter(n)
 	h := make(minHeap, 0, m)
 	for _, l := range vs.ann.probe(q, 4*m) {
-		for _, s32 := range vs.ann.lists[l] {
+		rows, scales := vs.ann.rows[l], vs.ann.rscale[l]
+		for i, s32 := range vs.ann.lists[l] {
 			s := int(s32)
-			score := float64(float32(dotInt8(qq, vs.quant[s*vs.dim:(s+1)*vs.dim])) * qs * vs.scale[s])
+			score := float64(float32(dotInt8(qq, rows[i*vs.dim:(i+1)*vs.dim])) * qs * scales[i])
 			if len(h) == m && score <= h[0].score {
 				continue
 			}
