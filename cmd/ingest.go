@@ -82,6 +82,7 @@ the files, and only below its --knowledge-root folders, so give paths there.`,
 				return err
 			}
 			defer st.Close()
+			defer ix.Close() // before the store: writes the snapshot (a failure only costs the next start a rebuild)
 			out := cmd.OutOrStdout()
 			p := newProgress(out, isTerminal(out))
 			opts.Progress = p.event

@@ -281,3 +281,67 @@ func BenchmarkChromemPersistentOpen100k(b *testing.B) {
 		b.ReportMetric(float64(100000-n), "lost-docs")
 	}
 }
+
+// BenchmarkSearchANN: hybrid query latency over the 100,000-chunk bench
+// index with the approximate index forced on (and, for the crossover, at
+// 10,000 and 30,000), and the tie-aware recall@10 of its vector search
+// against the exact scan for the same question vectors.
+func BenchmarkSearchANN(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		for _, exactBelow := range []int{-1, 1 << 30} {
+			name := fmt.Sprintf("chunks=%d/ann", n)
+			if exactBelow > 0 {
+				name = fmt.Sprintf("chunks=%d/exact", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				dir := benchDir(b, n)
+				st, err := store.Open(dir, store.Options{NoSync: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.Close()
+				t0 := time.Now()
+				ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{MinScore: -1, ExactBelow: exactBelow})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(time.Since(t0).Seconds(), "open-s")
+				g := newTextGen(99)
+				var ds []time.Duration
+				var recall float64
+				b.ResetTimer()
+				for b.Loop() {
+					q := g.query()
+					t0 := time.Now()
+					ps, err := ix.Search(context.Background(), q, 5)
+					ds = append(ds, time.Since(t0))
+					if err != nil || len(ps) == 0 {
+						b.Fatalf("%q: %v, %d", q, err, len(ps))
+					}
+					b.StopTimer()
+					recall += vectorRecall(b, ix, q)
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(percentile(ds, 0.50).Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(percentile(ds, 0.99).Microseconds())/1000, "p99-ms")
+				b.ReportMetric(recall/float64(len(ds)), "recall@10")
+			})
+		}
+	}
+}
+
+// vectorRecall is the tie-aware recall@10 of the index's vector search
+// for question q against the exact scan.
+func vectorRecall(b testing.TB, ix *Index, q string) float64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	lang := embed.DetectAmong(q, ix.docLangs())
+	qv, err := ix.embedQuery(context.Background(), q, lang)
+	if err != nil {
+		b.Fatal(err)
+	}
+	qv = unitVector(qv)
+	dead := func(s int) bool { return ix.slots[s].id == "" }
+	// 50: the vector pool Search takes for k = 5 (fusion.go).
+	return tieAwareRecall(ix.vecs, qv, ix.vecs.nearest(qv, 50, dead), 10, dead)
+}

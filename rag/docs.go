@@ -173,6 +173,7 @@ func (ix *Index) replaceInMemory(ctx context.Context, docID uint64, chunks []sto
 		langs[i] = embed.Detect(c.Text)
 	}
 	defer ix.changed() // after the unlock below: recalibrate the threshold
+	defer ix.snapshotSoon()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.gen++

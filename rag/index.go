@@ -8,12 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/chatbot/chatbot/embed"
@@ -82,6 +84,14 @@ type Options struct {
 	LexicalWeight float64
 	// Reindex drops an index built by another embedder instead of refusing it.
 	Reindex bool
+	// Log receives the snapshot's messages (loaded, written, not used and
+	// why); nil discards them.
+	Log *slog.Logger
+	// ExactBelow is the number of chunks below which a vector search
+	// scans every vector; from it on it uses the approximate index
+	// (ann.go). 0 means DefaultExactBelow; negative means always the
+	// approximate index (for measuring it on a small knowledge base).
+	ExactBelow int
 }
 
 // Index is the knowledge base. The store holds the truth (documents,
@@ -109,6 +119,23 @@ type Index struct {
 	// gen counts the changes to the in-memory index: the calibration
 	// records the one it was computed at.
 	gen uint64
+
+	// annReady is set once Open has trained the approximate index (when
+	// due): from then on growth retrains it in the background (annBusy).
+	annReady bool
+	annBusy  atomic.Bool
+
+	log *slog.Logger
+	// The snapshot (snapshot.go): written after a quiet period following
+	// changes and at Close. snapWritten and snapGen (ix.gen when it was
+	// last written or loaded) are guarded by write.
+	snapMu      sync.Mutex
+	snapTimer   *time.Timer
+	snapClosed  bool
+	snapTook    time.Duration // the last write; guarded by snapMu
+	snapRunning sync.WaitGroup
+	snapWritten bool
+	snapGen     uint64
 
 	calRun    sync.Mutex   // one calibration at a time
 	calBusy   atomic.Bool  // a background calibration is running
@@ -184,10 +211,22 @@ func Open(ctx context.Context, st *store.Store, emb embed.Embedder, opts Options
 			return nil, fmt.Errorf("reindex: %w", err)
 		}
 	}
-	ix := &Index{st: st, emb: emb, an: an, info: info, opts: opts}
-	if err := ix.load(ctx); err != nil {
-		return nil, err
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	ix := &Index{st: st, emb: emb, an: an, info: info, opts: opts, log: log}
+	if ix.loadFromSnapshot() {
+		ix.snapWritten = true
+	} else {
+		if err := ix.load(ctx); err != nil {
+			return nil, err
+		}
+		ix.snapshotSoon() // the next start need not rebuild
+	}
+	ix.vecs.exactBelow = exactBelow(opts.ExactBelow)
+	ix.trainANNNow()
+	ix.annReady = true
 	ix.changed()
 	return ix, nil
 }
@@ -271,6 +310,17 @@ func (ix *Index) load(ctx context.Context) error {
 	return nil
 }
 
+// exactBelow is the vectors' exact-scan threshold for Options.ExactBelow.
+func exactBelow(opt int) int {
+	switch {
+	case opt < 0:
+		return 0
+	case opt > 0:
+		return opt
+	}
+	return DefaultExactBelow
+}
+
 func chunkID(doc uint64, seq uint32) string {
 	return strconv.FormatUint(doc, 10) + "-" + strconv.FormatUint(uint64(seq), 10)
 }
@@ -291,6 +341,7 @@ func (ix *Index) addSlot(c store.Chunk, id string, lang embed.Lang) {
 	ix.byID[id] = n
 	ix.docs[c.DocID] = append(ix.docs[c.DocID], n)
 	ix.lex.add(n, strings.Fields(c.Terms))
+	ix.maybeTrainANN()
 }
 
 // Info is the embedder the index is built with.

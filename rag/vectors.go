@@ -29,19 +29,34 @@ import (
 // the gap between the n-th and the preFilter(n)-th best, which quantisation
 // to 127 levels does not do for unit vectors in practice (tests compare
 // with the exact scan).
+//
+// From exactBelow slots on, once the IVF (ann.go) is trained, a search
+// scans only the slots of the lists nearest the query instead of all.
 type vectors struct {
 	dim   int
 	data  []float32
 	quant []int8    // data rounded to int8, per slot scaled to its largest value
-	scale []float32 // per slot: data ~ quant * scale
+	scale []float32 // per slot: data ~ quant * scale; 0 for a zero (removed) vector
+
+	exactBelow int  // slots below which nearest scans every slot
+	ann        *ivf // nil until trained
+	// epoch counts compactions: a background training started before one
+	// must not install slot numbers that have changed.
+	epoch uint64
 }
 
 // newVectors returns an empty index of dim-dimension vectors with room for
-// capacity of them.
+// capacity of them, scanned exactly below DefaultExactBelow slots.
 func newVectors(dim, capacity int) *vectors {
-	return &vectors{dim: dim, data: make([]float32, 0, capacity*dim),
-		quant: make([]int8, 0, capacity*dim), scale: make([]float32, 0, capacity)}
+	vs := &vectors{dim: dim, data: make([]float32, 0, capacity*dim),
+		quant: make([]int8, 0, capacity*dim), scale: make([]float32, 0, capacity), exactBelow: DefaultExactBelow}
+	adviseHuge(bytesOf(vs.data[:cap(vs.data)]))
+	adviseHuge(bytesOf(vs.quant[:cap(vs.quant)]))
+	return vs
 }
+
+// slots is the number of slots, removed ones included.
+func (vs *vectors) slots() int { return len(vs.scale) }
 
 // add appends v, normalised to unit length, as the next slot. A zero
 // vector stays zero (it matches nothing).
@@ -59,7 +74,12 @@ func (vs *vectors) add(v []float32) {
 		}
 	}
 	vs.quant = append(vs.quant, make([]int8, vs.dim)...)
-	vs.scale = append(vs.scale, quantize(vs.quant[start:], vs.data[start:]))
+	sc := quantize(vs.quant[start:], vs.data[start:])
+	vs.scale = append(vs.scale, sc)
+	if vs.ann != nil {
+		q := vs.quant[start:]
+		vs.ann.place(len(vs.scale)-1, vs.ann.listOf(q, sc), q, sc)
+	}
 }
 
 // quantize writes v rounded to int8 into q, scaled so that its largest
@@ -94,6 +114,9 @@ func (vs *vectors) clear(n int) {
 	clear(vs.get(n))
 	clear(vs.getQuant(n))
 	vs.scale[n] = 0
+	if vs.ann != nil {
+		vs.ann.remove(n)
+	}
 }
 
 // compact keeps the slots whose remap entry is not -1, in order.
@@ -108,6 +131,10 @@ func (vs *vectors) compact(remap []int32, live int) {
 	vs.data = vs.data[:live*vs.dim]
 	vs.quant = vs.quant[:live*vs.dim]
 	vs.scale = vs.scale[:live]
+	if vs.ann != nil {
+		vs.ann.compact(remap, live)
+	}
+	vs.epoch++
 }
 
 // preFilter is how many slots the int8 pass keeps for exact scoring when n
@@ -121,6 +148,9 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 		return nil
 	}
 	slots := len(vs.data) / vs.dim
+	if haveInt8Dot && vs.ann != nil && slots >= vs.exactBelow && slots > preFilter(n) {
+		return vs.annNearest(q, n, dead)
+	}
 	if !haveInt8Dot || slots <= preFilter(n) {
 		return vs.exact(q, n, dead, func(yield func(int) bool) {
 			for s := 0; s < slots && yield(s); s++ {
@@ -141,6 +171,37 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 			continue
 		}
 		h.offer(scored{slot: s, score: score}, m)
+	}
+	return vs.exact(q, n, func(int) bool { return false }, func(yield func(int) bool) {
+		for _, c := range h {
+			if !yield(c.slot) {
+				return
+			}
+		}
+	})
+}
+
+// annNearest is nearest over the slots of the IVF lists nearest q: the
+// same int8 pass and float32 rescoring as the flat scan, over a share of
+// the slots.
+func (vs *vectors) annNearest(q []float32, n int, dead func(slot int) bool) []scored {
+	qq := make([]int8, vs.dim)
+	qs := quantize(qq, q)
+	m := preFilter(n)
+	h := make(minHeap, 0, m)
+	for _, l := range vs.ann.probe(q, 4*m) {
+		rows, scales := vs.ann.rows[l], vs.ann.rscale[l]
+		for i, s32 := range vs.ann.lists[l] {
+			s := int(s32)
+			score := float64(float32(dotInt8(qq, rows[i*vs.dim:(i+1)*vs.dim])) * qs * scales[i])
+			if len(h) == m && score <= h[0].score {
+				continue
+			}
+			if dead(s) {
+				continue
+			}
+			h.offer(scored{slot: s, score: score}, m)
+		}
 	}
 	return vs.exact(q, n, func(int) bool { return false }, func(yield func(int) bool) {
 		for _, c := range h {

@@ -113,6 +113,9 @@ func (s *Store) ResetKnowledge(info IndexInfo) error {
 }
 
 func putIndexInfo(tx *bolt.Tx, info IndexInfo) error {
+	if err := bumpKnowledgeGen(tx); err != nil {
+		return err
+	}
 	b, err := json.Marshal(info)
 	if err != nil {
 		return err
@@ -196,6 +199,9 @@ func putDocument(tx *bolt.Tx, now time.Time, doc Document, chunks []Chunk) (Docu
 		doc.ID = seq
 		doc.CreatedAt = now
 	}
+	if err := bumpKnowledgeGen(tx); err != nil {
+		return Document{}, err
+	}
 	doc.UpdatedAt = now
 	doc.Chunks = len(chunks)
 	cb, vb := tx.Bucket(bucketChunks), tx.Bucket(bucketVectors)
@@ -249,6 +255,9 @@ func checkIndexInfo(tx *bolt.Tx, info IndexInfo) error {
 }
 
 func deleteChunks(tx *bolt.Tx, doc uint64) error {
+	if err := bumpKnowledgeGen(tx); err != nil {
+		return err
+	}
 	prefix := itob(doc)
 	for _, name := range [][]byte{bucketChunks, bucketVectors} {
 		c := tx.Bucket(name).Cursor()

@@ -70,6 +70,9 @@ func (s *Store) RederiveChunks(info IndexInfo, fn func(Chunk) (terms string, vec
 			batch[i].Terms, batch[i].Vector = terms, vec
 		}
 		err = s.update(func(tx *bolt.Tx) error {
+			if err := bumpKnowledgeGen(tx); err != nil {
+				return err
+			}
 			cb, vb := tx.Bucket(bucketChunks), tx.Bucket(bucketVectors)
 			for _, ch := range batch {
 				k := chunkKey(ch.DocID, ch.Seq)

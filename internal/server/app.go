@@ -376,7 +376,11 @@ func openServeIndex(cfg Config, st *store.Store) (*rag.Index, interface{ Hosts()
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := rag.Open(ctx, st, emb, rag.Options{MinScore: cfg.MinScore})
+	// Loading is not bounded by the embedder's 30 s: rebuilding a million
+	// chunks from the store (no usable snapshot) takes longer than that.
+	octx, ocancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer ocancel()
+	ix, err := rag.Open(octx, st, emb, rag.Options{MinScore: cfg.MinScore, Log: cfg.logger()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("knowledge base: %w", err)
 	}

@@ -93,8 +93,10 @@ type shutdownStep struct {
 //     and 3 queued is on disk, in order, for the next start;
 //  7. scheduled backups, a backup in progress cut short; the sweep of old
 //     message texts (--retention);
-//  8. the store, last, with the knowledge index (memory over it): its file
-//     lock is released only once nothing else runs.
+//  8. the knowledge index writes its snapshot (rag.SnapshotFile) if it
+//     changed since the last one, so that the next start need not rebuild it;
+//  9. the store, last: its file lock is released only once nothing else
+//     runs.
 func (a *Server) shutdownSteps() []shutdownStep {
 	var steps []shutdownStep
 	add := func(name string, present bool, stop func(context.Context) error) {
@@ -110,6 +112,7 @@ func (a *Server) shutdownSteps() []shutdownStep {
 	add("delivery worker", a.worker != nil, func(ctx context.Context) error { return a.worker.Stop(ctx) })
 	add("scheduled backups", a.running.backups, func(ctx context.Context) error { return a.backups.stop(ctx) })
 	add("message retention", a.running.retention != nil, func(ctx context.Context) error { return a.running.retention(ctx) })
+	add("knowledge snapshot", a.index != nil, func(context.Context) error { return a.index.Close() })
 	return steps
 }
 

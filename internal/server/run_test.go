@@ -153,7 +153,7 @@ func TestRunShutsDownInOrder(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 
-	want := []string{"http", "background answers", "platform answers", "live chat", "llm checker", "source syncs", "delivery worker", "scheduled backups", "store"}
+	want := []string{"http", "background answers", "platform answers", "live chat", "llm checker", "source syncs", "delivery worker", "scheduled backups", "knowledge snapshot", "store"}
 	if got := steps.list(); !slices.Equal(got, want) {
 		t.Fatalf("shutdown steps = %v, want %v", got, want)
 	}

@@ -1,0 +1,68 @@
+package rag
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/store"
+)
+
+// TestBEIRQualityANN is TestBEIRQuality with the approximate index forced
+// on (ExactBelow -1): retrieval quality with the IVF against the exact
+// scan, each mode side by side. Runs when CHATBOT_EVAL_DIR names a BEIR
+// directory.
+//
+//	CHATBOT_EVAL_DIR=../shared/data/eval/msmarco go test ./rag -run 'BEIRQuality' -v
+func TestBEIRQualityANN(t *testing.T) {
+	dir := os.Getenv("CHATBOT_EVAL_DIR")
+	if dir == "" {
+		t.Skip("set CHATBOT_EVAL_DIR to a BEIR directory")
+	}
+	ctx := context.Background()
+	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr, err := LoadQrels(filepath.Join(dir, "qrels", "test.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exact := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: 1 << 30})
+	if err := IndexCorpus(ctx, exact, docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	stopSnapshots(exact)
+	ann := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: -1})
+	stopSnapshots(ann)
+	if ann.vecs.ann == nil {
+		t.Fatal("the approximate index was not trained")
+	}
+	var recall float64
+	for _, q := range qs {
+		recall += vectorRecall(t, ann, q.Text)
+	}
+	t.Logf("%d chunks in %d lists; the IVF's vector recall@10 against the exact scan %.4f", ann.Len(), ann.vecs.ann.nlist, recall/float64(len(qs)))
+	for _, m := range []Mode{ModeLexical, ModeVector, ModeHybrid} {
+		re, err := Evaluate(ctx, exact, qs, qr, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ra, err := Evaluate(ctx, ann, qs, qr, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-8s nDCG@10 exact %.4f, IVF %.4f; recall@10 exact %.4f, IVF %.4f", m, re.NDCG10, ra.NDCG10, re.Recall, ra.Recall)
+	}
+}
