@@ -32,10 +32,14 @@ const commitsMetric = "chatbot_store_commits_total"
 // PacedReport is the open-loop phase at a fraction of the sustainable rate:
 // does delivery keep up when the service is busy but not saturated?
 type PacedReport struct {
-	Fraction    float64    // of the sustainable rate
-	Sustainable float64    // the closed loop's requests per second
-	Rate        float64    // offered requests per second
-	Load        LoadResult // Sent, Dropped (not sent: every slot busy), Late, Elapsed
+	Fraction    float64 // of the sustainable rate
+	Sustainable float64 // sustainableRate of the closed loop
+	// LoopAnswered and LoopDelivered are the closed loop's answers and
+	// deliveries received per second, whose lower one is Sustainable
+	// (LoopDelivered 0: not known).
+	LoopAnswered, LoopDelivered float64
+	Rate                        float64    // offered requests per second
+	Load                        LoadResult // Sent, Dropped (not sent: every slot busy), Late, Elapsed
 	// Latency runs from each request's due time to its answer, so a tool
 	// that falls behind its schedule cannot hide the server's slowness.
 	Latency Latency
@@ -148,7 +152,8 @@ func metricValue(text []byte, name string) (float64, bool) {
 func (rep *Report) paced(ctx context.Context, recv *Receiver, meter commitMeter, build func(int) Request,
 	col *collector, say func(string, ...any)) *PacedReport {
 	o := rep.Opts
-	p := &PacedReport{Fraction: o.PacedFraction, Sustainable: rep.Load.RPS()}
+	p := &PacedReport{Fraction: o.PacedFraction, Sustainable: sustainableRate(rep.Load.RPS(), rep.LoadDeliveredPS),
+		LoopAnswered: rep.Load.RPS(), LoopDelivered: rep.LoadDeliveredPS}
 	p.Rate = p.Fraction * p.Sustainable
 	if p.Rate <= 0 {
 		rep.note("paced phase not run: the load measured no sustainable rate")
@@ -197,4 +202,16 @@ func (p *PacedReport) String() string {
 	return fmt.Sprintf("paced at %.0f req/s (%.0f%% of %.0f): achieved %.0f; latency p99 %s; lag p50 %s p99 %s; produced %.0f/s, received %.0f/s, backlog %d at the end, drained in %.1f s",
 		p.Rate, 100*p.Fraction, p.Sustainable, p.Load.RPS(), msStr(p.Latency.P99), msStr(p.Lag.P50), msStr(p.Lag.P99),
 		p.ProducedPerSecond(), p.ReceivedPerSecond(), p.Backlog(), p.Drain.Seconds())
+}
+
+// sustainableRate is the rate the whole pipeline kept up with during the
+// closed-loop load: the answers per second, or the deliveries received
+// per second when those fell behind (a request rate whose answers pile up
+// in the delivery queue is not sustained, however fast it is answered).
+// delivered 0 means not measured.
+func sustainableRate(answered, delivered float64) float64 {
+	if delivered > 0 && delivered < answered {
+		return delivered
+	}
+	return answered
 }

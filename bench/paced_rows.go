@@ -39,8 +39,8 @@ func (p *PacedReport) offeredInFull() bool { return p.Load.Dropped*20 <= p.Offer
 // one fsync'd commit, the least a durable queue adds.
 func (p *PacedReport) lagRow(floor CommitResult) Row {
 	row := Row{Goal: fmt.Sprintf("delivery lag p99 < 1 s at %s load", pct(p.Fraction)),
-		Measured: fmt.Sprintf("offered %.0f req/s (%s of %.0f), achieved %.0f; latency from the schedule p50 %s, p99 %s; lag p50 %s, p99 %s; %d of %d delivered; %d sent late, %d not sent (client busy)",
-			p.Rate, pct(p.Fraction), p.Sustainable, p.Load.RPS(), msStr(p.Latency.P50), msStr(p.Latency.P99),
+		Measured: fmt.Sprintf("offered %.0f req/s (%s of %.0f%s), achieved %.0f; latency from the schedule p50 %s, p99 %s; lag p50 %s, p99 %s; %d of %d delivered; %d sent late, %d not sent (client busy)",
+			p.Rate, pct(p.Fraction), p.Sustainable, p.sustainedBy(), p.Load.RPS(), msStr(p.Latency.P50), msStr(p.Latency.P99),
 			msStr(p.Lag.P50), msStr(p.Lag.P99), p.Delivered, p.Produced, p.Load.Late, p.Load.Dropped),
 		Met: yesNo(p.Produced > 0 && p.Delivered == p.Produced && p.Lag.P99 < lagGoal && p.offeredInFull())}
 	if floor.Records > 0 {
@@ -101,4 +101,13 @@ func (r *Report) commitsRow() Row {
 	}
 	row.Measured = strings.Join(parts, "; ")
 	return row
+}
+
+// sustainedBy says which rate of the closed loop is the sustainable one
+// when the deliveries were measured.
+func (p *PacedReport) sustainedBy() string {
+	if p.LoopDelivered <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", the lower of %.0f answered/s and %.0f delivered/s under the closed loop", p.LoopAnswered, p.LoopDelivered)
 }

@@ -163,7 +163,7 @@ func TestReceiverLagFromInjectedArrivals(t *testing.T) {
 func pacedReport() *Report {
 	ms := time.Millisecond
 	return &Report{
-		Paced: &PacedReport{Fraction: 0.8, Sustainable: 500, Rate: 400,
+		Paced: &PacedReport{Fraction: 0.8, Sustainable: 500, Rate: 400, LoopAnswered: 620, LoopDelivered: 500,
 			Load:     LoadResult{Sent: 4000, Late: 2, Elapsed: 10 * time.Second, ByStatus: map[int]int{200: 4000}},
 			Latency:  Latency{Count: 4000, P50: 20 * ms, P99: 80 * ms},
 			Produced: 4000, ReceivedByEnd: 3700, Delivered: 4000,
@@ -180,7 +180,7 @@ func pacedReport() *Report {
 func TestDeliveryRowsExactValues(t *testing.T) {
 	want := []Row{
 		{Goal: "delivery lag p99 < 1 s at 80% load",
-			Measured: "offered 400 req/s (80% of 500), achieved 400; latency from the schedule p50 20.00 ms, p99 80.00 ms; lag p50 150.00 ms, p99 900.00 ms; 4000 of 4000 delivered; 2 sent late, 0 not sent (client busy)",
+			Measured: "offered 400 req/s (80% of 500, the lower of 620 answered/s and 500 delivered/s under the closed loop), achieved 400; latency from the schedule p50 20.00 ms, p99 80.00 ms; lag p50 150.00 ms, p99 900.00 ms; 4000 of 4000 delivered; 2 sent late, 0 not sent (client busy)",
 			Floor:    "one commit (one writer) p99 6.00 ms", Ratio: "150.0x", Met: "yes"},
 		{Goal: "queue drains as fast as answers are produced at 80% load (backlog at the end ≤ 1 s of answers)",
 			Measured: "produced 400/s, received 370/s over 10.0 s; backlog 300 at the end (allowed 400); drained 0.8 s after",
@@ -312,6 +312,19 @@ func TestPacedOptions(t *testing.T) {
 		o.Duration, o.PacedFraction, o.PacedDuration = time.Second, c.fraction, c.paced
 		if err := o.defaults(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("fraction %v, paced %v: %v, want %q", c.fraction, c.paced, err, c.want)
+		}
+	}
+}
+
+func TestSustainableRateIsWhatTheWholePipelineKeptUpWith(t *testing.T) {
+	for _, c := range []struct{ answered, delivered, want float64 }{
+		{1082, 750, 750}, // deliveries fell behind: their rate
+		{600, 650, 600},  // deliveries kept up: the answers' rate
+		{600, 0, 600},    // deliveries not measured
+		{600, 600, 600},  // exactly kept up
+	} {
+		if got := sustainableRate(c.answered, c.delivered); got != c.want {
+			t.Errorf("sustainableRate(%v, %v) = %v, want %v", c.answered, c.delivered, got, c.want)
 		}
 	}
 }

@@ -119,11 +119,15 @@ type Report struct {
 	Single        LoadResult // one user, sequential: latency without queueing
 	Load          LoadResult
 	ResponseTypes map[string]int
-	AnswerMS      Latency       // the service's own answer time (latency_ms of the single user's answers)
-	CPU           time.Duration // server CPU during the load
-	ClientCPU     time.Duration // this process's CPU during the load (it shares the cores)
-	ProcIdle      ProcStats     // after start-up, before load
-	ProcAfter     ProcStats     // after the load phase (Peak is the high-water mark)
+	AnswerMS      Latency // the service's own answer time (latency_ms of the single user's answers)
+	// LoadDeliveredPS is how many of the load's answers reached the
+	// receiver per second while the load ran (its backlog grew when this
+	// was below the request rate).
+	LoadDeliveredPS float64
+	CPU             time.Duration // server CPU during the load
+	ClientCPU       time.Duration // this process's CPU during the load (it shares the cores)
+	ProcIdle        ProcStats     // after start-up, before load
+	ProcAfter       ProcStats     // after the load phase (Peak is the high-water mark)
 
 	Expected   int // answers that name an outgoing message to deliver
 	Deliveries ReceiverStats
@@ -317,6 +321,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	loadEnd := time.Now()
+	if rep.Load.Elapsed > 0 {
+		rep.LoadDeliveredPS = float64(recv.ArrivedBy(loadCol.expected(), loadEnd)) / rep.Load.Elapsed.Seconds()
+	}
 	after, _ := ReadProc(svc.PID())
 	self1, _ := ReadProc(os.Getpid())
 	rep.CPU = after.CPU - before.CPU
