@@ -24,7 +24,7 @@ func pacedSlots(users int) int { return min(max(4*users, 256), 1024) }
 
 // deliveryWriters is the server's default delivery pool
 // (webhook.DefaultWorkers): the writers of the batched delivery floor.
-const deliveryWriters = 16
+const deliveryWriters = 64
 
 // commitsMetric is the server's count of bbolt commits on /metrics.
 const commitsMetric = "chatbot_store_commits_total"
