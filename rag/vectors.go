@@ -158,53 +158,60 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 		})
 	}
 	// The int8 pass: approximate scores, the best preFilter(n) kept.
-	qq := make([]int8, vs.dim)
-	qs := quantize(qq, q)
-	m := preFilter(n)
-	h := make(minHeap, 0, m)
+	p := vs.int8Pass(q, n, dead)
 	for s := 0; s < slots; s++ {
-		score := float64(float32(dotInt8(qq, vs.quant[s*vs.dim:(s+1)*vs.dim])) * qs * vs.scale[s])
-		if len(h) == m && score <= h[0].score {
-			continue
-		}
-		if dead(s) {
-			continue
-		}
-		h.offer(scored{slot: s, score: score}, m)
+		p.offer(s, vs.quant[s*vs.dim:(s+1)*vs.dim], vs.scale[s])
 	}
-	return vs.exact(q, n, func(int) bool { return false }, func(yield func(int) bool) {
-		for _, c := range h {
-			if !yield(c.slot) {
-				return
-			}
-		}
-	})
+	return vs.rescore(q, n, p.best)
 }
 
 // annNearest is nearest over the slots of the IVF lists nearest q: the
 // same int8 pass and float32 rescoring as the flat scan, over a share of
 // the slots.
 func (vs *vectors) annNearest(q []float32, n int, dead func(slot int) bool) []scored {
-	qq := make([]int8, vs.dim)
-	qs := quantize(qq, q)
-	m := preFilter(n)
-	h := make(minHeap, 0, m)
-	for _, l := range vs.ann.probe(q, 4*m) {
+	p := vs.int8Pass(q, n, dead)
+	for _, l := range vs.ann.probe(q, 4*p.keep) {
 		rows, scales := vs.ann.rows[l], vs.ann.rscale[l]
-		for i, s32 := range vs.ann.lists[l] {
-			s := int(s32)
-			score := float64(float32(dotInt8(qq, rows[i*vs.dim:(i+1)*vs.dim])) * qs * scales[i])
-			if len(h) == m && score <= h[0].score {
-				continue
-			}
-			if dead(s) {
-				continue
-			}
-			h.offer(scored{slot: s, score: score}, m)
+		for i, s := range vs.ann.lists[l] {
+			p.offer(int(s), rows[i*vs.dim:(i+1)*vs.dim], scales[i])
 		}
 	}
+	return vs.rescore(q, n, p.best)
+}
+
+// int8Scan keeps the best approximate (int8) scores of the slots offered
+// to it, for rescore.
+type int8Scan struct {
+	qq   []int8
+	qs   float32
+	keep int
+	best minHeap
+	dead func(slot int) bool
+}
+
+func (vs *vectors) int8Pass(q []float32, n int, dead func(slot int) bool) *int8Scan {
+	p := &int8Scan{qq: make([]int8, vs.dim), keep: preFilter(n), dead: dead}
+	p.qs = quantize(p.qq, q)
+	p.best = make(minHeap, 0, p.keep)
+	return p
+}
+
+// offer scores slot s from its int8 row and scale.
+func (p *int8Scan) offer(s int, row []int8, scale float32) {
+	score := float64(float32(dotInt8(p.qq, row)) * p.qs * scale)
+	if len(p.best) == p.keep && score <= p.best[0].score {
+		return
+	}
+	if p.dead(s) {
+		return
+	}
+	p.best.offer(scored{slot: s, score: score}, p.keep)
+}
+
+// rescore scores the int8 pass's survivors exactly in float32.
+func (vs *vectors) rescore(q []float32, n int, best minHeap) []scored {
 	return vs.exact(q, n, func(int) bool { return false }, func(yield func(int) bool) {
-		for _, c := range h {
+		for _, c := range best {
 			if !yield(c.slot) {
 				return
 			}
