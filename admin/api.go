@@ -102,7 +102,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	keys, err := h.st.BucketKeys()
+	keys, err := h.st.BucketKeys("webhook_configs", "widgets", "delivery_jobs")
 	if err != nil {
 		h.fail(w, r, err)
 		return

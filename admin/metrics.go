@@ -11,12 +11,14 @@ import (
 // storeMetrics, the panel's collector on /metrics, reads gauges from the
 // store and the session count at scrape time.
 func (h *Handler) storeMetrics(w *metrics.PromWriter) {
-	keys, err := h.st.BucketKeys()
+	keys, err := h.st.BucketKeys("delivery_jobs", "webhook_configs", "widgets")
 	if err == nil {
 		w.Gauge("chatbot_delivery_queue_depth", "Outgoing deliveries waiting or retrying.", float64(keys["delivery_jobs"]))
 		w.Gauge("chatbot_webhook_integrations", "Configured webhook integrations.", float64(keys["webhook_configs"]))
 		w.Gauge("chatbot_widgets", "Configured website widgets.", float64(keys["widgets"]))
-		w.Gauge("chatbot_messages_stored", "Messages in the history.", float64(keys["messages"]))
+	}
+	if n, err := h.st.MessageCount(); err == nil {
+		w.Gauge("chatbot_messages_stored", "Messages in the history.", float64(n))
 	}
 	if size, err := h.st.Size(); err == nil {
 		w.Gauge("chatbot_database_bytes", "Size of the bbolt database file.", float64(size))

@@ -229,7 +229,7 @@ func printRestored(cmd *cobra.Command, dir, file string, info store.SnapshotInfo
 	fmt.Fprintf(w, "restored %s into %s (schema version %d, taken %s, sha256 %s, checked)\n",
 		file, dir, info.SchemaVersion, info.Created.Format(time.RFC3339), info.SHA256)
 	if st, err := store.Open(dir, store.Options{ReadOnly: true}); err == nil {
-		if n, err := st.BucketKeys(); err == nil {
+		if n, err := st.BucketKeys("webhook_configs", "messages", "conversations", "kb_documents", "delivery_jobs"); err == nil {
 			fmt.Fprintf(w, "  %d integrations, %d messages, %d conversations, %d documents, %d queued deliveries\n",
 				n["webhook_configs"], n["messages"], n["conversations"], n["kb_documents"], n["delivery_jobs"])
 		}

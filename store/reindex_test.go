@@ -132,3 +132,27 @@ func TestOpenDropsTheConversationCombinations(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The counts /metrics and the overview show come from the buckets they
+// name and from the index's total, not from walking every bucket (the
+// knowledge base's pages are most of the file).
+func TestCountsReadOnlyWhatIsShown(t *testing.T) {
+	s := openTest(t, Options{NoSync: true})
+	for i := range 3 {
+		m := &Message{Type: MessageIncoming, Platform: "chatwoot", ConversationID: "c1", Text: fmt.Sprint("hi ", i)}
+		if err := s.update(func(tx *bolt.Tx) error { return insertMessageTx(tx, m, time.Now()) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.MessageCount(); err != nil || n != 3 {
+		t.Fatalf("MessageCount = %d, %v; want 3", n, err)
+	}
+	keys, err := s.BucketKeys("messages", "widgets")
+	if err != nil || len(keys) != 2 || keys["messages"] != 3 || keys["widgets"] != 0 {
+		t.Fatalf("BucketKeys(messages, widgets) = %v, %v; want exactly those two, 3 and 0", keys, err)
+	}
+	all, err := s.BucketKeys()
+	if err != nil || len(all) != len(allBuckets) {
+		t.Fatalf("BucketKeys() = %d buckets, %v; want all %d", len(all), err, len(allBuckets))
+	}
+}

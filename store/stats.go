@@ -102,12 +102,23 @@ func percentile(xs []int64, p int) int64 {
 	return xs[rank-1]
 }
 
-// BucketKeys returns the number of keys in each top-level bucket, for
-// gauges such as the delivery queue depth.
-func (s *Store) BucketKeys() (map[string]int, error) {
+// BucketKeys returns the number of keys in each named top-level bucket
+// (every bucket when none is named). Counting walks the bucket's pages,
+// so callers name the small buckets they show: counting every bucket read
+// the whole file, the knowledge base's chunks and vectors included (550 MB
+// at 100,000 chunks), and /metrics did that at each scrape, leaving the
+// file resident in memory.
+func (s *Store) BucketKeys(names ...string) (map[string]int, error) {
+	want := allBuckets
+	if len(names) > 0 {
+		want = make([][]byte, len(names))
+		for i, n := range names {
+			want[i] = []byte(n)
+		}
+	}
 	out := map[string]int{}
 	err := s.view(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
+		for _, name := range want {
 			if b := tx.Bucket(name); b != nil {
 				out[string(name)] = b.Stats().KeyN
 			}
@@ -115,4 +126,16 @@ func (s *Store) BucketKeys() (map[string]int, error) {
 		return nil
 	})
 	return out, err
+}
+
+// MessageCount is the number of messages in the history: one read of the
+// message index's total (messages stored before the index existed, by a
+// release older than it, are not counted).
+func (s *Store) MessageCount() (int, error) {
+	var n int
+	err := s.view(func(tx *bolt.Tx) error {
+		n = int(btoi(tx.Bucket(bucketMessageCounts).Get(comboKey(0, indexFields{}))))
+		return nil
+	})
+	return n, err
 }
