@@ -21,20 +21,40 @@ const extractPassages = 3
 // under two paths) is read once. used lists the quoted passages, best
 // first. No passages give an empty answer and no used passages.
 func Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
-	return extract(embed.TermsIn, query, passages, maxSentences)
+	return extract(embed.TermsIn, detectPassage, query, passages, maxSentences)
 }
 
-// Extract is rag.Extract with the index's stem cache: stemming the
-// passages' sentences was most of the extractive answer's cost.
+func detectPassage(p Passage) embed.Lang { return embed.Detect(p.Text) }
+
+// Extract is rag.Extract with the index's stem cache and the language
+// each chunk was detected in when it was indexed: stemming the passages'
+// sentences was most of the extractive answer's cost.
 func (ix *Index) Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
-	return extract(ix.an.TermsIn, query, passages, maxSentences)
+	return extract(ix.an.TermsIn, ix.passageLang, query, passages, maxSentences)
 }
 
-// extract analyses each passage's sentences in the passage's language,
-// detected once on the whole passage: detecting it per sentence was half
-// of the extractive answer's stemming cost under load, and a whole
-// passage is detected more reliably than a short sentence.
-func extract(terms func(text string, lang embed.Lang) []string, query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
+// passageLang is the language the index detected for p's chunk; a
+// passage the index no longer holds is detected again.
+func (ix *Index) passageLang(p Passage) embed.Lang {
+	ix.mu.RLock()
+	i, ok := ix.byID[p.ChunkID]
+	var lang embed.Lang
+	if ok {
+		lang = ix.slots[i].lang
+	}
+	ix.mu.RUnlock()
+	if !ok {
+		return embed.Detect(p.Text)
+	}
+	return lang
+}
+
+// extract analyses each passage's sentences in the passage's language
+// (langOf: known per chunk, or detected once on the whole passage):
+// detecting it per sentence was half of the extractive answer's stemming
+// cost under load, and a whole passage is detected more reliably than a
+// short sentence.
+func extract(terms func(text string, lang embed.Lang) []string, langOf func(Passage) embed.Lang, query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
 	if len(passages) == 0 {
 		return "", nil
 	}
@@ -54,7 +74,7 @@ func extract(terms func(text string, lang embed.Lang) []string, query string, pa
 	cue := cueOf(query)
 	var cands []cand
 	for pi, p := range passages {
-		lang := embed.Detect(p.Text)
+		lang := langOf(p)
 		for si, s := range Sentences(p.Text) {
 			if s = dropHeadingLines(s, p); s == "" {
 				continue
