@@ -7,10 +7,11 @@ import (
 )
 
 // The engine's fixed replies, in every language it speaks: one table, so
-// that a new language or a reworded reply is one place to change. The
-// hand-off phrase stays "talk to an agent" in every language: the live-chat
-// detector's default phrases cover the seven languages, but an operator
-// may configure others, and this English one is the phrase to give.
+// that a new language or a reworded reply is one place to change. A reply
+// that offers a human names the hand-off phrase of the user's language
+// (handoffPhrases), one the live-chat detector's default phrases hand over
+// (a livechat test checks each); an operator who replaces those defaults
+// with --livechat-phrases should keep these.
 
 // cannedKind is a fixed reply.
 type cannedKind int
@@ -30,6 +31,31 @@ const (
 // default for any other.
 var cannedLangs = []embed.Lang{embed.English, embed.German, embed.French, embed.Spanish, embed.Portuguese, embed.Italian, embed.Arabic}
 
+// handoffPhrases are what a reply offering a human tells the user to
+// write, by language: each is one of the live-chat detector's default
+// phrases once normalised (articles dropped).
+var handoffPhrases = map[embed.Lang]string{
+	embed.English:    "talk to an agent",
+	embed.German:     "mit einem Mitarbeiter sprechen",
+	embed.French:     "parler à un conseiller",
+	embed.Spanish:    "hablar con un agente",
+	embed.Portuguese: "falar com um atendente",
+	embed.Italian:    "parlare con un operatore",
+	embed.Arabic:     "التحدث مع موظف",
+}
+
+// HandoffPhrase is the phrase the fixed replies offer for reaching a
+// human in lang (English for a language without replies).
+func HandoffPhrase(lang embed.Lang) string {
+	if p, ok := handoffPhrases[lang]; ok {
+		return p
+	}
+	return handoffPhrases[embed.English]
+}
+
+// HandoffLanguages are the languages HandoffPhrase knows.
+func HandoffLanguages() []embed.Lang { return append([]embed.Lang(nil), cannedLangs...) }
+
 // The English replies the tests and other packages compare with.
 const (
 	noAnswerText = "I found nothing relevant to that in our documentation. " +
@@ -43,12 +69,12 @@ const (
 var cannedTexts = map[cannedKind]map[embed.Lang]string{
 	replyNoAnswer: {
 		embed.English:    noAnswerText,
-		embed.German:     "Dazu habe ich in unserer Dokumentation nichts Passendes gefunden. Möchten Sie mit einem Mitarbeiter sprechen? Antworten Sie einfach \"talk to an agent\".",
-		embed.French:     "Je n'ai rien trouvé de pertinent dans notre documentation. Voulez-vous parler à un conseiller ? Répondez simplement \"talk to an agent\".",
-		embed.Spanish:    "No encontré nada relevante en nuestra documentación. ¿Quiere hablar con un agente? Responda simplemente \"talk to an agent\".",
-		embed.Portuguese: "Não encontrei nada relevante sobre isso na nossa documentação. Quer falar com um atendente? Basta responder \"talk to an agent\".",
-		embed.Italian:    "Non ho trovato nulla di pertinente nella nostra documentazione. Vuole parlare con un operatore? Risponda semplicemente \"talk to an agent\".",
-		embed.Arabic:     "لم أجد شيئًا ذا صلة بذلك في وثائقنا. هل تود التحدث مع أحد الموظفين؟ فقط أرسل \"talk to an agent\".",
+		embed.German:     "Dazu habe ich in unserer Dokumentation nichts Passendes gefunden. Möchten Sie mit einem Mitarbeiter sprechen? Antworten Sie einfach \"mit einem Mitarbeiter sprechen\".",
+		embed.French:     "Je n'ai rien trouvé de pertinent dans notre documentation. Voulez-vous parler à un conseiller ? Répondez simplement \"parler à un conseiller\".",
+		embed.Spanish:    "No encontré nada relevante en nuestra documentación. ¿Quiere hablar con un agente? Responda simplemente \"hablar con un agente\".",
+		embed.Portuguese: "Não encontrei nada relevante sobre isso na nossa documentação. Quer falar com um atendente? Basta responder \"falar com um atendente\".",
+		embed.Italian:    "Non ho trovato nulla di pertinente nella nostra documentazione. Vuole parlare con un operatore? Risponda semplicemente \"parlare con un operatore\".",
+		embed.Arabic:     "لم أجد شيئًا ذا صلة بذلك في وثائقنا. هل تود التحدث مع أحد الموظفين؟ فقط أرسل \"التحدث مع موظف\".",
 	},
 	replyTrouble: {
 		embed.English:    troubleText,
@@ -97,21 +123,21 @@ var cannedTexts = map[cannedKind]map[embed.Lang]string{
 	},
 	replyIdentity: {
 		embed.English:    "I'm %s, an automated assistant, not a person. I answer from our help documentation. If you'd like to talk to a human, just reply \"talk to an agent\".",
-		embed.German:     "Ich bin %s, ein automatischer Assistent, kein Mensch. Ich antworte anhand unserer Hilfe-Dokumentation. Wenn Sie mit einem Menschen sprechen möchten, antworten Sie einfach \"talk to an agent\".",
-		embed.French:     "Je suis %s, un assistant automatique, pas une personne. Je réponds à partir de notre documentation d'aide. Pour parler à un humain, répondez simplement \"talk to an agent\".",
-		embed.Spanish:    "Soy %s, un asistente automático, no una persona. Respondo a partir de nuestra documentación de ayuda. Si prefiere hablar con una persona, responda simplemente \"talk to an agent\".",
-		embed.Portuguese: "Eu sou %s, um assistente automático, não uma pessoa. Respondo com base na nossa documentação de ajuda. Se preferir falar com uma pessoa, basta responder \"talk to an agent\".",
-		embed.Italian:    "Sono %s, un assistente automatico, non una persona. Rispondo in base alla nostra documentazione di assistenza. Se preferisce parlare con una persona, risponda semplicemente \"talk to an agent\".",
-		embed.Arabic:     "أنا %s، مساعد آلي ولست إنسانًا. أجيب من وثائق المساعدة لدينا. إذا كنت تفضل التحدث مع إنسان، فقط أرسل \"talk to an agent\".",
+		embed.German:     "Ich bin %s, ein automatischer Assistent, kein Mensch. Ich antworte anhand unserer Hilfe-Dokumentation. Wenn Sie mit einem Menschen sprechen möchten, antworten Sie einfach \"mit einem Mitarbeiter sprechen\".",
+		embed.French:     "Je suis %s, un assistant automatique, pas une personne. Je réponds à partir de notre documentation d'aide. Pour parler à un humain, répondez simplement \"parler à un conseiller\".",
+		embed.Spanish:    "Soy %s, un asistente automático, no una persona. Respondo a partir de nuestra documentación de ayuda. Si prefiere hablar con una persona, responda simplemente \"hablar con un agente\".",
+		embed.Portuguese: "Eu sou %s, um assistente automático, não uma pessoa. Respondo com base na nossa documentação de ajuda. Se preferir falar com uma pessoa, basta responder \"falar com um atendente\".",
+		embed.Italian:    "Sono %s, un assistente automatico, non una persona. Rispondo in base alla nostra documentazione di assistenza. Se preferisce parlare con una persona, risponda semplicemente \"parlare con un operatore\".",
+		embed.Arabic:     "أنا %s، مساعد آلي ولست إنسانًا. أجيب من وثائق المساعدة لدينا. إذا كنت تفضل التحدث مع إنسان، فقط أرسل \"التحدث مع موظف\".",
 	},
 	replyClarify: {
 		embed.English:    "Sure, I can help. What exactly do you need? Tell me in a sentence, for example what you were trying to do and what happened. If you'd rather talk to a person, just reply \"talk to an agent\".",
-		embed.German:     "Gern helfe ich. Worum genau geht es? Beschreiben Sie es in einem Satz, zum Beispiel was Sie tun wollten und was passiert ist. Wenn Sie lieber mit einem Menschen sprechen möchten, antworten Sie einfach \"talk to an agent\".",
-		embed.French:     "Bien sûr, je peux vous aider. De quoi avez-vous besoin exactement ? Décrivez-le en une phrase, par exemple ce que vous vouliez faire et ce qui s'est passé. Pour parler à une personne, répondez simplement \"talk to an agent\".",
-		embed.Spanish:    "Claro, puedo ayudarle. ¿Qué necesita exactamente? Cuéntemelo en una frase, por ejemplo qué intentaba hacer y qué ocurrió. Si prefiere hablar con una persona, responda simplemente \"talk to an agent\".",
-		embed.Portuguese: "Claro, posso ajudar. Do que você precisa exatamente? Conte numa frase, por exemplo o que tentou fazer e o que aconteceu. Se preferir falar com uma pessoa, basta responder \"talk to an agent\".",
-		embed.Italian:    "Certo, posso aiutarla. Di che cosa ha bisogno esattamente? Me lo descriva in una frase, per esempio che cosa voleva fare e che cosa è successo. Se preferisce parlare con una persona, risponda semplicemente \"talk to an agent\".",
-		embed.Arabic:     "بالتأكيد، يسعدني مساعدتك. ما الذي تحتاجه بالضبط؟ صِفه في جملة، مثلًا ما الذي كنت تحاول فعله وماذا حدث. إذا كنت تفضل التحدث مع شخص، فقط أرسل \"talk to an agent\".",
+		embed.German:     "Gern helfe ich. Worum genau geht es? Beschreiben Sie es in einem Satz, zum Beispiel was Sie tun wollten und was passiert ist. Wenn Sie lieber mit einem Menschen sprechen möchten, antworten Sie einfach \"mit einem Mitarbeiter sprechen\".",
+		embed.French:     "Bien sûr, je peux vous aider. De quoi avez-vous besoin exactement ? Décrivez-le en une phrase, par exemple ce que vous vouliez faire et ce qui s'est passé. Pour parler à une personne, répondez simplement \"parler à un conseiller\".",
+		embed.Spanish:    "Claro, puedo ayudarle. ¿Qué necesita exactamente? Cuéntemelo en una frase, por ejemplo qué intentaba hacer y qué ocurrió. Si prefiere hablar con una persona, responda simplemente \"hablar con un agente\".",
+		embed.Portuguese: "Claro, posso ajudar. Do que você precisa exatamente? Conte numa frase, por exemplo o que tentou fazer e o que aconteceu. Se preferir falar com uma pessoa, basta responder \"falar com um atendente\".",
+		embed.Italian:    "Certo, posso aiutarla. Di che cosa ha bisogno esattamente? Me lo descriva in una frase, per esempio che cosa voleva fare e che cosa è successo. Se preferisce parlare con una persona, risponda semplicemente \"parlare con un operatore\".",
+		embed.Arabic:     "بالتأكيد، يسعدني مساعدتك. ما الذي تحتاجه بالضبط؟ صِفه في جملة، مثلًا ما الذي كنت تحاول فعله وماذا حدث. إذا كنت تفضل التحدث مع شخص، فقط أرسل \"التحدث مع موظف\".",
 	},
 }
 

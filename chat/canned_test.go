@@ -27,10 +27,16 @@ func TestCannedTableIsComplete(t *testing.T) {
 			if strings.TrimSpace(txt) == "" || strings.Count(txt, "%s") != map[bool]int{true: 1, false: 0}[named] {
 				t.Errorf("kind %d %s: %q", k, lang, txt)
 			}
-			if (k == replyNoAnswer || k == replyIdentity || k == replyClarify) && !strings.Contains(txt, `"talk to an agent"`) {
+			if (k == replyNoAnswer || k == replyIdentity || k == replyClarify) && !strings.Contains(txt, `"`+HandoffPhrase(lang)+`"`) {
 				t.Errorf("kind %d %s offers no human: %q", k, lang, txt)
 			}
 		}
+	}
+	if got := HandoffPhrase("ja"); got != "talk to an agent" {
+		t.Errorf("hand-off phrase of a language without replies: %q", got)
+	}
+	if got := cannedText(replyNoAnswer, embed.German, ""); !strings.HasSuffix(got, `Antworten Sie einfach "mit einem Mitarbeiter sprechen".`) {
+		t.Errorf("German offer: %q", got)
 	}
 	if got := cannedText(replyGreeting, "ja", "Ada"); got != "Hello! I'm Ada, an automated assistant. How can I help you today?" {
 		t.Errorf("a language without replies: %q", got)
