@@ -348,7 +348,10 @@ func TestServeKilledWith100PendingDeliversAllAfterRestart(t *testing.T) {
 	// worker) can be, and requests the server gave up on before it (none
 	// unless the machine is slow enough for the 300 s delivery timeout).
 	if dups < 1 || dups > workers+abandoned {
-		t.Errorf("%d duplicates, want 1 to %d (the deliveries in flight at the kill, %d abandoned before it)", dups, workers+abandoned, abandoned)
+		// Seen twice in heavily loaded full runs (6-8), never alone: the
+		// servers' logs say which attempts were in flight and retried.
+		t.Errorf("%d duplicates, want 1 to %d (the deliveries in flight at the kill, %d abandoned before it)\nfirst server:\n%s\nsecond server:\n%s",
+			dups, workers+abandoned, abandoned, first.log(), second.log())
 	}
 	if firstRun+pending != total {
 		t.Errorf("counts do not add up: %d before the kill + %d after != %d", firstRun, pending, total)
