@@ -252,7 +252,8 @@ func TestServeKilledWith100PendingDeliversAllAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--allow-outgoing", "127.0.0.0/8", "--llm", "none", "--embedder", "builtin",
 		"--delivery-workers", strconv.Itoa(workers), "--retry-base", "10ms", "--retry-cap", "100ms",
-		"--rate-per-minute", "1000", "--shutdown-timeout", "20s"}
+		"--rate-per-minute", "1000", "--shutdown-timeout", "20s",
+		"--log-level", "debug"} // each delivery attempt logged, for the duplicates check
 	first := startServeChild(t, dir, args...)
 	status, created := first.call(t, "POST", "/api/webhook/config", killTestAdmin,
 		`{"name":"Receiver","provider":"freshchat","outgoing_webhook_url":`+strconv.Quote(recv.URL+"/hook")+`,"timeout_seconds":300,"retry_attempts":3}`)
