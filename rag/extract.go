@@ -1,6 +1,7 @@
 package rag
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -69,6 +70,7 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 		passage, pos int
 		text         string
 		score        float64
+		carries      bool // holds what a contact cue asks for
 	}
 	passages = distinctPassages(passages, extractPassages)
 	cue := cueOf(query)
@@ -89,16 +91,28 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 			if len(qterms) > 0 {
 				score /= float64(len(qterms))
 			}
-			if len(matched) > 0 && carriesCue(cue, s) {
+			carries := false
+			switch {
+			case cue.strong():
+				if carries = carriesCue(cue, s); carries {
+					score += strongCueBonus
+				}
+			case len(matched) > 0 && carriesCue(cue, s):
 				score += cueBonus
 			}
 			// Prefer better passages and earlier sentences on ties.
 			score += 0.1*p.Score - 0.01*float64(pi) - 0.001*float64(si)
-			cands = append(cands, cand{passage: pi, pos: si, text: s, score: score})
+			cands = append(cands, cand{passage: pi, pos: si, text: s, score: score, carries: carries})
 		}
 	}
 	if len(cands) == 0 {
 		return "", nil
+	}
+	// A question asking for a contact detail gets the sentences holding
+	// one, when any does: "valid for one hour" is no opening hours, and
+	// "enter your email address" is no address to write to.
+	if slices.ContainsFunc(cands, func(c cand) bool { return c.carries }) {
+		cands = slices.DeleteFunc(cands, func(c cand) bool { return !c.carries })
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
 	chosen := cands[:min(maxSentences, len(cands))]
