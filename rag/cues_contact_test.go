@@ -2,6 +2,7 @@ package rag
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -53,7 +54,7 @@ func TestSearchBoostsContactPassages(t *testing.T) {
 	}
 }
 
-// The cues read customers' questions and documents' sentences as they
+// The cues (and the retrieval query made from them) read customers' questions and documents' sentences as they
 // come: no input panics, and a detected phone number has 7 to 15 digits.
 func FuzzContactCues(f *testing.F) {
 	for _, s := range []string{"what are your opening hours?", "Call us on +49 30 1234 5678", "9:00 to 17:00", "+((((", "2026-01-15", "a@b.c", "¿A qué hora abre?"} {
@@ -62,6 +63,9 @@ func FuzzContactCues(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		cue := cueOf(s)
 		_ = carriesCue(cue, s)
+		if r := retrievalQuery(s); strings.TrimSpace(s) != "" && strings.TrimSpace(r) == "" {
+			t.Fatalf("retrievalQuery(%q) left nothing", s)
+		}
 		_ = hasOpeningHours(s)
 		if hasPhoneNumber(s) {
 			n := 0
