@@ -81,7 +81,7 @@ func cueOf(question string) questionCue {
 		}
 		return false
 	}
-	if c := contactCue(q, has(timeCues)); c != cueNone {
+	if c := contactCue(q, has(timeCues), has(amountCues)); c != cueNone {
 		return c
 	}
 	switch {

@@ -21,17 +21,30 @@ var (
 		"geöffnet": true, "offen": true, "erreichbar": true, "anrufen": true, "ouvert": true, "ouvre": true, "ouverts": true,
 		"joindre": true, "appeler": true, "abre": true, "abren": true, "abierto": true, "abiertos": true, "llamar": true,
 		"aberto": true, "abertos": true, "ligar": true, "aperto": true, "aperti": true, "chiamare": true}
-	phoneWords = map[string]bool{"phone": true, "telephone": true, "hotline": true, "call": true, "ring": true,
-		"telefon": true, "telefonnummer": true, "anrufen": true, "téléphone": true, "appeler": true, "teléfono": true,
-		"llamar": true, "telefone": true, "ligar": true, "telefono": true, "chiamare": true}
-	emailWords = map[string]bool{"email": true, "mail": true, "correo": true, "courriel": true}
-	ownWords   = map[string]bool{"my": true, "mein": true, "meine": true, "meiner": true, "mon": true, "ma": true,
+	phoneWords = map[string]bool{"phone": true, "telephone": true, "hotline": true, "telefon": true, "telefonnummer": true,
+		"téléphone": true, "teléfono": true, "telefone": true, "telefono": true}
+	// callWords ask for a number to call only when the question says
+	// whom (addressWords): "will you call me" is not one.
+	callWords = map[string]bool{"call": true, "ring": true, "anrufen": true, "appeler": true, "llamar": true, "ligar": true, "chiamare": true}
+	// calledWords: the customer is the one called ("call me back").
+	calledWords = map[string]bool{"me": true, "mich": true, "mir": true, "moi": true, "mim": true}
+	emailWords  = map[string]bool{"email": true, "mail": true, "correo": true, "courriel": true}
+	// addressWords say the company is the one addressed, or that an
+	// address is asked for: "your email address", "email you", "call
+	// support"; "how long until I get a confirmation email" is not one.
+	addressWords = map[string]bool{"you": true, "your": true, "us": true, "support": true, "service": true, "someone": true,
+		"somebody": true, "anyone": true, "team": true, "address": true, "sie": true, "ihnen": true, "ihre": true,
+		"adresse": true, "kundenservice": true, "kundendienst": true, "vous": true, "votre": true, "usted": true,
+		"ustedes": true, "vosotros": true, "vuestro": true, "dirección": true, "soporte": true, "você": true,
+		"vocês": true, "endereço": true, "voi": true, "vostro": true, "indirizzo": true, "assistenza": true}
+	ownWords = map[string]bool{"my": true, "mein": true, "meine": true, "meiner": true, "mon": true, "ma": true,
 		"mes": true, "mi": true, "mis": true, "meu": true, "minha": true, "mio": true, "mia": true}
 )
 
-// contactCue returns the contact cue of a lower-case question (isTime:
-// it opens like a time question), or cueNone.
-func contactCue(q string, isTime bool) questionCue {
+// contactCue returns the contact cue of a lower-case question, or
+// cueNone. isTime and isAmount: it opens like a time or an amount
+// question ("how much does a call cost" asks for a price).
+func contactCue(q string, isTime, isAmount bool) questionCue {
 	words := embed.Words(q)
 	any := func(set map[string]bool) bool {
 		for _, w := range words {
@@ -41,7 +54,7 @@ func contactCue(q string, isTime bool) questionCue {
 		}
 		return false
 	}
-	if any(ownWords) {
+	if isAmount || any(ownWords) {
 		return cueNone
 	}
 	for _, p := range hoursPhrases {
@@ -52,9 +65,11 @@ func contactCue(q string, isTime bool) questionCue {
 	switch {
 	case isTime && any(openWords):
 		return cueHours
-	case any(phoneWords):
+	case isTime:
+		return cueNone
+	case any(phoneWords) || (any(callWords) && any(addressWords) && !any(calledWords)):
 		return cuePhone
-	case any(emailWords):
+	case any(emailWords) && any(addressWords):
 		return cueEmail
 	}
 	return cueNone
