@@ -78,7 +78,7 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 	for pi, p := range passages {
 		lang := langOf(p)
 		for si, s := range Sentences(p.Text) {
-			if s = dropHeadingLines(s, p); s == "" {
+			if s = dropHeadingLines(s, p); s == "" || (si == 0 && isTitleParagraph(s, p.Text)) {
 				continue
 			}
 			matched := map[string]bool{}
@@ -228,6 +228,26 @@ func dropHeadingLines(s string, p Passage) string {
 		}
 		s = strings.TrimSpace(rest)
 	}
+}
+
+// maxTitleWords bounds the words of a title line (isTitleParagraph).
+const maxTitleWords = 8
+
+// isTitleParagraph reports whether s, the first sentence of a passage's
+// text, is a plain-text file's title: a short first paragraph of its own,
+// with no digits and no closing punctuation ("Filter subscription" above
+// the text of filters.txt, whose title is its file name, so
+// dropHeadingLines does not know it).
+func isTitleParagraph(s, text string) bool {
+	if strings.ContainsAny(s, "\n.!?:;…。！？0123456789") || isListItem(s) || len(strings.Fields(s)) > maxTitleWords {
+		return false
+	}
+	rest, ok := strings.CutPrefix(strings.TrimLeft(text, " \t\r\n"), s)
+	if !ok {
+		return false
+	}
+	rest = strings.TrimLeft(rest, " \t\r")
+	return strings.HasPrefix(rest, "\n") && paragraphBreakAt([]rune(rest[1:]), 0) && strings.TrimSpace(rest) != ""
 }
 
 // isHeadingLine reports whether a sentence is only the passage's title or
