@@ -20,6 +20,11 @@ func TestSearchBoostsContactPassages(t *testing.T) {
 		BEIRDoc{ID: "descale", Text: "Descale the kettle every four weeks with citric acid."},
 		BEIRDoc{ID: "warranty", Text: "Every kettle comes with a two-year warranty; enter the serial number on the form."})
 	ctx := context.Background()
+	// The threshold is the calibrated one: wait for it (it is otherwise
+	// recalibrated in the background after the ingest).
+	if err := ix.Calibrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	rank := func(q string, mode Mode) map[string]int {
 		ps, err := ix.search(ctx, q, 6, mode)
 		if err != nil {
