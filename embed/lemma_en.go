@@ -59,7 +59,18 @@ knives knife  wives wife  halves half  shelves shelf  wolves wolf  loaves loaf
 thieves thief  calves calf
 analyses analysis  crises crisis  diagnoses diagnosis  theses thesis  hypotheses hypothesis
 criteria criterion  phenomena phenomenon  indices index  matrices matrix  appendices appendix
-vertices vertex
+vertices vertex  cacti cactus  fungi fungus  nuclei nucleus  radii radius  stimuli stimulus
+alumni alumnus  bacteria bacterium  curricula curriculum  formulae formula  antennae antenna
+larvae larva  vertebrae vertebra  oases oasis  parentheses parenthesis  emphases emphasis
+synopses synopsis  syntheses synthesis  prognoses prognosis
+beheld behold  bidden bid  foretold foretell  foregone forgo  forewent forgo  hewn hew  leant lean
+misspelt misspell  outdid outdo  outdone outdo  outgrew outgrow  outgrown outgrow  outran outrun
+outsold outsell  outshone outshine  overdrew overdraw  overdrawn overdraw  overfed overfeed
+overhung overhang  overlaid overlay  overrode override  overridden override  oversold oversell
+overspent overspend  overshot overshoot  partook partake  partaken partake  sawn saw  shorn shear
+slain slay  slew slay  smitten smite  stridden stride  strewn strew  underpaid underpay
+undersold undersell  underwrote underwrite  underwritten underwrite  unwound unwind
+rewound rewind
 `)
 
 // lemmaTable reads whitespace-separated pairs of form and base form.
