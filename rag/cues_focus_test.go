@@ -43,3 +43,19 @@ func TestCircumstancesDoNotSteerRetrieval(t *testing.T) {
 		}
 	}
 }
+
+// The extractive answer weighs the sentences by the same terms: the
+// passage retrieval ranked first for "3 months" (as before the change)
+// does not win on "month".
+func TestExtractIgnoresCircumstances(t *testing.T) {
+	ps := []Passage{
+		{Title: "Filters", Source: "filters.txt", Score: 0.5,
+			Text: "The subscription sends a new filter for your kettle every month. It is billed monthly."},
+		{Title: "Warranty", Source: "warranty.txt", Score: 0.3,
+			Text: "Our warranty lasts two years. A kettle that breaks in normal use is covered."},
+	}
+	got, _ := Extract("my kettle is broken after 3 months, what can I do?", ps, 1)
+	if want := "> A kettle that breaks in normal use is covered.\n  (Warranty)"; got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}

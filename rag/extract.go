@@ -63,7 +63,10 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 		maxSentences = 3
 	}
 	qterms := map[string]bool{}
-	for _, t := range terms(query, embed.Detect(query)) {
+	// The terms retrieval read: without the question's time circumstances
+	// ("after 3 months"), which would favour the sentences saying "month".
+	focus := retrievalQuery(query)
+	for _, t := range terms(focus, embed.Detect(focus)) {
 		qterms[t] = true
 	}
 	type cand struct {
