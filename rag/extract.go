@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/chatbot/chatbot/embed"
 )
@@ -22,7 +23,7 @@ const extractPassages = 3
 // under two paths) is read once. used lists the quoted passages, best
 // first. No passages give an empty answer and no used passages.
 func Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
-	return extract(embed.TermsIn, detectPassage, query, passages, maxSentences)
+	return extract(embed.TermsIn, detectPassage, nil, query, passages, maxSentences)
 }
 
 func detectPassage(p Passage) embed.Lang { return embed.Detect(p.Text) }
@@ -31,7 +32,14 @@ func detectPassage(p Passage) embed.Lang { return embed.Detect(p.Text) }
 // each chunk was detected in when it was indexed: stemming the passages'
 // sentences was most of the extractive answer's cost.
 func (ix *Index) Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
-	return extract(ix.an.TermsIn, ix.passageLang, query, passages, maxSentences)
+	return extract(ix.an.TermsIn, ix.passageLang, ix.knownTerm, query, passages, maxSentences)
+}
+
+// knownTerm reports whether any chunk of the index holds the term.
+func (ix *Index) knownTerm(t string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.lex.termPostings(t)) > 0
 }
 
 // passageLang is the language the index detected for p's chunk; a
@@ -55,7 +63,14 @@ func (ix *Index) passageLang(p Passage) embed.Lang {
 // detecting it per sentence was half of the extractive answer's stemming
 // cost under load, and a whole passage is detected more reliably than a
 // short sentence.
-func extract(terms func(text string, lang embed.Lang) []string, langOf func(Passage) embed.Lang, query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
+//
+// known, when not nil, tells the terms some document holds. A question
+// naming something no document mentions ("Can I pay with PayPal?") is
+// answered only from a passage about what it does share with the
+// documents: one whose title or heading holds a matched question term
+// ("ship" in "Shipping and delivery" for "Do you ship to the USA?"), not
+// from a sentence that happens to say "paid".
+func extract(terms func(text string, lang embed.Lang) []string, langOf func(Passage) embed.Lang, known func(string) bool, query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
 	if len(passages) == 0 {
 		return "", nil
 	}
@@ -118,6 +133,9 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 		cands = slices.DeleteFunc(cands, func(c cand) bool { return !c.carries })
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	if known != nil && !offTopicAllowed(terms, langOf, known, namesIn(query, terms), qterms, passages[cands[0].passage]) {
+		return "", nil
+	}
 	chosen := cands[:min(maxSentences, len(cands))]
 	// Drop sentences that match nothing when something else matched.
 	if chosen[0].score >= 0.5/float64(max(len(qterms), 1)) {
@@ -274,4 +292,47 @@ func isHeadingLine(s string, p Passage) bool {
 		}
 	}
 	return false
+}
+
+// offTopicAllowed reports whether the best sentence's passage p may answer
+// a question: always, unless the question names something (names: its
+// capitalised words' terms) no document has; then only when p's title or
+// heading holds one of the question's terms. Only names count: a
+// customer's own words ("do u deliver") are often missing from the
+// documents without the question being off-topic.
+func offTopicAllowed(terms func(string, embed.Lang) []string, langOf func(Passage) embed.Lang, known func(string) bool, names []string, qterms map[string]bool, p Passage) bool {
+	if !slices.ContainsFunc(names, func(t string) bool { return !known(t) }) {
+		return true
+	}
+	for _, t := range terms(p.Title+"\n"+p.Heading, langOf(p)) {
+		if qterms[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// namesIn are the terms of the question's words with a capital letter
+// after their first character ("PayPal", "USA", "iPhone"): names of
+// things, the question's most specific words. A capital first letter
+// alone does not make a name: German writes every noun so.
+func namesIn(query string, terms func(string, embed.Lang) []string) []string {
+	if !strings.ContainsFunc(query, unicode.IsLower) {
+		return nil // shouted: every word in capitals, none a name for that
+	}
+	var out []string
+	lang := embed.Detect(query)
+	for _, w := range strings.Fields(query) {
+		capital := false
+		for j, r := range w {
+			if j > 0 && unicode.IsUpper(r) {
+				capital = true
+				break
+			}
+		}
+		if capital {
+			out = append(out, terms(w, lang)...)
+		}
+	}
+	return out
 }
