@@ -59,7 +59,7 @@ func TestIngestAskAndDocsCommands(t *testing.T) {
 		t.Fatalf("ingest: %v\n%s", err, out)
 	}
 	for _, want := range []string{"ingesting 2 files", "docs/account.md: added, 1 chunks", "3 files: 2 added, 0 updated, 0 unchanged, 1 skipped",
-		"builtin/hash-v2", "skipped docs/logo.png: unsupported file type .png"} {
+		"builtin/hash-v3", "skipped docs/logo.png: unsupported file type .png"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("ingest output lacks %q:\n%s", want, out)
 		}
@@ -94,7 +94,7 @@ func TestIngestAskAndDocsCommands(t *testing.T) {
 	}
 
 	out, _, err = run(t, e, "docs", "list")
-	if err != nil || !strings.Contains(out, "Account") || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v2 (dimension 512)") {
+	if err != nil || !strings.Contains(out, "Account") || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v3 (dimension 512)") {
 		t.Fatalf("docs list: %v\n%s", err, out)
 	}
 	out, _, err = run(t, e, "docs", "remove", filepath.Join(docs, "billing.md"))
@@ -183,7 +183,7 @@ func TestIngestAnotherEmbedderNeedsReindex(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := run(t, e, "ingest", docs, "--embedder", "ollama")
-	if err == nil || !strings.Contains(err.Error(), "--reindex") || !strings.Contains(err.Error(), "builtin/hash-v2") {
+	if err == nil || !strings.Contains(err.Error(), "--reindex") || !strings.Contains(err.Error(), "builtin/hash-v3") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, _, err := run(t, e, "ingest", docs, "--embedder", "ollama", "--embed-model", "missing-model", "--reindex"); err == nil ||
@@ -213,7 +213,7 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatalf("eval: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"indexing 4 documents with builtin/hash-v2",
+		"indexing 4 documents with builtin/hash-v3",
 		"lexical  queries 2  nDCG@10 1.0000  recall@10 1.0000  MRR@10 1.0000",
 		"hybrid   queries 2  nDCG@10 1.0000  recall@10 1.0000  MRR@10 1.0000",
 	} {
@@ -250,7 +250,7 @@ func TestIngestGoesThroughRunningServer(t *testing.T) {
 		t.Fatalf("ask through server: %v\n%s", err, out)
 	}
 	out, _, err = run(t, e, "docs", "list")
-	if err != nil || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v2") {
+	if err != nil || !strings.Contains(out, "2 documents, 2 chunks, embedder builtin/hash-v3") {
 		t.Fatalf("docs list through server: %v\n%s", err, out)
 	}
 	out, _, err = run(t, e, "docs", "remove", filepath.Join(docs, "billing.md"))

@@ -20,8 +20,10 @@ type stemKey struct {
 
 // AnalyzerVersion names the lexical analysis this Analyzer does; a
 // knowledge base records it, and one made by another version has its
-// chunks' terms derived again at start (rag.Open).
-const AnalyzerVersion = "lang-v1"
+// chunks' terms derived again at start (rag.Open). The built-in embedder
+// hashes these stems: a change here changes its model name too.
+// lang-v2: English irregular forms stemmed as their base (englishLemmas).
+const AnalyzerVersion = "lang-v2"
 
 // NewAnalyzer returns an analyzer with an empty cache.
 func NewAnalyzer() *Analyzer { return &Analyzer{stems: map[stemKey]string{}} }

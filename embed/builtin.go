@@ -20,7 +20,9 @@ const (
 	// stored text at start (rag.Open), never silently mixed.
 	// v2: text is analysed in its own language (stop words, stemmer,
 	// Arabic normalisation, CJK bigrams) instead of always as English.
-	builtinModel = "hash-v2"
+	// v3: English irregular forms are stemmed as their base form (the
+	// word features hash stems, so AnalyzerVersion lang-v2 changes them).
+	builtinModel = "hash-v3"
 	builtinDim   = 512
 )
 
@@ -36,7 +38,7 @@ type Builtin struct {
 // NewBuiltin returns the built-in embedder.
 func NewBuiltin() *Builtin { return &Builtin{dim: builtinDim, an: NewAnalyzer()} }
 
-// Info reports provider "builtin", model "hash-v2".
+// Info reports provider "builtin", model "hash-v3".
 func (b *Builtin) Info() Info {
 	return Info{Provider: BuiltinProvider, Model: builtinModel, Dimension: b.dim}
 }

@@ -26,7 +26,7 @@ func cos(a, b []float32) float64 {
 
 func TestBuiltinDeterministicAndNormalised(t *testing.T) {
 	b := NewBuiltin()
-	if got := b.Info(); got != (Info{Provider: "builtin", Model: "hash-v2", Dimension: 512}) {
+	if got := b.Info(); got != (Info{Provider: "builtin", Model: "hash-v3", Dimension: 512}) {
 		t.Fatalf("Info = %+v", got)
 	}
 	texts := []string{"How do I reset my password?", "Refunds take five business days.", "???", "ünïcödé 東京"}

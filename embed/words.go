@@ -51,8 +51,9 @@ func TermsIn(text string, lang Lang) []string {
 func Stem(w string) string { return StemIn(w, English) }
 
 // StemIn stems a lower-case word in lang: Snowball where it has the
-// language, light prefix and suffix stripping for Arabic, and the word
-// itself otherwise. Words longer than 40 bytes (hashes, base64, URLs) and
+// language (English irregular forms are first taken to their base form,
+// see englishLemmas), light prefix and suffix stripping for Arabic, and
+// the word itself otherwise. Words longer than 40 bytes (hashes, base64, URLs) and
 // shorter than 3 are kept as they are.
 func StemIn(w string, lang Lang) string {
 	if len(w) > 40 || len(w) < 3 {
@@ -60,7 +61,7 @@ func StemIn(w string, lang Lang) string {
 	}
 	switch lang {
 	case English:
-		return english.Stem(w, true)
+		return english.Stem(englishLemma(w), true)
 	case Spanish:
 		return spanish.Stem(w, true)
 	case French:

@@ -18,13 +18,29 @@ const (
 	cueYesNo
 	cueAmount
 	cueTime
+	// The contact cues ask for a kind of fact a sentence can hold without
+	// sharing a word with the question ("what are your opening hours?" is
+	// answered by "available Monday to Friday from 9:00 to 17:00"), so
+	// they count without a matched term (strongCueBonus) and lift the
+	// passages that hold such a fact at retrieval (boostCues).
+	cueHours // opening or support hours: clock times, weekdays
+	cuePhone // a phone number
+	cueEmail // an e-mail address
 )
+
+// strong reports whether a cue is one of the contact cues above.
+func (c questionCue) strong() bool { return c == cueHours || c == cuePhone || c == cueEmail }
 
 // cueBonus is added to a sentence's score (the share of the question's
 // terms it holds, 0..1) when it carries what the question's cue asks for:
 // enough to decide between sentences that match the same words, less than
 // one more matched term of a short question.
 const cueBonus = 0.2
+
+// strongCueBonus is added for a contact cue, matched terms or not: a
+// sentence with the phone number asked for answers better than one that
+// shares a word of the question and holds no number.
+const strongCueBonus = 0.6
 
 // Question openings per cue, lower-case, in the languages with canned
 // texts (en, de, fr, es, pt, it); matched at the start of the question
@@ -53,7 +69,8 @@ var (
 	timeRE   = regexp.MustCompile(`\d|\b(?:day|days|hour|hours|week|weeks|month|months|year|years|minute|minutes|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekdays|weekend|today|tomorrow|immediately|instantly)\b`)
 )
 
-// cueOf classifies a question by its opening words.
+// cueOf classifies a question by its opening words, or by the contact
+// detail it asks for.
 func cueOf(question string) questionCue {
 	q := strings.TrimLeft(strings.ToLower(strings.TrimSpace(question)), "¿¡ ")
 	has := func(list []string) bool {
@@ -63,6 +80,9 @@ func cueOf(question string) questionCue {
 			}
 		}
 		return false
+	}
+	if c := contactCue(q, has(timeCues), has(amountCues)); c != cueNone {
+		return c
 	}
 	switch {
 	case has(timeCues):
@@ -83,6 +103,12 @@ func carriesCue(cue questionCue, sentence string) bool {
 		return amountRE.MatchString(s)
 	case cueTime:
 		return timeRE.MatchString(s)
+	case cueHours:
+		return hasOpeningHours(s)
+	case cuePhone:
+		return hasPhoneNumber(s)
+	case cueEmail:
+		return emailRE.MatchString(s)
 	case cueYesNo:
 		for _, w := range embed.Words(s) {
 			if yesNoWords[w] {

@@ -1,8 +1,10 @@
 package rag
 
 import (
+	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/chatbot/chatbot/embed"
 )
@@ -21,7 +23,7 @@ const extractPassages = 3
 // under two paths) is read once. used lists the quoted passages, best
 // first. No passages give an empty answer and no used passages.
 func Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
-	return extract(embed.TermsIn, detectPassage, query, passages, maxSentences)
+	return extract(embed.TermsIn, detectPassage, nil, query, passages, maxSentences)
 }
 
 func detectPassage(p Passage) embed.Lang { return embed.Detect(p.Text) }
@@ -30,7 +32,14 @@ func detectPassage(p Passage) embed.Lang { return embed.Detect(p.Text) }
 // each chunk was detected in when it was indexed: stemming the passages'
 // sentences was most of the extractive answer's cost.
 func (ix *Index) Extract(query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
-	return extract(ix.an.TermsIn, ix.passageLang, query, passages, maxSentences)
+	return extract(ix.an.TermsIn, ix.passageLang, ix.knownTerm, query, passages, maxSentences)
+}
+
+// knownTerm reports whether any chunk of the index holds the term.
+func (ix *Index) knownTerm(t string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.lex.termPostings(t)) > 0
 }
 
 // passageLang is the language the index detected for p's chunk; a
@@ -54,7 +63,14 @@ func (ix *Index) passageLang(p Passage) embed.Lang {
 // detecting it per sentence was half of the extractive answer's stemming
 // cost under load, and a whole passage is detected more reliably than a
 // short sentence.
-func extract(terms func(text string, lang embed.Lang) []string, langOf func(Passage) embed.Lang, query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
+//
+// known, when not nil, tells the terms some document holds. A question
+// naming something no document mentions ("Can I pay with PayPal?") is
+// answered only from a passage about what it does share with the
+// documents: one whose title or heading holds a matched question term
+// ("ship" in "Shipping and delivery" for "Do you ship to the USA?"), not
+// from a sentence that happens to say "paid".
+func extract(terms func(text string, lang embed.Lang) []string, langOf func(Passage) embed.Lang, known func(string) bool, query string, passages []Passage, maxSentences int) (answer string, used []Passage) {
 	if len(passages) == 0 {
 		return "", nil
 	}
@@ -62,13 +78,17 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 		maxSentences = 3
 	}
 	qterms := map[string]bool{}
-	for _, t := range terms(query, embed.Detect(query)) {
+	// The terms retrieval read: without the question's time circumstances
+	// ("after 3 months"), which would favour the sentences saying "month".
+	focus := retrievalQuery(query)
+	for _, t := range terms(focus, embed.Detect(focus)) {
 		qterms[t] = true
 	}
 	type cand struct {
 		passage, pos int
 		text         string
 		score        float64
+		carries      bool // holds what a contact cue asks for
 	}
 	passages = distinctPassages(passages, extractPassages)
 	cue := cueOf(query)
@@ -76,7 +96,7 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 	for pi, p := range passages {
 		lang := langOf(p)
 		for si, s := range Sentences(p.Text) {
-			if s = dropHeadingLines(s, p); s == "" {
+			if s = dropHeadingLines(s, p); s == "" || (si == 0 && isTitleParagraph(s, p.Text)) {
 				continue
 			}
 			matched := map[string]bool{}
@@ -89,18 +109,33 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 			if len(qterms) > 0 {
 				score /= float64(len(qterms))
 			}
-			if len(matched) > 0 && carriesCue(cue, s) {
+			carries := false
+			switch {
+			case cue.strong():
+				if carries = carriesCue(cue, s); carries {
+					score += strongCueBonus
+				}
+			case len(matched) > 0 && carriesCue(cue, s):
 				score += cueBonus
 			}
 			// Prefer better passages and earlier sentences on ties.
 			score += 0.1*p.Score - 0.01*float64(pi) - 0.001*float64(si)
-			cands = append(cands, cand{passage: pi, pos: si, text: s, score: score})
+			cands = append(cands, cand{passage: pi, pos: si, text: s, score: score, carries: carries})
 		}
 	}
 	if len(cands) == 0 {
 		return "", nil
 	}
+	// A question asking for a contact detail gets the sentences holding
+	// one, when any does: "valid for one hour" is no opening hours, and
+	// "enter your email address" is no address to write to.
+	if slices.ContainsFunc(cands, func(c cand) bool { return c.carries }) {
+		cands = slices.DeleteFunc(cands, func(c cand) bool { return !c.carries })
+	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	if known != nil && !offTopicAllowed(terms, langOf, known, namesIn(query, terms), qterms, passages[cands[0].passage]) {
+		return "", nil
+	}
 	chosen := cands[:min(maxSentences, len(cands))]
 	// Drop sentences that match nothing when something else matched.
 	if chosen[0].score >= 0.5/float64(max(len(qterms), 1)) {
@@ -216,6 +251,26 @@ func dropHeadingLines(s string, p Passage) string {
 	}
 }
 
+// maxTitleWords bounds the words of a title line (isTitleParagraph).
+const maxTitleWords = 8
+
+// isTitleParagraph reports whether s, the first sentence of a passage's
+// text, is a plain-text file's title: a short first paragraph of its own,
+// with no digits and no closing punctuation ("Filter subscription" above
+// the text of filters.txt, whose title is its file name, so
+// dropHeadingLines does not know it).
+func isTitleParagraph(s, text string) bool {
+	if strings.ContainsAny(s, "\n.!?:;…。！？0123456789") || isListItem(s) || len(strings.Fields(s)) > maxTitleWords {
+		return false
+	}
+	rest, ok := strings.CutPrefix(strings.TrimLeft(text, " \t\r\n"), s)
+	if !ok {
+		return false
+	}
+	rest = strings.TrimLeft(rest, " \t\r")
+	return strings.HasPrefix(rest, "\n") && paragraphBreakAt([]rune(rest[1:]), 0) && strings.TrimSpace(rest) != ""
+}
+
 // isHeadingLine reports whether a sentence is only the passage's title or
 // one of its headings (chunk text can start with the title line: "Shipping
 // and delivery" is no answer to "do you ship to the USA?").
@@ -237,4 +292,47 @@ func isHeadingLine(s string, p Passage) bool {
 		}
 	}
 	return false
+}
+
+// offTopicAllowed reports whether the best sentence's passage p may answer
+// a question: always, unless the question names something (names: its
+// capitalised words' terms) no document has; then only when p's title or
+// heading holds one of the question's terms. Only names count: a
+// customer's own words ("do u deliver") are often missing from the
+// documents without the question being off-topic.
+func offTopicAllowed(terms func(string, embed.Lang) []string, langOf func(Passage) embed.Lang, known func(string) bool, names []string, qterms map[string]bool, p Passage) bool {
+	if !slices.ContainsFunc(names, func(t string) bool { return !known(t) }) {
+		return true
+	}
+	for _, t := range terms(p.Title+"\n"+p.Heading, langOf(p)) {
+		if qterms[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// namesIn are the terms of the question's words with a capital letter
+// after their first character ("PayPal", "USA", "iPhone"): names of
+// things, the question's most specific words. A capital first letter
+// alone does not make a name: German writes every noun so.
+func namesIn(query string, terms func(string, embed.Lang) []string) []string {
+	if !strings.ContainsFunc(query, unicode.IsLower) {
+		return nil // shouted: every word in capitals, none a name for that
+	}
+	var out []string
+	lang := embed.Detect(query)
+	for _, w := range strings.Fields(query) {
+		capital := false
+		for j, r := range w {
+			if j > 0 && unicode.IsUpper(r) {
+				capital = true
+				break
+			}
+		}
+		if capital {
+			out = append(out, terms(w, lang)...)
+		}
+	}
+	return out
 }

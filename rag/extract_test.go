@@ -135,3 +135,21 @@ func TestExtractQuotesWrappedSentencesOnOneLine(t *testing.T) {
 		t.Fatalf("answer:\n%s\nwant:\n%s", answer, want)
 	}
 }
+
+// A plain-text file's first line, a short paragraph of its own, is its
+// title even when the document's title is its file name: never quoted.
+func TestExtractSkipsPlainTextTitleLine(t *testing.T) {
+	ps := []Passage{{Title: "filters", Source: "filters.txt", Score: 0.5,
+		Text: "Filter subscription\n\nThe filter subscription sends you a new filter every month. You can cancel the subscription at any time."}}
+	got, _ := Extract("can I cancel the filter subscription?", ps, 3)
+	want := "> The filter subscription sends you a new filter every month. You can cancel the subscription at any time.\n  (filters)"
+	if got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	// A first paragraph that is a sentence, or says a number, stays.
+	for _, text := range []string{"Call us on 030 1234 5678\n\nWe answer within a day.", "We ship everywhere.\n\nDelivery is free."} {
+		if first := Sentences(text)[0]; isTitleParagraph(first, text) {
+			t.Errorf("%q taken for a title", first)
+		}
+	}
+}

@@ -375,8 +375,8 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]Passage, er
 }
 
 func (ix *Index) search(ctx context.Context, query string, k int, mode Mode) ([]Passage, error) {
-	return ix.searchWith(ctx, query, k, mode, func(cands []candidate, _ []float32) []scored {
-		return fuse(cands, mode, ix.opts.LexicalWeight)
+	return ix.searchWith(ctx, retrievalQuery(query), k, mode, func(cands []candidate, _ []float32) []scored {
+		return ix.boostCues(query, mode, fuse(cands, mode, ix.opts.LexicalWeight))
 	})
 }
 

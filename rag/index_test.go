@@ -234,7 +234,7 @@ func TestOtherEmbedderRefused(t *testing.T) {
 	other.info = embed.Info{Provider: "ollama", Model: "nomic-embed-text", Dimension: 512}
 	_, err := Open(context.Background(), st, other, Options{})
 	if !errors.Is(err, ErrEmbedderMismatch) || !strings.Contains(err.Error(), "--reindex") ||
-		!strings.Contains(err.Error(), "builtin/hash-v2") {
+		!strings.Contains(err.Error(), "builtin/hash-v3") {
 		t.Fatalf("err = %v", err)
 	}
 	// --reindex empties the index and records the new embedder.
@@ -282,7 +282,7 @@ func TestCollidingChromemFileNamesBothSurviveReopen(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
 	emb := newTestEmbedder()
-	info := store.IndexInfo{Provider: "builtin", Model: "hash-v2", Dimension: 512}
+	info := store.IndexInfo{Provider: "builtin", Model: "hash-v3", Dimension: 512}
 	texts := map[string]string{"244-80": "alpha zebra passage", "982-83": "omega yak passage"}
 	var batch []store.DocumentChunks
 	for d := 1; d <= 982; d++ {

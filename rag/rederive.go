@@ -25,7 +25,9 @@ func rederivable(have, want store.IndexInfo) bool {
 // its vector) with this version's analysis, so an upgrade keeps the
 // operator's documents, uploads included, searchable as before.
 func rederive(ctx context.Context, st *store.Store, emb embed.Embedder, an *embed.Analyzer, have, want store.IndexInfo) error {
-	revector := have.Model != want.Model
+	// The built-in embedder hashes the analyser's stems: its vectors are
+	// stale when the analysis changed even if its model name did not.
+	revector := have.Model != want.Model || (want.Provider == embed.BuiltinProvider && have.Analyzer != want.Analyzer)
 	_, err := st.RederiveChunks(want, func(c store.Chunk) (string, []float32, error) {
 		text := indexText(Piece{Heading: c.Heading, Text: c.Text})
 		terms := strings.Join(an.Terms(text), " ")
