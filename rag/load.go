@@ -243,6 +243,12 @@ func parsePlain(text string) Parsed {
 	var p Parsed
 	if len(sec.Paragraphs) > 0 {
 		p.Sections = []Section{sec}
+		// A first line standing alone like a heading ("Warranty", then a
+		// blank line) is the document's title: citations show it instead
+		// of the file name. It stays in the text; answers never quote it.
+		if isTitleParagraph(sec.Paragraphs[0], text) {
+			p.Title = sec.Paragraphs[0]
+		}
 	}
 	return p
 }

@@ -50,8 +50,18 @@ func TestFormatOf(t *testing.T) {
 }
 
 func TestParseTitles(t *testing.T) {
-	if p := Parse(FormatText, "/x/faq-notes.txt", "a\n\nb"); p.Title != "faq-notes" || len(p.Sections[0].Paragraphs) != 2 {
+	if p := Parse(FormatText, "/x/faq-notes.txt", "Notes from the call.\n\nb"); p.Title != "faq-notes" || len(p.Sections[0].Paragraphs) != 2 {
 		t.Errorf("text: %+v", p)
+	}
+	// A first line standing alone like a heading is a text's title (and
+	// stays in its text); one alone, or a sentence, is not.
+	if p := Parse(FormatText, "/x/warranty.txt", "Warranty\n\nEvery kettle has a two-year warranty."); p.Title != "Warranty" || len(p.Sections[0].Paragraphs) != 2 {
+		t.Errorf("text with a title line: %+v", p)
+	}
+	for _, text := range []string{"Warranty", "Call us on 030 1234\n\nor write.", "Warranty\nEvery kettle has a two-year warranty."} {
+		if p := Parse(FormatText, "/x/warranty.txt", text); p.Title != "warranty" {
+			t.Errorf("text %q: title %q, want the file name", text, p.Title)
+		}
 	}
 	if p := Parse(FormatHTML, "x.html", "<title>Doc title</title><p>body</p>"); p.Title != "Doc title" {
 		t.Errorf("html <title>: %+v", p)
