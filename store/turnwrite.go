@@ -43,7 +43,8 @@ func (m MemoryAppend) applyTx(tx *bolt.Tx, now time.Time, _ *Message) error {
 }
 
 // TurnOutcome records the turn's outcome (RecordTurn in the reply's
-// transaction); a gap question gets the reply's id as its answer. The
+// transaction); a gap question gets the reply's id as its answer, and
+// the incoming message's id when it was not stored yet. The
 // outcome is bookkeeping: its failure (a damaged outcome record) must not
 // fail the reply, so it goes to OnError and the reply is stored anyway.
 type TurnOutcome struct {
@@ -57,6 +58,9 @@ func (o TurnOutcome) applyTx(tx *bolt.Tx, _ time.Time, reply *Message) error {
 	if ev.Gap != nil && reply != nil {
 		gap := *ev.Gap
 		gap.AnswerID = reply.ID
+		if gap.QuestionID == 0 { // the question is stored in this transaction too (NewIncoming)
+			gap.QuestionID = reply.ReplyTo
+		}
 		ev.Gap = &gap
 	}
 	if err := recordTurnWithGapTx(tx, ev, o.Quiet); err != nil && o.OnError != nil {
