@@ -382,3 +382,27 @@ func (gapRecorder) Record(out Outcome) store.TurnWrite {
 		Gap: &store.GapQuestion{QuestionID: msg.ID, ConfigID: msg.ConfigID, Platform: msg.Platform, ConversationID: msg.ConversationID,
 			UserID: msg.UserID, Question: msg.Text, Reason: "no_answer", At: now}}, Quiet: time.Hour}
 }
+
+// panicky is an engine that panics.
+type panicky struct{}
+
+func (panicky) Answer(context.Context, chat.Request) (chat.Reply, error) { panic("engine bug") }
+
+// A panicking engine fails the turn like an error does: the message is
+// stored before the panic goes on (the channel's server recovers it).
+func TestAPanickingTurnStillStoresTheMessage(t *testing.T) {
+	st := openStore(t)
+	cfg := integration(t, st)
+	s := New(st, panicky{}, Options{})
+	func() {
+		defer func() {
+			if p := recover(); p != "engine bug" {
+				t.Fatalf("recovered %v, want the engine's panic", p)
+			}
+		}()
+		_, _ = s.Handle(context.Background(), inbound(cfg, "m1", "hello"))
+	}()
+	if u := unanswered(t, st); len(u) != 1 || u[0].PlatformMessageID != "m1" {
+		t.Fatalf("unanswered after the panic = %+v; want the message", u)
+	}
+}

@@ -283,6 +283,14 @@ func (s *Service) waitFirst(ctx context.Context, c *claim, in Inbound) (*Accepte
 // unanswered and a retry answers it.
 func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	defer s.Release(a)
+	defer func() {
+		if p := recover(); p != nil {
+			// A panicking engine fails the turn too: the message is kept
+			// for the retry before the panic goes on to the channel.
+			s.keepFailed(ctx, a)
+			panic(p)
+		}
+	}()
 	msg := a.Message
 	start := s.opts.Now()
 	var (
@@ -306,13 +314,7 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	}
 	reply, err := s.reply(ctx, msg, commit, prepare)
 	if err != nil {
-		if a.pending {
-			// Nothing the user sent is lost: the message is stored,
-			// unanswered, and the platform's retry answers it.
-			if serr := s.storeAlone(a); serr != nil {
-				s.log.WarnContext(ctx, "message of a failed turn not stored", "channel", a.channel, "err", serr)
-			}
-		}
+		s.keepFailed(ctx, a)
 		if _, ok := apperr.As(err); ok {
 			return Outcome{}, err
 		}
@@ -322,11 +324,7 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	if !committed {
 		// A step handled it, or an answerer that stores nothing itself.
 		if out, err = s.record(a, reply, s.opts.Now().Sub(start).Milliseconds(), nil); err != nil {
-			if a.pending {
-				if serr := s.storeAlone(a); serr != nil {
-					s.log.WarnContext(ctx, "message of a failed turn not stored", "channel", a.channel, "err", serr)
-				}
-			}
+			s.keepFailed(ctx, a)
 			return Outcome{}, err
 		}
 	}
@@ -356,7 +354,15 @@ func (s *Service) record(a *Accepted, reply chat.Reply, latency int64, mem *stor
 	msg := a.Message
 	out := Outcome{Message: msg, Answer: reply, Duplicate: a.Duplicate}
 	quiet := isLiveChat(reply.Type) || reply.Answer == ""
-	if !quiet {
+	if quiet {
+		// The live-chat manager stored and queued what the user must see,
+		// or a step kept the bot quiet. The message was stored before them
+		// (Prepare, stepsMayHandle) unless a probe said they would not:
+		// then it is now, before the records that name it.
+		if err := s.storeAlone(a); err != nil {
+			return Outcome{}, err
+		}
+	} else {
 		out.Reply = &store.Message{Type: store.MessageOutgoing, ConfigID: msg.ConfigID, WidgetID: msg.WidgetID,
 			Platform: msg.Platform, ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username,
 			Text: reply.Answer, ResponseType: reply.Type, Sources: out.Sources(), SessionID: reply.SessionID,
@@ -374,12 +380,6 @@ func (s *Service) record(a *Accepted, reply chat.Reply, latency int64, mem *stor
 		}
 	}
 	if quiet {
-		// The live-chat manager stored and queued what the user must see,
-		// or a step kept the bot quiet. The message was stored before them
-		// (Prepare, stepsMayHandle) unless a probe said they would not.
-		if err := s.storeAlone(a); err != nil {
-			return Outcome{}, err
-		}
 		if err := s.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency, with...); err != nil {
 			return Outcome{}, storeFailure(err)
 		}
@@ -427,6 +427,15 @@ func (s *Service) storeAlone(a *Accepted) error {
 	// that message.
 	s.markStored(a, res.Message)
 	return nil
+}
+
+// keepFailed stores the message of a failed turn, if it is not stored
+// yet: nothing the user sent is lost, and the platform's retry finds it
+// unanswered and answers it.
+func (s *Service) keepFailed(ctx context.Context, a *Accepted) {
+	if err := s.storeAlone(a); err != nil {
+		s.log.WarnContext(ctx, "message of a failed turn not stored", "channel", a.channel, "err", err)
+	}
 }
 
 // markStored notes that a's message is now stored as m. The message keeps
