@@ -215,7 +215,7 @@ func dedupeKey(ref ConvRef, messageID string) []byte {
 func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingResult, error) {
 	var res IncomingResult
 	err := s.batch(func(tx *bolt.Tx) (err error) {
-		res, err = insertIncomingTx(tx, m, retention, s.now().UTC(), true)
+		res, err = insertIncomingTx(tx, m, retention, s.now().UTC(), nil)
 		return err
 	})
 	if err != nil {
@@ -224,10 +224,12 @@ func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingRes
 	return res, nil
 }
 
-// insertIncomingTx is InsertIncoming inside tx. unanswered marks the new
-// message as waiting for its answer; a message stored with its answer in
-// the same transaction (InsertReply with NewIncoming) skips that.
-func insertIncomingTx(tx *bolt.Tx, m *Message, retention time.Duration, now time.Time, unanswered bool) (IncomingResult, error) {
+// insertIncomingTx is InsertIncoming inside tx. Without answer the new
+// message is marked as waiting for its answer. With answer, the reply
+// InsertReply stores next in the same transaction (NewIncoming), the new
+// message is written with the reply recorded on it (its id is the next
+// one), so that it is encoded and written once, not written and updated.
+func insertIncomingTx(tx *bolt.Tx, m *Message, retention time.Duration, now time.Time, answer *Message) (IncomingResult, error) {
 	if _, err := pruneDedupeTx(tx, now.Add(-retention), pruneBatch); err != nil {
 		return IncomingResult{}, err
 	}
@@ -244,6 +246,10 @@ func insertIncomingTx(tx *bolt.Tx, m *Message, retention time.Duration, now time
 	}
 	in := *m
 	in.ID, in.Type, in.Status = 0, MessageIncoming, StatusReceived
+	if answer != nil {
+		in.ResponseID = tx.Bucket(bucketMessages).Sequence() + 2 // this message takes +1
+		in.ResponseType, in.LatencyMS, in.SessionID = answer.ResponseType, answer.LatencyMS, answer.SessionID
+	}
 	if err := insertMessageTx(tx, &in, now); err != nil {
 		return IncomingResult{}, err
 	}
@@ -252,7 +258,7 @@ func insertIncomingTx(tx *bolt.Tx, m *Message, retention time.Duration, now time
 			return IncomingResult{}, err
 		}
 	}
-	if unanswered {
+	if answer == nil {
 		if err := tx.Bucket(bucketUnanswered).Put(itob(in.ID), []byte{}); err != nil {
 			return IncomingResult{}, err
 		}
@@ -375,7 +381,7 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool, with 
 		now := s.now().UTC()
 		id := incomingID
 		if newIn != nil {
-			done, err := newIn.insertTx(tx, now)
+			done, err := newIn.insertTx(tx, now, out)
 			if err != nil || done {
 				return err
 			}
@@ -402,21 +408,28 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool, with 
 				return err
 			}
 		}
-		in, err := updateMessageTx(tx, id, now, func(in *Message) error {
-			in.ResponseID, in.ResponseType, in.LatencyMS, in.SessionID = out.ID, out.ResponseType, out.LatencyMS, out.SessionID
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if newIn != nil {
-			newIn.Result.Message = in
+		// A message new in this transaction was written with the reply
+		// recorded on it (insertIncomingTx); one stored before is updated.
+		if newIn == nil || newIn.Result.Duplicate || newIn.Result.Message.ResponseID != out.ID {
+			in, err := updateMessageTx(tx, id, now, func(in *Message) error {
+				in.ResponseID, in.ResponseType, in.LatencyMS, in.SessionID = out.ID, out.ResponseType, out.LatencyMS, out.SessionID
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if newIn != nil {
+				newIn.Result.Message = in
+			}
 		}
 		if err := applyTurnWritesTx(tx, now, out, with); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketUnanswered).Delete(itob(id))
 	})
+	if err != nil && newIn != nil {
+		return fmt.Errorf("store message %q of %s with its reply: %w", newIn.Message.PlatformMessageID, newIn.Message.Ref(), err)
+	}
 	if err != nil {
 		return fmt.Errorf("store reply to message %d: %w", incomingID, err)
 	}

@@ -42,10 +42,11 @@ func (n *NewIncoming) applyTx(*bolt.Tx, time.Time, *Message) error {
 	return errors.New("store: NewIncoming is written by InsertReply with incoming id 0, not as a turn record")
 }
 
-// insertTx stores the message unless its id is stored; done is true
-// when the stored one is already answered (nothing more to write).
-func (n *NewIncoming) insertTx(tx *bolt.Tx, now time.Time) (done bool, err error) {
-	n.Result, err = insertIncomingTx(tx, n.Message, n.Retention, now, false)
+// insertTx stores the message, with reply recorded on it, unless its id
+// is stored; done is true when the stored one is already answered
+// (nothing more to write).
+func (n *NewIncoming) insertTx(tx *bolt.Tx, now time.Time, reply *Message) (done bool, err error) {
+	n.Result, err = insertIncomingTx(tx, n.Message, n.Retention, now, reply)
 	if err != nil {
 		return false, err
 	}
