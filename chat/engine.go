@@ -165,6 +165,9 @@ type Prepare func(ctx context.Context) error
 // LiveChatProbe is a LiveChat that can tell, by reading only, whether
 // Route may take req (an open session, a request for a human). Without
 // it the engine assumes it may, and calls Prepare before every Route.
+// "No" must be certain, as Route is then not called: it holds because a
+// session opens only in Route, for the conversation the engine has
+// locked.
 type LiveChatProbe interface {
 	MayRoute(ctx context.Context, req Request) (bool, error)
 }
@@ -204,9 +207,11 @@ func (e *Engine) AnswerTurn(ctx context.Context, req Request, commit Commit, pre
 	}
 	defer unlock()
 
-	if e.cfg.LiveChat != nil {
-		if err := e.prepare(ctx, req, prepare); err != nil {
-			return Reply{}, err
+	if e.cfg.LiveChat != nil && e.mayRoute(ctx, req) {
+		if prepare != nil {
+			if err := prepare(ctx); err != nil {
+				return Reply{}, err
+			}
 		}
 		r, handled, err := e.cfg.LiveChat.Route(ctx, req)
 		if err != nil {
@@ -235,22 +240,20 @@ func (e *Engine) AnswerTurn(ctx context.Context, req Request, commit Commit, pre
 	return e.finish(r, e.memory(req, text, topic, r, mem), commit)
 }
 
-// prepare calls prepare when live chat may take req, or when that cannot
-// be told (no probe, or the probe failed): storing first is always safe.
-func (e *Engine) prepare(ctx context.Context, req Request, prepare Prepare) error {
-	if prepare == nil {
-		return nil
+// mayRoute reports whether live chat may take req: its probe's answer,
+// or yes when there is no probe or it failed (Route then decides, after
+// Prepare: storing the message first is always safe).
+func (e *Engine) mayRoute(ctx context.Context, req Request) bool {
+	p, ok := e.cfg.LiveChat.(LiveChatProbe)
+	if !ok {
+		return true
 	}
-	if p, ok := e.cfg.LiveChat.(LiveChatProbe); ok {
-		may, err := p.MayRoute(ctx, req)
-		if err == nil && !may {
-			return nil
-		}
-		if err != nil {
-			e.log.Warn("cannot tell whether live chat takes the message; storing it first", "err", err)
-		}
+	may, err := p.MayRoute(ctx, req)
+	if err != nil {
+		e.log.Warn("cannot tell whether live chat takes the message; asking it", "err", err)
+		return true
 	}
-	return prepare(ctx)
+	return may
 }
 
 // finish stores the turn through commit, or without one writes the

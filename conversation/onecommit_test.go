@@ -2,7 +2,6 @@ package conversation
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,25 +169,49 @@ func TestConcurrentRetriesOfAOneCommitTurn(t *testing.T) {
 	}
 }
 
-// brokenLive is a live chat that fails, and says (as a probe) that it
-// would not take the message: the turn fails after the engine started.
-type brokenLive struct{}
-
-func (brokenLive) Route(context.Context, chat.Request) (chat.Reply, bool, error) {
-	return chat.Reply{}, false, errors.New("live chat state unreadable")
-}
-func (brokenLive) MayRoute(context.Context, chat.Request) (bool, error) { return false, nil }
-
 // A turn whose engine fails leaves the message stored and unanswered (the
-// platform's retry answers it); one whose reply cannot be stored too.
+// platform's retry answers it): here the caller gave up while an earlier
+// message of the conversation held it.
+func TestAFailedEngineStillStoresTheMessage(t *testing.T) {
+	st := openStore(t)
+	cfg := integration(t, st)
+	h := &heldPassage{started: make(chan struct{}), release: make(chan struct{})}
+	s := New(st, engineWith(t, chat.Config{Retriever: h, Memory: st}), Options{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Handle(context.Background(), inbound(cfg, "m1", "how long do refunds take?"))
+		first <- err
+	}()
+	<-h.started // m1 holds the conversation
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.Handle(gone, inbound(cfg, "m2", "and exchanges?"))
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.Unavailable || e.RetryAfterSeconds != retryAfter {
+		t.Fatalf("err = %v, want Unavailable with Retry-After %d", err, retryAfter)
+	}
+	if u := unanswered(t, st); len(u) != 1 || u[0].PlatformMessageID != "m2" || u[0].Text != "and exchanges?" {
+		t.Fatalf("unanswered after the failure = %+v; want m2", u)
+	}
+	close(h.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Handle(context.Background(), inbound(cfg, "m2", "and exchanges?"))
+	if err != nil || !out.Duplicate || out.Reply == nil || out.Message.PlatformMessageID != "m2" || out.Reply.ReplyTo != out.Message.ID {
+		t.Fatalf("retry = %+v, %v; want m2 answered", out, err)
+	}
+	if u := unanswered(t, st); len(u) != 0 {
+		t.Fatalf("unanswered after the retry: %+v", u)
+	}
+}
+
+// A turn whose reply cannot be stored leaves the message stored and
+// unanswered; the platform's retry answers it.
 func TestAFailedTurnStillStoresTheMessage(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		fail func(st *store.Store) (Store, Answerer)
 	}{
-		{"engine", func(st *store.Store) (Store, Answerer) {
-			return st, engineWith(t, chat.Config{Memory: st, LiveChat: brokenLive{}})
-		}},
 		{"reply commit", func(st *store.Store) (Store, Answerer) {
 			return &failingReply{Store: st}, engineWith(t, chat.Config{Memory: st})
 		}},
@@ -218,11 +241,10 @@ func TestAFailedTurnStillStoresTheMessage(t *testing.T) {
 
 // fakeLive takes a message that asks for a human: it writes its notice
 // (as the live-chat manager does) and notes whether the user's message
-// was stored by then. As a probe it says so from the text alone; probe
-// false hides the probe.
+// was stored by then. As a probe it says so from the text alone
+// (fakeLiveNoProbe hides the probe).
 type fakeLive struct {
 	st              *store.Store
-	lie             bool // the probe says no even when Route takes it
 	routed          atomic.Int32
 	storedAtRouting atomic.Int32
 }
@@ -234,7 +256,7 @@ func (n fakeLiveNoProbe) Route(ctx context.Context, req chat.Request) (chat.Repl
 }
 
 func (f *fakeLive) MayRoute(_ context.Context, req chat.Request) (bool, error) {
-	return !f.lie && strings.Contains(req.Text, "human"), nil
+	return strings.Contains(req.Text, "human"), nil
 }
 
 func (f *fakeLive) Route(_ context.Context, req chat.Request) (chat.Reply, bool, error) {
@@ -254,25 +276,23 @@ func (f *fakeLive) Route(_ context.Context, req chat.Request) (chat.Reply, bool,
 }
 
 // Live chat sees the message stored before it writes (its notice follows
-// the message, as before); a message it does not take, with a probe that
-// says so, is one commit. Without a probe, or with a wrong one, the
-// message is still stored and answered.
+// the message, as before); a message its probe says it does not take is
+// one commit and does not reach Route. Without a probe every message is
+// stored first and routed.
 func TestLiveChatSeesTheMessageStoredFirst(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
-		probe, lie       bool
-		commitsAnswered  uint64 // a question the bot answers
-		storedAtRouting  int32  // of the one hand-off
-		noticeAfterInput bool
+		name            string
+		probe           bool
+		commitsAnswered uint64 // a question the bot answers
+		routed          int32
 	}{
-		{name: "probe", probe: true, commitsAnswered: 1, storedAtRouting: 1, noticeAfterInput: true},
-		{name: "no probe", commitsAnswered: 2, storedAtRouting: 1, noticeAfterInput: true},
-		{name: "wrong probe", probe: true, lie: true, commitsAnswered: 1, storedAtRouting: 0},
+		{name: "probe", probe: true, commitsAnswered: 1, routed: 1},
+		{name: "no probe", commitsAnswered: 2, routed: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := openStore(t)
 			cfg := integration(t, st)
-			fl := &fakeLive{st: st, lie: tc.lie}
+			fl := &fakeLive{st: st}
 			var live chat.LiveChat = fakeLiveNoProbe{fl}
 			if tc.probe {
 				live = fl
@@ -291,12 +311,12 @@ func TestLiveChatSeesTheMessageStoredFirst(t *testing.T) {
 				hand.Message.ResponseType != chat.TypeLiveChatTransfer || hand.Message.SessionID != "live_1" {
 				t.Fatalf("hand-off = %+v, %v", hand, err)
 			}
-			if fl.routed.Load() != 2 || fl.storedAtRouting.Load() != tc.storedAtRouting {
-				t.Fatalf("routed %d, message stored when routed %d; want 2 and %d", fl.routed.Load(), fl.storedAtRouting.Load(), tc.storedAtRouting)
+			if fl.routed.Load() != tc.routed || fl.storedAtRouting.Load() != 1 {
+				t.Fatalf("routed %d, message stored when routed %d; want %d and 1", fl.routed.Load(), fl.storedAtRouting.Load(), tc.routed)
 			}
 			notices, _, err := st.ListMessages(store.MessageFilter{Type: store.MessageOutgoing}, 0, 1)
-			if err != nil || len(notices) != 1 || (notices[0].ID > hand.Message.ID) != tc.noticeAfterInput {
-				t.Fatalf("notice %+v, message %d; want the notice after the message: %v", notices, hand.Message.ID, tc.noticeAfterInput)
+			if err != nil || len(notices) != 1 || notices[0].ID < hand.Message.ID {
+				t.Fatalf("notice %+v, message %d; want the notice after the message", notices, hand.Message.ID)
 			}
 			if u := unanswered(t, st); len(u) != 0 {
 				t.Fatalf("unanswered: %+v", u)
@@ -322,14 +342,15 @@ type probingStep struct{ *idStep }
 func (s probingStep) MayHandle(context.Context, *store.Message) (bool, error) { return *s.may, nil }
 
 // A step that may handle the message runs after it is stored, as before;
-// one that says (as a Prober) it will not lets the turn be one commit.
+// one that says (as a Prober) it will not is not run, and the turn is one
+// commit.
 func TestStepsSeeTheMessageStoredWhenTheyMayHandleIt(t *testing.T) {
 	yes, no := true, false
 	for _, tc := range []struct {
 		name    string
 		step    func(s *idStep) Step
 		commits uint64
-		stored  bool
+		runs    bool
 	}{
 		{"not a prober", func(s *idStep) Step { return s }, 2, true},
 		{"prober: may", func(s *idStep) Step { s.may = &yes; return probingStep{s} }, 2, true},
@@ -348,8 +369,11 @@ func TestStepsSeeTheMessageStoredWhenTheyMayHandleIt(t *testing.T) {
 			if got := st.Commits() - before; got != tc.commits {
 				t.Errorf("commits = %d, want %d", got, tc.commits)
 			}
-			if len(is.seen) != 1 || (is.seen[0] == out.Message.ID) != tc.stored || (is.seen[0] == 0) == tc.stored {
-				t.Fatalf("step saw message id %v (stored as %d); want it stored first: %v", is.seen, out.Message.ID, tc.stored)
+			if tc.runs && (len(is.seen) != 1 || is.seen[0] != out.Message.ID || out.Message.ID == 0) {
+				t.Fatalf("step saw message id %v (stored as %d); want it stored first", is.seen, out.Message.ID)
+			}
+			if !tc.runs && len(is.seen) != 0 {
+				t.Fatalf("step ran (saw %v) though its probe said it will not handle the message", is.seen)
 			}
 		})
 	}

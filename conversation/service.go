@@ -58,7 +58,8 @@ type Step interface {
 // handle msg. A turn whose message is not stored yet (Receive) stores it
 // first when a step may handle it, so the step's own writes follow the
 // message as they always did; a Step that is not a Prober is taken to
-// say yes (the message is stored before it runs).
+// say yes (the message is stored before it runs). "No" must be certain:
+// Before is then not called for msg.
 type Prober interface {
 	MayHandle(ctx context.Context, msg *store.Message) (bool, error)
 }
@@ -303,16 +304,17 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 		committed = err == nil
 		return err
 	}
+	steps := s.stepsFor(ctx, msg)
 	var prepare chat.Prepare
 	if a.pending {
 		prepare = func(context.Context) error { return s.storeAlone(a) }
-		if s.stepsMayHandle(ctx, msg) {
+		if len(steps) > 0 {
 			if err := s.storeAlone(a); err != nil {
 				return Outcome{}, err
 			}
 		}
 	}
-	reply, err := s.reply(ctx, msg, commit, prepare)
+	reply, err := s.reply(ctx, msg, steps, commit, prepare)
 	if err != nil {
 		s.keepFailed(ctx, a)
 		if _, ok := apperr.As(err); ok {
@@ -357,7 +359,7 @@ func (s *Service) record(a *Accepted, reply chat.Reply, latency int64, mem *stor
 	if quiet {
 		// The live-chat manager stored and queued what the user must see,
 		// or a step kept the bot quiet. The message was stored before them
-		// (Prepare, stepsMayHandle) unless a probe said they would not:
+		// (Prepare, stepsFor) unless a probe said they would not:
 		// then it is now, before the records that name it.
 		if err := s.storeAlone(a); err != nil {
 			return Outcome{}, err
@@ -448,24 +450,30 @@ func (s *Service) markStored(a *Accepted, m *store.Message) {
 	}
 }
 
-// stepsMayHandle reports whether a step may handle msg (then it is
-// stored before the steps run, as it always was).
-func (s *Service) stepsMayHandle(ctx context.Context, msg *store.Message) bool {
+// stepsFor returns the steps that may handle msg, in order: a Prober's
+// certain "no" leaves its step out (its Before would not handle msg); a
+// Step that is not a Prober, or whose probe failed, is in. When any is,
+// a message not stored yet is stored before they run, as it always was.
+func (s *Service) stepsFor(ctx context.Context, msg *store.Message) []Step {
+	var out []Step
 	for _, step := range s.opts.Steps {
-		p, ok := step.(Prober)
-		if !ok {
-			return true
+		if p, ok := step.(Prober); ok {
+			may, err := p.MayHandle(ctx, msg)
+			if err != nil {
+				s.log.WarnContext(ctx, "cannot tell whether a step handles the message; running it", "err", err)
+			}
+			if err == nil && !may {
+				continue
+			}
 		}
-		if may, err := p.MayHandle(ctx, msg); err != nil || may {
-			return true
-		}
+		out = append(out, step)
 	}
-	return false
+	return out
 }
 
 // reply is the first step that handles msg, or the engine's answer.
-func (s *Service) reply(ctx context.Context, msg *store.Message, commit chat.Commit, prepare chat.Prepare) (chat.Reply, error) {
-	for _, step := range s.opts.Steps {
+func (s *Service) reply(ctx context.Context, msg *store.Message, steps []Step, commit chat.Commit, prepare chat.Prepare) (chat.Reply, error) {
+	for _, step := range steps {
 		r, handled, err := step.Before(ctx, msg)
 		if err != nil || handled {
 			return r, err

@@ -11,7 +11,7 @@ import (
 // Through the served wiring (the live-chat probe, the platform steps'
 // probe) a synchronous webhook message the bot answers is one commit; a
 // request for a human is stored before live chat writes its notice, as
-// before.
+// before, and the session it opens takes the next message.
 func TestServedSyncTurnIsOneCommit(t *testing.T) {
 	const admin = "admin-token-0123456789abcdef"
 	cfg := Config{AdminToken: admin, Embedder: "builtin"}
@@ -64,5 +64,11 @@ func TestServedSyncTurnIsOneCommit(t *testing.T) {
 	}
 	if incoming == 0 || notice == 0 || incoming > notice {
 		t.Fatalf("message %d, live chat's notice %d; want the message stored first", incoming, notice)
+	}
+	// The session is open: the probe says so and the next message, with
+	// no request for a human in it, goes to live chat, not to the bot.
+	out = send("m3", "thanks")
+	if resp, _ := out["response"].(map[string]any); resp["response_type"] != "live_chat_message" {
+		t.Fatalf("message in an open session = %v; want it routed to the agent", out)
 	}
 }
