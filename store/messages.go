@@ -422,7 +422,7 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool, with 
 				newIn.Result.Message = in
 			}
 		}
-		if err := applyTurnWritesTx(tx, now, out, with); err != nil {
+		if err := applyTurnWritesTx(turnTx{tx: tx, now: now, reply: out, memos: &s.memos}, with); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketUnanswered).Delete(itob(id))
@@ -450,7 +450,7 @@ func (s *Store) RecordHandled(id uint64, responseType ResponseType, sessionID st
 		if err != nil {
 			return err
 		}
-		if err := applyTurnWritesTx(tx, now, nil, with); err != nil {
+		if err := applyTurnWritesTx(turnTx{tx: tx, now: now, memos: &s.memos}, with); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketUnanswered).Delete(itob(id))

@@ -38,7 +38,7 @@ type NewIncoming struct {
 
 // applyTx refuses to be applied as an ordinary turn record: the message
 // must be stored before its reply, which only InsertReply does.
-func (n *NewIncoming) applyTx(*bolt.Tx, time.Time, *Message) error {
+func (n *NewIncoming) applyTx(turnTx) error {
 	return errors.New("store: NewIncoming is written by InsertReply with incoming id 0, not as a turn record")
 }
 

@@ -16,9 +16,16 @@ import (
 // twice (the group commit may rerun a batch): each starts from the stored
 // state.
 type TurnWrite interface {
-	// applyTx writes the record; reply is the stored answer (nil when the
-	// turn has none).
-	applyTx(tx *bolt.Tx, now time.Time, reply *Message) error
+	applyTx(t turnTx) error
+}
+
+// turnTx is what a TurnWrite writes with: the transaction, its time, the
+// stored answer (nil when the turn has none) and the store's memory cache.
+type turnTx struct {
+	tx    *bolt.Tx
+	now   time.Time
+	reply *Message
+	memos *memoCache
 }
 
 // MemoryAppend appends Turns to the memory of Ref, trimmed to Budget
@@ -34,11 +41,17 @@ type MemoryAppend struct {
 	Base             *Conversation
 }
 
-func (m MemoryAppend) applyTx(tx *bolt.Tx, now time.Time, _ *Message) error {
+func (m MemoryAppend) applyTx(t turnTx) error {
 	if len(m.Turns) == 0 {
 		return nil
 	}
-	_, err := appendTurnsTx(tx, m.Ref, now, m.Budget, m.MaxTurns, m.Turns, m.Base)
+	c, err := appendTurnsTx(t.tx, m.Ref, t.now, m.Budget, m.MaxTurns, m.Turns, m.Base)
+	if err == nil && t.memos != nil {
+		// The next turn reads this memory: kept decoded, it is not
+		// decoded again (a rolled-back write leaves another record, which
+		// the cache then misses).
+		t.memos.put(m.Ref.key(), c)
+	}
 	return err
 }
 
@@ -53,7 +66,8 @@ type TurnOutcome struct {
 	OnError func(error)
 }
 
-func (o TurnOutcome) applyTx(tx *bolt.Tx, _ time.Time, reply *Message) error {
+func (o TurnOutcome) applyTx(t turnTx) error {
+	tx, reply := t.tx, t.reply
 	ev := o.Event
 	if ev.Gap != nil && reply != nil {
 		gap := *ev.Gap
@@ -71,12 +85,12 @@ func (o TurnOutcome) applyTx(tx *bolt.Tx, _ time.Time, reply *Message) error {
 	return nil
 }
 
-func applyTurnWritesTx(tx *bolt.Tx, now time.Time, reply *Message, writes []TurnWrite) error {
+func applyTurnWritesTx(t turnTx, writes []TurnWrite) error {
 	for _, w := range writes {
 		if w == nil {
 			continue
 		}
-		if err := w.applyTx(tx, now, reply); err != nil {
+		if err := w.applyTx(t); err != nil {
 			return err
 		}
 	}
@@ -113,5 +127,6 @@ func appendTurnsTx(tx *bolt.Tx, ref ConvRef, now time.Time, budget, maxTurns int
 	if err := b.Put(key, data); err != nil {
 		return Conversation{}, fmt.Errorf("write memory of %s: %w", ref, err)
 	}
+	c.stored = sumOf(data)
 	return c, nil
 }
