@@ -155,12 +155,37 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Reply, error) {
 // transaction. Its error fails the answer.
 type Commit func(r Reply, memory *store.MemoryAppend) error
 
+// Prepare is called, with the conversation locked, before live chat may
+// take the message: live chat writes to the store and tells the agents,
+// so a caller that has not stored the incoming message yet (a synchronous
+// turn stores it with its reply, in one commit) stores it here first,
+// and live chat's records follow it as they always did.
+type Prepare func(ctx context.Context) error
+
+// LiveChatProbe is a LiveChat that can tell, by reading only, whether
+// Route may take req (an open session, a request for a human). Without
+// it the engine assumes it may, and calls Prepare before every Route.
+// "No" must be certain, as Route is then not called: it holds because a
+// session opens only in Route, for the conversation the engine has
+// locked.
+type LiveChatProbe interface {
+	MayRoute(ctx context.Context, req Request) (bool, error)
+}
+
 // AnswerCommit is Answer that hands the turn to commit before the next
 // message of the conversation may start: the reply and the memory are
 // then written together (one commit per turn, not two), and the next
 // message sees both. With a nil commit the engine writes the memory
 // itself, as Answer does.
 func (e *Engine) AnswerCommit(ctx context.Context, req Request, commit Commit) (Reply, error) {
+	return e.AnswerTurn(ctx, req, commit, nil)
+}
+
+// AnswerTurn is AnswerCommit for a caller that stores the incoming
+// message with the turn: prepare (when not nil) is called before live
+// chat may take the message, so that the message is stored before
+// anything live chat writes.
+func (e *Engine) AnswerTurn(ctx context.Context, req Request, commit Commit, prepare Prepare) (Reply, error) {
 	start := e.cfg.Now()
 	text := strings.TrimSpace(req.Text)
 	if text == "" {
@@ -182,7 +207,12 @@ func (e *Engine) AnswerCommit(ctx context.Context, req Request, commit Commit) (
 	}
 	defer unlock()
 
-	if e.cfg.LiveChat != nil {
+	if e.cfg.LiveChat != nil && e.mayRoute(ctx, req) {
+		if prepare != nil {
+			if err := prepare(ctx); err != nil {
+				return Reply{}, err
+			}
+		}
 		r, handled, err := e.cfg.LiveChat.Route(ctx, req)
 		if err != nil {
 			return Reply{}, fmt.Errorf("live chat: %w", err)
@@ -208,6 +238,22 @@ func (e *Engine) AnswerCommit(ctx context.Context, req Request, commit Commit) (
 	}
 	r := e.done(start, e.answer(ctx, text, topic, history))
 	return e.finish(r, e.memory(req, text, topic, r, mem), commit)
+}
+
+// mayRoute reports whether live chat may take req: its probe's answer,
+// or yes when there is no probe or it failed (Route then decides, after
+// Prepare: storing the message first is always safe).
+func (e *Engine) mayRoute(ctx context.Context, req Request) bool {
+	p, ok := e.cfg.LiveChat.(LiveChatProbe)
+	if !ok {
+		return true
+	}
+	may, err := p.MayRoute(ctx, req)
+	if err != nil {
+		e.log.Warn("cannot tell whether live chat takes the message; asking it", "err", err)
+		return true
+	}
+	return may
 }
 
 // finish stores the turn through commit, or without one writes the

@@ -50,9 +50,10 @@ func (o *outcomes) Observe(_ context.Context, out Outcome) {
 	}
 }
 
-// A synchronous turn through the engine costs two commits: the incoming
-// message, then the reply with its memory and its outcome together (it
-// was four: incoming, memory, reply, outcome, one after the other).
+// A synchronous turn through the engine costs one commit: the incoming
+// message with the reply, its memory and its outcome (it was four:
+// incoming, memory, reply, outcome, one after the other; then two:
+// incoming, then the rest).
 func TestATurnStoresReplyMemoryAndOutcomeInOneCommit(t *testing.T) {
 	st := openStore(t)
 	cfg := integration(t, st)
@@ -63,8 +64,8 @@ func TestATurnStoresReplyMemoryAndOutcomeInOneCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := st.Commits() - before; got != 2 {
-		t.Errorf("commits for one turn = %d, want 2 (incoming, then reply+memory+outcome)", got)
+	if got := st.Commits() - before; got != 1 {
+		t.Errorf("commits for one turn = %d, want 1 (incoming+reply+memory+outcome)", got)
 	}
 	if out.Reply == nil || out.Reply.Text != "Refunds take five days." || !out.Recorded {
 		t.Fatalf("outcome = %+v, reply %+v", out, out.Reply)

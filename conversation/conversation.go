@@ -5,12 +5,16 @@
 //
 //  1. dedupe: a platform's retry of a message id it sent before gets the
 //     first outcome, also while the first is still being answered;
-//  2. store the incoming message (one bbolt transaction with its dedupe key);
+//  2. store the incoming message with its dedupe key: on arrival for a
+//     channel that answers later (Accept: durable before its 202); for a
+//     channel that answers in the same request (Receive) in the reply's
+//     transaction (step 4), or alone first when live chat or a step may
+//     take the message, or when the turn fails (docs/turn.md);
 //  3. live chat and the answer: the engine (chat.Engine) routes the message
 //     to the human agent who has the conversation, opens a hand-off, or
 //     answers from the knowledge base;
-//  4. store the reply with its delivery job (one transaction), or record
-//     that live chat took the message;
+//  4. store the reply with its delivery job, the memory and the outcome
+//     (one transaction), or record that live chat took the message;
 //  5. hand over what waits for the user (agent replies on a channel with
 //     no outgoing URL), each message exactly once.
 //

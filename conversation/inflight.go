@@ -24,7 +24,11 @@ type inflight struct {
 }
 
 type claim struct {
-	key        string
+	key string
+	// deferred: the owner stores the incoming message with its reply
+	// (Service.Receive), so stored is not closed before the answer; an
+	// async retry stores the message itself instead of waiting.
+	deferred   bool
 	stored     chan struct{} // closed once the incoming message is stored (or on release)
 	done       chan struct{} // closed on release
 	storedOnce sync.Once
@@ -34,14 +38,15 @@ func (c *claim) setStored() {
 	c.storedOnce.Do(func() { close(c.stored) })
 }
 
-// claim returns the claim of key and whether the caller now owns it.
-func (f *inflight) claim(key string) (*claim, bool) {
+// claim returns the claim of key and whether the caller now owns it;
+// deferred is the new claim's (see claim.deferred).
+func (f *inflight) claim(key string, deferred bool) (*claim, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.m[key]; ok {
 		return c, false
 	}
-	c := &claim{key: key, stored: make(chan struct{}), done: make(chan struct{})}
+	c := &claim{key: key, deferred: deferred, stored: make(chan struct{}), done: make(chan struct{})}
 	f.m[key] = c
 	return c, true
 }

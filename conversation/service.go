@@ -33,7 +33,7 @@ type Answerer interface {
 // and the recorders' records in one transaction, and replies of one
 // conversation stored in the order they were answered.
 type committer interface {
-	AnswerCommit(ctx context.Context, req chat.Request, commit chat.Commit) (chat.Reply, error)
+	AnswerTurn(ctx context.Context, req chat.Request, commit chat.Commit, prepare chat.Prepare) (chat.Reply, error)
 }
 
 // Defaults of Options.
@@ -52,6 +52,16 @@ const (
 // in the engine instead (chat.Config).
 type Step interface {
 	Before(ctx context.Context, msg *store.Message) (reply chat.Reply, handled bool, err error)
+}
+
+// Prober is a Step that can tell, by reading only, whether Before may
+// handle msg. A turn whose message is not stored yet (Receive) stores it
+// first when a step may handle it, so the step's own writes follow the
+// message as they always did; a Step that is not a Prober is taken to
+// say yes (the message is stored before it runs). "No" must be certain:
+// Before is then not called for msg.
+type Prober interface {
+	MayHandle(ctx context.Context, msg *store.Message) (bool, error)
 }
 
 // Observer sees every turn that produced an answer, after it is stored
@@ -107,12 +117,13 @@ func New(st Store, answerer Answerer, opts Options) *Service {
 // DedupeRetention is how long a platform message id is remembered.
 func (s *Service) DedupeRetention() time.Duration { return s.opts.DedupeRetention }
 
-// Handle runs the whole turn for in: dedupe, store, live chat or the
-// answer, the reply stored with its delivery, the held messages handed
-// over. A retry of a message already answered gets the first outcome
-// (Duplicate). Errors are apperr errors a channel can show as they are.
+// Handle runs the whole turn for in: dedupe, live chat or the answer, the
+// message and its reply stored with its delivery (one commit, Receive),
+// the held messages handed over. A retry of a message already answered
+// gets the first outcome (Duplicate). Errors are apperr errors a channel
+// can show as they are.
 func (s *Service) Handle(ctx context.Context, in Inbound) (Outcome, error) {
-	a, err := s.Accept(ctx, in)
+	a, err := s.Receive(ctx, in)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -131,6 +142,13 @@ type Accepted struct {
 	channel   Channel
 	deliver   bool
 	claim     *claim
+	// pending: Message is not stored yet (Receive); Answer stores it with
+	// its reply, or alone before live chat, a step that may handle it, or
+	// a failure.
+	pending bool
+	// answeredBefore: the message id turned out to be answered already
+	// when the turn was stored (Outcome is the stored one).
+	answeredBefore bool
 }
 
 // Answered reports whether the message already has its reply recorded
@@ -148,7 +166,7 @@ func (s *Service) Accept(ctx context.Context, in Inbound) (*Accepted, error) {
 	var c *claim
 	if in.PlatformMessageID != "" {
 		var owner bool
-		if c, owner = s.inflight.claim(inflightKey(in.ref(), in.PlatformMessageID)); !owner {
+		if c, owner = s.inflight.claim(inflightKey(in.ref(), in.PlatformMessageID), false); !owner {
 			return s.waitFirst(ctx, c, in)
 		}
 	}
@@ -168,13 +186,50 @@ func (s *Service) Accept(ctx context.Context, in Inbound) (*Accepted, error) {
 	return a, nil
 }
 
+// Receive is the first half of the turn for channels that answer in the
+// same request (a synchronous webhook, the widget, /api/ask): the dedupe
+// (a read), but the message is not stored yet. Answer stores it with its
+// reply, memory and outcome in one commit, where the turn used to wait
+// for two in a row. A crash before that commit loses the message; that is
+// acceptable only because the caller has had no success response and
+// sends it again. Answer stores the message alone first wherever a
+// stored message mattered before: ahead of live chat or a step that may
+// handle it, and when the turn fails (a retry then finds it).
+func (s *Service) Receive(ctx context.Context, in Inbound) (*Accepted, error) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	var c *claim
+	if in.PlatformMessageID != "" {
+		var owner bool
+		if c, owner = s.inflight.claim(inflightKey(in.ref(), in.PlatformMessageID), true); !owner {
+			return s.waitFirst(ctx, c, in)
+		}
+		res, err := s.store.IncomingByPlatformID(in.ref(), in.PlatformMessageID, s.opts.DedupeRetention)
+		switch {
+		case err == nil: // stored before: answered, or left unanswered by a failed turn
+			c.setStored()
+			a := &Accepted{Message: res.Message, Reply: res.Response, Duplicate: true, channel: in.Channel, deliver: in.Deliver, claim: c}
+			if a.Answered() {
+				s.Release(a)
+			}
+			return a, nil
+		case !errors.Is(err, store.ErrNotFound):
+			s.inflight.release(c)
+			return nil, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: retryAfter, Err: err,
+				Message: "could not read the earlier deliveries of this message_id; retry later"}
+		}
+	}
+	return &Accepted{Message: in.message(), channel: in.Channel, deliver: in.Deliver, claim: c, pending: true}, nil
+}
+
 // Resume takes back a message accepted before a restart and never
 // answered. ok is false when a retry of it is being handled right now.
 func (s *Service) Resume(msg *store.Message, deliver bool) (a *Accepted, ok bool) {
 	var c *claim
 	if msg.PlatformMessageID != "" {
 		var owner bool
-		if c, owner = s.inflight.claim(inflightKey(msg.Ref(), msg.PlatformMessageID)); !owner {
+		if c, owner = s.inflight.claim(inflightKey(msg.Ref(), msg.PlatformMessageID), false); !owner {
 			return nil, false
 		}
 	}
@@ -195,6 +250,17 @@ func (s *Service) Outcome(a *Accepted) (Outcome, error) { return s.stored(a) }
 
 // waitFirst answers a retry that raced the first delivery of its id.
 func (s *Service) waitFirst(ctx context.Context, c *claim, in Inbound) (*Accepted, error) {
+	if in.Mode == store.ResponseAsync && c.deferred {
+		// The first stores its message only with its answer: an async
+		// retry, which must be stored before its 202, stores it now (the
+		// first's answer then goes to this message).
+		res, err := s.store.InsertIncoming(in.message(), s.opts.DedupeRetention)
+		if err != nil {
+			return nil, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: retryAfter, Err: err,
+				Message: "could not store the message; retry later"}
+		}
+		return &Accepted{Message: res.Message, Reply: res.Response, Duplicate: true, channel: in.Channel, deliver: in.Deliver}, nil
+	}
 	wait := c.done
 	if in.Mode == store.ResponseAsync {
 		wait = c.stored
@@ -218,6 +284,14 @@ func (s *Service) waitFirst(ctx context.Context, c *claim, in Inbound) (*Accepte
 // unanswered and a retry answers it.
 func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	defer s.Release(a)
+	defer func() {
+		if p := recover(); p != nil {
+			// A panicking engine fails the turn too: the message is kept
+			// for the retry before the panic goes on to the channel.
+			s.keepFailed(ctx, a)
+			panic(p)
+		}
+	}()
 	msg := a.Message
 	start := s.opts.Now()
 	var (
@@ -230,8 +304,19 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 		committed = err == nil
 		return err
 	}
-	reply, err := s.reply(ctx, msg, commit)
+	steps := s.stepsFor(ctx, msg)
+	var prepare chat.Prepare
+	if a.pending {
+		prepare = func(context.Context) error { return s.storeAlone(a) }
+		if len(steps) > 0 {
+			if err := s.storeAlone(a); err != nil {
+				return Outcome{}, err
+			}
+		}
+	}
+	reply, err := s.reply(ctx, msg, steps, commit, prepare)
 	if err != nil {
+		s.keepFailed(ctx, a)
 		if _, ok := apperr.As(err); ok {
 			return Outcome{}, err
 		}
@@ -241,8 +326,12 @@ func (s *Service) Answer(ctx context.Context, a *Accepted) (Outcome, error) {
 	if !committed {
 		// A step handled it, or an answerer that stores nothing itself.
 		if out, err = s.record(a, reply, s.opts.Now().Sub(start).Milliseconds(), nil); err != nil {
+			s.keepFailed(ctx, a)
 			return Outcome{}, err
 		}
+	}
+	if a.answeredBefore {
+		return out, nil
 	}
 	if !a.deliver && msg.WidgetID == 0 {
 		handed, err := s.store.HandHeld(msg.ID)
@@ -267,7 +356,15 @@ func (s *Service) record(a *Accepted, reply chat.Reply, latency int64, mem *stor
 	msg := a.Message
 	out := Outcome{Message: msg, Answer: reply, Duplicate: a.Duplicate}
 	quiet := isLiveChat(reply.Type) || reply.Answer == ""
-	if !quiet {
+	if quiet {
+		// The live-chat manager stored and queued what the user must see,
+		// or a step kept the bot quiet. The message was stored before them
+		// (Prepare, stepsFor) unless a probe said they would not:
+		// then it is now, before the records that name it.
+		if err := s.storeAlone(a); err != nil {
+			return Outcome{}, err
+		}
+	} else {
 		out.Reply = &store.Message{Type: store.MessageOutgoing, ConfigID: msg.ConfigID, WidgetID: msg.WidgetID,
 			Platform: msg.Platform, ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username,
 			Text: reply.Answer, ResponseType: reply.Type, Sources: out.Sources(), SessionID: reply.SessionID,
@@ -285,12 +382,23 @@ func (s *Service) record(a *Accepted, reply chat.Reply, latency int64, mem *stor
 		}
 	}
 	if quiet {
-		// The live-chat manager stored and queued what the user must see,
-		// or a step kept the bot quiet.
 		if err := s.store.RecordHandled(msg.ID, reply.Type, reply.SessionID, latency, with...); err != nil {
 			return Outcome{}, storeFailure(err)
 		}
 		msg.ResponseType, msg.SessionID = reply.Type, reply.SessionID
+	} else if a.pending {
+		// The message, its dedupe key and the reply in one commit.
+		in := &store.NewIncoming{Message: msg, Retention: s.opts.DedupeRetention}
+		if err := s.store.InsertReply(0, out.Reply, a.deliver, append([]store.TurnWrite{in}, with...)...); err != nil {
+			return Outcome{}, storeFailure(err)
+		}
+		if res := in.Result; in.AnsweredBefore {
+			// Answered meanwhile (another process's retry): nothing of this
+			// turn was written; the first answer stands.
+			a.Message, a.Reply, a.Duplicate, a.pending, a.answeredBefore = res.Message, res.Response, true, false, true
+			return s.stored(a)
+		}
+		s.markStored(a, in.Result.Message)
 	} else {
 		if err := s.store.InsertReply(msg.ID, out.Reply, a.deliver, with...); err != nil {
 			return Outcome{}, storeFailure(err)
@@ -302,9 +410,70 @@ func (s *Service) record(a *Accepted, reply chat.Reply, latency int64, mem *stor
 	return out, nil
 }
 
-// reply is the first step that handles msg, or the engine's answer.
-func (s *Service) reply(ctx context.Context, msg *store.Message, commit chat.Commit) (chat.Reply, error) {
+// storeAlone stores a's message by itself if it is not stored yet: before
+// live chat or a step that may handle it, or when the turn failed.
+func (s *Service) storeAlone(a *Accepted) error {
+	if !a.pending {
+		return nil
+	}
+	res, err := s.store.InsertIncoming(a.Message, s.opts.DedupeRetention)
+	if err != nil {
+		return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: retryAfter, Err: err,
+			Message: "could not store the message; retry later"}
+	}
+	if res.Duplicate && handled(res.Message) {
+		return &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: 1,
+			Message: "this message_id was answered by another delivery meanwhile; retry to get its answer"}
+	}
+	// A racing async retry may have stored it first: this turn answers
+	// that message.
+	s.markStored(a, res.Message)
+	return nil
+}
+
+// keepFailed stores the message of a failed turn, if it is not stored
+// yet: nothing the user sent is lost, and the platform's retry finds it
+// unanswered and answers it.
+func (s *Service) keepFailed(ctx context.Context, a *Accepted) {
+	if err := s.storeAlone(a); err != nil {
+		s.log.WarnContext(ctx, "message of a failed turn not stored", "channel", a.channel, "err", err)
+	}
+}
+
+// markStored notes that a's message is now stored as m. The message keeps
+// its address: the steps, the engine and the Outcome hold it.
+func (s *Service) markStored(a *Accepted, m *store.Message) {
+	*a.Message = *m
+	a.pending = false
+	if a.claim != nil {
+		a.claim.setStored()
+	}
+}
+
+// stepsFor returns the steps that may handle msg, in order: a Prober's
+// certain "no" leaves its step out (its Before would not handle msg); a
+// Step that is not a Prober, or whose probe failed, is in. When any is,
+// a message not stored yet is stored before they run, as it always was.
+func (s *Service) stepsFor(ctx context.Context, msg *store.Message) []Step {
+	var out []Step
 	for _, step := range s.opts.Steps {
+		if p, ok := step.(Prober); ok {
+			may, err := p.MayHandle(ctx, msg)
+			if err != nil {
+				s.log.WarnContext(ctx, "cannot tell whether a step handles the message; running it", "err", err)
+			}
+			if err == nil && !may {
+				continue
+			}
+		}
+		out = append(out, step)
+	}
+	return out
+}
+
+// reply is the first step that handles msg, or the engine's answer.
+func (s *Service) reply(ctx context.Context, msg *store.Message, steps []Step, commit chat.Commit, prepare chat.Prepare) (chat.Reply, error) {
+	for _, step := range steps {
 		r, handled, err := step.Before(ctx, msg)
 		if err != nil || handled {
 			return r, err
@@ -314,7 +483,7 @@ func (s *Service) reply(ctx context.Context, msg *store.Message, commit chat.Com
 		ConversationID: msg.ConversationID, UserID: msg.UserID, Username: msg.Username, Text: msg.Text, Handoff: msg.Handoff,
 		Metadata: string(msg.Metadata)}
 	if c, ok := s.answerer.(committer); ok {
-		return c.AnswerCommit(ctx, req, commit)
+		return c.AnswerTurn(ctx, req, commit, prepare)
 	}
 	return s.answerer.Answer(ctx, req)
 }

@@ -25,6 +25,21 @@ func NewSteps(st *store.Store, detector *livechat.Detector) *Steps {
 	return &Steps{store: st, detector: detector}
 }
 
+// MayHandle implements conversation.Prober: only a native integration's
+// messages can be handled here (paused, or handed to the platform's
+// agents), so a synchronous turn on any other stores its message with
+// the reply in one commit.
+func (s *Steps) MayHandle(_ context.Context, msg *store.Message) (bool, error) {
+	if msg.ConfigID == 0 || msg.WidgetID != 0 {
+		return false, nil
+	}
+	native, _, err := s.store.NativeHandoff(msg.ConfigID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return native, err
+}
+
 // Before implements conversation.Step.
 func (s *Steps) Before(_ context.Context, msg *store.Message) (chat.Reply, bool, error) {
 	if msg.ConfigID == 0 || msg.WidgetID != 0 {

@@ -175,14 +175,21 @@ func (s *Store) ConversationMessages(ref ConvRef, limit int) ([]Message, error) 
 func (s *Store) Conversation(ref ConvRef) (Conversation, error) {
 	var c Conversation
 	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketConversations).Get(ref.key())
+		key := ref.key()
+		v := tx.Bucket(bucketConversations).Get(key)
 		if v == nil {
 			return fmt.Errorf("%s: %w", ref, ErrNotFound)
+		}
+		sum := sumOf(v)
+		if cached, ok := s.memos.get(key, sum); ok {
+			c = cached
+			return nil
 		}
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("decode %s: %w", ref, err)
 		}
-		c.stored = sumOf(v)
+		c.stored = sum
+		s.memos.put(key, c)
 		return nil
 	})
 	return c, err
@@ -206,6 +213,7 @@ func (s *Store) AppendTurns(ref ConvRef, budget, maxTurns int, turns ...Turn) (C
 	if err != nil {
 		return Conversation{}, err
 	}
+	s.memos.put(ref.key(), c)
 	return c, nil
 }
 

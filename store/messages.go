@@ -214,43 +214,56 @@ func dedupeKey(ref ConvRef, messageID string) []byte {
 // dedupe. Expired dedupe keys are pruned on the way.
 func (s *Store) InsertIncoming(m *Message, retention time.Duration) (IncomingResult, error) {
 	var res IncomingResult
-	err := s.batch(func(tx *bolt.Tx) error {
-		now := s.now().UTC()
-		if _, err := pruneDedupeTx(tx, now.Add(-retention), pruneBatch); err != nil {
-			return err
-		}
-		var dkey []byte
-		if m.PlatformMessageID != "" {
-			dkey = dedupeKey(m.Ref(), m.PlatformMessageID)
-			first, resp, ok, err := dedupeHitTx(tx, dkey, now.Add(-retention))
-			if err != nil {
-				return err
-			}
-			if ok {
-				res = IncomingResult{Message: first, Duplicate: true, Response: resp}
-				return nil
-			}
-		}
-		in := *m
-		in.ID, in.Type, in.Status = 0, MessageIncoming, StatusReceived
-		if err := insertMessageTx(tx, &in, now); err != nil {
-			return err
-		}
-		if dkey != nil {
-			if err := putDedupeTx(tx, dkey, in.ID, now); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bucketUnanswered).Put(itob(in.ID), []byte{}); err != nil {
-			return err
-		}
-		res = IncomingResult{Message: &in}
-		return nil
+	err := s.batch(func(tx *bolt.Tx) (err error) {
+		res, err = insertIncomingTx(tx, m, retention, s.now().UTC(), nil)
+		return err
 	})
 	if err != nil {
 		return IncomingResult{}, fmt.Errorf("store incoming message: %w", err)
 	}
 	return res, nil
+}
+
+// insertIncomingTx is InsertIncoming inside tx. Without answer the new
+// message is marked as waiting for its answer. With answer, the reply
+// InsertReply stores next in the same transaction (NewIncoming), the new
+// message is written with the reply recorded on it (its id is the next
+// one), so that it is encoded and written once, not written and updated.
+func insertIncomingTx(tx *bolt.Tx, m *Message, retention time.Duration, now time.Time, answer *Message) (IncomingResult, error) {
+	if _, err := pruneDedupeTx(tx, now.Add(-retention), pruneBatch); err != nil {
+		return IncomingResult{}, err
+	}
+	var dkey []byte
+	if m.PlatformMessageID != "" {
+		dkey = dedupeKey(m.Ref(), m.PlatformMessageID)
+		first, resp, ok, err := dedupeHitTx(tx, dkey, now.Add(-retention))
+		if err != nil {
+			return IncomingResult{}, err
+		}
+		if ok {
+			return IncomingResult{Message: first, Duplicate: true, Response: resp}, nil
+		}
+	}
+	in := *m
+	in.ID, in.Type, in.Status = 0, MessageIncoming, StatusReceived
+	if answer != nil {
+		in.ResponseID = tx.Bucket(bucketMessages).Sequence() + 2 // this message takes +1
+		in.ResponseType, in.LatencyMS, in.SessionID = answer.ResponseType, answer.LatencyMS, answer.SessionID
+	}
+	if err := insertMessageTx(tx, &in, now); err != nil {
+		return IncomingResult{}, err
+	}
+	if dkey != nil {
+		if err := putDedupeTx(tx, dkey, in.ID, now); err != nil {
+			return IncomingResult{}, err
+		}
+	}
+	if answer == nil {
+		if err := tx.Bucket(bucketUnanswered).Put(itob(in.ID), []byte{}); err != nil {
+			return IncomingResult{}, err
+		}
+	}
+	return IncomingResult{Message: &in}, nil
 }
 
 // IncomingByPlatformID returns the incoming message stored for the
@@ -355,12 +368,28 @@ func (s *Store) PruneDedupe(retention time.Duration) (int, error) {
 // the same transaction; without (no outgoing URL) it is sent at once.
 // with are the turn's other records (memory, outcome), written in the
 // same transaction.
+//
+// A synchronous turn that has not stored its incoming message yet passes
+// incomingID 0 and the message as a *NewIncoming in with: the message,
+// its dedupe key and the reply are then one commit (turnincoming.go).
 func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool, with ...TurnWrite) error {
+	newIn, with := splitNewIncoming(with)
+	if (incomingID == 0) == (newIn == nil) {
+		return fmt.Errorf("store reply: give either the incoming message's id (%d) or the message to store with the reply (NewIncoming), not both or neither", incomingID)
+	}
 	err := s.batch(func(tx *bolt.Tx) error {
 		now := s.now().UTC()
+		id := incomingID
+		if newIn != nil {
+			done, err := newIn.insertTx(tx, now, out)
+			if err != nil || done {
+				return err
+			}
+			id = newIn.Result.Message.ID
+		}
 		// A missing incoming message fails updateMessageTx below, and the
 		// transaction with it: reading it first too decoded it twice.
-		out.ReplyTo = incomingID
+		out.ReplyTo = id
 		if out.Type == "" {
 			out.Type = MessageOutgoing
 		}
@@ -379,18 +408,28 @@ func (s *Store) InsertReply(incomingID uint64, out *Message, deliver bool, with 
 				return err
 			}
 		}
-		_, err := updateMessageTx(tx, incomingID, now, func(in *Message) error {
-			in.ResponseID, in.ResponseType, in.LatencyMS, in.SessionID = out.ID, out.ResponseType, out.LatencyMS, out.SessionID
-			return nil
-		})
-		if err != nil {
+		// A message new in this transaction was written with the reply
+		// recorded on it (insertIncomingTx); one stored before is updated.
+		if newIn == nil || newIn.Result.Duplicate || newIn.Result.Message.ResponseID != out.ID {
+			in, err := updateMessageTx(tx, id, now, func(in *Message) error {
+				in.ResponseID, in.ResponseType, in.LatencyMS, in.SessionID = out.ID, out.ResponseType, out.LatencyMS, out.SessionID
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if newIn != nil {
+				newIn.Result.Message = in
+			}
+		}
+		if err := applyTurnWritesTx(turnTx{tx: tx, now: now, reply: out, memos: &s.memos}, with); err != nil {
 			return err
 		}
-		if err := applyTurnWritesTx(tx, now, out, with); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketUnanswered).Delete(itob(incomingID))
+		return tx.Bucket(bucketUnanswered).Delete(itob(id))
 	})
+	if err != nil && newIn != nil {
+		return fmt.Errorf("store message %q of %s with its reply: %w", newIn.Message.PlatformMessageID, newIn.Message.Ref(), err)
+	}
 	if err != nil {
 		return fmt.Errorf("store reply to message %d: %w", incomingID, err)
 	}
@@ -411,7 +450,7 @@ func (s *Store) RecordHandled(id uint64, responseType ResponseType, sessionID st
 		if err != nil {
 			return err
 		}
-		if err := applyTurnWritesTx(tx, now, nil, with); err != nil {
+		if err := applyTurnWritesTx(turnTx{tx: tx, now: now, memos: &s.memos}, with); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketUnanswered).Delete(itob(id))

@@ -110,6 +110,7 @@ type Store struct {
 	// crash loses it, and the job, still due in the store, is attempted
 	// again at the next start, as the at-least-once contract says.
 	claims deliveryClaims
+	memos  memoCache // conversations' memories as last decoded (memocache.go)
 }
 
 // Open opens (creating if needed) the database in dir. It fails within the

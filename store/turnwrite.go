@@ -16,9 +16,16 @@ import (
 // twice (the group commit may rerun a batch): each starts from the stored
 // state.
 type TurnWrite interface {
-	// applyTx writes the record; reply is the stored answer (nil when the
-	// turn has none).
-	applyTx(tx *bolt.Tx, now time.Time, reply *Message) error
+	applyTx(t turnTx) error
+}
+
+// turnTx is what a TurnWrite writes with: the transaction, its time, the
+// stored answer (nil when the turn has none) and the store's memory cache.
+type turnTx struct {
+	tx    *bolt.Tx
+	now   time.Time
+	reply *Message
+	memos *memoCache
 }
 
 // MemoryAppend appends Turns to the memory of Ref, trimmed to Budget
@@ -34,16 +41,23 @@ type MemoryAppend struct {
 	Base             *Conversation
 }
 
-func (m MemoryAppend) applyTx(tx *bolt.Tx, now time.Time, _ *Message) error {
+func (m MemoryAppend) applyTx(t turnTx) error {
 	if len(m.Turns) == 0 {
 		return nil
 	}
-	_, err := appendTurnsTx(tx, m.Ref, now, m.Budget, m.MaxTurns, m.Turns, m.Base)
+	c, err := appendTurnsTx(t.tx, m.Ref, t.now, m.Budget, m.MaxTurns, m.Turns, m.Base)
+	if err == nil && t.memos != nil {
+		// The next turn reads this memory: kept decoded, it is not
+		// decoded again (a rolled-back write leaves another record, which
+		// the cache then misses).
+		t.memos.put(m.Ref.key(), c)
+	}
 	return err
 }
 
 // TurnOutcome records the turn's outcome (RecordTurn in the reply's
-// transaction); a gap question gets the reply's id as its answer. The
+// transaction); a gap question gets the reply's id as its answer, and
+// the incoming message's id when it was not stored yet. The
 // outcome is bookkeeping: its failure (a damaged outcome record) must not
 // fail the reply, so it goes to OnError and the reply is stored anyway.
 type TurnOutcome struct {
@@ -52,11 +66,15 @@ type TurnOutcome struct {
 	OnError func(error)
 }
 
-func (o TurnOutcome) applyTx(tx *bolt.Tx, _ time.Time, reply *Message) error {
+func (o TurnOutcome) applyTx(t turnTx) error {
+	tx, reply := t.tx, t.reply
 	ev := o.Event
 	if ev.Gap != nil && reply != nil {
 		gap := *ev.Gap
 		gap.AnswerID = reply.ID
+		if gap.QuestionID == 0 { // the question is stored in this transaction too (NewIncoming)
+			gap.QuestionID = reply.ReplyTo
+		}
 		ev.Gap = &gap
 	}
 	if err := recordTurnWithGapTx(tx, ev, o.Quiet); err != nil && o.OnError != nil {
@@ -67,12 +85,12 @@ func (o TurnOutcome) applyTx(tx *bolt.Tx, _ time.Time, reply *Message) error {
 	return nil
 }
 
-func applyTurnWritesTx(tx *bolt.Tx, now time.Time, reply *Message, writes []TurnWrite) error {
+func applyTurnWritesTx(t turnTx, writes []TurnWrite) error {
 	for _, w := range writes {
 		if w == nil {
 			continue
 		}
-		if err := w.applyTx(tx, now, reply); err != nil {
+		if err := w.applyTx(t); err != nil {
 			return err
 		}
 	}
@@ -109,5 +127,6 @@ func appendTurnsTx(tx *bolt.Tx, ref ConvRef, now time.Time, budget, maxTurns int
 	if err := b.Put(key, data); err != nil {
 		return Conversation{}, fmt.Errorf("write memory of %s: %w", ref, err)
 	}
+	c.stored = sumOf(data)
 	return c, nil
 }

@@ -294,7 +294,14 @@ func (in *Incoming) handle(w http.ResponseWriter, r *http.Request, cfg *store.We
 		in.fail(w, r, &apperr.Error{Code: apperr.Unavailable, RetryAfterSeconds: overloadRetryAfter, Message: "the server is shutting down; retry later"})
 		return
 	}
-	a, err := in.turns.Accept(r.Context(), msg)
+	// Async stores the message before its 202; sync stores it with its
+	// answer, one commit (a crash before it loses a message the platform
+	// got no success for, and sends again).
+	accept := in.turns.Receive
+	if async {
+		accept = in.turns.Accept
+	}
+	a, err := accept(r.Context(), msg)
 	if err != nil || a.Answered() || (async && a.Duplicate) {
 		if async {
 			in.bg.Done()

@@ -203,7 +203,7 @@ func open(cfg Config, ln net.Listener) (*Server, error) {
 	cfg.Answer.tools = a.tools.step
 	// The engine consults live chat first: a conversation with an agent is
 	// not answered by the bot.
-	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, a.livechat); err != nil {
+	if a.answer, err = newAnswering(context.Background(), cfg.Answer, st, a.index, log, probeLiveChat(a.livechat, st)); err != nil {
 		a.abort()
 		return nil, err
 	}
