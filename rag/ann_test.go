@@ -108,8 +108,14 @@ func checkIVF(t *testing.T, vs *vectors) {
 			if f.of[s] != int32(l) {
 				t.Fatalf("slot %d is in list %d, of says %d", s, l, f.of[s])
 			}
-			if !slices.Equal(f.rows[l][i*vs.dim:(i+1)*vs.dim], vs.getQuant(int(s))) || f.rscale[l][i] != vs.scale[s] {
+			// The lists hold the only int8 rows: compare with the float32
+			// vector quantised again.
+			want := make([]int8, vs.dim)
+			if sc := quantize(want, vs.get(int(s))); !slices.Equal(f.rows[l][i*vs.dim:(i+1)*vs.dim], want) || f.rscale[l][i] != sc || f.rscale[l][i] != vs.scale[s] {
 				t.Fatalf("list %d entry %d: its row is not slot %d's vector", l, i, s)
+			}
+			if f.pos[s] != int32(i) || !slices.Equal(vs.getQuant(int(s)), want) {
+				t.Fatalf("slot %d: position %d, want %d (or getQuant is not its row)", s, f.pos[s], i)
 			}
 		}
 	}

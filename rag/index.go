@@ -26,6 +26,9 @@ import (
 // (provider, model or dimension); re-ingest with --reindex.
 var ErrEmbedderMismatch = errors.New("index was built by another embedder")
 
+// ErrClosed means the index was closed (Close released its memory).
+var ErrClosed = errors.New("knowledge index closed")
+
 // ErrBadQuery means the query is empty.
 var ErrBadQuery = errors.New("invalid query")
 
@@ -116,6 +119,9 @@ type Index struct {
 	// langs counts the live chunks per language: a question is analysed
 	// in one of its documents' languages (see docLangs).
 	langs map[embed.Lang]int
+	// closed is set by Close, which releases the vectors: searches
+	// check it under mu.
+	closed bool
 	// gen counts the changes to the in-memory index: the calibration
 	// records the one it was computed at.
 	gen uint64
@@ -420,6 +426,9 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.closed {
+		return nil, ErrClosed
+	}
 	if mode != ModeLexical && weighted {
 		var err error
 		if qv, err = ix.embedQuery(ctx, q, lang); err != nil {

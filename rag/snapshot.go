@@ -166,7 +166,14 @@ func encodeState(e *snapWriter, s indexState) {
 	}
 	e.uvarint(uint64(s.dead))
 	writeSlice(e, s.vecs.data)
-	writeSlice(e, s.vecs.quant)
+	if s.vecs.quant != nil || s.vecs.slots() == 0 {
+		writeSlice(e, s.vecs.quant)
+	} else { // the IVF holds the rows: written in slot order all the same
+		e.uvarint(uint64(s.vecs.slots() * s.vecs.dim))
+		for n := range s.vecs.slots() {
+			e.w.Write(bytesOf(s.vecs.getQuant(n)))
+		}
+	}
 	writeSlice(e, s.vecs.scale)
 	terms := make([]string, len(s.lex.postings))
 	for t, id := range s.lex.ids {
@@ -328,8 +335,16 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 	maps := make(chan slotMaps, 1)
 	go func() { maps <- mapSlots(s.slots) }()
 	s.dead = int(d.uvarint())
-	vs := &vectors{dim: dim, exactBelow: DefaultExactBelow}
-	vs.data, vs.quant, vs.scale = readSlice[float32](d), readSlice[int8](d), readSlice[float32](d)
+	vs := &vectors{dim: dim, exactBelow: DefaultExactBelow, zero: make([]int8, dim)}
+	ok := false
+	defer func() {
+		if !ok { // a damaged snapshot leaves nothing mapped behind
+			vs.release()
+		}
+	}()
+	vs.data, vs.dataMem = readMapped[float32](d)
+	vs.quant, vs.quantMem = readMapped[int8](d)
+	vs.scale = readSlice[float32](d)
 	if d.err == nil && (len(vs.data) != n*dim || len(vs.quant) != n*dim || len(vs.scale) != n) {
 		d.fail(fmt.Errorf("%w: %d slots but %d vectors", errSnapshotDamaged, n, len(vs.scale)))
 	}
@@ -367,7 +382,7 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 			if d.err == nil {
 				f.trained = trained
 				f.fill(of, vs)
-				vs.ann = f
+				vs.install(f)
 			}
 		}
 	}
@@ -375,6 +390,7 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 		return indexState{}, d.err
 	}
 	s.vecs, s.lex, s.maps = vs, lex, <-maps
+	ok = true
 	return s, nil
 }
 

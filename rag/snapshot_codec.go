@@ -138,6 +138,24 @@ func writeSlice[T int8 | int32 | uint32 | uint64 | float32 | posting](e *snapWri
 	e.raw(bytesOf(v))
 }
 
+// readMapped is readSlice into an off-heap mapping (mem.go).
+func readMapped[T num](d *snapReader) ([]T, mapping) {
+	var zero T
+	size := int64(unsafe.Sizeof(zero))
+	nb := d.count(1)
+	if d.err != nil || nb == 0 {
+		return nil, mapping{}
+	}
+	if int64(nb)%size != 0 {
+		d.fail(fmt.Errorf("%w: an array of %d bytes", errSnapshotDamaged, nb))
+		return nil, mapping{}
+	}
+	v, m := mapNums[T](int(int64(nb) / size))
+	v = v[:cap(v)]
+	d.full(bytesOf(v))
+	return v, m
+}
+
 func readSlice[T int8 | int32 | uint32 | uint64 | float32 | posting](d *snapReader) []T {
 	var zero T
 	size := int64(unsafe.Sizeof(zero))

@@ -79,9 +79,11 @@ func (ix *Index) Snapshot() error {
 	return nil
 }
 
-// Close stops the background snapshot writer and writes the snapshot if
-// the index changed since the last one. The store must still be open; the
-// index must not be changed after Close (searching it is still fine).
+// Close stops the background snapshot writer, writes the snapshot if the
+// index changed since the last one, and releases the vectors' memory
+// (mapped outside the Go heap, mem.go): a search after Close fails with
+// ErrClosed, and the index must not be changed. The store must still be
+// open. Closing twice is harmless.
 func (ix *Index) Close() error {
 	ix.snapMu.Lock()
 	ix.snapClosed = true
@@ -90,7 +92,16 @@ func (ix *Index) Close() error {
 	}
 	ix.snapMu.Unlock()
 	ix.snapRunning.Wait()
-	if err := ix.Snapshot(); err != nil {
+	err := ix.Snapshot()
+	ix.write.Lock() // the snapshot writer reads the vectors holding write
+	ix.mu.Lock()
+	if !ix.closed {
+		ix.closed = true
+		ix.vecs.release()
+	}
+	ix.mu.Unlock()
+	ix.write.Unlock()
+	if err != nil {
 		return errors.Join(errors.New("close knowledge index"), err)
 	}
 	return nil

@@ -35,8 +35,11 @@ import (
 type vectors struct {
 	dim   int
 	data  []float32
-	quant []int8    // data rounded to int8, per slot scaled to its largest value
+	quant []int8    // data rounded to int8, per slot scaled to its largest value; nil while the IVF holds the rows
 	scale []float32 // per slot: data ~ quant * scale; 0 for a zero (removed) vector
+	// The mappings holding data and quant outside the Go heap (mem.go).
+	dataMem, quantMem mapping
+	zero              []int8 // a zero int8 row: a slot in no IVF list
 
 	exactBelow int  // slots below which nearest scans every slot
 	ann        *ivf // nil until trained
@@ -48,11 +51,39 @@ type vectors struct {
 // newVectors returns an empty index of dim-dimension vectors with room for
 // capacity of them, scanned exactly below DefaultExactBelow slots.
 func newVectors(dim, capacity int) *vectors {
-	vs := &vectors{dim: dim, data: make([]float32, 0, capacity*dim),
-		quant: make([]int8, 0, capacity*dim), scale: make([]float32, 0, capacity), exactBelow: DefaultExactBelow}
-	adviseHuge(bytesOf(vs.data[:cap(vs.data)]))
-	adviseHuge(bytesOf(vs.quant[:cap(vs.quant)]))
+	vs := &vectors{dim: dim, scale: make([]float32, 0, capacity), exactBelow: DefaultExactBelow, zero: make([]int8, dim)}
+	vs.data, vs.dataMem = mapNums[float32](capacity * dim)
+	vs.quant, vs.quantMem = mapNums[int8](capacity * dim)
 	return vs
+}
+
+// release unmaps the vectors' off-heap arrays (Index.Close); the vectors
+// are empty after it, and a background IVF training still running drops
+// its work (the epoch changes).
+func (vs *vectors) release() {
+	vs.dataMem.release()
+	vs.quantMem.release()
+	if vs.ann != nil {
+		vs.ann.release()
+	}
+	vs.data, vs.quant, vs.scale, vs.ann = nil, nil, nil, nil
+	vs.epoch++
+}
+
+// dropFlatQuant releases the flat int8 copy once an IVF holds every
+// slot's row (its lists' own copy, read in list order by a search).
+func (vs *vectors) dropFlatQuant() {
+	vs.quantMem.release()
+	vs.quant = nil
+}
+
+// offHeapBytes is the memory the vectors have mapped outside the Go heap.
+func (vs *vectors) offHeapBytes() int {
+	n := vs.dataMem.size() + vs.quantMem.size()
+	if vs.ann != nil {
+		n += vs.ann.rowsMem.size()
+	}
+	return n
 }
 
 // slots is the number of slots, removed ones included.
@@ -66,20 +97,24 @@ func (vs *vectors) add(v []float32) {
 		norm += float64(x) * float64(x)
 	}
 	start := len(vs.data)
-	vs.data = append(vs.data, v...)
+	vs.data = extendMapped(vs.data, &vs.dataMem, vs.dim)
+	copy(vs.data[start:], v)
 	if norm > 0 && math.Abs(norm-1) > 1e-6 {
 		inv := float32(1 / math.Sqrt(norm))
 		for i := start; i < len(vs.data); i++ {
 			vs.data[i] *= inv
 		}
 	}
-	vs.quant = append(vs.quant, make([]int8, vs.dim)...)
-	sc := quantize(vs.quant[start:], vs.data[start:])
-	vs.scale = append(vs.scale, sc)
-	if vs.ann != nil {
-		q := vs.quant[start:]
-		vs.ann.place(len(vs.scale)-1, vs.ann.listOf(q, sc), q, sc)
+	if vs.ann == nil {
+		vs.quant = extendMapped(vs.quant, &vs.quantMem, vs.dim)
+		vs.scale = append(vs.scale, quantize(vs.quant[start:], vs.data[start:]))
+		return
 	}
+	// The IVF keeps the int8 row in its list only.
+	q := make([]int8, vs.dim)
+	sc := quantize(q, vs.data[start:])
+	vs.scale = append(vs.scale, sc)
+	vs.ann.place(len(vs.scale)-1, vs.ann.listOf(q, sc), q, sc)
 }
 
 // quantize writes v rounded to int8 into q, scaled so that its largest
@@ -105,14 +140,26 @@ func (vs *vectors) get(n int) []float32 {
 	return vs.data[n*vs.dim : (n+1)*vs.dim : (n+1)*vs.dim]
 }
 
+// getQuant returns slot n's int8 row (shared; do not modify): from the
+// flat copy, or from its IVF list once the IVF holds the rows.
 func (vs *vectors) getQuant(n int) []int8 {
+	if vs.quant == nil && vs.ann != nil {
+		l := vs.ann.of[n]
+		if l < 0 {
+			return vs.zero
+		}
+		p := int(vs.ann.pos[n])
+		return vs.ann.rows[l][p*vs.dim : (p+1)*vs.dim : (p+1)*vs.dim]
+	}
 	return vs.quant[n*vs.dim : (n+1)*vs.dim : (n+1)*vs.dim]
 }
 
 // clear zeroes slot n (a removed chunk): it can no longer score.
 func (vs *vectors) clear(n int) {
 	clear(vs.get(n))
-	clear(vs.getQuant(n))
+	if vs.quant != nil {
+		clear(vs.quant[n*vs.dim : (n+1)*vs.dim])
+	}
 	vs.scale[n] = 0
 	if vs.ann != nil {
 		vs.ann.remove(n)
@@ -124,12 +171,16 @@ func (vs *vectors) compact(remap []int32, live int) {
 	for old, nw := range remap {
 		if nw >= 0 && int(nw) != old {
 			copy(vs.data[int(nw)*vs.dim:], vs.get(old))
-			copy(vs.quant[int(nw)*vs.dim:], vs.getQuant(old))
+			if vs.quant != nil {
+				copy(vs.quant[int(nw)*vs.dim:], vs.quant[old*vs.dim:(old+1)*vs.dim])
+			}
 			vs.scale[nw] = vs.scale[old]
 		}
 	}
 	vs.data = vs.data[:live*vs.dim]
-	vs.quant = vs.quant[:live*vs.dim]
+	if vs.quant != nil {
+		vs.quant = vs.quant[:live*vs.dim]
+	}
 	vs.scale = vs.scale[:live]
 	if vs.ann != nil {
 		vs.ann.compact(remap, live)
@@ -159,6 +210,12 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 	}
 	// The int8 pass: approximate scores, the best preFilter(n) kept.
 	p := vs.int8Pass(q, n, dead)
+	if vs.quant == nil { // the IVF holds the rows (it has shrunk below exactBelow since): every list
+		for l := range vs.ann.lists {
+			vs.offerList(p, l)
+		}
+		return vs.rescore(q, n, p.best)
+	}
 	for s := 0; s < slots; s++ {
 		p.offer(s, vs.quant[s*vs.dim:(s+1)*vs.dim], vs.scale[s])
 	}
@@ -171,12 +228,17 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 func (vs *vectors) annNearest(q []float32, n int, dead func(slot int) bool) []scored {
 	p := vs.int8Pass(q, n, dead)
 	for _, l := range vs.ann.probe(q, 4*p.keep) {
-		rows, scales := vs.ann.rows[l], vs.ann.rscale[l]
-		for i, s := range vs.ann.lists[l] {
-			p.offer(int(s), rows[i*vs.dim:(i+1)*vs.dim], scales[i])
-		}
+		vs.offerList(p, l)
 	}
 	return vs.rescore(q, n, p.best)
+}
+
+// offerList offers every slot of IVF list l to the int8 pass.
+func (vs *vectors) offerList(p *int8Scan, l int) {
+	rows, scales := vs.ann.rows[l], vs.ann.rscale[l]
+	for i, s := range vs.ann.lists[l] {
+		p.offer(int(s), rows[i*vs.dim:(i+1)*vs.dim], scales[i])
+	}
 }
 
 // int8Scan keeps the best approximate (int8) scores of the slots offered
