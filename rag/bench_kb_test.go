@@ -57,23 +57,25 @@ func BenchmarkSearchKB(b *testing.B) {
 		st.Close()
 		b.Logf("generated and ingested %d chunks in %v", n, time.Since(t0))
 	}
-	for _, exactBelow := range []int{-1, 1 << 30} {
-		name := "ann"
-		if exactBelow > 0 {
-			name = "exact"
-		}
-		b.Run(name, func(b *testing.B) {
+	// ann-memory: the float32 vectors held in memory instead of read from
+	// the snapshot file (vectors_file.go), for what the reads cost.
+	for _, v := range []struct {
+		name               string
+		exactBelow, inFile int
+	}{{"ann", -1, 0}, {"ann-memory", -1, 1 << 50}, {"exact", 1 << 30, 0}} {
+		b.Run(v.name, func(b *testing.B) {
 			st, err := store.Open(dir, store.Options{NoSync: true})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer st.Close()
 			t0 := time.Now()
-			ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{MinScore: -1, ExactBelow: exactBelow})
+			ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{MinScore: -1, ExactBelow: v.exactBelow, vectorsInFileFrom: v.inFile})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(time.Since(t0).Seconds(), "open-s")
+			defer ix.Close() // releases its memory before the next variant opens
 			qs := bench.NewQuestions(1)
 			var ds []time.Duration
 			var recall float64

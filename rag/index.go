@@ -95,6 +95,10 @@ type Options struct {
 	// (ann.go). 0 means DefaultExactBelow; negative means always the
 	// approximate index (for measuring it on a small knowledge base).
 	ExactBelow int
+	// vectorsInFileFrom is the bytes of float32 vectors from which they
+	// are read from the snapshot file (vectors_file.go): 0 means
+	// fileRowsFrom, negative always (tests).
+	vectorsInFileFrom int
 }
 
 // Index is the knowledge base. The store holds the truth (documents,
@@ -122,6 +126,9 @@ type Index struct {
 	// closed is set by Close, which releases the vectors: searches
 	// check it under mu.
 	closed bool
+	// textMem holds the slots' strings when they were loaded from a
+	// snapshot (off the Go heap, mem.go); released at Close.
+	textMem mapping
 	// gen counts the changes to the in-memory index: the calibration
 	// records the one it was computed at.
 	gen uint64
@@ -456,9 +463,11 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 	out := make([]Passage, 0, len(ranked))
 	for _, r := range ranked {
 		s := ix.slots[r.slot]
+		// Copies: the slots' strings may live in an arena released at
+		// Close (Index.textMem), and a passage outlives the lock.
 		p := Passage{
-			ChunkID: s.id, DocID: strconv.FormatUint(s.docID, 10), Title: s.title, Heading: s.heading,
-			Source: s.source, Text: s.text, Score: r.score,
+			ChunkID: strings.Clone(s.id), DocID: strconv.FormatUint(s.docID, 10), Title: strings.Clone(s.title), Heading: strings.Clone(s.heading),
+			Source: strings.Clone(s.source), Text: strings.Clone(s.text), Score: r.score,
 		}
 		if mode != ModeLexical {
 			p.VectorScore = math.Max(vecScores[r.slot], 0)

@@ -12,9 +12,13 @@ import "unsafe"
 // explicitly when its array is replaced (growth, a new IVF) and at
 // Index.Close; nothing on the Go heap keeps a pointer into one past that
 // (searches hold the read lock, which both of those wait for).
+//
+// The slots' strings loaded from a snapshot are one such arena too
+// (Index.textMem): what leaves the index is copied (a search's passages),
+// and the languages are separate small strings.
 
 // num is what an off-heap array may hold: plain numbers, no pointers.
-type num interface{ int8 | int32 | float32 }
+type num interface{ int8 | uint8 | int32 | float32 }
 
 // mapping is one off-heap allocation; the zero value is none (a small
 // array, or a platform without mmap, uses the Go heap and releases

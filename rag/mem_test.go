@@ -3,9 +3,11 @@ package rag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -123,5 +125,56 @@ func TestCloseReleasesTheVectors(t *testing.T) {
 	}
 	if err := ix.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// The slots' strings loaded from a snapshot are one off-heap arena,
+// released at Close: the passages a search returned before stay readable
+// (they are copies), and the index no longer holds the strings.
+func TestSnapshotStringsOutliveClose(t *testing.T) {
+	if mapBytes(minMapped) == nil {
+		t.Skip("no anonymous mappings on this platform")
+	}
+	st := openStore(t, t.TempDir())
+	ix1, _ := openLogged(t, st, Options{MinScore: -1})
+	g := newTextGen(31)
+	docs := make([]BEIRDoc, 1600) // 1.3 MB of text: above minMapped
+	for i := range docs {
+		docs[i] = BEIRDoc{ID: fmt.Sprintf("d%04d", i), Title: fmt.Sprintf("Doc %d", i), Text: g.paragraph(800)}
+	}
+	putTexts(t, ix1, docs...)
+	if err := ix1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix2, log2 := openLogged(t, st, Options{MinScore: -1})
+	stopSnapshots(ix2)
+	if !strings.Contains(log2.String(), "loaded from its snapshot") || ix2.textMem.size() < minMapped {
+		t.Fatalf("strings arena of %d bytes; log:\n%s", ix2.textMem.size(), log2)
+	}
+	byTitle := map[string]string{}
+	for _, d := range docs {
+		byTitle[d.Title] = d.Text
+	}
+	var got []Passage
+	for range 10 {
+		ps, err := ix2.Search(context.Background(), g.query(), 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ps...)
+	}
+	if len(got) == 0 {
+		t.Fatal("no passages: the test covers less than it says")
+	}
+	if err := ix2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ix2.textMem.size() != 0 || ix2.slots != nil {
+		t.Fatalf("after Close %d bytes of strings are mapped, %d slots held", ix2.textMem.size(), len(ix2.slots))
+	}
+	for _, p := range got { // reads every byte: released memory would fault here
+		if want := byTitle[p.Title]; !strings.Contains(want, strings.TrimSpace(p.Text)[:20]) {
+			t.Fatalf("passage %s of %q (%s) after Close: %.40q", p.ChunkID, p.Title, p.Source, p.Text)
+		}
 	}
 }

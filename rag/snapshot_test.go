@@ -248,7 +248,7 @@ func FuzzSnapshotDecode(f *testing.F) {
 	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := &snapReader{r: bufio.NewReader(bytes.NewReader(b)), left: int64(len(b))}
-		s, err := decodeState(d, 4)
+		s, err := decodeState(d, 4, 0)
 		if err != nil {
 			return
 		}

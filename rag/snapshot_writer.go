@@ -3,6 +3,8 @@ package rag
 import (
 	"errors"
 	"time"
+
+	"github.com/chatbot/chatbot/embed"
 )
 
 // snapshotQuiet is the least time the index must go without a change
@@ -94,13 +96,21 @@ func (ix *Index) Close() error {
 	ix.snapRunning.Wait()
 	err := ix.Snapshot()
 	ix.write.Lock() // the snapshot writer reads the vectors holding write
+	defer ix.write.Unlock()
 	ix.mu.Lock()
 	if !ix.closed {
 		ix.closed = true
 		ix.vecs.release()
 	}
 	ix.mu.Unlock()
-	ix.write.Unlock()
+	// The slots' strings: after a running calibration, which reads them
+	// between its (now failing) searches, has finished.
+	ix.calRun.Lock()
+	ix.mu.Lock()
+	ix.slots, ix.byID, ix.docs, ix.langs = nil, map[string]int{}, map[uint64][]int{}, map[embed.Lang]int{}
+	ix.textMem.release()
+	ix.mu.Unlock()
+	ix.calRun.Unlock()
 	if err != nil {
 		return errors.Join(errors.New("close knowledge index"), err)
 	}

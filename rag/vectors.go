@@ -37,6 +37,9 @@ type vectors struct {
 	data  []float32
 	quant []int8    // data rounded to int8, per slot scaled to its largest value; nil while the IVF holds the rows
 	scale []float32 // per slot: data ~ quant * scale; 0 for a zero (removed) vector
+	// file is where the rows of the first slots are read from (the
+	// snapshot file, vectors_file.go); data then holds the later slots'.
+	file fileRows
 	// The mappings holding data and quant outside the Go heap (mem.go).
 	dataMem, quantMem mapping
 	zero              []int8 // a zero int8 row: a slot in no IVF list
@@ -61,6 +64,7 @@ func newVectors(dim, capacity int) *vectors {
 // are empty after it, and a background IVF training still running drops
 // its work (the epoch changes).
 func (vs *vectors) release() {
+	vs.file.close()
 	vs.dataMem.release()
 	vs.quantMem.release()
 	if vs.ann != nil {
@@ -135,9 +139,12 @@ func quantize(q []int8, v []float32) float32 {
 	return m / 127
 }
 
-// get returns slot n's vector (shared; do not modify).
+// get returns slot n's vector (shared or a copy; do not modify).
 func (vs *vectors) get(n int) []float32 {
-	return vs.data[n*vs.dim : (n+1)*vs.dim : (n+1)*vs.dim]
+	if n >= vs.file.slots {
+		return vs.row(n, nil)
+	}
+	return vs.row(n, make([]float32, vs.dim))
 }
 
 // getQuant returns slot n's int8 row (shared; do not modify): from the
@@ -156,7 +163,9 @@ func (vs *vectors) getQuant(n int) []int8 {
 
 // clear zeroes slot n (a removed chunk): it can no longer score.
 func (vs *vectors) clear(n int) {
-	clear(vs.get(n))
+	if n >= vs.file.slots { // a row in the file stays: scale 0 and the dead check keep it out
+		clear(vs.get(n))
+	}
 	if vs.quant != nil {
 		clear(vs.quant[n*vs.dim : (n+1)*vs.dim])
 	}
@@ -168,6 +177,7 @@ func (vs *vectors) clear(n int) {
 
 // compact keeps the slots whose remap entry is not -1, in order.
 func (vs *vectors) compact(remap []int32, live int) {
+	vs.materialize() // rare (removed slots outnumber live ones): the next snapshot takes the rows back
 	for old, nw := range remap {
 		if nw >= 0 && int(nw) != old {
 			copy(vs.data[int(nw)*vs.dim:], vs.get(old))
@@ -198,7 +208,7 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 	if n <= 0 || len(q) != vs.dim {
 		return nil
 	}
-	slots := len(vs.data) / vs.dim
+	slots := vs.slots()
 	if haveInt8Dot && vs.ann != nil && slots >= vs.exactBelow && slots > preFilter(n) {
 		return vs.annNearest(q, n, dead)
 	}
@@ -285,8 +295,9 @@ func (vs *vectors) rescore(q []float32, n int, best minHeap) []scored {
 // first (ties by slot), skipping dead ones.
 func (vs *vectors) exact(q []float32, n int, dead func(slot int) bool, candidates iter.Seq[int]) []scored {
 	h := make(minHeap, 0, n)
+	buf := make([]float32, vs.dim)
 	for s := range candidates {
-		score := float64(dot32(q, vs.data[s*vs.dim:(s+1)*vs.dim]))
+		score := float64(dot32(q, vs.row(s, buf)))
 		if len(h) == n && score <= h[0].score {
 			continue // the common case: cheaper than a dead check
 		}
