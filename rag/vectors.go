@@ -31,7 +31,11 @@ import (
 // with the exact scan).
 //
 // From exactBelow slots on, once the IVF (ann.go) is trained, a search
-// scans only the slots of the lists nearest the query instead of all.
+// scans only the slots of the lists nearest the query instead of all, and
+// the IVF's lists hold the only int8 copy.
+//
+// The arrays are mapped outside the Go heap (mem.go), and a large index
+// reads its float32 rows from the snapshot file (vectors_file.go).
 type vectors struct {
 	dim   int
 	data  []float32
