@@ -39,10 +39,7 @@ func clusteredVectors(rng *rand.Rand, vs *vectors, n, clusters int, spread float
 // exact k-th best score less 1e-6: a returned slot that ties with the
 // k-th counts (templated knowledge bases have many ties).
 func tieAwareRecall(vs *vectors, q []float32, got []scored, k int, dead func(int) bool) float64 {
-	want := vs.exact(q, k, dead, func(yield func(int) bool) {
-		for s := 0; s < vs.slots() && yield(s); s++ {
-		}
-	})
+	want := vs.exactAll(q, k, dead)
 	if len(want) == 0 {
 		return 1
 	}

@@ -3,7 +3,6 @@ package rag
 import (
 	"iter"
 	"math"
-	"sort"
 
 	"github.com/viterin/vek/vek32"
 )
@@ -217,10 +216,7 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 		return vs.annNearest(q, n, dead)
 	}
 	if !haveInt8Dot || slots <= preFilter(n) {
-		return vs.exact(q, n, dead, func(yield func(int) bool) {
-			for s := 0; s < slots && yield(s); s++ {
-			}
-		})
+		return vs.exactAll(q, n, dead)
 	}
 	// The int8 pass: approximate scores, the best preFilter(n) kept.
 	p := vs.int8Pass(q, n, dead)
@@ -310,12 +306,7 @@ func (vs *vectors) exact(q []float32, n int, dead func(slot int) bool, candidate
 		}
 		h.offer(scored{slot: s, score: score}, n)
 	}
-	sort.Slice(h, func(i, j int) bool {
-		if h[i].score != h[j].score {
-			return h[i].score > h[j].score
-		}
-		return h[i].slot < h[j].slot
-	})
+	sortScored(h)
 	return h
 }
 

@@ -10,18 +10,23 @@ import (
 // more than half of what the index would keep resident, while a search
 // reads only the few hundred rows it rescores (the int8 pass, over the IVF
 // lists' rows in memory, chooses them) and the candidates' vectors for the
-// feedback. Each is one positioned read (pread) from the page cache, about
-// a microsecond for 2 KB; mapping the file instead would have been free of
-// system calls but would have counted every page a search ever touched in
-// the process's resident memory. Slots added after the snapshot was
+// feedback. Each is one positioned read (pread) from the page cache, 4-10
+// microseconds for 2 KB on this VM (4.3 at load average 6.5); mapping the
+// file instead would have been free of system calls but would have
+// counted every page a search ever touched in the process's resident
+// memory (under the bench's load most of the 2 GB within a minute). Slots added after the snapshot was
 // written are kept in memory (vectors.data) until the next snapshot, which
 // takes them over. Chosen over rescoring with float16 or bfloat16 copies
 // (1 GB resident, and results no longer equal to the exact scan's).
 
 // fileRowsFrom is the size of the float32 vectors from which they are
-// read from the snapshot file (about 64,000 chunks of 512 dimensions):
-// below it the reads would cost more than the memory is worth.
-const fileRowsFrom = 128 << 20
+// read from the snapshot file: 1 GB, about 500,000 chunks of 512
+// dimensions. The reads cost a search about 300 system calls
+// (BenchmarkSearchKB at 100,000 chunks, load average 4-6: p50 4.7 ms
+// against 1.7 ms with the rows in memory), worth it where the memory
+// decides whether the index fits (a million chunks: 2 GB of 3), not for
+// the 200 MB of a 100,000-chunk index.
+const fileRowsFrom = 1 << 30
 
 // fileRows is where the float32 rows of slots [0, slots) are in the
 // snapshot file.
@@ -112,4 +117,43 @@ func (vs *vectors) writeRows(e *snapWriter) int64 {
 	}
 	e.w.Write(bytesOf(vs.data))
 	return at
+}
+
+// eachRow calls fn with every slot's float32 row in slot order (shared
+// for the call only), reading the rows in the file in blocks of 4 MB: an
+// exact scan of every slot, which a pread per row would make 300 times
+// slower (a million system calls).
+func (vs *vectors) eachRow(fn func(s int, row []float32)) {
+	const block = 4 << 20
+	per := max(1, block/(vs.dim*4))
+	buf := make([]float32, per*vs.dim)
+	for lo := 0; lo < vs.file.slots; lo += per {
+		hi := min(lo+per, vs.file.slots)
+		b := buf[:(hi-lo)*vs.dim]
+		if _, err := vs.file.f.ReadAt(bytesOf(b), vs.file.off+int64(lo)*int64(vs.dim)*4); err != nil {
+			clear(b) // as row: a zero vector matches nothing
+		}
+		for s := lo; s < hi; s++ {
+			fn(s, b[(s-lo)*vs.dim:(s-lo+1)*vs.dim])
+		}
+	}
+	for s := vs.file.slots; s < vs.slots(); s++ {
+		fn(s, vs.row(s, nil))
+	}
+}
+
+// exactAll is exact over every slot.
+func (vs *vectors) exactAll(q []float32, n int, dead func(slot int) bool) []scored {
+	h := make(minHeap, 0, n)
+	vs.eachRow(func(s int, row []float32) {
+		score := float64(dot32(q, row))
+		if len(h) == n && score <= h[0].score {
+			return
+		}
+		if !dead(s) {
+			h.offer(scored{slot: s, score: score}, n)
+		}
+	})
+	sortScored(h)
+	return h
 }
