@@ -113,8 +113,11 @@ func (vs *vectors) add(v []float32) {
 		}
 	}
 	if vs.ann == nil {
+		// By slot number: data may hold only the slots after those in the
+		// snapshot file.
+		qs := len(vs.quant)
 		vs.quant = extendMapped(vs.quant, &vs.quantMem, vs.dim)
-		vs.scale = append(vs.scale, quantize(vs.quant[start:], vs.data[start:]))
+		vs.scale = append(vs.scale, quantize(vs.quant[qs:], vs.data[start:]))
 		return
 	}
 	// The IVF keeps the int8 row in its list only.

@@ -2,7 +2,9 @@ package rag
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -91,5 +93,44 @@ func TestVectorsReadFromTheSnapshotFile(t *testing.T) {
 		if err := ix.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Without the IVF (below its threshold) the flat int8 copy is by slot
+// number while the float32 rows in memory are only those added after the
+// snapshot: a chunk added then is scored from its own rows.
+func TestVectorsInFileWithTheFlatScan(t *testing.T) {
+	if !haveInt8Dot {
+		t.Skip("the rows stay in memory without the int8 pass")
+	}
+	st := openStore(t, t.TempDir())
+	flat := Options{MinScore: -1, ExactBelow: 1 << 30, vectorsInFileFrom: -1}
+	ix1, _ := openLogged(t, st, flat)
+	snapshotCorpus(t, ix1)
+	stopSnapshots(ix1)
+	if err := ix1.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if ix1.vecs.ann != nil || ix1.vecs.quant == nil || ix1.vecs.file.slots != ix1.vecs.slots() {
+		t.Fatalf("want the flat scan over rows in the file: IVF %v, %d int8 values, %d of %d slots in the file",
+			ix1.vecs.ann != nil, len(ix1.vecs.quant), ix1.vecs.file.slots, ix1.vecs.slots())
+	}
+	g := newTextGen(5)
+	var late []BEIRDoc
+	for i := range 20 {
+		late = append(late, BEIRDoc{ID: fmt.Sprintf("late%d", i), Text: g.paragraph(300)})
+	}
+	putTexts(t, ix1, late...)
+	for s := ix1.vecs.file.slots; s < ix1.vecs.slots(); s++ {
+		want := make([]int8, ix1.vecs.dim)
+		quantize(want, ix1.vecs.get(s))
+		if !slices.Equal(ix1.vecs.getQuant(s), want) {
+			t.Fatalf("slot %d added after the snapshot: its int8 row is not its vector's", s)
+		}
+	}
+	inMemory, _ := openLogged(t, st, Options{MinScore: -1, ExactBelow: 1 << 30, vectorsInFileFrom: 1 << 40})
+	stopSnapshots(inMemory)
+	if a, b := searchAll(t, ix1), searchAll(t, inMemory); !reflect.DeepEqual(a, b) {
+		t.Fatal("the index with rows in the file and in memory answers differently from the one with all in memory")
 	}
 }
