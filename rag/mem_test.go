@@ -1,10 +1,12 @@
 package rag
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -123,8 +125,21 @@ func TestCloseReleasesTheVectors(t *testing.T) {
 			t.Fatalf("%s search after Close: %v, want ErrClosed", m, err)
 		}
 	}
+	// A snapshot after Close (a second Close, or Snapshot) leaves the
+	// file as Close wrote it: the released index is empty.
+	before, err := os.ReadFile(snapshotPath(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.gen++ // as if changed: the writer would not skip on its own
 	if err := ix.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+	if err := ix.Snapshot(); err != nil {
+		t.Fatalf("Snapshot after Close: %v", err)
+	}
+	if after, err := os.ReadFile(snapshotPath(st)); err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the snapshot changed after Close (%d bytes, then %d): %v", len(before), len(after), err)
 	}
 }
 

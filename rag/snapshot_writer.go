@@ -62,6 +62,9 @@ func (ix *Index) snapshotInBackground() {
 func (ix *Index) Snapshot() error {
 	ix.write.Lock()
 	defer ix.write.Unlock()
+	if ix.closed { // set holding write: the memory is released, the file must keep what it has
+		return nil
+	}
 	ix.mu.RLock()
 	gen, chunks := ix.gen, len(ix.byID)
 	ix.mu.RUnlock()
