@@ -19,10 +19,11 @@ import (
 // on this 2-core machine, its Add built 2,156 vectors/s on one core (Add is
 // not safe for concurrent use), so a million would take more than eight
 // minutes of the ten-minute budget before anything else, and its
-// recall@10 at EfSearch 64 was 0.16 in that test. The IVF reuses the int8
-// vectors the flat scan already keeps (no second copy of the data, only a
-// list number per slot), assigns a new chunk with nlist int8 dot products,
-// and its rebuild is a sample k-means plus one int8 pass.
+// recall@10 at EfSearch 64 was 0.16 in that test. Once trained the IVF
+// holds the only int8 copy of the vectors, in list order (the flat copy
+// is dropped; a slot's row is found by its list and position), assigns a
+// new chunk with nlist int8 dot products, and its rebuild is a sample
+// k-means plus one int8 pass.
 
 // DefaultExactBelow is the number of vector slots below which a search
 // scans every vector (exact after the float32 rescoring) instead of the
@@ -65,13 +66,16 @@ type ivf struct {
 	qscale []float32 // per centroid
 	lists  [][]int32 // the slots of each list
 	// rows and rscale are each list's int8 vectors and scales, in list
-	// order: a copy of the slots' quant rows (a quarter of the float32),
-	// so that a search reads each list in one sequential pass. Through the
-	// slot numbers the rows were scattered: 230 ns a vector against 24 ns
-	// for the flat scan (BenchmarkVectorCrossover, 400,000 x 512).
+	// order (a quarter of the float32), so that a search reads each list
+	// in one sequential pass. Through the slot numbers the rows were
+	// scattered: 230 ns a vector against 24 ns for the flat scan
+	// (BenchmarkVectorCrossover, 400,000 x 512). They are the index's only
+	// int8 copy while the IVF exists (vectors.getQuant).
 	rows    [][]int8
 	rscale  [][]float32
+	rowsMem mapping // the arena of rows, off the Go heap (mem.go)
 	of      []int32 // slot -> its list, -1 for none (a zero vector)
+	pos     []int32 // slot -> its place in its list
 	trained int     // the live slots it was trained on
 	share   float64 // of the slots a search scans at least (probeShare)
 }
@@ -140,7 +144,7 @@ func newIVF(dim int, cents []float32, slots int) *ivf {
 	nlist := len(cents) / dim
 	ix := &ivf{dim: dim, nlist: nlist, cents: cents, qcents: make([]int8, len(cents)),
 		qscale: make([]float32, nlist), lists: make([][]int32, nlist), rows: make([][]int8, nlist), rscale: make([][]float32, nlist),
-		of: make([]int32, 0, slots), share: probeShare}
+		of: make([]int32, 0, slots), pos: make([]int32, 0, slots), share: probeShare}
 	for c := 0; c < nlist; c++ {
 		ix.qscale[c] = quantize(ix.qcents[c*dim:(c+1)*dim], cents[c*dim:(c+1)*dim])
 	}
@@ -166,7 +170,9 @@ func (f *ivf) listOf(q []int8, s float32) int32 {
 // sc, in list l.
 func (f *ivf) place(slot int, l int32, q []int8, sc float32) {
 	f.of = append(f.of, l)
+	f.pos = append(f.pos, 0)
 	if l >= 0 {
+		f.pos[slot] = int32(len(f.lists[l]))
 		f.lists[l] = append(f.lists[l], int32(slot))
 		f.rows[l] = append(f.rows[l], q...)
 		f.rscale[l] = append(f.rscale[l], sc)
@@ -187,6 +193,7 @@ func (f *ivf) remove(slot int) {
 		}
 		last := len(l) - 1
 		l[i] = l[last]
+		f.pos[l[i]] = int32(i)
 		copy(f.rows[li][i*f.dim:(i+1)*f.dim], f.rows[li][last*f.dim:])
 		f.rscale[li][i] = f.rscale[li][last]
 		f.lists[li], f.rows[li], f.rscale[li] = l[:last], f.rows[li][:last*f.dim], f.rscale[li][:last]
@@ -198,7 +205,7 @@ func (f *ivf) remove(slot int) {
 // compact renumbers the slots like vectors.compact (removed slots have
 // already left their lists).
 func (f *ivf) compact(remap []int32, live int) {
-	of := make([]int32, live)
+	of, pos := make([]int32, live), make([]int32, live)
 	for old, nw := range remap {
 		if nw >= 0 && old < len(f.of) {
 			of[nw] = f.of[old]
@@ -208,6 +215,7 @@ func (f *ivf) compact(remap []int32, live int) {
 		kept, k := ss[:0], 0
 		for i, s := range ss {
 			if nw := remap[s]; nw >= 0 {
+				pos[nw] = int32(k)
 				kept = append(kept, nw)
 				copy(f.rows[l][k*f.dim:(k+1)*f.dim], f.rows[l][i*f.dim:])
 				f.rscale[l][k] = f.rscale[l][i]
@@ -216,7 +224,13 @@ func (f *ivf) compact(remap []int32, live int) {
 		}
 		f.lists[l], f.rows[l], f.rscale[l] = kept, f.rows[l][:k*f.dim], f.rscale[l][:k]
 	}
-	f.of = of
+	f.of, f.pos = of, pos
+}
+
+// release unmaps the rows' arena; the IVF must not be used after.
+func (f *ivf) release() {
+	f.rowsMem.release()
+	clear(f.rows)
 }
 
 // probe returns the lists to scan for the query, nearest first: at least
@@ -283,7 +297,8 @@ func (vs *vectors) assignRange(f *ivf, of []int32, lo, hi int) {
 }
 
 // fill installs of (one list per slot, every slot of vs) and builds the
-// lists with their rows, leaving out removed slots.
+// lists with their rows, leaving out removed slots. It reads the rows
+// with vs.getQuant, so it runs before f replaces vs.ann (install).
 func (f *ivf) fill(of []int32, vs *vectors) {
 	counts := make([]int, f.nlist)
 	for s, l := range of {
@@ -296,21 +311,26 @@ func (f *ivf) fill(of []int32, vs *vectors) {
 	for l := range f.lists {
 		f.lists[l] = make([]int32, 0, counts[l]+counts[l]/4)
 	}
+	pos := make([]int32, len(of))
 	for s, l := range of {
 		if l >= 0 {
+			pos[s] = int32(len(f.lists[l]))
 			f.lists[l] = append(f.lists[l], int32(s))
 		}
 	}
-	// The rows (half a gigabyte at a million chunks) are one arena on huge
-	// pages (filling them on 4 KB pages took 3.5 s of page faults at a
-	// million), each list's part with room to grow in place, copied on
-	// every core, a range of lists each.
+	// The rows (half a gigabyte at a million chunks) are one off-heap
+	// arena on huge pages (filling them on 4 KB pages took 3.5 s of page
+	// faults at a million), each list's part with room to grow in place
+	// (a list that outgrows it moves to the Go heap), copied on every
+	// core, a range of lists each.
 	total := 0
 	for _, ss := range f.lists {
 		total += cap(ss)
 	}
-	arena, scaleArena := make([]int8, total*f.dim), make([]float32, total)
-	adviseHuge(bytesOf(arena))
+	arena, mem := mapNums[int8](total * f.dim)
+	arena = arena[:total*f.dim]
+	scaleArena := make([]float32, total)
+	f.rowsMem = mem
 	off := 0
 	for l, ss := range f.lists {
 		n, c := len(ss), cap(ss)
@@ -327,7 +347,18 @@ func (f *ivf) fill(of []int32, vs *vectors) {
 			}
 		}
 	})
-	f.of = of
+	f.of, f.pos = of, pos
+}
+
+// install makes f the IVF of vs (filled), releasing the int8 rows it
+// replaces: the flat copy, or the previous IVF's.
+func (vs *vectors) install(f *ivf) {
+	old := vs.ann
+	vs.ann = f
+	vs.dropFlatQuant()
+	if old != nil {
+		old.release()
+	}
 }
 
 // newTrainedIVF trains centroids on a sample of vs and returns an IVF
@@ -352,5 +383,5 @@ func (vs *vectors) trainIVFLists(live, nlist int) {
 	of := make([]int32, vs.slots())
 	vs.assignRange(f, of, 0, len(of))
 	f.fill(of, vs)
-	vs.ann = f
+	vs.install(f)
 }

@@ -75,5 +75,5 @@ func (ix *Index) trainANN() {
 	of = append(of, make([]int32, vs.slots()-n0)...)
 	vs.assignRange(f, of, n0, len(of))
 	f.fill(of, vs)
-	vs.ann = f
+	vs.install(f)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,23 +57,25 @@ func BenchmarkSearchKB(b *testing.B) {
 		st.Close()
 		b.Logf("generated and ingested %d chunks in %v", n, time.Since(t0))
 	}
-	for _, exactBelow := range []int{-1, 1 << 30} {
-		name := "ann"
-		if exactBelow > 0 {
-			name = "exact"
-		}
-		b.Run(name, func(b *testing.B) {
+	// ann-memory: the float32 vectors held in memory instead of read from
+	// the snapshot file (vectors_file.go), for what the reads cost.
+	for _, v := range []struct {
+		name               string
+		exactBelow, inFile int
+	}{{"ann", -1, 0}, {"ann-memory", -1, 1 << 50}, {"exact", 1 << 30, 0}} {
+		b.Run(v.name, func(b *testing.B) {
 			st, err := store.Open(dir, store.Options{NoSync: true})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer st.Close()
 			t0 := time.Now()
-			ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{MinScore: -1, ExactBelow: exactBelow})
+			ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{MinScore: -1, ExactBelow: v.exactBelow, vectorsInFileFrom: v.inFile})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportMetric(time.Since(t0).Seconds(), "open-s")
+			defer ix.Close() // releases its memory before the next variant opens
 			qs := bench.NewQuestions(1)
 			var ds []time.Duration
 			var recall float64
@@ -176,8 +179,12 @@ func BenchmarkOpenSnapshot(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	first := true
 	for b.Loop() {
 		var lb logBuffer
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		ix, err := Open(context.Background(), st, embed.NewBuiltin(), Options{Log: slog.New(slog.NewTextHandler(&lb, nil))})
 		if err != nil {
 			b.Fatal(err)
@@ -186,6 +193,44 @@ func BenchmarkOpenSnapshot(b *testing.B) {
 		if !strings.Contains(lb.String(), "loaded from its snapshot") || ix.Len() != n {
 			b.Fatalf("not loaded from the snapshot (%d chunks):\n%s", ix.Len(), lb.String())
 		}
+		b.StopTimer()
+		if first { // later rounds would count the index a background calibration still holds
+			first = false
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "heap-MB")
+			b.ReportMetric(float64(ix.vecs.offHeapBytes())/(1<<20), "offheap-MB")
+			rss, hwm := procMemory()
+			b.ReportMetric(rss, "rss-MB")
+			b.ReportMetric(hwm, "hwm-MB")
+		}
 		b.Log(strings.TrimSpace(lb.String()))
+		if err := ix.Close(); err != nil { // releases the mapped vectors before the next Open
+			b.Fatal(err)
+		}
+		b.StartTimer()
 	}
+}
+
+// procMemory is this process's resident memory now and its high-water
+// mark, in MB (/proc/self/status; 0 where there is none).
+func procMemory() (rss, hwm float64) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
 }

@@ -1,8 +1,12 @@
 package rag
 
 import (
+	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -80,5 +84,108 @@ func TestTopMatchesSort(t *testing.T) {
 		if a.score < b.score || (a.score == b.score && a.slot > b.slot) {
 			t.Fatalf("not sorted at %d: %v %v", i, a, b)
 		}
+	}
+}
+
+// The document frequency counts live slots only, whether removed ones are
+// pending (counted) or compacted or renumbered away (the postings'
+// length), and idfOf agrees with search's.
+func TestLexicalDocumentFrequency(t *testing.T) {
+	l := newLexical()
+	for s := range 10 {
+		terms := []string{"common"}
+		if s%2 == 0 {
+			terms = append(terms, "even")
+		}
+		l.add(s, terms)
+	}
+	check := func(when string, common, even int) {
+		t.Helper()
+		if got := l.df(l.termPostings("common")); got != common {
+			t.Fatalf("%s: df(common) = %d, want %d", when, got, common)
+		}
+		if got := l.df(l.termPostings("even")); got != even {
+			t.Fatalf("%s: df(even) = %d, want %d", when, got, even)
+		}
+		if got, want := l.idfOf("even"), l.idf(even); got != want {
+			t.Fatalf("%s: idfOf(even) = %v, want %v", when, got, want)
+		}
+	}
+	check("fresh", 10, 5)
+	l.remove(0)
+	l.remove(3)
+	check("two removed, pending", 8, 4)
+	l.compact()
+	check("compacted", 8, 4)
+	l.remove(4)
+	remap := make([]int32, 10)
+	n := int32(0)
+	for s := range remap {
+		remap[s] = -1
+		if l.lengths[s] >= 0 {
+			remap[s] = n
+			n++
+		}
+	}
+	l.renumber(remap, int(n))
+	check("renumbered", 7, 3)
+}
+
+// BenchmarkLexicalCommonWords: a question of three words each in 6% of
+// 1,000,000 slots (the bench knowledge base's "reset my password"), the
+// lexical search and the embedder's idf of each word.
+func BenchmarkLexicalCommonWords(b *testing.B) {
+	const slots = 1000000
+	l := newLexical()
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := []string{"reset", "password", "account"}
+	terms := make([]string, 0, 40)
+	for s := range slots {
+		terms = terms[:0]
+		for range 30 {
+			terms = append(terms, fmt.Sprintf("w%d", rng.IntN(20000)))
+		}
+		for _, w := range words {
+			if rng.IntN(16) == 0 {
+				terms = append(terms, w)
+			}
+		}
+		l.add(s, terms)
+	}
+	for b.Loop() {
+		for _, w := range words {
+			l.idfOf(w)
+		}
+		l.search(words).release()
+	}
+}
+
+// Concurrent searches share a bounded set of score arrays (a float64 per
+// slot each): 64 searches at once no longer make 64 of them.
+func TestLexicalScoreArraysBounded(t *testing.T) {
+	l := newLexical()
+	for s := range 1000 {
+		l.add(s, []string{"common", fmt.Sprintf("w%d", s%17)})
+	}
+	var mu sync.Mutex
+	seen := map[*lexHits]bool{}
+	var wg sync.WaitGroup
+	for g := range 64 {
+		wg.Go(func() {
+			for i := range 50 {
+				h := l.search([]string{"common", fmt.Sprintf("w%d", (g+i)%17)})
+				if h.len() != 1000 {
+					t.Errorf("%d matches, want 1000", h.len())
+				}
+				mu.Lock()
+				seen[h] = true
+				mu.Unlock()
+				h.release()
+			}
+		})
+	}
+	wg.Wait()
+	if max := hitsPerCPU * runtime.GOMAXPROCS(0); len(seen) > max {
+		t.Fatalf("%d score arrays for 64 concurrent searchers, want at most %d", len(seen), max)
 	}
 }

@@ -26,6 +26,9 @@ import (
 // (provider, model or dimension); re-ingest with --reindex.
 var ErrEmbedderMismatch = errors.New("index was built by another embedder")
 
+// ErrClosed means the index was closed (Close released its memory).
+var ErrClosed = errors.New("knowledge index closed")
+
 // ErrBadQuery means the query is empty.
 var ErrBadQuery = errors.New("invalid query")
 
@@ -92,6 +95,10 @@ type Options struct {
 	// (ann.go). 0 means DefaultExactBelow; negative means always the
 	// approximate index (for measuring it on a small knowledge base).
 	ExactBelow int
+	// vectorsInFileFrom is the bytes of float32 vectors from which they
+	// are read from the snapshot file (vectors_file.go): 0 means
+	// fileRowsFrom, negative always (tests).
+	vectorsInFileFrom int
 }
 
 // Index is the knowledge base. The store holds the truth (documents,
@@ -116,6 +123,12 @@ type Index struct {
 	// langs counts the live chunks per language: a question is analysed
 	// in one of its documents' languages (see docLangs).
 	langs map[embed.Lang]int
+	// closed is set by Close, which releases the vectors: searches
+	// check it under mu.
+	closed bool
+	// textMem holds the slots' strings when they were loaded from a
+	// snapshot (off the Go heap, mem.go); released at Close.
+	textMem mapping
 	// gen counts the changes to the in-memory index: the calibration
 	// records the one it was computed at.
 	gen uint64
@@ -420,6 +433,9 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.closed {
+		return nil, ErrClosed
+	}
 	if mode != ModeLexical && weighted {
 		var err error
 		if qv, err = ix.embedQuery(ctx, q, lang); err != nil {
@@ -447,9 +463,11 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 	out := make([]Passage, 0, len(ranked))
 	for _, r := range ranked {
 		s := ix.slots[r.slot]
+		// Copies: the slots' strings may live in an arena released at
+		// Close (Index.textMem), and a passage outlives the lock.
 		p := Passage{
-			ChunkID: s.id, DocID: strconv.FormatUint(s.docID, 10), Title: s.title, Heading: s.heading,
-			Source: s.source, Text: s.text, Score: r.score,
+			ChunkID: strings.Clone(s.id), DocID: strconv.FormatUint(s.docID, 10), Title: strings.Clone(s.title), Heading: strings.Clone(s.heading),
+			Source: strings.Clone(s.source), Text: strings.Clone(s.text), Score: r.score,
 		}
 		if mode != ModeLexical {
 			p.VectorScore = math.Max(vecScores[r.slot], 0)

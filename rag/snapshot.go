@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"unsafe"
 
 	"github.com/chatbot/chatbot/embed"
@@ -43,11 +44,21 @@ var errNoSnapshot = errors.New("no snapshot")
 // indexState is what a snapshot holds: the in-memory index without the
 // maps derived from the slots.
 type indexState struct {
-	slots []slot
-	vecs  *vectors
-	lex   *lexical
-	dead  int
-	maps  slotMaps // derived from slots when decoded
+	slots   []slot
+	vecs    *vectors
+	lex     *lexical
+	dead    int
+	maps    slotMaps // derived from slots when decoded
+	textMem mapping  // the slots' strings, off the Go heap, when decoded
+}
+
+// release unmaps what a decoded state holds off the Go heap (a state
+// that is not installed).
+func (s *indexState) release() {
+	if s.vecs != nil {
+		s.vecs.release()
+	}
+	s.textMem.release()
 }
 
 // slotMaps are the Index's lookups derived from its slots.
@@ -97,7 +108,8 @@ func (ix *Index) writeSnapshot() (err error) {
 		}
 	}()
 	h := crc32.New(castagnoli)
-	e := &snapWriter{w: bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)}
+	out := &countWriter{w: io.MultiWriter(tmp, h)}
+	e := &snapWriter{w: bufio.NewWriterSize(out, 1<<20), out: out}
 	e.w.Write(snapshotMagic)
 	e.uvarint(snapshotVersion)
 	e.uvarint(gen.Count)
@@ -107,8 +119,11 @@ func (ix *Index) writeSnapshot() (err error) {
 	e.uvarint(uint64(ix.info.Dimension))
 	e.str(ix.info.Analyzer)
 	ix.mu.RLock()
-	encodeState(e, indexState{slots: ix.slots, vecs: ix.vecs, lex: ix.lex, dead: ix.dead})
+	rowsAt := encodeState(e, indexState{slots: ix.slots, vecs: ix.vecs, lex: ix.lex, dead: ix.dead})
 	ix.mu.RUnlock()
+	if e.err != nil {
+		return e.err
+	}
 	if err := e.w.Flush(); err != nil {
 		return err
 	}
@@ -130,7 +145,31 @@ func (ix *Index) writeSnapshot() (err error) {
 		d.Sync() // the rename survives a crash; a lost rename only costs a rebuild
 		d.Close()
 	}
+	ix.rowsToFile(path, rowsAt)
 	return nil
+}
+
+// rowsToFile makes a large index read its float32 vectors from the
+// snapshot just written at path (vectors_file.go), releasing the memory
+// or the older file that held them. Called with ix.write held, so the
+// slots are the ones written. A failure to open it keeps them where they
+// are.
+func (ix *Index) rowsToFile(path string, rowsAt int64) {
+	if !rowsFromFile(ix.vecs.slots(), ix.vecs.dim, ix.opts.vectorsInFileFrom) {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		ix.log.Warn("the vectors stay in memory: the snapshot file did not open", "file", path, "err", err)
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		f.Close()
+		return
+	}
+	ix.vecs.useFile(f, rowsAt)
 }
 
 func putU32(b []byte, v uint32) {
@@ -140,7 +179,9 @@ func putU32(b []byte, v uint32) {
 // slotFields is the number of strings per slot in the snapshot.
 const slotFields = 6
 
-func encodeState(e *snapWriter, s indexState) {
+// encodeState writes s and returns the offset of its first float32
+// vector row in what e writes.
+func encodeState(e *snapWriter, s indexState) int64 {
 	// The slots' strings are one arena (and their lengths one array), so
 	// that loading a million slots is two reads and no allocation per
 	// string.
@@ -165,8 +206,15 @@ func encodeState(e *snapWriter, s indexState) {
 		}
 	}
 	e.uvarint(uint64(s.dead))
-	writeSlice(e, s.vecs.data)
-	writeSlice(e, s.vecs.quant)
+	rowsAt := s.vecs.writeRows(e)
+	if s.vecs.quant != nil || s.vecs.slots() == 0 {
+		writeSlice(e, s.vecs.quant)
+	} else { // the IVF holds the rows: written in slot order all the same
+		e.uvarint(uint64(s.vecs.slots() * s.vecs.dim))
+		for n := range s.vecs.slots() {
+			e.w.Write(bytesOf(s.vecs.getQuant(n)))
+		}
+	}
 	writeSlice(e, s.vecs.scale)
 	terms := make([]string, len(s.lex.postings))
 	for t, id := range s.lex.ids {
@@ -189,11 +237,14 @@ func encodeState(e *snapWriter, s indexState) {
 	} else {
 		e.uvarint(0)
 	}
+	return rowsAt
 }
 
 // readSnapshot loads the snapshot file into a new index state when it is
-// usable for the store as it is now, and says why not otherwise.
-func (ix *Index) readSnapshot() (indexState, error) {
+// usable for the store as it is now, and says why not otherwise. A large
+// index's float32 vectors stay in the file (vectors_file.go), which the
+// state then keeps open.
+func (ix *Index) readSnapshot() (_ indexState, err error) {
 	if !littleEndian {
 		return indexState{}, errNoSnapshot
 	}
@@ -205,7 +256,12 @@ func (ix *Index) readSnapshot() (indexState, error) {
 	if err != nil {
 		return indexState{}, err
 	}
-	defer f.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
 	fi, err := f.Stat()
 	if err != nil {
 		return indexState{}, err
@@ -225,7 +281,7 @@ func (ix *Index) readSnapshot() (indexState, error) {
 	defer close(stop)
 	sumc := make(chan uint32, 1)
 	go func() { sumc <- checksumFile(f, body, stop) }()
-	d := &snapReader{r: bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 1<<20), left: body}
+	d := &snapReader{r: bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 1<<20), left: body, src: f, end: body}
 	magic := make([]byte, len(snapshotMagic))
 	d.full(magic)
 	if d.err != nil || string(magic) != string(snapshotMagic) {
@@ -246,10 +302,15 @@ func (ix *Index) readSnapshot() (indexState, error) {
 		return indexState{}, fmt.Errorf("written by embedder %s/%s (dimension %d, analyzer %q), this index is %s/%s (dimension %d, analyzer %q)",
 			info.Provider, info.Model, info.Dimension, info.Analyzer, ix.info.Provider, ix.info.Model, ix.info.Dimension, ix.info.Analyzer)
 	}
-	s, err := decodeState(d, ix.info.Dimension)
+	s, err := decodeState(d, ix.info.Dimension, ix.opts.vectorsInFileFrom)
 	if err != nil {
 		return indexState{}, err
 	}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
 	if d.left != 0 {
 		return indexState{}, fmt.Errorf("%w: %d bytes after the index", errSnapshotDamaged, d.left)
 	}
@@ -260,6 +321,7 @@ func (ix *Index) readSnapshot() (indexState, error) {
 	if want := <-sumc; uint32(sum[0])|uint32(sum[1])<<8|uint32(sum[2])<<16|uint32(sum[3])<<24 != want {
 		return indexState{}, fmt.Errorf("%w: checksum mismatch", errSnapshotDamaged)
 	}
+	keep = s.vecs.file.f == f
 	return s, nil
 }
 
@@ -287,11 +349,19 @@ func checksumFile(f *os.File, n int64, stop <-chan struct{}) uint32 {
 // decodeState reads what encodeState wrote and checks that its parts
 // agree (slot numbers in range), so that a decoded state cannot make a
 // search index out of bounds.
-func decodeState(d *snapReader, dim int) (indexState, error) {
+func decodeState(d *snapReader, dim, inFileFrom int) (indexState, error) {
 	n := d.count(8 + 4*slotFields)
 	docIDs, lens := readSlice[uint64](d), readSlice[uint32](d)
-	arena := make([]byte, d.count(1))
-	adviseHuge(arena)
+	// The strings' arena is off the Go heap (mem.go): at a million chunks
+	// it is most of what the heap would hold.
+	arena, textMem := mapNums[byte](d.count(1))
+	arena = arena[:cap(arena)]
+	ok := false
+	defer func() {
+		if !ok {
+			textMem.release()
+		}
+	}()
 	d.full(arena)
 	if d.err == nil && (len(docIDs) != n || len(lens) != n*slotFields) {
 		d.fail(fmt.Errorf("%w: %d slots, %d documents and %d lengths", errSnapshotDamaged, n, len(docIDs), len(lens)))
@@ -314,9 +384,20 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 		off += int(l)
 		return str
 	}
+	// The languages are a few short strings on the heap, not in the
+	// arena: they leave the index (passageLang) without a copy.
+	langs := map[string]embed.Lang{}
+	lang := func(l string) embed.Lang {
+		v, ok := langs[l]
+		if !ok {
+			v = embed.Lang(strings.Clone(l))
+			langs[l] = v
+		}
+		return v
+	}
 	for i := range s.slots {
 		l := lens[i*slotFields : (i+1)*slotFields]
-		s.slots[i] = slot{id: field(l[0]), docID: docIDs[i], title: field(l[1]), heading: field(l[2]), source: field(l[3]), text: field(l[4]), lang: embed.Lang(field(l[5]))}
+		s.slots[i] = slot{id: field(l[0]), docID: docIDs[i], title: field(l[1]), heading: field(l[2]), source: field(l[3]), text: field(l[4]), lang: lang(field(l[5]))}
 	}
 	if d.err == nil && off != len(arena) {
 		d.fail(fmt.Errorf("%w: %d bytes of slot strings, %d used", errSnapshotDamaged, len(arena), off))
@@ -328,9 +409,29 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 	maps := make(chan slotMaps, 1)
 	go func() { maps <- mapSlots(s.slots) }()
 	s.dead = int(d.uvarint())
-	vs := &vectors{dim: dim, exactBelow: DefaultExactBelow}
-	vs.data, vs.quant, vs.scale = readSlice[float32](d), readSlice[int8](d), readSlice[float32](d)
-	if d.err == nil && (len(vs.data) != n*dim || len(vs.quant) != n*dim || len(vs.scale) != n) {
+	vs := &vectors{dim: dim, exactBelow: DefaultExactBelow, zero: make([]int8, dim)}
+	defer func() {
+		if !ok { // a damaged snapshot leaves nothing mapped behind
+			vs.release()
+		}
+	}()
+	if d.src != nil && rowsFromFile(n, dim, inFileFrom) {
+		// The float32 rows stay in the file (vectors_file.go).
+		nb := d.count(1)
+		if d.err == nil && nb != n*dim*4 {
+			d.fail(fmt.Errorf("%w: %d slots but %d bytes of vectors", errSnapshotDamaged, n, nb))
+		}
+		vs.file = fileRows{f: d.src, off: d.pos(), slots: n}
+		d.skip(int64(nb))
+	} else {
+		vs.data, vs.dataMem = readMapped[float32](d)
+		if d.err == nil && len(vs.data) != n*dim {
+			d.fail(fmt.Errorf("%w: %d slots but %d vector values", errSnapshotDamaged, n, len(vs.data)))
+		}
+	}
+	vs.quant, vs.quantMem = readMapped[int8](d)
+	vs.scale = readSlice[float32](d)
+	if d.err == nil && (len(vs.quant) != n*dim || len(vs.scale) != n) {
 		d.fail(fmt.Errorf("%w: %d slots but %d vectors", errSnapshotDamaged, n, len(vs.scale)))
 	}
 	nt := d.count(1)
@@ -367,20 +468,21 @@ func decodeState(d *snapReader, dim int) (indexState, error) {
 			if d.err == nil {
 				f.trained = trained
 				f.fill(of, vs)
-				vs.ann = f
+				vs.install(f)
 			}
 		}
 	}
 	if d.err != nil {
 		return indexState{}, d.err
 	}
-	s.vecs, s.lex, s.maps = vs, lex, <-maps
+	s.vecs, s.lex, s.maps, s.textMem = vs, lex, <-maps, textMem
+	ok = true
 	return s, nil
 }
 
 // install makes the decoded state the index's, deriving the maps from
 // the slots. Called before the index is shared (Open).
 func (ix *Index) install(s indexState) {
-	ix.slots, ix.vecs, ix.lex, ix.dead = s.slots, s.vecs, s.lex, s.dead
+	ix.slots, ix.vecs, ix.lex, ix.dead, ix.textMem = s.slots, s.vecs, s.lex, s.dead, s.textMem
 	ix.byID, ix.docs, ix.langs = s.maps.byID, s.maps.docs, s.maps.langs
 }

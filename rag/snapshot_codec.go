@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"unsafe"
 )
 
@@ -26,6 +27,35 @@ var errSnapshotDamaged = errors.New("snapshot damaged")
 type snapWriter struct {
 	w   *bufio.Writer
 	buf [binary.MaxVarintLen64]byte
+	// out counts what reached the file, for pos; nil when not needed.
+	out *countWriter
+	err error // a failure reading what is written (the vectors' file)
+}
+
+func (e *snapWriter) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+// pos is the file offset of the next byte written.
+func (e *snapWriter) pos() int64 {
+	if e.out == nil {
+		return 0
+	}
+	return e.out.n + int64(e.w.Buffered())
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (e *snapWriter) uvarint(v uint64) {
@@ -49,6 +79,35 @@ type snapReader struct {
 	r    *bufio.Reader
 	left int64
 	err  error
+	// src is the file r reads (its first end bytes), for skip; nil when
+	// decoding from memory.
+	src *os.File
+	end int64
+}
+
+// pos is the file offset of the next byte read.
+func (d *snapReader) pos() int64 { return d.end - d.left }
+
+// skip passes over n bytes without reading them (the vectors left in the
+// file); it reads them where there is no file.
+func (d *snapReader) skip(n int64) {
+	if d.err != nil {
+		return
+	}
+	if n > d.left {
+		d.fail(fmt.Errorf("%w: truncated", errSnapshotDamaged))
+		return
+	}
+	if d.src == nil {
+		if _, err := d.r.Discard(int(n)); err != nil {
+			d.fail(fmt.Errorf("%w: %v", errSnapshotDamaged, err))
+			return
+		}
+	} else {
+		at := d.pos() + n
+		d.r.Reset(io.NewSectionReader(d.src, at, d.end-at))
+	}
+	d.left -= n
 }
 
 func (d *snapReader) fail(err error) {
@@ -126,7 +185,7 @@ func (d *snapReader) str() string {
 func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
 // bytesOf views a slice of fixed-size numbers as its bytes.
-func bytesOf[T int8 | int32 | uint32 | uint64 | float32 | posting](v []T) []byte {
+func bytesOf[T int8 | uint8 | int32 | uint32 | uint64 | float32 | posting](v []T) []byte {
 	if len(v) == 0 {
 		return nil
 	}
@@ -136,6 +195,24 @@ func bytesOf[T int8 | int32 | uint32 | uint64 | float32 | posting](v []T) []byte
 
 func writeSlice[T int8 | int32 | uint32 | uint64 | float32 | posting](e *snapWriter, v []T) {
 	e.raw(bytesOf(v))
+}
+
+// readMapped is readSlice into an off-heap mapping (mem.go).
+func readMapped[T num](d *snapReader) ([]T, mapping) {
+	var zero T
+	size := int64(unsafe.Sizeof(zero))
+	nb := d.count(1)
+	if d.err != nil || nb == 0 {
+		return nil, mapping{}
+	}
+	if int64(nb)%size != 0 {
+		d.fail(fmt.Errorf("%w: an array of %d bytes", errSnapshotDamaged, nb))
+		return nil, mapping{}
+	}
+	v, m := mapNums[T](int(int64(nb) / size))
+	v = v[:cap(v)]
+	d.full(bytesOf(v))
+	return v, m
 }
 
 func readSlice[T int8 | int32 | uint32 | uint64 | float32 | posting](d *snapReader) []T {

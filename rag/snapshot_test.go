@@ -97,11 +97,12 @@ func TestSnapshotLoadedIndexAnswersLikeRebuilt(t *testing.T) {
 	ix1, _ := openLogged(t, st, Options{MinScore: -1, ExactBelow: -1})
 	snapshotCorpus(t, ix1)
 	waitANN(ix1)
-	if err := ix1.Close(); err != nil {
+	stopSnapshots(ix1)
+	if err := ix1.Snapshot(); err != nil { // not Close: ix1 is searched below
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(snapshotPath(st)); err != nil {
-		t.Fatalf("no snapshot after Close: %v", err)
+		t.Fatalf("no snapshot after Snapshot: %v", err)
 	}
 	ix2, log2 := openLogged(t, st, Options{MinScore: -1, ExactBelow: -1})
 	if !strings.Contains(log2.String(), "loaded from its snapshot") {
@@ -191,10 +192,10 @@ func TestSnapshotDamagedFallsBack(t *testing.T) {
 	st := openStore(t, t.TempDir())
 	ix1, _ := openLogged(t, st, Options{MinScore: -1})
 	snapshotCorpus(t, ix1)
+	want := searchAll(t, ix1) // before Close, which releases its vectors
 	if err := ix1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := searchAll(t, ix1)
 	good, err := os.ReadFile(snapshotPath(st))
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +248,7 @@ func FuzzSnapshotDecode(f *testing.F) {
 	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := &snapReader{r: bufio.NewReader(bytes.NewReader(b)), left: int64(len(b))}
-		s, err := decodeState(d, 4)
+		s, err := decodeState(d, 4, 0)
 		if err != nil {
 			return
 		}

@@ -3,6 +3,8 @@ package rag
 import (
 	"errors"
 	"time"
+
+	"github.com/chatbot/chatbot/embed"
 )
 
 // snapshotQuiet is the least time the index must go without a change
@@ -60,6 +62,9 @@ func (ix *Index) snapshotInBackground() {
 func (ix *Index) Snapshot() error {
 	ix.write.Lock()
 	defer ix.write.Unlock()
+	if ix.closed { // set holding write: the memory is released, the file must keep what it has
+		return nil
+	}
 	ix.mu.RLock()
 	gen, chunks := ix.gen, len(ix.byID)
 	ix.mu.RUnlock()
@@ -79,9 +84,11 @@ func (ix *Index) Snapshot() error {
 	return nil
 }
 
-// Close stops the background snapshot writer and writes the snapshot if
-// the index changed since the last one. The store must still be open; the
-// index must not be changed after Close (searching it is still fine).
+// Close stops the background snapshot writer, writes the snapshot if the
+// index changed since the last one, and releases the vectors' memory
+// (mapped outside the Go heap, mem.go): a search after Close fails with
+// ErrClosed, and the index must not be changed. The store must still be
+// open. Closing twice is harmless.
 func (ix *Index) Close() error {
 	ix.snapMu.Lock()
 	ix.snapClosed = true
@@ -90,7 +97,24 @@ func (ix *Index) Close() error {
 	}
 	ix.snapMu.Unlock()
 	ix.snapRunning.Wait()
-	if err := ix.Snapshot(); err != nil {
+	err := ix.Snapshot()
+	ix.write.Lock() // the snapshot writer reads the vectors holding write
+	defer ix.write.Unlock()
+	ix.mu.Lock()
+	if !ix.closed {
+		ix.closed = true
+		ix.vecs.release()
+	}
+	ix.mu.Unlock()
+	// The slots' strings: after a running calibration, which reads them
+	// between its (now failing) searches, has finished.
+	ix.calRun.Lock()
+	ix.mu.Lock()
+	ix.slots, ix.byID, ix.docs, ix.langs = nil, map[string]int{}, map[uint64][]int{}, map[embed.Lang]int{}
+	ix.textMem.release()
+	ix.mu.Unlock()
+	ix.calRun.Unlock()
+	if err != nil {
 		return errors.Join(errors.New("close knowledge index"), err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package rag
 import (
 	"iter"
 	"math"
-	"sort"
 
 	"github.com/viterin/vek/vek32"
 )
@@ -31,12 +30,22 @@ import (
 // with the exact scan).
 //
 // From exactBelow slots on, once the IVF (ann.go) is trained, a search
-// scans only the slots of the lists nearest the query instead of all.
+// scans only the slots of the lists nearest the query instead of all, and
+// the IVF's lists hold the only int8 copy.
+//
+// The arrays are mapped outside the Go heap (mem.go), and a large index
+// reads its float32 rows from the snapshot file (vectors_file.go).
 type vectors struct {
 	dim   int
 	data  []float32
-	quant []int8    // data rounded to int8, per slot scaled to its largest value
+	quant []int8    // data rounded to int8, per slot scaled to its largest value; nil while the IVF holds the rows
 	scale []float32 // per slot: data ~ quant * scale; 0 for a zero (removed) vector
+	// file is where the rows of the first slots are read from (the
+	// snapshot file, vectors_file.go); data then holds the later slots'.
+	file fileRows
+	// The mappings holding data and quant outside the Go heap (mem.go).
+	dataMem, quantMem mapping
+	zero              []int8 // a zero int8 row: a slot in no IVF list
 
 	exactBelow int  // slots below which nearest scans every slot
 	ann        *ivf // nil until trained
@@ -48,11 +57,40 @@ type vectors struct {
 // newVectors returns an empty index of dim-dimension vectors with room for
 // capacity of them, scanned exactly below DefaultExactBelow slots.
 func newVectors(dim, capacity int) *vectors {
-	vs := &vectors{dim: dim, data: make([]float32, 0, capacity*dim),
-		quant: make([]int8, 0, capacity*dim), scale: make([]float32, 0, capacity), exactBelow: DefaultExactBelow}
-	adviseHuge(bytesOf(vs.data[:cap(vs.data)]))
-	adviseHuge(bytesOf(vs.quant[:cap(vs.quant)]))
+	vs := &vectors{dim: dim, scale: make([]float32, 0, capacity), exactBelow: DefaultExactBelow, zero: make([]int8, dim)}
+	vs.data, vs.dataMem = mapNums[float32](capacity * dim)
+	vs.quant, vs.quantMem = mapNums[int8](capacity * dim)
 	return vs
+}
+
+// release unmaps the vectors' off-heap arrays (Index.Close); the vectors
+// are empty after it, and a background IVF training still running drops
+// its work (the epoch changes).
+func (vs *vectors) release() {
+	vs.file.close()
+	vs.dataMem.release()
+	vs.quantMem.release()
+	if vs.ann != nil {
+		vs.ann.release()
+	}
+	vs.data, vs.quant, vs.scale, vs.ann = nil, nil, nil, nil
+	vs.epoch++
+}
+
+// dropFlatQuant releases the flat int8 copy once an IVF holds every
+// slot's row (its lists' own copy, read in list order by a search).
+func (vs *vectors) dropFlatQuant() {
+	vs.quantMem.release()
+	vs.quant = nil
+}
+
+// offHeapBytes is the memory the vectors have mapped outside the Go heap.
+func (vs *vectors) offHeapBytes() int {
+	n := vs.dataMem.size() + vs.quantMem.size()
+	if vs.ann != nil {
+		n += vs.ann.rowsMem.size()
+	}
+	return n
 }
 
 // slots is the number of slots, removed ones included.
@@ -66,20 +104,27 @@ func (vs *vectors) add(v []float32) {
 		norm += float64(x) * float64(x)
 	}
 	start := len(vs.data)
-	vs.data = append(vs.data, v...)
+	vs.data = extendMapped(vs.data, &vs.dataMem, vs.dim)
+	copy(vs.data[start:], v)
 	if norm > 0 && math.Abs(norm-1) > 1e-6 {
 		inv := float32(1 / math.Sqrt(norm))
 		for i := start; i < len(vs.data); i++ {
 			vs.data[i] *= inv
 		}
 	}
-	vs.quant = append(vs.quant, make([]int8, vs.dim)...)
-	sc := quantize(vs.quant[start:], vs.data[start:])
-	vs.scale = append(vs.scale, sc)
-	if vs.ann != nil {
-		q := vs.quant[start:]
-		vs.ann.place(len(vs.scale)-1, vs.ann.listOf(q, sc), q, sc)
+	if vs.ann == nil {
+		// By slot number: data may hold only the slots after those in the
+		// snapshot file.
+		qs := len(vs.quant)
+		vs.quant = extendMapped(vs.quant, &vs.quantMem, vs.dim)
+		vs.scale = append(vs.scale, quantize(vs.quant[qs:], vs.data[start:]))
+		return
 	}
+	// The IVF keeps the int8 row in its list only.
+	q := make([]int8, vs.dim)
+	sc := quantize(q, vs.data[start:])
+	vs.scale = append(vs.scale, sc)
+	vs.ann.place(len(vs.scale)-1, vs.ann.listOf(q, sc), q, sc)
 }
 
 // quantize writes v rounded to int8 into q, scaled so that its largest
@@ -100,19 +145,36 @@ func quantize(q []int8, v []float32) float32 {
 	return m / 127
 }
 
-// get returns slot n's vector (shared; do not modify).
+// get returns slot n's vector (shared or a copy; do not modify).
 func (vs *vectors) get(n int) []float32 {
-	return vs.data[n*vs.dim : (n+1)*vs.dim : (n+1)*vs.dim]
+	if n >= vs.file.slots {
+		return vs.row(n, nil)
+	}
+	return vs.row(n, make([]float32, vs.dim))
 }
 
+// getQuant returns slot n's int8 row (shared; do not modify): from the
+// flat copy, or from its IVF list once the IVF holds the rows.
 func (vs *vectors) getQuant(n int) []int8 {
+	if vs.quant == nil && vs.ann != nil {
+		l := vs.ann.of[n]
+		if l < 0 {
+			return vs.zero
+		}
+		p := int(vs.ann.pos[n])
+		return vs.ann.rows[l][p*vs.dim : (p+1)*vs.dim : (p+1)*vs.dim]
+	}
 	return vs.quant[n*vs.dim : (n+1)*vs.dim : (n+1)*vs.dim]
 }
 
 // clear zeroes slot n (a removed chunk): it can no longer score.
 func (vs *vectors) clear(n int) {
-	clear(vs.get(n))
-	clear(vs.getQuant(n))
+	if n >= vs.file.slots { // a row in the file stays: scale 0 and the dead check keep it out
+		clear(vs.get(n))
+	}
+	if vs.quant != nil {
+		clear(vs.quant[n*vs.dim : (n+1)*vs.dim])
+	}
 	vs.scale[n] = 0
 	if vs.ann != nil {
 		vs.ann.remove(n)
@@ -121,15 +183,20 @@ func (vs *vectors) clear(n int) {
 
 // compact keeps the slots whose remap entry is not -1, in order.
 func (vs *vectors) compact(remap []int32, live int) {
+	vs.materialize() // rare (removed slots outnumber live ones): the next snapshot takes the rows back
 	for old, nw := range remap {
 		if nw >= 0 && int(nw) != old {
 			copy(vs.data[int(nw)*vs.dim:], vs.get(old))
-			copy(vs.quant[int(nw)*vs.dim:], vs.getQuant(old))
+			if vs.quant != nil {
+				copy(vs.quant[int(nw)*vs.dim:], vs.quant[old*vs.dim:(old+1)*vs.dim])
+			}
 			vs.scale[nw] = vs.scale[old]
 		}
 	}
 	vs.data = vs.data[:live*vs.dim]
-	vs.quant = vs.quant[:live*vs.dim]
+	if vs.quant != nil {
+		vs.quant = vs.quant[:live*vs.dim]
+	}
 	vs.scale = vs.scale[:live]
 	if vs.ann != nil {
 		vs.ann.compact(remap, live)
@@ -147,18 +214,21 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 	if n <= 0 || len(q) != vs.dim {
 		return nil
 	}
-	slots := len(vs.data) / vs.dim
+	slots := vs.slots()
 	if haveInt8Dot && vs.ann != nil && slots >= vs.exactBelow && slots > preFilter(n) {
 		return vs.annNearest(q, n, dead)
 	}
 	if !haveInt8Dot || slots <= preFilter(n) {
-		return vs.exact(q, n, dead, func(yield func(int) bool) {
-			for s := 0; s < slots && yield(s); s++ {
-			}
-		})
+		return vs.exactAll(q, n, dead)
 	}
 	// The int8 pass: approximate scores, the best preFilter(n) kept.
 	p := vs.int8Pass(q, n, dead)
+	if vs.quant == nil { // the IVF holds the rows (it has shrunk below exactBelow since): every list
+		for l := range vs.ann.lists {
+			vs.offerList(p, l)
+		}
+		return vs.rescore(q, n, p.best)
+	}
 	for s := 0; s < slots; s++ {
 		p.offer(s, vs.quant[s*vs.dim:(s+1)*vs.dim], vs.scale[s])
 	}
@@ -171,12 +241,17 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 func (vs *vectors) annNearest(q []float32, n int, dead func(slot int) bool) []scored {
 	p := vs.int8Pass(q, n, dead)
 	for _, l := range vs.ann.probe(q, 4*p.keep) {
-		rows, scales := vs.ann.rows[l], vs.ann.rscale[l]
-		for i, s := range vs.ann.lists[l] {
-			p.offer(int(s), rows[i*vs.dim:(i+1)*vs.dim], scales[i])
-		}
+		vs.offerList(p, l)
 	}
 	return vs.rescore(q, n, p.best)
+}
+
+// offerList offers every slot of IVF list l to the int8 pass.
+func (vs *vectors) offerList(p *int8Scan, l int) {
+	rows, scales := vs.ann.rows[l], vs.ann.rscale[l]
+	for i, s := range vs.ann.lists[l] {
+		p.offer(int(s), rows[i*vs.dim:(i+1)*vs.dim], scales[i])
+	}
 }
 
 // int8Scan keeps the best approximate (int8) scores of the slots offered
@@ -223,8 +298,9 @@ func (vs *vectors) rescore(q []float32, n int, best minHeap) []scored {
 // first (ties by slot), skipping dead ones.
 func (vs *vectors) exact(q []float32, n int, dead func(slot int) bool, candidates iter.Seq[int]) []scored {
 	h := make(minHeap, 0, n)
+	buf := make([]float32, vs.dim)
 	for s := range candidates {
-		score := float64(dot32(q, vs.data[s*vs.dim:(s+1)*vs.dim]))
+		score := float64(dot32(q, vs.row(s, buf)))
 		if len(h) == n && score <= h[0].score {
 			continue // the common case: cheaper than a dead check
 		}
@@ -233,12 +309,7 @@ func (vs *vectors) exact(q []float32, n int, dead func(slot int) bool, candidate
 		}
 		h.offer(scored{slot: s, score: score}, n)
 	}
-	sort.Slice(h, func(i, j int) bool {
-		if h[i].score != h[j].score {
-			return h[i].score > h[j].score
-		}
-		return h[i].slot < h[j].slot
-	})
+	sortScored(h)
 	return h
 }
 
