@@ -97,6 +97,12 @@ func cueOf(question string) questionCue {
 
 // carriesCue reports whether a sentence holds what the cue asks for.
 func carriesCue(cue questionCue, sentence string) bool {
+	switch cue { // case does not matter to these two: no lower-casing
+	case cuePhone:
+		return hasPhoneNumber(sentence)
+	case cueEmail:
+		return hasEmailAddress(sentence)
+	}
 	s := strings.ToLower(sentence)
 	switch cue {
 	case cueAmount:
@@ -105,10 +111,6 @@ func carriesCue(cue questionCue, sentence string) bool {
 		return timeRE.MatchString(s)
 	case cueHours:
 		return hasOpeningHours(s)
-	case cuePhone:
-		return hasPhoneNumber(s)
-	case cueEmail:
-		return emailRE.MatchString(s)
 	case cueYesNo:
 		for _, w := range embed.Words(s) {
 			if yesNoWords[w] {

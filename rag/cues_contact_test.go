@@ -71,7 +71,14 @@ func FuzzContactCues(f *testing.F) {
 		if r := retrievalQuery(s); strings.TrimSpace(s) != "" && strings.TrimSpace(r) == "" {
 			t.Fatalf("retrievalQuery(%q) left nothing", s)
 		}
-		_ = hasOpeningHours(s)
+		// The cheap checks before the regular expressions never change
+		// their answer.
+		if lower := strings.ToLower(s); hasOpeningHours(lower) != hoursRE.MatchString(lower) {
+			t.Fatalf("hasOpeningHours(%q) = %v, the expression says otherwise", lower, hasOpeningHours(lower))
+		}
+		if hasEmailAddress(s) != emailRE.MatchString(s) {
+			t.Fatalf("hasEmailAddress(%q) = %v, the expression says otherwise", s, hasEmailAddress(s))
+		}
 		if hasPhoneNumber(s) {
 			n := 0
 			for _, r := range s {
@@ -84,4 +91,19 @@ func FuzzContactCues(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A contact question's cue is checked on every candidate passage; most
+// hold no digit run, address or weekday (BENCHMARKS.md, round two).
+func BenchmarkCarriesContactCue(b *testing.B) {
+	text := strings.Repeat("To renew your order in account, follow these steps. Changes to your backup take effect "+
+		"within a few minutes; you will receive a confirmation email about the account. If the language option is "+
+		"greyed out, ask an administrator of your workspace to grant you the language permission. ", 4)
+	for _, cue := range []questionCue{cueHours, cuePhone, cueEmail} {
+		b.Run(map[questionCue]string{cueHours: "hours", cuePhone: "phone", cueEmail: "email"}[cue], func(b *testing.B) {
+			for b.Loop() {
+				carriesCue(cue, text)
+			}
+		})
+	}
 }
