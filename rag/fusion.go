@@ -41,7 +41,10 @@ func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) ([]
 	}
 	if mode != ModeLexical {
 		qv = unitVector(qv)
-		dead := func(s int) bool { return ix.slots[s].id == "" }
+		// A removed slot's vector is zero: the scale, read next to the
+		// row, rules out almost every live one without touching the slot
+		// table (a cache miss per check: 3% of the server's CPU).
+		dead := func(s int) bool { return ix.vecs.zeroAt(s) && ix.slots[s].id == "" }
 		for _, r := range ix.vecs.nearest(qv, pool, dead) {
 			out[add(r.slot)].vec = r.score
 		}

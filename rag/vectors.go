@@ -93,6 +93,9 @@ func (vs *vectors) offHeapBytes() int {
 	return n
 }
 
+// zeroAt reports whether slot n's vector is zero (removed, or a zero vector).
+func (vs *vectors) zeroAt(n int) bool { return vs.scale[n] == 0 }
+
 // slots is the number of slots, removed ones included.
 func (vs *vectors) slots() int { return len(vs.scale) }
 
