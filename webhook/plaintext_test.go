@@ -28,3 +28,13 @@ func FuzzPlainText(f *testing.F) {
 		_ = PlainText(s) // no panic
 	})
 }
+
+// Every delivery renders its answer's plain form (BENCHMARKS.md, round two).
+func BenchmarkPlainText(b *testing.B) {
+	md := "> To renew your order in account, follow these steps. Changes to your backup take effect within a few minutes.\n" +
+		"  (Account guide > How to renew your order, https://help.example.com/account)\n\n" +
+		"> Open the plan page from the main menu and choose account.\n  (Account guide > Plans)"
+	for b.Loop() {
+		PlainText(md)
+	}
+}
