@@ -81,7 +81,8 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 	// The terms retrieval read: without the question's time circumstances
 	// ("after 3 months"), which would favour the sentences saying "month".
 	focus := retrievalQuery(query)
-	for _, t := range terms(focus, embed.Detect(focus)) {
+	qlang := embed.Detect(focus)
+	for _, t := range terms(focus, qlang) {
 		qterms[t] = true
 	}
 	type cand struct {
@@ -133,7 +134,7 @@ func extract(terms func(text string, lang embed.Lang) []string, langOf func(Pass
 		cands = slices.DeleteFunc(cands, func(c cand) bool { return !c.carries })
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
-	if known != nil && !offTopicAllowed(terms, langOf, known, namesIn(query, terms), qterms, passages[cands[0].passage]) {
+	if known != nil && !offTopicAllowed(terms, langOf, known, namesIn(query, qlang, terms), qterms, passages[cands[0].passage]) {
 		return "", nil
 	}
 	chosen := cands[:min(maxSentences, len(cands))]
@@ -315,13 +316,13 @@ func offTopicAllowed(terms func(string, embed.Lang) []string, langOf func(Passag
 // namesIn are the terms of the question's words with a capital letter
 // after their first character ("PayPal", "USA", "iPhone"): names of
 // things, the question's most specific words. A capital first letter
-// alone does not make a name: German writes every noun so.
-func namesIn(query string, terms func(string, embed.Lang) []string) []string {
+// alone does not make a name: German writes every noun so. lang is the
+// question's language, as the caller detected it.
+func namesIn(query string, lang embed.Lang, terms func(string, embed.Lang) []string) []string {
 	if !strings.ContainsFunc(query, unicode.IsLower) {
 		return nil // shouted: every word in capitals, none a name for that
 	}
 	var out []string
-	lang := embed.Detect(query)
 	for _, w := range strings.Fields(query) {
 		capital := false
 		for j, r := range w {

@@ -57,7 +57,7 @@ func TestNamesIn(t *testing.T) {
 		"HOW DO I RESET MY PASSWORD":    nil, // shouted
 		"Where is my order?":            nil,
 	} {
-		if got := namesIn(q, embed.TermsIn); !slices.Equal(got, want) {
+		if got := namesIn(q, embed.Detect(q), embed.TermsIn); !slices.Equal(got, want) {
 			t.Errorf("namesIn(%q) = %q, want %q", q, got, want)
 		}
 	}
