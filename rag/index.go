@@ -453,6 +453,7 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 	}
 	cands, qv := ix.candidates(qv, lexScores, min(max(4*k, 50), live), mode)
 	ranked := rank(cands, qv)
+	ix.logReadErrors()
 	vecScores := make(map[int]float64, len(cands))
 	for _, c := range cands {
 		vecScores[c.slot] = c.vector(mode)

@@ -43,6 +43,9 @@ type vectors struct {
 	// file is where the rows of the first slots are read from (the
 	// snapshot file, vectors_file.go); data then holds the later slots'.
 	file fileRows
+	// readErrs counts failed reads of file since the index last logged
+	// them (Index.logReadErrors); searches read concurrently.
+	readErrs readErrors
 	// The mappings holding data and quant outside the Go heap (mem.go).
 	dataMem, quantMem mapping
 	zero              []int8 // a zero int8 row: a slot in no IVF list

@@ -3,6 +3,8 @@ package rag
 import (
 	"io"
 	"os"
+	"sync/atomic"
+	"time"
 )
 
 // The float32 vectors of a large index are read from its snapshot file
@@ -72,9 +74,39 @@ func (vs *vectors) row(s int, buf []float32) []float32 {
 	}
 	buf = buf[:vs.dim]
 	if _, err := vs.file.f.ReadAt(bytesOf(buf), vs.file.off+int64(s)*int64(vs.dim)*4); err != nil {
+		vs.readErrs.add(err)
 		clear(buf)
 	}
 	return buf
+}
+
+// readErrors counts failed reads of the snapshot file's rows, so that a
+// damaged file or a failing disk, which make those chunks match nothing,
+// is logged rather than silent.
+type readErrors struct {
+	n      atomic.Int64
+	last   atomic.Value // error
+	logged atomic.Int64 // unix nanoseconds of the last log line
+}
+
+func (r *readErrors) add(err error) {
+	r.last.Store(err)
+	r.n.Add(1)
+}
+
+// take returns the failures since the last take and the latest error,
+// at most once per interval (a failing disk fails every search: one line
+// a minute says so without flooding the log).
+func (r *readErrors) take(now time.Time, interval time.Duration) (int64, error) {
+	if r.n.Load() == 0 {
+		return 0, nil
+	}
+	last := r.logged.Load()
+	if now.UnixNano()-last < int64(interval) || !r.logged.CompareAndSwap(last, now.UnixNano()) {
+		return 0, nil
+	}
+	err, _ := r.last.Load().(error)
+	return r.n.Swap(0), err
 }
 
 // useFile makes the snapshot file f, whose float32 rows start at off and
@@ -131,6 +163,7 @@ func (vs *vectors) eachRow(fn func(s int, row []float32)) {
 		hi := min(lo+per, vs.file.slots)
 		b := buf[:(hi-lo)*vs.dim]
 		if _, err := vs.file.f.ReadAt(bytesOf(b), vs.file.off+int64(lo)*int64(vs.dim)*4); err != nil {
+			vs.readErrs.add(err)
 			clear(b) // as row: a zero vector matches nothing
 		}
 		for s := lo; s < hi; s++ {
@@ -156,4 +189,13 @@ func (vs *vectors) exactAll(q []float32, n int, dead func(slot int) bool) []scor
 	})
 	sortScored(h)
 	return h
+}
+
+// logReadErrors logs the snapshot file's failed row reads, if any, at
+// most once a minute. Called with ix.mu held for reading.
+func (ix *Index) logReadErrors() {
+	if n, err := ix.vecs.readErrs.take(time.Now(), time.Minute); n > 0 {
+		ix.log.Error("reading vectors from the knowledge snapshot failed; those chunks matched nothing until the index is rebuilt (restart, or remove knowledge.snapshot)",
+			"failed_reads", n, "err", err)
+	}
 }

@@ -134,3 +134,38 @@ func TestVectorsInFileWithTheFlatScan(t *testing.T) {
 		t.Fatal("the index with rows in the file and in memory answers differently from the one with all in memory")
 	}
 }
+
+// A failed read of the snapshot file's rows (a damaged file, a failing
+// disk) makes those chunks match nothing, and is logged once a minute
+// rather than silent or once per search.
+func TestVectorsFileReadFailureIsLogged(t *testing.T) {
+	if !haveInt8Dot {
+		t.Skip("the rows stay in memory without the int8 pass")
+	}
+	st := openStore(t, t.TempDir())
+	ix, log := openLogged(t, st, Options{MinScore: -1, ExactBelow: -1, vectorsInFileFrom: -1})
+	snapshotCorpus(t, ix)
+	waitANN(ix)
+	stopSnapshots(ix)
+	if err := ix.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if ix.vecs.file.slots == 0 {
+		t.Fatal("no rows in the file")
+	}
+	searchAll(t, ix)
+	const line = "reading vectors from the knowledge snapshot failed"
+	if strings.Contains(log.String(), line) {
+		t.Fatalf("logged before any failure:\n%s", log)
+	}
+	ix.vecs.file.f.Close() // every read fails from here on
+	searchAll(t, ix)
+	searchAll(t, ix)
+	if got := strings.Count(log.String(), line); got != 1 {
+		t.Fatalf("%d log lines about failed reads, want 1:\n%s", got, log)
+	}
+	if !strings.Contains(log.String(), "file already closed") {
+		t.Fatalf("the log does not name the error:\n%s", log)
+	}
+	ix.vecs.file.f = nil // already closed: Close must not close it again
+}
