@@ -325,7 +325,7 @@ func TestAdminPanelAndWidget(t *testing.T) {
 			chromedp.Navigate(srv.base+"/admin/"),
 			chromedp.WaitVisible(chromedp.CSS(`#login-token`)),
 			chromedp.SendKeys(chromedp.CSS(`#login-token`), "not-the-token"),
-			chromedp.Click(chromedp.CSS(`#login-form button`)),
+			press(`#login-form button`),
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -339,7 +339,7 @@ func TestAdminPanelAndWidget(t *testing.T) {
 	t.Run("log in", func(t *testing.T) {
 		err := chromedp.Do(ctx,
 			chromedp.SetValue(chromedp.CSS(`#login-token`), adminToken),
-			chromedp.Click(chromedp.CSS(`#login-form button`)),
+			press(`#login-form button`),
 			chromedp.WaitVisible(chromedp.CSS(`#nav`)),
 			chromedp.WaitVisible(chromedp.CSS(`#stat-incoming`)),
 		)
@@ -358,7 +358,7 @@ func TestAdminPanelAndWidget(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS(`#int-name`), name),
 			chromedp.SetValue(chromedp.CSS(`#int-provider`), "custom"),
 			chromedp.SetValue(chromedp.CSS(`#int-url`), receiver.URL+"/hook"),
-			chromedp.Click(chromedp.CSS(`#integration-form button[type=submit]`)),
+			press(`#integration-form button[type=submit]`),
 			chromedp.WaitVisible(chromedp.CSS(`#incoming-token`)),
 		)
 		if err != nil {
@@ -456,8 +456,16 @@ func TestAdminPanelAndWidget(t *testing.T) {
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(srv.base+"/admin/#knowledge"),
 			chromedp.WaitReady(chromedp.CSS(`#kb-file`)),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := waitJS(ctx, documentsListed); err != nil {
+			t.Fatalf("the document list did not load: %v", err)
+		}
+		err = chromedp.Do(ctx,
 			chromedp.SetUploadFiles(chromedp.CSS(`#kb-file`), []string{exe}),
-			chromedp.Click(chromedp.CSS(`#upload-form button[type=submit]`)),
+			press(`#upload-form button[type=submit]`),
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -497,7 +505,7 @@ func TestAdminPanelAndWidget(t *testing.T) {
 		if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav a[data-section=logs]`)), chromedp.WaitVisible(chromedp.CSS(`#login-token`))); err != nil {
+		if err := chromedp.Do(ctx, press(`nav a[data-section=logs]`), chromedp.WaitVisible(chromedp.CSS(`#login-token`))); err != nil {
 			t.Fatal(err)
 		}
 		if got := evalString(t, ctx, `document.getElementById('login-error').textContent`); got != "Your session has ended; log in again." {
@@ -506,7 +514,7 @@ func TestAdminPanelAndWidget(t *testing.T) {
 		shots.take(t, ctx, "session-ended")
 		err := chromedp.Do(ctx,
 			chromedp.SetValue(chromedp.CSS(`#login-token`), adminToken),
-			chromedp.Click(chromedp.CSS(`#login-form button`)),
+			press(`#login-form button`),
 			chromedp.WaitVisible(chromedp.CSS(`#log-level`)),
 		)
 		if err != nil {
@@ -515,7 +523,7 @@ func TestAdminPanelAndWidget(t *testing.T) {
 	})
 
 	t.Run("log out", func(t *testing.T) {
-		if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/admin/#overview"), chromedp.WaitVisible(chromedp.CSS(`#logout`)), chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login-token`))); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/admin/#overview"), chromedp.WaitVisible(chromedp.CSS(`#logout`)), press(`#logout`), chromedp.WaitVisible(chromedp.CSS(`#login-token`))); err != nil {
 			t.Fatal(err)
 		}
 		// Reloading stays logged out: the cookie is gone.
@@ -525,6 +533,10 @@ func TestAdminPanelAndWidget(t *testing.T) {
 	})
 	t.Logf("browser suite took %s; %d screenshots in %s", time.Since(start).Round(time.Millisecond), len(shots.saved), shots.dir)
 }
+
+// documentsListed holds once the knowledge view's document list has
+// loaded, so nothing moves above the upload form any more.
+const documentsListed = `!!document.querySelector('#documents-table') || document.getElementById('view').textContent.indexOf('No documents indexed yet.') >= 0`
 
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
@@ -569,8 +581,16 @@ func knowledgeBase(t *testing.T, ctx context.Context, srv *server, shots *shots)
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(srv.base+"/admin/#knowledge"),
 		chromedp.WaitReady(chromedp.CSS(`#kb-file`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, documentsListed); err != nil {
+		t.Fatalf("the document list did not load: %v", err)
+	}
+	err = chromedp.Do(ctx,
 		chromedp.SetUploadFiles(chromedp.CSS(`#kb-file`), []string{doc}),
-		chromedp.Click(chromedp.CSS(`#upload-form button[type=submit]`)),
+		press(`#upload-form button[type=submit]`),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -597,7 +617,7 @@ func knowledgeBase(t *testing.T, ctx context.Context, srv *server, shots *shots)
 		t.Helper()
 		err := chromedp.Do(ctx,
 			chromedp.SetValue(chromedp.CSS(`#kb-query`), question),
-			chromedp.Click(chromedp.CSS(`#search-form button[type=submit]`)),
+			press(`#search-form button[type=submit]`),
 			chromedp.WaitVisible(chromedp.CSS(`#search-results .search-hit`)),
 		)
 		if err != nil {
@@ -701,7 +721,7 @@ func liveChat(t *testing.T, ctx context.Context, srv *server, token string, shot
 	id := list.Sessions[0].ID
 
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`#session-list .session-item`)),
+		press(`#session-list .session-item`),
 		chromedp.WaitVisible(chromedp.CSS(`#accept`)),
 	)
 	if err != nil {
@@ -713,7 +733,7 @@ func liveChat(t *testing.T, ctx context.Context, srv *server, token string, shot
 	noScriptRan(t, ctx, "live chat transcript")
 	const draft = "Hi, Sarah here. How can I help?"
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`#accept`)),
+		press(`#accept`),
 		chromedp.WaitVisible(chromedp.CSS(`#reply-text`)),
 		chromedp.SetValue(chromedp.CSS(`#reply-text`), draft),
 	)
@@ -734,7 +754,7 @@ func liveChat(t *testing.T, ctx context.Context, srv *server, token string, shot
 	if got := evalString(t, ctx, `document.getElementById('reply-text').value`); got != draft {
 		t.Fatalf("the agent's draft after a live-chat event: %q, want %q", got, draft)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#reply-form button[type=submit]`))); err != nil {
+	if err := chromedp.Do(ctx, press(`#reply-form button[type=submit]`)); err != nil {
 		t.Fatalf("reply: %v", err)
 	}
 	if err := waitJS(ctx, `Array.from(document.querySelectorAll('#transcript .bubble')).some(function (n) { return n.textContent.indexOf('Sarah here') >= 0 })`); err != nil {
@@ -742,7 +762,7 @@ func liveChat(t *testing.T, ctx context.Context, srv *server, token string, shot
 	}
 	shots.take(t, ctx, "livechat-accepted-and-replied")
 
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#close-session`)), chromedp.Click(chromedp.CSS(`#close-session`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#close-session`)), press(`#close-session`)); err != nil {
 		t.Fatalf("close: %v", err)
 	}
 	if err := waitJS(ctx, `!!document.querySelector('#session-pane h3 .pill.closed') && !document.querySelector('#session-list .session-item') &&
@@ -929,4 +949,23 @@ func widgetOnAnotherOrigin(t *testing.T, ctx context.Context, srv *server, shots
 func runJS(ctx context.Context, js string) error {
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
 	return err
+}
+
+// press clicks the first visible element matching sel by dispatching the
+// click to that element, not to the point on the screen where it was: a
+// mouse click at coordinates races lists that load above a form (the
+// document list above the upload form), and on a busy machine it landed on
+// a row's Remove button, whose confirm dialog then blocked the page.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			found, err := chromedp.Evaluate[bool](`(function () { var el = document.querySelector(`+jsString(sel)+`);
+				if (!el) return false; el.click(); return true; })()`)(ctx, t)
+			if err == nil && !found {
+				err = fmt.Errorf("press %s: the element is gone", sel)
+			}
+			return err
+		}),
+	)
 }

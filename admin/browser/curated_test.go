@@ -19,7 +19,7 @@ func curatedAnswers(t *testing.T, ctx context.Context, srv *server, incomingToke
 		chromedp.SetValue(chromedp.CSS(`#faq-question`), "Can I pay with PayPal?"),
 		chromedp.SetValue(chromedp.CSS(`#faq-alternatives`), "is paypal accepted\n\n"),
 		chromedp.SetValue(chromedp.CSS(`#faq-answer`), answer),
-		chromedp.Click(chromedp.CSS(`#faq-form button[type=submit]`)),
+		press(`#faq-form button[type=submit]`),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func curatedAnswers(t *testing.T, ctx context.Context, srv *server, incomingToke
 	noScriptRan(t, ctx, "curated answer")
 	err = chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#faq-probe`), "Is PayPal accepted?"),
-		chromedp.Click(chromedp.CSS(`#faq-probe-form button[type=submit]`)),
+		press(`#faq-probe-form button[type=submit]`),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func curatedAnswers(t *testing.T, ctx context.Context, srv *server, incomingToke
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = function () { return true }; true`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#faq-table button.danger`))); err != nil {
+	if err := chromedp.Do(ctx, press(`#faq-table button.danger`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := waitJS(ctx, `document.getElementById('view').textContent.indexOf('No curated answers yet.') >= 0`); err != nil {

@@ -55,11 +55,11 @@ func TestInsightsAgentRatingAndCuratedAnswerFromGap(t *testing.T) {
 		chromedp.Navigate(srv.base+"/admin/#livechat"),
 		chromedp.WaitVisible(chromedp.CSS(`#login-token`)),
 		chromedp.SetValue(chromedp.CSS(`#login-token`), adminToken),
-		chromedp.Click(chromedp.CSS(`#login-form button`)),
+		press(`#login-form button`),
 		chromedp.WaitVisible(chromedp.CSS(`#agent-name`)),
 		chromedp.SetValue(chromedp.CSS(`#agent-name`), "Sarah"),
 		chromedp.WaitVisible(chromedp.CSS(`#session-list .session-item`)),
-		chromedp.Click(chromedp.CSS(`#session-list .session-item`)),
+		press(`#session-list .session-item`),
 		chromedp.WaitVisible(chromedp.CSS(`#transcript .bubble.bot .rating`)),
 	)
 	if err != nil {
@@ -119,7 +119,7 @@ func TestInsightsAgentRatingAndCuratedAnswerFromGap(t *testing.T) {
 	answer := "Yes, PayPal and cards. " + xss
 	if err := chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#gaps-table .gap-answer`), answer),
-		chromedp.Click(chromedp.CSS(`#gaps-table .gap-form button[type=submit]`)),
+		press(`#gaps-table .gap-form button[type=submit]`),
 	); err != nil {
 		t.Fatal(err)
 	}

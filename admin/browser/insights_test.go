@@ -53,7 +53,7 @@ func TestWidgetFeedbackShowsInInsights(t *testing.T) {
 		chromedp.Navigate(srv.base+"/admin/#insights"),
 		chromedp.WaitVisible(chromedp.CSS(`#login-token`)),
 		chromedp.SetValue(chromedp.CSS(`#login-token`), adminToken),
-		chromedp.Click(chromedp.CSS(`#login-form button`)),
+		press(`#login-form button`),
 		chromedp.WaitVisible(chromedp.CSS(`#ins-stats .stat`)),
 		chromedp.WaitVisible(chromedp.CSS(`#gaps-table`)),
 		chromedp.WaitVisible(chromedp.CSS(`#worst-table`)),

@@ -51,9 +51,9 @@ func TestAdminPanelNativeIntegration(t *testing.T) {
 		chromedp.Navigate(srv.base+"/admin/"),
 		chromedp.WaitVisible(chromedp.CSS(`#login-token`)),
 		chromedp.SetValue(chromedp.CSS(`#login-token`), adminToken),
-		chromedp.Click(chromedp.CSS(`#login-form button`)),
+		press(`#login-form button`),
 		chromedp.WaitVisible(chromedp.CSS(`#nav`)),
-		chromedp.Click(chromedp.CSS(`nav a[data-section=integrations]`)),
+		press(`nav a[data-section=integrations]`),
 		chromedp.WaitVisible(chromedp.CSS(`#int-name`)),
 	)
 	if err != nil {
@@ -83,7 +83,7 @@ var u = document.getElementById('int-accept-unsigned'); u.click(); return true; 
 		chromedp.SetValue(chromedp.CSS(`#int-platform-secret`), webSecret),
 		chromedp.SetValue(chromedp.CSS(`#int-account`), "7"),
 		chromedp.SetValue(chromedp.CSS(`#int-bot-id`), "5"),
-		chromedp.Click(chromedp.CSS(`#integration-form button[type=submit]`)),
+		press(`#integration-form button[type=submit]`),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ var u = document.getElementById('int-accept-unsigned'); u.click(); return true; 
 	}
 	err = chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#int-handoff-target`), "12"),
-		chromedp.Click(chromedp.CSS(`#integration-form button[type=submit]`)),
+		press(`#integration-form button[type=submit]`),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func websiteSources(t *testing.T, ctx context.Context, srv *server, shots *shots
 			chromedp.Navigate(srv.base+"/admin/#knowledge"),
 			chromedp.WaitReady(chromedp.CSS(`#src-location`)),
 			chromedp.SetValue(chromedp.CSS(`#src-location`), u),
-			chromedp.Click(chromedp.CSS(`#source-form button[type=submit]`)),
+			press(`#source-form button[type=submit]`),
 		)
 		if err != nil {
 			t.Fatal(err)

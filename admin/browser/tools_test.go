@@ -34,12 +34,12 @@ func TestAdminPanelTools(t *testing.T) {
 		chromedp.Navigate(srv.base+"/admin/"),
 		chromedp.WaitVisible(chromedp.CSS(`#login-token`)),
 		chromedp.SetValue(chromedp.CSS(`#login-token`), adminToken),
-		chromedp.Click(chromedp.CSS(`#login-form button`)),
+		press(`#login-form button`),
 		chromedp.WaitVisible(chromedp.CSS(`#nav`)),
-		chromedp.Click(chromedp.CSS(`nav a[data-section=tools]`)),
+		press(`nav a[data-section=tools]`),
 		chromedp.WaitVisible(chromedp.CSS(`#tool-json`)),
 		chromedp.SetValue(chromedp.CSS(`#tool-json`), decl),
-		chromedp.Click(chromedp.CSS(`#tool-form button[type=submit]`)),
+		press(`#tool-form button[type=submit]`),
 	)
 	if err != nil {
 		t.Fatal(err)
