@@ -115,6 +115,9 @@ type Report struct {
 	DeliveryFloorBatch CommitResult
 
 	Search Latency // POST /api/knowledge/search, one user
+	// Recall is the vector search's recall, when the caller measured it
+	// after the run (DataDir).
+	Recall *RecallResult
 
 	Single        LoadResult // one user, sequential: latency without queueing
 	Load          LoadResult
@@ -183,7 +186,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	kbDir := filepath.Join(o.WorkDir, "kb")
-	dataDir := filepath.Join(o.WorkDir, "data")
+	dataDir := rep.DataDir()
 	info, err := GenerateKB(kbDir, o.Chunks, o.Seed)
 	if err != nil {
 		return rep, err
@@ -363,6 +366,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Stored = countMessages(ctx, api, "incoming", rep)
 	return rep.finish(ctx, svc, api, dataDir, say), nil
 }
+
+// DataDir is the server's data directory: the knowledge base the run
+// ingested, there after Run returns when the work directory is kept.
+func (r *Report) DataDir() string { return filepath.Join(r.Opts.WorkDir, "data") }
 
 // waitDelivered waits up to DeliveryWait for every delivery the collector
 // expects so far, and notes when they did not all come.

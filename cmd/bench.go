@@ -26,6 +26,7 @@ func newBenchCommand(e env) *cobra.Command {
 		markdown string
 		logPath  string
 		seed     uint64
+		recallN  int
 	)
 	c := &cobra.Command{
 		Use:   "bench",
@@ -91,9 +92,20 @@ your expected knowledge-base size and number of concurrent conversations.`,
 					*p = abs
 				}
 			}
+			self, _ := os.Executable()
 			rep, err := bench.Run(cmd.Context(), o)
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
+			}
+			switch {
+			case recallN <= 0:
+			case o.OllamaHost != "":
+				rep.Recall = &bench.RecallResult{Err: "the knowledge base was embedded by Ollama; recall is measured with the built-in embedder only"}
+			case binary != self:
+				rep.Recall = &bench.RecallResult{Err: "the server was another binary (--binary): its data directory is not read by this one"}
+			default:
+				fmt.Fprintf(out, "recall: the vector search against the exact scan, %d questions\n", recallN)
+				rep.Recall = measureRecall(cmd.Context(), rep.DataDir(), bench.NewQuestions(seed), recallN)
 			}
 			rep.Summary(out)
 			if markdown != "" {
@@ -120,6 +132,7 @@ your expected knowledge-base size and number of concurrent conversations.`,
 	f.Uint64Var(&seed, "seed", 1, "seed of the generated documents and questions; the same seed makes the same data")
 	f.IntVar(&o.Warmup, "warmup", 500, "requests sent before measuring, not counted in the load numbers")
 	f.IntVar(&o.SearchQueries, "search-queries", 200, "knowledge searches sent one at a time through the API to time retrieval (0: skip), and the size of the one-user phase that measures overhead (100 when 0)")
+	f.IntVar(&recallN, "recall-questions", 100, "after the run, measure the vector search's recall@10 against the exact scan over this many questions, in this process over the run's data directory (0: skip; each costs an exact scan, about 0.1 s at a million chunks)")
 	f.DurationVar(&o.DeliveryWait, "delivery-wait", 2*time.Minute, "how long to wait after the load for every outgoing delivery to reach the receiver")
 	f.BoolVar(&o.Overload, "overload", false, "after the load, offer --overload-factor times the measured rate and check 429/503 with Retry-After, memory and that every accepted message is stored and delivered")
 	f.Float64Var(&o.OverloadFactor, "overload-factor", 10, "overload rate as a multiple of the measured sustainable rate")

@@ -35,24 +35,6 @@ func clusteredVectors(rng *rand.Rand, vs *vectors, n, clusters int, spread float
 	return out
 }
 
-// tieAwareRecall is the share of got whose exact score is at least the
-// exact k-th best score less 1e-6: a returned slot that ties with the
-// k-th counts (templated knowledge bases have many ties).
-func tieAwareRecall(vs *vectors, q []float32, got []scored, k int, dead func(int) bool) float64 {
-	want := vs.exactAll(q, k, dead)
-	if len(want) == 0 {
-		return 1
-	}
-	kth := want[len(want)-1].score
-	hit := 0
-	for _, g := range got[:min(k, len(got))] {
-		if !dead(g.slot) && float64(dot32(q, vs.get(g.slot))) >= kth-1e-6 {
-			hit++
-		}
-	}
-	return float64(hit) / float64(len(want))
-}
-
 // The IVF finds at least 95% of the exact top ten on clustered vectors
 // (queries near the data, as questions are near their passages).
 func TestIVFRecallOnClusteredVectors(t *testing.T) {

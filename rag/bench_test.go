@@ -338,15 +338,9 @@ func BenchmarkSearchANN(b *testing.B) {
 // vectorRecall is the tie-aware recall@10 of the index's vector search
 // for question q against the exact scan.
 func vectorRecall(b testing.TB, ix *Index, q string) float64 {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	lang := embed.DetectAmong(q, ix.docLangs())
-	qv, err := ix.embedQuery(context.Background(), q, lang)
+	r, err := ix.MeasureVectorRecall(context.Background(), []string{q})
 	if err != nil {
 		b.Fatal(err)
 	}
-	qv = unitVector(qv)
-	dead := func(s int) bool { return ix.slots[s].id == "" }
-	// 50: the vector pool Search takes for k = 5 (fusion.go).
-	return tieAwareRecall(ix.vecs, qv, ix.vecs.nearest(qv, 50, dead), 10, dead)
+	return r.AtTen
 }

@@ -1,0 +1,88 @@
+package rag
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/chatbot/chatbot/embed"
+	"github.com/chatbot/chatbot/store"
+)
+
+// MeasureVectorRecall reports the exact scan as exact with recall 1, the
+// IVF as approximate, and a recall below 1 once the IVF cannot see a
+// question's best chunk (its list emptied): it measures the search Search
+// runs, not a copy of the exact scan.
+func TestMeasureVectorRecall(t *testing.T) {
+	if !haveInt8Dot {
+		t.Skip("no SIMD int8 dot product: the vector search is always the exact scan")
+	}
+	ctx := context.Background()
+	dir := filepath.Join("testdata", "eval", "es")
+	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var questions []string
+	for _, q := range qs {
+		questions = append(questions, q.Text)
+	}
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exact := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: 1 << 30})
+	if err := IndexCorpus(ctx, exact, docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	stopSnapshots(exact)
+	r, err := exact.MeasureVectorRecall(ctx, questions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Approximate || r.AtTen != 1 || r.Questions != len(questions) || r.Chunks != exact.Len() {
+		t.Fatalf("exact scan: %+v, want recall 1 over %d questions and %d chunks", r, len(questions), exact.Len())
+	}
+
+	ann := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: -1})
+	stopSnapshots(ann)
+	if ann.vecs.ann == nil {
+		t.Fatal("the IVF was not trained")
+	}
+	r, err = ann.MeasureVectorRecall(ctx, questions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Approximate || r.AtTen <= 0 || r.AtTen > 1 {
+		t.Fatalf("IVF: %+v, want an approximate recall in (0, 1]", r)
+	}
+	// Hide the list holding the first question's best chunk from the IVF.
+	q := questions[0]
+	lang := embed.DetectAmong(q, ann.docLangs())
+	qv, err := ann.embedQuery(ctx, retrievalQuery(q), lang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := func(s int) bool { return ann.slots[s].id == "" }
+	best := ann.vecs.exactAll(unitVector(qv), 10, dead)
+	f := ann.vecs.ann
+	for _, b := range best {
+		l := f.of[b.slot]
+		f.lists[l], f.rows[l], f.rscale[l] = f.lists[l][:0], f.rows[l][:0], f.rscale[l][:0]
+	}
+	one, err := ann.MeasureVectorRecall(ctx, questions[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.AtTen != 0 {
+		t.Fatalf("with the lists of its exact top ten emptied, the question's recall is %v, want 0", one.AtTen)
+	}
+	if _, err := ann.MeasureVectorRecall(ctx, []string{"   "}); err == nil {
+		t.Fatal("no error for questions that are all blank")
+	}
+}
