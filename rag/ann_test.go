@@ -261,3 +261,30 @@ func BenchmarkVectorCrossover(b *testing.B) {
 		}
 	}
 }
+
+// The IVF scan on two cores (every other list each, the two bests merged)
+// returns what the scan on one returns.
+func TestIVFParallelScanLikeSequential(t *testing.T) {
+	if !haveInt8Dot {
+		t.Skip("no SIMD int8 dot product: nearest is the exact scan")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	vs := newVectors(64, 0)
+	vs.exactBelow = 0
+	raw := clusteredVectors(rng, vs, 20000, 200, 0.7)
+	vs.trainIVF(20000)
+	if vs.ann == nil {
+		t.Fatal("IVF not trained")
+	}
+	none := func(int) bool { return false }
+	for i := 0; i < 50; i++ {
+		q := unitVector(raw[rng.IntN(len(raw))])
+		vs.parallelRows = 1 << 30
+		want := vs.nearest(q, 20, none)
+		vs.parallelRows = 0
+		got := vs.nearest(q, 20, none)
+		if !slices.Equal(got, want) {
+			t.Fatalf("query %d: two cores found %v, one %v", i, got, want)
+		}
+	}
+}

@@ -27,8 +27,9 @@ func (c candidate) vector(mode Mode) float64 {
 }
 
 // candidates gathers the pool best passages of each signal the mode uses,
-// with every signal of each; called with ix.mu held for reading.
-func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) ([]candidate, []float32) {
+// with every signal of each; called with ix.mu held for reading. The
+// lexical side (lex, lexTop) is what lexicalSide returned.
+func (ix *Index) candidates(qv []float32, near []scored, lex *lexHits, lexTop []scored, mode Mode) ([]candidate, []float32) {
 	bySlot := map[int]int{} // slot -> index in out
 	var out []candidate
 	add := func(s int) int {
@@ -39,17 +40,10 @@ func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) ([]
 		out = append(out, candidate{slot: s, lex: lex.get(s)})
 		return len(out) - 1
 	}
-	if mode != ModeLexical {
-		qv = unitVector(qv)
-		// A removed slot's vector is zero: the scale, read next to the
-		// row, rules out almost every live one without touching the slot
-		// table (a cache miss per check: 3% of the server's CPU).
-		dead := func(s int) bool { return ix.vecs.zeroAt(s) && ix.slots[s].id == "" }
-		for _, r := range ix.vecs.nearest(qv, pool, dead) {
-			out[add(r.slot)].vec = r.score
-		}
+	for _, r := range near {
+		out[add(r.slot)].vec = r.score
 	}
-	for _, sc := range top(lex.all(), pool) {
+	for _, sc := range lexTop {
 		add(sc.slot)
 	}
 	if mode != ModeHybrid {
@@ -66,6 +60,32 @@ func (ix *Index) candidates(qv []float32, lex *lexHits, pool int, mode Mode) ([]
 		out[i].feedback = dot(q2, out[i].v)
 	}
 	return out, qv
+}
+
+// vectorSide is the pool passages nearest the question vector qv, and qv
+// made a unit vector; none in lexical mode. Called with ix.mu held for
+// reading.
+func (ix *Index) vectorSide(qv []float32, pool int, mode Mode) ([]scored, []float32) {
+	if mode == ModeLexical {
+		return nil, qv
+	}
+	qv = unitVector(qv)
+	// A removed slot's vector is zero: the scale, read next to the row,
+	// rules out almost every live one without touching the slot table (a
+	// cache miss per check: 3% of the server's CPU).
+	dead := func(s int) bool { return ix.vecs.zeroAt(s) && ix.slots[s].id == "" }
+	return ix.vecs.nearest(qv, pool, dead), qv
+}
+
+// lexicalSide is the BM25 scores of the question's terms and the pool
+// best of them; none in vector mode. Called with ix.mu held for reading;
+// release the scores when done.
+func (ix *Index) lexicalSide(terms []string, pool int, mode Mode) (*lexHits, []scored) {
+	if mode == ModeVector {
+		return nil, nil
+	}
+	h := ix.lex.search(terms)
+	return h, top(h.all(), pool)
 }
 
 // plateau returns the vectors of the best lexical candidates: at most

@@ -86,3 +86,55 @@ func TestMeasureVectorRecall(t *testing.T) {
 		t.Fatal("no error for questions that are all blank")
 	}
 }
+
+// A hybrid search over a large index runs its vector and lexical sides at
+// once; the passages and every score are those of one side after the
+// other.
+func TestParallelSidesSearchLikeSequential(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join("testdata", "eval", "ru")
+	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ix := openIndex(t, st, embed.NewBuiltin(), Options{MinScore: -1})
+	if err := IndexCorpus(ctx, ix, docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	stopSnapshots(ix)
+	if ix.opts.Mode != ModeHybrid || ix.Len() >= ix.parallelFrom {
+		t.Fatalf("mode %v with %d chunks: want hybrid below %d", ix.opts.Mode, ix.Len(), ix.parallelFrom)
+	}
+	want := map[string][]Passage{}
+	for _, q := range qs {
+		ps, err := ix.Search(ctx, q.Text, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[q.Text] = ps
+	}
+	ix.parallelFrom = 0
+	for _, q := range qs {
+		got, err := ix.Search(ctx, q.Text, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want[q.Text]) {
+			t.Fatalf("%q: %d passages in parallel, %d one side after the other", q.Text, len(got), len(want[q.Text]))
+		}
+		for i := range got {
+			if got[i] != want[q.Text][i] {
+				t.Fatalf("%q #%d: %+v in parallel, %+v one side after the other", q.Text, i, got[i], want[q.Text][i])
+			}
+		}
+	}
+}

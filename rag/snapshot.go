@@ -409,7 +409,7 @@ func decodeState(d *snapReader, dim, inFileFrom int) (indexState, error) {
 	maps := make(chan slotMaps, 1)
 	go func() { maps <- mapSlots(s.slots) }()
 	s.dead = int(d.uvarint())
-	vs := &vectors{dim: dim, exactBelow: DefaultExactBelow, zero: make([]int8, dim)}
+	vs := &vectors{dim: dim, exactBelow: DefaultExactBelow, parallelRows: parallelScanRows, zero: make([]int8, dim)}
 	defer func() {
 		if !ok { // a damaged snapshot leaves nothing mapped behind
 			vs.release()
