@@ -2,10 +2,12 @@ package rag
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sort"
 	"sync"
 	"testing"
 )
@@ -188,4 +190,83 @@ func TestLexicalScoreArraysBounded(t *testing.T) {
 	if max := hitsPerCPU * runtime.GOMAXPROCS(0); len(seen) > max {
 		t.Fatalf("%d score arrays for 64 concurrent searchers, want at most %d", len(seen), max)
 	}
+}
+
+// best ranks like top over the normalised scores: the same slots in the
+// same order with the same scores, ties by slot, for every cut.
+func TestLexHitsBestLikeTop(t *testing.T) {
+	l := newLexical()
+	docs := [][]string{{"a", "b"}, {"a"}, {"b", "c", "a"}, {"a", "b"}, {"c"}, {"a", "a", "d"}, {"b"}, {"a", "b"}}
+	for i, d := range docs {
+		l.add(i, d)
+	}
+	h := l.search([]string{"a", "b"})
+	defer h.release()
+	for n := 0; n <= len(docs)+1; n++ {
+		want, got := top(h.all(), n), h.best(n)
+		if len(want) != len(got) {
+			t.Fatalf("n=%d: best %v, top %v", n, got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("n=%d #%d: best %v, top %v", n, i, got, want)
+			}
+		}
+	}
+	if b := h.best(2); b[0].slot != 0 || b[1].slot != 3 || b[0].score != b[1].score {
+		t.Fatalf("tied leaders %v, want slots 0 and 3 (ties by slot)", b)
+	}
+}
+
+// top returns the n best entries of scores, best first, ties by slot:
+// the reference lexHits.best is checked against (what the search used
+// before it).
+func top(scores iter.Seq2[int, float64], n int) []scored {
+	if n <= 0 {
+		return nil
+	}
+	worse := func(a, b scored) bool { // a ranks below b
+		if a.score != b.score {
+			return a.score < b.score
+		}
+		return a.slot > b.slot
+	}
+	h := make([]scored, 0, min(n, 64))
+	down := func(i int) {
+		for {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < len(h) && worse(h[l], h[m]) {
+				m = l
+			}
+			if r < len(h) && worse(h[r], h[m]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for s, v := range scores {
+		e := scored{s, v}
+		if len(h) < n {
+			h = append(h, e)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !worse(h[i], h[p]) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if worse(h[0], e) {
+			h[0] = e
+			down(0)
+		}
+	}
+	sort.Slice(h, func(i, j int) bool { return worse(h[j], h[i]) })
+	return h
 }

@@ -85,7 +85,7 @@ func (ix *Index) lexicalSide(terms []string, pool int, mode Mode) (*lexHits, []s
 		return nil, nil
 	}
 	h := ix.lex.search(terms)
-	return h, top(h.all(), pool)
+	return h, h.best(pool)
 }
 
 // plateau returns the vectors of the best lexical candidates: at most
