@@ -106,7 +106,7 @@ func (r *Report) Rows() []Row {
 			Met:      yesNo(searchCost <= 2*r.Retrieval.Latency.P50)})
 	} else {
 		rows = append(rows, Row{Goal: fmt.Sprintf("retrieval p50 ≤ 2x brute force (%d chunks)", o.Chunks),
-			Measured: "not measured (no search API)",
+			Measured: "not measured (no search API, or the run stopped before the searches)",
 			Floor:    fmt.Sprintf("p50 %s", msStr(r.Retrieval.Latency.P50))})
 	}
 	if r.Retrieval.Latency.P50 > 0 {
@@ -174,7 +174,7 @@ func (r *Report) scaleRows() []Row {
 			Measured: fmt.Sprintf("%d chunks in %.1f s: %.0f chunks/s (`chatbot ingest`, its own process)", r.KB.Chunks, r.Ingest.Seconds(), float64(r.KB.Chunks)/r.Ingest.Seconds())})
 	}
 	search := Row{Goal: "knowledge search p50 ≤ 10 ms, p99 ≤ 30 ms (goal at 1,000,000 chunks)",
-		Measured: "not measured (no search API)",
+		Measured: "not measured (no search API, or the run stopped before the searches)",
 		Floor:    fmt.Sprintf("dot product over %d×%d float32: p50 %s", r.Retrieval.Chunks, r.Retrieval.Dim, msStr(r.Retrieval.Latency.P50))}
 	if r.Search.Count > 0 {
 		search.Measured = fmt.Sprintf("search API p50 %s, p99 %s (%d searches, one at a time)", msStr(r.Search.P50), msStr(r.Search.P99), r.Search.Count)
