@@ -5,9 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/chatbot/chatbot/embed"
-	"github.com/chatbot/chatbot/store"
 )
 
 // TestBEIRQualityANN is TestBEIRQuality with the approximate index forced
@@ -22,33 +19,12 @@ func TestBEIRQualityANN(t *testing.T) {
 		t.Skip("set CHATBOT_EVAL_DIR to a BEIR directory")
 	}
 	ctx := context.Background()
-	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	docs, qs := loadEvalDir(t, dir)
 	qr, err := LoadQrels(filepath.Join(dir, "qrels", "test.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	exact := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: 1 << 30})
-	if err := IndexCorpus(ctx, exact, docs, nil); err != nil {
-		t.Fatal(err)
-	}
-	stopSnapshots(exact)
-	ann := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: -1})
-	stopSnapshots(ann)
-	if ann.vecs.ann == nil {
-		t.Fatal("the approximate index was not trained")
-	}
+	exact, ann := exactAndIVF(t, docs)
 	var recall float64
 	for _, q := range qs {
 		recall += vectorRecall(t, ann, q.Text)

@@ -38,17 +38,8 @@ func clusteredVectors(rng *rand.Rand, vs *vectors, n, clusters int, spread float
 // The IVF finds at least 95% of the exact top ten on clustered vectors
 // (queries near the data, as questions are near their passages).
 func TestIVFRecallOnClusteredVectors(t *testing.T) {
-	if !haveInt8Dot {
-		t.Skip("no SIMD int8 dot product: nearest is the exact scan")
-	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	vs := newVectors(128, 0)
-	vs.exactBelow = 0
-	raw := clusteredVectors(rng, vs, 30000, 300, 0.7)
-	vs.trainIVF(30000)
-	if vs.ann == nil || vs.ann.nlist != nlistFor(30000) {
-		t.Fatalf("IVF not trained with %d lists", nlistFor(30000))
-	}
+	vs, raw := clusteredIVF(t, rng, 128, 30000, 300)
 	none := func(int) bool { return false }
 	var sum float64
 	const queries = 200
@@ -265,17 +256,8 @@ func BenchmarkVectorCrossover(b *testing.B) {
 // The IVF scan on two cores (every other list each, the two bests merged)
 // returns what the scan on one returns.
 func TestIVFParallelScanLikeSequential(t *testing.T) {
-	if !haveInt8Dot {
-		t.Skip("no SIMD int8 dot product: nearest is the exact scan")
-	}
 	rng := rand.New(rand.NewPCG(21, 22))
-	vs := newVectors(64, 0)
-	vs.exactBelow = 0
-	raw := clusteredVectors(rng, vs, 20000, 200, 0.7)
-	vs.trainIVF(20000)
-	if vs.ann == nil {
-		t.Fatal("IVF not trained")
-	}
+	vs, raw := clusteredIVF(t, rng, 64, 20000, 200)
 	none := func(int) bool { return false }
 	for i := 0; i < 50; i++ {
 		q := unitVector(raw[rng.IntN(len(raw))])
@@ -287,4 +269,22 @@ func TestIVFParallelScanLikeSequential(t *testing.T) {
 			t.Fatalf("query %d: two cores found %v, one %v", i, got, want)
 		}
 	}
+}
+
+// clusteredIVF is n clustered dim-dimension vectors (clusteredVectors,
+// spread 0.7) with the IVF trained over them; the test is skipped where
+// nearest is always the exact scan.
+func clusteredIVF(t *testing.T, rng *rand.Rand, dim, n, clusters int) (*vectors, [][]float32) {
+	t.Helper()
+	if !haveInt8Dot {
+		t.Skip("no SIMD int8 dot product: nearest is the exact scan")
+	}
+	vs := newVectors(dim, 0)
+	vs.exactBelow = 0
+	raw := clusteredVectors(rng, vs, n, clusters, 0.7)
+	vs.trainIVF(n)
+	if vs.ann == nil || vs.ann.nlist != nlistFor(n) {
+		t.Fatalf("IVF not trained with %d lists", nlistFor(n))
+	}
+	return vs, raw
 }

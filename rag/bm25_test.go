@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sort"
 	"sync"
 	"testing"
 )
@@ -54,8 +53,22 @@ func TestLexicalEmpty(t *testing.T) {
 	}
 }
 
-func TestTop(t *testing.T) {
-	got := top(maps.All(map[int]float64{3: 0.5, 1: 0.9, 2: 0.5, 7: 0.1}), 3)
+// hitsOf is a lexHits holding scores (already normalised), outside any
+// pool: not to be released.
+func hitsOf(scores map[int]float64) *lexHits {
+	h := &lexHits{max: 1}
+	for s, v := range scores {
+		for len(h.score) <= s {
+			h.score = append(h.score, 0)
+		}
+		h.score[s] = v
+		h.slots = append(h.slots, int32(s))
+	}
+	return h
+}
+
+func TestBest(t *testing.T) {
+	got := hitsOf(map[int]float64{3: 0.5, 1: 0.9, 2: 0.5, 7: 0.1}).best(3)
 	want := []scored{{1, 0.9}, {2, 0.5}, {3, 0.5}}
 	for i := range want {
 		if got[i] != want[i] {
@@ -64,14 +77,15 @@ func TestTop(t *testing.T) {
 	}
 }
 
-func TestTopMatchesSort(t *testing.T) {
+func TestBestMatchesSort(t *testing.T) {
 	scores := map[int]float64{}
 	for i := 0; i < 500; i++ {
 		scores[i] = float64((i*7919)%97) / 97
 	}
+	h := hitsOf(scores)
 	full := top(maps.All(scores), len(scores))
 	for _, n := range []int{1, 5, 50, 499, 1000} {
-		got := top(maps.All(scores), n)
+		got := h.best(n)
 		if len(got) != min(n, len(scores)) {
 			t.Fatalf("n=%d: %d entries", n, len(got))
 		}
@@ -218,55 +232,13 @@ func TestLexHitsBestLikeTop(t *testing.T) {
 	}
 }
 
-// top returns the n best entries of scores, best first, ties by slot:
-// the reference lexHits.best is checked against (what the search used
-// before it).
+// top returns the n best entries of scores, best first, ties by slot,
+// by sorting them all: the reference lexHits.best is checked against.
 func top(scores iter.Seq2[int, float64], n int) []scored {
-	if n <= 0 {
-		return nil
-	}
-	worse := func(a, b scored) bool { // a ranks below b
-		if a.score != b.score {
-			return a.score < b.score
-		}
-		return a.slot > b.slot
-	}
-	h := make([]scored, 0, min(n, 64))
-	down := func(i int) {
-		for {
-			l, r, m := 2*i+1, 2*i+2, i
-			if l < len(h) && worse(h[l], h[m]) {
-				m = l
-			}
-			if r < len(h) && worse(h[r], h[m]) {
-				m = r
-			}
-			if m == i {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
+	var all []scored
 	for s, v := range scores {
-		e := scored{s, v}
-		if len(h) < n {
-			h = append(h, e)
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if !worse(h[i], h[p]) {
-					break
-				}
-				h[i], h[p] = h[p], h[i]
-				i = p
-			}
-			continue
-		}
-		if worse(h[0], e) {
-			h[0] = e
-			down(0)
-		}
+		all = append(all, scored{s, v})
 	}
-	sort.Slice(h, func(i, j int) bool { return worse(h[j], h[i]) })
-	return h
+	sortScored(all)
+	return all[:min(n, len(all))]
 }

@@ -27,14 +27,7 @@ func TestBEIRQuality(t *testing.T) {
 	}
 	defer st.Close()
 	ix := openIndex(t, st, embed.NewBuiltin(), Options{})
-	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	docs, qs := loadEvalDir(t, dir)
 	qr, err := LoadQrels(filepath.Join(dir, "qrels", "test.tsv"))
 	if err != nil {
 		t.Fatal(err)

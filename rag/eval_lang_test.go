@@ -31,14 +31,7 @@ func TestLanguageSetsQuality(t *testing.T) {
 			dir := filepath.Join("testdata", "eval", c.set)
 			ctx := context.Background()
 			ix := openIndex(t, openStore(t, t.TempDir()), embed.NewBuiltin(), Options{})
-			docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			docs, qs := loadEvalSet(t, c.set)
 			qr, err := LoadQrels(filepath.Join(dir, "qrels", "test.tsv"))
 			if err != nil {
 				t.Fatal(err)

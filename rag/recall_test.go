@@ -18,29 +18,12 @@ func TestMeasureVectorRecall(t *testing.T) {
 		t.Skip("no SIMD int8 dot product: the vector search is always the exact scan")
 	}
 	ctx := context.Background()
-	dir := filepath.Join("testdata", "eval", "es")
-	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	docs, qs := loadEvalSet(t, "es")
 	var questions []string
 	for _, q := range qs {
 		questions = append(questions, q.Text)
 	}
-	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	exact := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: 1 << 30})
-	if err := IndexCorpus(ctx, exact, docs, nil); err != nil {
-		t.Fatal(err)
-	}
-	stopSnapshots(exact)
+	exact, ann := exactAndIVF(t, docs)
 	r, err := exact.MeasureVectorRecall(ctx, questions)
 	if err != nil {
 		t.Fatal(err)
@@ -49,11 +32,6 @@ func TestMeasureVectorRecall(t *testing.T) {
 		t.Fatalf("exact scan: %+v, want recall 1 over %d questions and %d chunks", r, len(questions), exact.Len())
 	}
 
-	ann := openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: -1})
-	stopSnapshots(ann)
-	if ann.vecs.ann == nil {
-		t.Fatal("the IVF was not trained")
-	}
 	r, err = ann.MeasureVectorRecall(ctx, questions)
 	if err != nil {
 		t.Fatal(err)
@@ -92,15 +70,7 @@ func TestMeasureVectorRecall(t *testing.T) {
 // other.
 func TestParallelSidesSearchLikeSequential(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join("testdata", "eval", "ru")
-	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	docs, qs := loadEvalSet(t, "ru")
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -137,4 +107,46 @@ func TestParallelSidesSearchLikeSequential(t *testing.T) {
 			}
 		}
 	}
+}
+
+// loadEvalSet reads the corpus and questions of rag/testdata/eval/set.
+func loadEvalSet(t *testing.T, set string) ([]BEIRDoc, []BEIRQuery) {
+	t.Helper()
+	return loadEvalDir(t, filepath.Join("testdata", "eval", set))
+}
+
+// loadEvalDir reads the corpus and questions of a BEIR directory.
+func loadEvalDir(t *testing.T, dir string) ([]BEIRDoc, []BEIRQuery) {
+	t.Helper()
+	docs, err := LoadCorpus(filepath.Join(dir, "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := LoadQueries(filepath.Join(dir, "queries.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return docs, qs
+}
+
+// exactAndIVF indexes docs and opens two indexes over the same store: one
+// that always scans exactly, one with the IVF forced on and trained.
+func exactAndIVF(t *testing.T, docs []BEIRDoc) (exact, ann *Index) {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	exact = openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: 1 << 30})
+	if err := IndexCorpus(context.Background(), exact, docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	stopSnapshots(exact)
+	ann = openIndex(t, st, embed.NewBuiltin(), Options{ExactBelow: -1})
+	stopSnapshots(ann)
+	if ann.vecs.ann == nil {
+		t.Fatal("the approximate index was not trained")
+	}
+	return exact, ann
 }
