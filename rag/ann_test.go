@@ -288,3 +288,27 @@ func clusteredIVF(t *testing.T, rng *rand.Rand, dim, n, clusters int) (*vectors,
 	}
 	return vs, raw
 }
+
+// A panic in either half of a two-core IVF scan reaches the caller once
+// both halves have stopped.
+func TestIVFParallelScanPanicReachesTheCaller(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	vs, raw := clusteredIVF(t, rng, 32, 5000, 50)
+	vs.parallelRows = 0
+	q := unitVector(raw[0])
+	lists := vs.ann.probe(q, 4*preFilter(10))
+	for _, half := range []int{0, 1} {
+		l := lists[half]
+		rows := vs.ann.rows[l]
+		vs.ann.rows[l] = rows[:0:0] // a list whose rows are missing
+		r := func() (r any) {
+			defer func() { r = recover() }()
+			vs.nearest(q, 10, func(int) bool { return false })
+			return nil
+		}()
+		vs.ann.rows[l] = rows
+		if r == nil {
+			t.Fatalf("a panic in half %d did not reach the caller", half)
+		}
+	}
+}

@@ -464,18 +464,36 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 	if mode == ModeHybrid && live >= ix.parallelFrom && runtime.GOMAXPROCS(0) > 1 {
 		// The two sides on two cores: at a million chunks each is 5-8 ms
 		// of CPU. The goroutine reads under this call's read lock, which
-		// is held until it has answered.
-		type lexical struct {
-			h   *lexHits
-			top []scored
+		// is held until it has answered; a panic on either side is raised
+		// here, where the request's recovery sees it, once both have
+		// stopped, instead of ending the process.
+		type lexSide struct {
+			h     *lexHits
+			top   []scored
+			panic any
 		}
-		done := make(chan lexical, 1)
+		done := make(chan lexSide, 1)
 		go func() {
-			h, t := ix.lexicalSide(terms, pool, mode)
-			done <- lexical{h, t}
+			var l lexSide
+			defer func() {
+				l.panic = recover()
+				done <- l
+			}()
+			l.h, l.top = ix.lexicalSide(terms, pool, mode)
 		}()
-		near, qv = ix.vectorSide(qv, pool, mode)
-		l := <-done
+		mine := func() (r any) {
+			defer func() { r = recover() }()
+			near, qv = ix.vectorSide(qv, pool, mode)
+			return nil
+		}()
+		l := <-done // both sides have stopped before either panic goes on
+		if mine == nil {
+			mine = l.panic
+		}
+		if mine != nil {
+			l.h.release()
+			panic(mine)
+		}
 		lexScores, lexTop = l.h, l.top
 	} else {
 		near, qv = ix.vectorSide(qv, pool, mode)

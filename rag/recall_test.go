@@ -150,3 +150,40 @@ func exactAndIVF(t *testing.T, docs []BEIRDoc) (exact, ann *Index) {
 	}
 	return exact, ann
 }
+
+// A panic on either side of a search on two cores reaches the caller's
+// goroutine (where a request's recovery sees it) instead of ending the
+// process, and only once both sides have stopped.
+func TestParallelSidesPanicReachesTheCaller(t *testing.T) {
+	docs, qs := loadEvalSet(t, "es")
+	ix := openIndex(t, openStore(t, t.TempDir()), embed.NewBuiltin(), Options{MinScore: -1})
+	if err := IndexCorpus(context.Background(), ix, docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	stopSnapshots(ix)
+	ix.parallelFrom = 0
+	search := func() (r any) {
+		defer func() { r = recover() }()
+		ix.Search(context.Background(), qs[0].Text, 5)
+		return nil
+	}
+	lex := ix.lex
+	ix.lex = nil // the lexical side's goroutine panics
+	if r := search(); r == nil {
+		t.Fatal("a panic of the lexical side did not reach the caller")
+	}
+	ix.lex = lex
+	vecs := ix.vecs
+	ix.vecs = nil // the vector side panics; the lexical side's scores go back
+	if r := search(); r == nil {
+		t.Fatal("a panic of the vector side did not reach the caller")
+
+	}
+	ix.vecs = vecs
+	if n := len(ix.lex.hits.lent); n != 0 {
+		t.Fatalf("%d score arrays still lent after the panics: searches would run out of them", n)
+	}
+	if ps, err := ix.Search(context.Background(), qs[0].Text, 5); err != nil || len(ps) == 0 {
+		t.Fatalf("after the panics: %v, %d passages", err, len(ps))
+	}
+}

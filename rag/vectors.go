@@ -266,17 +266,28 @@ func (vs *vectors) annNearest(q []float32, n int, dead func(slot int) bool) []sc
 		return vs.rescore(q, n, p.best)
 	}
 	other := &int8Scan{qq: p.qq, qs: p.qs, keep: p.keep, best: make(minHeap, 0, p.keep), dead: dead}
-	done := make(chan struct{})
+	done := make(chan any, 1) // a panic of the other half, raised again here
 	go func() {
-		defer close(done)
+		defer func() { done <- recover() }()
 		for i := 1; i < len(lists); i += 2 {
 			vs.offerList(other, lists[i])
 		}
 	}()
-	for i := 0; i < len(lists); i += 2 {
-		vs.offerList(p, lists[i])
+	mine := func() (r any) {
+		defer func() { r = recover() }()
+		for i := 0; i < len(lists); i += 2 {
+			vs.offerList(p, lists[i])
+		}
+		return nil
+	}()
+	// Both halves have stopped before either panic goes on: the caller's
+	// read lock must not be released while the other still reads.
+	if theirs := <-done; mine == nil && theirs != nil {
+		mine = theirs
 	}
-	<-done
+	if mine != nil {
+		panic(mine)
+	}
 	for _, c := range other.best {
 		p.best.offer(c, p.keep)
 	}
