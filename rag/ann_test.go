@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -309,6 +310,33 @@ func TestIVFParallelScanPanicReachesTheCaller(t *testing.T) {
 		vs.ann.rows[l] = rows
 		if r == nil {
 			t.Fatalf("a panic in half %d did not reach the caller", half)
+		}
+	}
+}
+
+// With the float32 rows in a file (read one by one for the rescoring),
+// the two-core scan also rescores in halves: the same results as one core.
+func TestIVFParallelRescoreFromFileLikeSequential(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	vs, raw := clusteredIVF(t, rng, 64, 20000, 200)
+	f, err := os.CreateTemp(t.TempDir(), "rows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bytesOf(vs.data[:vs.slots()*vs.dim])); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	vs.file = fileRows{f: f, slots: vs.slots()}
+	none := func(int) bool { return false }
+	for i := 0; i < 50; i++ {
+		q := unitVector(raw[rng.IntN(len(raw))])
+		vs.parallelRows = 1 << 30
+		want := vs.nearest(q, 20, none)
+		vs.parallelRows = 0
+		got := vs.nearest(q, 20, none)
+		if len(want) != 20 || !slices.Equal(got, want) {
+			t.Fatalf("query %d: two cores found %v, one %v", i, got, want)
 		}
 	}
 }

@@ -461,45 +461,19 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 		lexScores *lexHits
 		lexTop    []scored
 	)
+	// Deferred as a closure: it releases the scores set below, also when
+	// the vector side panics after the lexical side got them.
+	defer func() { lexScores.release() }()
 	if mode == ModeHybrid && live >= ix.parallelFrom && runtime.GOMAXPROCS(0) > 1 {
 		// The two sides on two cores: at a million chunks each is 5-8 ms
-		// of CPU. The goroutine reads under this call's read lock, which
-		// is held until it has answered; a panic on either side is raised
-		// here, where the request's recovery sees it, once both have
-		// stopped, instead of ending the process.
-		type lexSide struct {
-			h     *lexHits
-			top   []scored
-			panic any
-		}
-		done := make(chan lexSide, 1)
-		go func() {
-			var l lexSide
-			defer func() {
-				l.panic = recover()
-				done <- l
-			}()
-			l.h, l.top = ix.lexicalSide(terms, pool, mode)
-		}()
-		mine := func() (r any) {
-			defer func() { r = recover() }()
-			near, qv = ix.vectorSide(qv, pool, mode)
-			return nil
-		}()
-		l := <-done // both sides have stopped before either panic goes on
-		if mine == nil {
-			mine = l.panic
-		}
-		if mine != nil {
-			l.h.release()
-			panic(mine)
-		}
-		lexScores, lexTop = l.h, l.top
+		// of CPU. The other goroutine reads under this call's read lock,
+		// which is held until it has stopped (both).
+		both(func() { near, qv = ix.vectorSide(qv, pool, mode) },
+			func() { lexScores, lexTop = ix.lexicalSide(terms, pool, mode) })
 	} else {
 		near, qv = ix.vectorSide(qv, pool, mode)
 		lexScores, lexTop = ix.lexicalSide(terms, pool, mode)
 	}
-	defer lexScores.release()
 	cands, qv := ix.candidates(qv, near, lexScores, lexTop, mode)
 	ranked := rank(cands, qv)
 	ix.logReadErrors()

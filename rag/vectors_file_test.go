@@ -34,6 +34,13 @@ func TestVectorsReadFromTheSnapshotFile(t *testing.T) {
 	if after := searchAll(t, ix1); !reflect.DeepEqual(before, after) {
 		t.Fatal("the index answers differently once its vectors are in the file")
 	}
+	// On two cores (both sides, the IVF scan and the reads of the rows
+	// rescored split in halves): the same answers.
+	ix1.parallelFrom, ix1.vecs.parallelRows = 0, 0
+	if after := searchAll(t, ix1); !reflect.DeepEqual(before, after) {
+		t.Fatal("the index answers differently on two cores with its vectors in the file")
+	}
+	ix1.parallelFrom, ix1.vecs.parallelRows = parallelSidesFrom, parallelScanRows
 
 	ix2, log2 := openLogged(t, st, inFile)
 	stopSnapshots(ix2)
