@@ -61,6 +61,9 @@ your expected knowledge-base size and number of concurrent conversations.`,
 				}
 				binary = self
 			}
+			if recallN < 0 {
+				return fmt.Errorf("--recall-questions must be 0 (skip the recall) or more, not %d", recallN)
+			}
 			o.Command = bench.BinaryCommander(binary)
 			o.Seed = seed
 			if workDir == "" {

@@ -84,9 +84,13 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		{"bench", "--users", "0", "--binary", "/bin/false"},
 		{"bench", "--duration", "0s", "--binary", "/bin/false"},
 		{"bench", "--chunks", "0", "--binary", "/bin/false"},
+		{"bench", "--recall-questions", "-1", "--binary", "/bin/false"},
 	} {
 		if _, _, err := run(t, mapEnv(nil), args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+	if _, _, err := run(t, mapEnv(nil), "bench", "--recall-questions", "-1"); err == nil || !strings.Contains(err.Error(), "--recall-questions must be 0") {
+		t.Errorf("--recall-questions -1: %v, want an error naming the flag", err)
 	}
 }
