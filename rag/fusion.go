@@ -28,8 +28,10 @@ func (c candidate) vector(mode Mode) float64 {
 
 // candidates gathers the pool best passages of each signal the mode uses,
 // with every signal of each; called with ix.mu held for reading. The
-// lexical side (lex, lexTop) is what lexicalSide returned.
-func (ix *Index) candidates(qv []float32, near []scored, lex *lexHits, lexTop []scored, mode Mode) ([]candidate, []float32) {
+// lexical side (lex, lexTop) is what lexicalSide returned; rows holds
+// vectors already read (rowsOf), and twoCores reads the others in halves
+// on two cores (each a read of the snapshot file at a million chunks).
+func (ix *Index) candidates(qv []float32, near []scored, lex *lexHits, lexTop []scored, mode Mode, rows map[int][]float32, twoCores bool) ([]candidate, []float32) {
 	bySlot := map[int]int{} // slot -> index in out
 	var out []candidate
 	add := func(s int) int {
@@ -51,8 +53,25 @@ func (ix *Index) candidates(qv []float32, near []scored, lex *lexHits, lexTop []
 	}
 	// Every candidate's vector: for the lexical ones the vector pool missed,
 	// and for the feedback.
+	var read []int // the candidates whose rows are still to be read
 	for i := range out {
-		out[i].v = ix.vecs.get(out[i].slot)
+		if v, ok := rows[out[i].slot]; ok {
+			out[i].v = v
+		} else {
+			read = append(read, i)
+		}
+	}
+	fill := func(is []int) {
+		for _, i := range is {
+			out[i].v = ix.vecs.get(out[i].slot)
+		}
+	}
+	if h := len(read) / 2; twoCores && h > 0 {
+		both(func() { fill(read[:h]) }, func() { fill(read[h:]) })
+	} else {
+		fill(read)
+	}
+	for i := range out {
 		out[i].vec = dot(qv, out[i].v)
 	}
 	q2 := feedback(qv, plateau(out))
@@ -86,6 +105,20 @@ func (ix *Index) lexicalSide(terms []string, pool int, mode Mode) (*lexHits, []s
 	}
 	h := ix.lex.search(terms)
 	return h, h.best(pool)
+}
+
+// rowsOf reads the vectors of the slots when they are in the snapshot
+// file (nil otherwise: then they cost nothing to get later), so that the
+// lexical side reads its candidates' rows while the vector side scans.
+func (vs *vectors) rowsOf(ss []scored) map[int][]float32 {
+	if vs.file.slots == 0 || len(ss) == 0 {
+		return nil
+	}
+	rows := make(map[int][]float32, len(ss))
+	for _, sc := range ss {
+		rows[sc.slot] = vs.get(sc.slot)
+	}
+	return rows
 }
 
 // plateau returns the vectors of the best lexical candidates: at most

@@ -464,17 +464,23 @@ func (ix *Index) searchWith(ctx context.Context, query string, k int, mode Mode,
 	// Deferred as a closure: it releases the scores set below, also when
 	// the vector side panics after the lexical side got them.
 	defer func() { lexScores.release() }()
-	if mode == ModeHybrid && live >= ix.parallelFrom && runtime.GOMAXPROCS(0) > 1 {
+	twoCores := mode == ModeHybrid && live >= ix.parallelFrom && runtime.GOMAXPROCS(0) > 1
+	var rows map[int][]float32
+	if twoCores {
 		// The two sides on two cores: at a million chunks each is 5-8 ms
 		// of CPU. The other goroutine reads under this call's read lock,
-		// which is held until it has stopped (both).
+		// which is held until it has stopped (both). The lexical side,
+		// usually the shorter, also reads its candidates' vectors.
 		both(func() { near, qv = ix.vectorSide(qv, pool, mode) },
-			func() { lexScores, lexTop = ix.lexicalSide(terms, pool, mode) })
+			func() {
+				lexScores, lexTop = ix.lexicalSide(terms, pool, mode)
+				rows = ix.vecs.rowsOf(lexTop)
+			})
 	} else {
 		near, qv = ix.vectorSide(qv, pool, mode)
 		lexScores, lexTop = ix.lexicalSide(terms, pool, mode)
 	}
-	cands, qv := ix.candidates(qv, near, lexScores, lexTop, mode)
+	cands, qv := ix.candidates(qv, near, lexScores, lexTop, mode, rows, twoCores)
 	ranked := rank(cands, qv)
 	ix.logReadErrors()
 	vecScores := make(map[int]float64, len(cands))
