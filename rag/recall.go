@@ -49,8 +49,7 @@ func (ix *Index) MeasureVectorRecall(ctx context.Context, questions []string) (V
 		return out, fmt.Errorf("measure recall: only with the built-in embedder, not %s", ix.emb.Info().Model)
 	}
 	dead := func(s int) bool { return ix.slots[s].id == "" }
-	slots := ix.vecs.slots()
-	out.Approximate = haveInt8Dot && ix.vecs.ann != nil && slots >= ix.vecs.exactBelow && slots > preFilter(recallPool)
+	out.Approximate = ix.vecs.usesIVF(recallPool)
 	var sum float64
 	for _, q := range questions {
 		if err := ctx.Err(); err != nil {

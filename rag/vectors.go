@@ -225,7 +225,7 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 		return nil
 	}
 	slots := vs.slots()
-	if haveInt8Dot && vs.ann != nil && slots >= vs.exactBelow && slots > preFilter(n) {
+	if vs.usesIVF(n) {
 		return vs.annNearest(q, n, dead)
 	}
 	if !haveInt8Dot || slots <= preFilter(n) {
@@ -243,6 +243,13 @@ func (vs *vectors) nearest(q []float32, n int, dead func(slot int) bool) []score
 		p.offer(s, vs.quant[s*vs.dim:(s+1)*vs.dim], vs.scale[s])
 	}
 	return vs.rescore(q, n, p.best)
+}
+
+// usesIVF is whether nearest asks the IVF for n slots rather than
+// scanning every slot.
+func (vs *vectors) usesIVF(n int) bool {
+	slots := vs.slots()
+	return haveInt8Dot && vs.ann != nil && slots >= vs.exactBelow && slots > preFilter(n)
 }
 
 // annNearest is nearest over the slots of the IVF lists nearest q: the
